@@ -1,0 +1,126 @@
+"""One settings object for the whole pipeline.
+
+Every knob has a documented default here. Values are overridden, in this
+order, by a TOML config file (``KINDLING_CONFIG``, default ``./kindling.toml``
+when it exists) and then by environment variables named ``KINDLING_<FIELD>``
+(upper case), so ``KINDLING_LAKE=/data/lake`` overrides ``lake``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+def _default_kind_weights() -> dict[str, float]:
+    # Richer interactions carry more credit than cheap ones (DESIGN.md).
+    return {"reply": 3.0, "quote": 3.0, "repost": 2.0, "mention": 1.5, "like": 0.5}
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- where things are -------------------------------------------------
+    source: str = "./data/snapshots"
+    """Where dated snapshot folders are read: a local path, file://, http(s)://."""
+    lake: str = "./lake"
+    """Root of the lake: raw/, conformed/, _staging/, tables/."""
+    networks: tuple[str, ...] = ()
+    """Networks to process; empty means every network found at the source for the date."""
+
+    # --- Spark -------------------------------------------------------------
+    spark_master: str = "local[*]"
+    """Spark master for the jobs (local[*], spark://host:7077, yarn, k8s://...)."""
+    spark_shuffle_partitions: int = 8
+    """spark.sql.shuffle.partitions for the jobs; small graphs want few partitions."""
+    spark_driver_memory: str = "4g"
+    """spark.driver.memory for spark-submit."""
+    checkpoint_dir: str = ""
+    """Spark checkpoint directory; empty means <lake>/_checkpoints."""
+
+    # --- graph --------------------------------------------------------------
+    window_days: int = 28
+    """Scoring window: interactions of this many days ending on the run date."""
+    half_life_days: float = 7.0
+    """Exponential time decay of an interaction's weight (days)."""
+    kind_weights: dict[str, float] = field(default_factory=_default_kind_weights)
+    """Base weight per interaction kind."""
+    pair_saturation: float = 5.0
+    """Diminishing returns per (actor, target) pair: w = s * ln(1 + raw / s)."""
+    drop_self_interactions: bool = True
+    """Self-interactions never carry credit."""
+
+    # --- PageRank -----------------------------------------------------------
+    damping: float = 0.85
+    tol: float = 1e-9
+    """Convergence: stop when the L1 change is below N * tol (networkx's rule)."""
+    max_iter: int = 100
+
+    # --- sensor -------------------------------------------------------------
+    sensor_poke_seconds: int = 300
+    sensor_timeout_hours: float = 24.0
+
+    @property
+    def lake_path(self) -> Path:
+        return Path(self.lake)
+
+    @property
+    def checkpoint_path(self) -> str:
+        return self.checkpoint_dir or str(Path(self.lake) / "_checkpoints")
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(f: dataclasses.Field, value: Any) -> Any:
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    if isinstance(value, str):
+        if isinstance(default, bool):
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"KINDLING_{f.name.upper()}: expected true/false, got {value!r}")
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, tuple):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        if isinstance(default, dict):
+            # "reply=3,like=0.5"
+            out = dict(default)
+            for part in value.split(","):
+                k, _, v = part.partition("=")
+                out[k.strip()] = float(v)
+            return out
+        return value
+    if isinstance(default, tuple) and isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def load_settings(env: dict[str, str] | None = None, config_file: str | None = None, **overrides: Any) -> Settings:
+    """Build the settings: defaults < config file < environment < explicit overrides."""
+    env = dict(os.environ) if env is None else env
+    values: dict[str, Any] = {}
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    path = config_file or env.get("KINDLING_CONFIG") or "kindling.toml"
+    if Path(path).is_file():
+        data = tomllib.loads(Path(path).read_text())
+        data = data.get("kindling", data)
+        for k, v in data.items():
+            if k not in fields:
+                raise ValueError(f"{path}: unknown setting {k!r}")
+            values[k] = _coerce(fields[k], v)
+    elif config_file or env.get("KINDLING_CONFIG"):
+        raise FileNotFoundError(f"config file {path} does not exist")
+    for name, f in fields.items():
+        key = f"KINDLING_{name.upper()}"
+        if key in env and env[key] != "":
+            values[name] = _coerce(f, env[key])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)
