@@ -1,0 +1,29 @@
+# Kindling — `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: help env run test lint airflow-dags clean
+
+help: ## list the targets
+	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+env: ## create or update the virtual environment (.venv) from uv.lock; checks Java
+	@infra/bootstrap.sh
+
+run: env ## the daily job on the embedded defaults: sample data if needed, the DAG via Airflow, top 10 per network
+	@infra/run_daily.sh
+
+test: env ## the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: env ## ruff over the code
+	$(BIN)/ruff check .
+
+airflow-dags: env ## list the DAGs Airflow sees (parses dags/)
+	@infra/airflow.sh dags list
+
+clean: ## remove generated data, the lake, Airflow's home and caches (keeps .venv)
+	rm -rf lake data .airflow .pytest_cache spark-warehouse metastore_db derby.log

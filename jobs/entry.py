@@ -1,0 +1,225 @@
+"""Spark entry points: ``spark-submit jobs/entry.py <conform|rank> --date D --run-id R``.
+
+The only place in ``jobs/`` that parses arguments, creates the SparkSession and
+reads or writes the lake; the transforms it calls (``jobs.conform``,
+``jobs.graph``, ``jobs.pagerank``, ``jobs.score``) are pure DataFrame functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+
+if __package__ in (None, ""):  # started as a script by spark-submit
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+import schemas
+from jobs import conform as C
+from jobs.graph import build_edges, window_dates
+from jobs.pagerank import pagerank
+from jobs.score import account_scores
+from kindling.lake import Lake, replace_dir
+from kindling.settings import Settings, load_settings
+from kindling.state import save_state
+from kindling.validate import parse_date, run_id as clean_run_id
+
+MAX_BAD_ROWS_SHOWN = 5
+
+
+# --- conform ---------------------------------------------------------------
+def _raw_files(raw_dir: Path, table: str) -> list[Path]:
+    return sorted(p for p in raw_dir.iterdir() if p.stem == table and p.suffix in (".csv", ".jsonl", ".json", ".parquet"))
+
+
+def _numbered_lines(spark: SparkSession, path: Path) -> DataFrame:
+    """The file's lines with their 1-based line numbers (``_source_row``, ``value``).
+
+    Line numbers come from the split order: each partition's offset is the line
+    count of the partitions before it (one small job; no Python workers).
+    """
+    lines = spark.read.text(str(path)).select(
+        F.spark_partition_id().alias("_pid"), F.monotonically_increasing_id().alias("_mid"), "value"
+    ).persist()
+    counts = sorted((r["_pid"], r["n"]) for r in lines.groupBy("_pid").agg(F.count(F.lit(1)).alias("n")).collect())
+    offsets, acc = {}, 0
+    for pid, cnt in counts:
+        offsets[pid] = acc
+        acc += cnt
+    offset = F.create_map(*[x for pid, off in offsets.items() for x in (F.lit(pid), F.lit(off))]) if offsets else None
+    first = F.col("_pid").cast("long") * F.lit(1 << 33)
+    row = F.col("_mid") - first + 1 + (offset[F.col("_pid")] if offset is not None else F.lit(0))
+    return lines.select(row.alias("_source_row"), "value")
+
+
+def read_raw_table(spark: SparkSession, path: Path, table: schemas.Table, rel: str) -> DataFrame:
+    """Read one raw file into canonical columns + lineage + parse diagnostics."""
+    if path.suffix == ".parquet":
+        try:
+            df = spark.read.parquet(str(path))
+            present = df.columns
+        except Exception as e:  # truncated or not Parquet at all
+            raise C.ConformError(f"{rel}: not a readable Parquet file ({type(e).__name__}: {str(e).splitlines()[0][:300]})") from None
+        missing = C.missing_columns(table, present)
+        if missing:
+            raise C.ConformError(f"{rel}: missing column(s) {', '.join(missing)} (table {table.name})")
+        # Parquet has no lines: number the rows in file order, as for text.
+        counts = sorted((r["_pid"], r["n"]) for r in df.groupBy(F.spark_partition_id().alias("_pid")).agg(F.count(F.lit(1)).alias("n")).collect())
+        offsets, acc = [], 0
+        for pid, cnt in counts:
+            offsets += [F.lit(pid), F.lit(acc)]
+            acc += cnt
+        off = F.create_map(*offsets)[F.spark_partition_id()] if offsets else F.lit(0)
+        rows = df.withColumn(
+            "_source_row", F.monotonically_increasing_id() - F.spark_partition_id().cast("long") * F.lit(1 << 33) + 1 + off
+        )
+        return C.conform_parquet(rows, table, rel)
+    lines = _numbered_lines(spark, path)
+    if path.suffix == ".csv":
+        first = lines.where("_source_row = 1").select("value").collect()
+        if not first:
+            raise C.ConformError(f"{rel}: empty file (no header line)")
+        header = next(csv.reader(io.StringIO(first[0]["value"])))
+        header = [h.strip().lstrip("\ufeff") for h in header]
+        missing = C.missing_columns(table, header)
+        if missing:
+            raise C.ConformError(f"{rel}: missing column(s) {', '.join(missing)} in the header (table {table.name})")
+        return C.parse_csv_lines(lines.where("_source_row > 1"), header, table, rel)
+    return C.parse_json_lines(lines, table, rel)
+
+
+def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.date) -> dict:
+    lake = Lake(settings.lake)
+    raw_dir = lake.raw(network, day)
+    if not raw_dir.is_dir():
+        raise C.ConformError(f"{raw_dir}: no raw snapshot (did pull run?)")
+    counts = {}
+    for name in schemas.INPUT_TABLES:
+        table = schemas.table(name)
+        files = _raw_files(raw_dir, name)
+        if not files:
+            if table.optional:
+                continue
+            raise C.ConformError(f"network={network} dt={day}: missing table {name!r} (expected {name}.csv, .jsonl or .parquet)")
+        if len(files) > 1:
+            raise C.ConformError(f"network={network} dt={day}: table {name!r} given twice: {', '.join(f.name for f in files)}")
+        path = files[0]
+        rel = f"raw/network={network}/dt={day}/{path.name}"
+        df = read_raw_table(spark, path, table, rel).persist()
+        bad = C.find_bad_rows(df, table).orderBy("_source_row").limit(MAX_BAD_ROWS_SHOWN).collect()
+        if bad:
+            n_bad = C.find_bad_rows(df, table).count()
+            shown = "; ".join(f"row {b['_source_row']} column {b['column']}: {b['reason']} ({b['value']!r})" for b in bad)
+            df.unpersist()
+            raise C.ConformError(f"{rel}: {n_bad} row(s) cannot be read as table {name}: {shown}")
+        out = C.finalize(df, table)
+        target = lake.conformed(name, network, day)
+        tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+        out.coalesce(1).write.mode("overwrite").parquet(str(tmp))
+        replace_dir(tmp, target)
+        counts[name] = spark.read.parquet(str(target)).count()
+        df.unpersist()
+    return counts
+
+
+# --- rank ------------------------------------------------------------------
+def _read_conformed(spark: SparkSession, lake: Lake, table: str, network: str, days: list[dt.date]) -> DataFrame | None:
+    paths = [str(lake.conformed(table, network, d)) for d in days if lake.conformed(table, network, d).is_dir()]
+    if not paths:
+        return None
+    return spark.read.schema(schemas.table(table).spark_schema()).parquet(*paths)
+
+
+def previous_scores(spark: SparkSession, lake: Lake, network: str, day: dt.date) -> DataFrame | None:
+    earlier = [d for d in lake.published_dates("account_scores") if d < day]
+    for d in reversed(earlier):
+        p = lake.published("account_scores", d) / f"network={network}"
+        if p.is_dir():
+            return spark.read.parquet(str(p))
+    return None
+
+
+def rank_day(spark: SparkSession, settings: Settings, network: str, day: dt.date, run_id: str) -> dict:
+    lake = Lake(settings.lake)
+    accounts = _read_conformed(spark, lake, "accounts", network, [day])
+    if accounts is None:
+        raise RuntimeError(f"network={network} dt={day}: no conformed accounts (did conform run?)")
+    interactions = _read_conformed(spark, lake, "interactions", network, window_dates(day, settings.window_days))
+    if interactions is None:
+        raise RuntimeError(f"network={network} dt={day}: no conformed interactions in the window")
+    edges = build_edges(interactions, accounts, day, settings).persist()
+    n_edges = edges.count()
+    vertices = accounts.select(F.col("account_id").alias("id")).where("id is not null").distinct()
+    t0 = time.time()
+    result = pagerank(vertices, edges, damping=settings.damping, tol=settings.tol, max_iter=settings.max_iter)
+    seconds = time.time() - t0
+    ranks = result.ranks.where(F.col("key") == "global").select("id", "pagerank")
+    scores = account_scores(ranks, accounts, edges, previous_scores(spark, lake, network, day), run_id)
+    target = lake.staged(run_id, "account_scores", day, network)
+    scores.orderBy("rank").coalesce(1).write.mode("overwrite").parquet(str(target))
+    result.unpersist()
+    edges.unpersist()
+    return {
+        "edges": n_edges,
+        "accounts": spark.read.parquet(str(target)).count(),
+        "iterations": result.iterations,
+        "converged": result.converged,
+        "pagerank_seconds": round(seconds, 3),
+    }
+
+
+# --- shared ------------------------------------------------------------------
+def run_step(spark: SparkSession, step: str, settings: Settings, day: dt.date, run_id: str, networks: list[str]) -> dict:
+    out = {}
+    for network in networks:
+        if step == "conform":
+            out[network] = conform_day(spark, settings, network, day)
+        elif step == "rank":
+            out[network] = rank_day(spark, settings, network, day, run_id)
+        else:
+            raise ValueError(f"unknown Spark step {step!r}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from kindling.spark import session
+    from kindling.steps import recorded
+
+    p = argparse.ArgumentParser(prog="jobs/entry.py")
+    p.add_argument("step", choices=["conform", "rank"])
+    p.add_argument("--date", required=True)
+    p.add_argument("--run-id", required=True)
+    a = p.parse_args(argv)
+    settings = load_settings()
+    day = parse_date(a.date)
+    rid = clean_run_id(a.run_id)
+    with recorded(settings, a.step, day, rid):
+        networks = _networks_for(settings, day)
+        spark = session(settings, app_name=f"kindling-{a.step}-{day}")
+        try:
+            result = run_step(spark, a.step, settings, day, rid, networks)
+        finally:
+            spark.stop()
+        save_state(settings, rid, a.step, result)
+        print(json.dumps({a.step: result}, default=str))
+    return 0
+
+
+def _networks_for(settings: Settings, day: dt.date) -> list[str]:
+    """Networks of the run: those pulled into the lake for the day."""
+    from kindling.steps import networks_of_day
+
+    return networks_of_day(settings, day)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""The ``kindling`` command line.
+
+    kindling generate   synthetic snapshots with planted truth
+    kindling run        the daily job for one date, without Airflow
+    kindling step       one non-Spark step (Airflow tasks call this)
+    kindling submit     one Spark step through spark-submit (Airflow tasks call this)
+    kindling rank       weighted PageRank of an edge list
+    kindling query      answers from the published tables
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kindling.settings import load_settings
+from kindling.validate import InvalidArgument, parse_date, run_id as clean_run_id
+
+
+def _cmd_generate(args) -> int:
+    from kindling import generate
+
+    return generate.run(args)
+
+
+def _cmd_run(args) -> int:
+    from kindling.steps import run_day
+
+    settings = load_settings()
+    day = parse_date(args.date)
+    spark = None
+    if args.in_process:
+        from kindling.spark import session
+
+        spark = session(settings, master=settings.spark_master)
+    try:
+        run_id = run_day(settings, day, run_id=clean_run_id(args.run_id) if args.run_id else None, spark=spark)
+    finally:
+        if spark is not None:
+            spark.stop()
+    print(f"published dt={day} (run {run_id})")
+    return 0
+
+
+def _cmd_step(args) -> int:
+    from kindling.steps import run_local_step
+
+    settings = load_settings()
+    run_local_step(settings, args.step, parse_date(args.date), clean_run_id(args.run_id))
+    return 0
+
+
+def _cmd_submit(args) -> int:
+    from kindling.steps import submit
+
+    settings = load_settings()
+    return submit(settings, args.step, parse_date(args.date), clean_run_id(args.run_id))
+
+
+def _cmd_rank(args) -> int:
+    from jobs.rank_edges import rank_edges
+    from kindling.spark import session
+
+    settings = load_settings()
+    spark = session(settings, app_name="kindling-rank", master=settings.spark_master)
+    try:
+        result = rank_edges(spark, args.edges, args.out, damping=args.damping, tol=args.tol, max_iter=args.max_iter)
+    finally:
+        spark.stop()
+    print(f"wrote {result['vertices']} ranks to {args.out} in {result['iterations']} iterations "
+          f"({'converged' if result['converged'] else 'NOT converged'})")
+    return 0 if result["converged"] else 3
+
+
+def _cmd_query(args) -> int:
+    from kindling import query
+
+    settings = load_settings()
+    if args.what == "top":
+        rows = query.top(settings.lake, args.network, args.date, args.n)
+        cols = ["rank", "account_id", "handle", "account_type", "influence", "influence_change"] if args.format == "table" else None
+        print(query.format_rows(rows, args.format, cols))
+        return 0
+    raise InvalidArgument(f"unknown query {args.what!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kindling", description="Topic-aware influence scores from social-network snapshots.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    from kindling import generate
+
+    g = sub.add_parser("generate", help="write synthetic snapshot folders with planted ground truth")
+    generate.add_arguments(g)
+    g.set_defaults(func=_cmd_generate)
+
+    r = sub.add_parser("run", help="run every step of the daily job for one date, without Airflow")
+    r.add_argument("--date", required=True, help="snapshot date YYYY-MM-DD")
+    r.add_argument("--run-id", help="run id (default: generated)")
+    r.add_argument("--in-process", action="store_true", help="run the Spark steps in this process instead of spark-submit")
+    r.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("step", help="run one non-Spark step (wait, pull, audit-in, audit-out, publish)")
+    s.add_argument("step", choices=["wait", "pull", "audit-in", "audit-out", "publish"])
+    s.add_argument("--date", required=True)
+    s.add_argument("--run-id", required=True)
+    s.set_defaults(func=_cmd_step)
+
+    sb = sub.add_parser("submit", help="run one Spark step (conform, rank) with spark-submit")
+    sb.add_argument("step", choices=["conform", "rank"])
+    sb.add_argument("--date", required=True)
+    sb.add_argument("--run-id", required=True)
+    sb.set_defaults(func=_cmd_submit)
+
+    rk = sub.add_parser("rank", help="weighted PageRank of an edge list (src,dst,weight as CSV or Parquet)")
+    rk.add_argument("edges")
+    rk.add_argument("--out", required=True, help="output file or folder (.csv or .parquet): id,pagerank")
+    rk.add_argument("--damping", type=float, default=0.85)
+    rk.add_argument("--tol", type=float, default=1e-9)
+    rk.add_argument("--max-iter", type=int, default=200)
+    rk.set_defaults(func=_cmd_rank)
+
+    q = sub.add_parser("query", help="answers from the published tables")
+    q.add_argument("what", choices=["top"])
+    q.add_argument("--network", required=True)
+    q.add_argument("--date", default="latest", help="YYYY-MM-DD or latest")
+    q.add_argument("-n", type=int, default=20)
+    q.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    q.set_defaults(func=_cmd_query)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (InvalidArgument, LookupError, FileNotFoundError) as e:
+        print(f"kindling: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # a failed step: say what failed, exit non-zero
+        name = type(e).__name__
+        if name in ("QualityError", "ConformError", "StepFailed", "SourceError"):
+            print(f"kindling: {name}: {e}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""The lake's layout, and the write-audit-publish swap.
+
+    <lake>/raw/network=<n>/dt=<D>/...                 pulled snapshot files, unchanged
+    <lake>/conformed/<table>/network=<n>/dt=<D>/      canonical Parquet (+ lineage columns)
+    <lake>/_staging/<run_id>/<table>/dt=<D>/network=<n>/   a run's outputs before audit
+    <lake>/_runs/<run_id>/                            a run's state, quality results
+    <lake>/tables/<table>/dt=<D>  ->  ../_versions/<table>/dt=<D>/<run_id>   (symlink)
+    <lake>/tables/runs/dt=<D>/<run_id>.parquet
+
+A published date partition is a symbolic link to an immutable version folder.
+Publishing writes the new version beside the old one and then replaces the link
+with ``os.replace``, which is atomic on POSIX: a reader (DuckDB, Spark, pyarrow
+all follow the link) sees the old day or the new day, never a mix, and a crash
+at any moment leaves one of the two in place. Folders whose names start with
+``_`` are ignored by those readers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from kindling.validate import network_name
+
+PUBLISHED_TABLES = ("account_scores",)
+
+
+class Lake:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    # --- paths --------------------------------------------------------------
+    def raw(self, network: str, day: dt.date) -> Path:
+        return self.root / "raw" / f"network={network_name(network)}" / f"dt={day.isoformat()}"
+
+    def conformed(self, table: str, network: str, day: dt.date) -> Path:
+        return self.root / "conformed" / table / f"network={network_name(network)}" / f"dt={day.isoformat()}"
+
+    def staging(self, run_id: str) -> Path:
+        return self.root / "_staging" / run_id
+
+    def staged(self, run_id: str, table: str, day: dt.date, network: str | None = None) -> Path:
+        p = self.staging(run_id) / table / f"dt={day.isoformat()}"
+        return p / f"network={network_name(network)}" if network else p
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.root / "_runs" / run_id
+
+    @property
+    def tables(self) -> Path:
+        return self.root / "tables"
+
+    def table(self, table: str) -> Path:
+        return self.tables / table
+
+    def published(self, table: str, day: dt.date) -> Path:
+        return self.table(table) / f"dt={day.isoformat()}"
+
+    def versions(self, table: str, day: dt.date) -> Path:
+        return self.tables / "_versions" / table / f"dt={day.isoformat()}"
+
+    # --- reading what is published -----------------------------------------
+    def published_dates(self, table: str) -> list[dt.date]:
+        root = self.table(table)
+        if not root.is_dir():
+            return []
+        out = []
+        for p in root.iterdir():
+            if p.name.startswith("dt=") and p.exists():
+                try:
+                    out.append(dt.date.fromisoformat(p.name[3:]))
+                except ValueError:
+                    continue
+        return sorted(out)
+
+    def published_networks(self, table: str, day: dt.date) -> list[str]:
+        p = self.published(table, day)
+        if not p.exists():
+            return []
+        return sorted(q.name.split("=", 1)[1] for q in p.iterdir() if q.name.startswith("network="))
+
+    # --- publishing ----------------------------------------------------------
+    def publish_partition(self, table: str, day: dt.date, staged_day: Path, run_id: str) -> Path:
+        """Atomically make ``staged_day`` (holding network=<n>/ folders) the published ``dt=day`` of ``table``.
+
+        Networks published earlier for the same day and absent from this run are
+        carried over (hard links), so publishing one network never drops another.
+        """
+        versions = self.versions(table, day)
+        versions.mkdir(parents=True, exist_ok=True)
+        target = versions / run_id
+        if target.exists():
+            shutil.rmtree(target)
+        link = self.published(table, day)
+        old_version = Path(os.path.realpath(link)) if link.is_symlink() else None
+        tmp = versions / f".{run_id}.tmp"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        shutil.copytree(staged_day, tmp)
+        if old_version is not None and old_version.is_dir():
+            for net in old_version.iterdir():
+                if net.name.startswith("network=") and not (tmp / net.name).exists():
+                    shutil.copytree(net, tmp / net.name, copy_function=os.link)
+        _fsync_tree(tmp)
+        os.replace(tmp, target)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if link.exists() and not link.is_symlink():
+            raise RuntimeError(f"{link} is a real folder, not a published link; refusing to replace it")
+        new_link = link.parent / f".dt={day.isoformat()}.{uuid.uuid4().hex}.lnk"
+        os.symlink(os.path.relpath(target, link.parent), new_link)
+        os.replace(new_link, link)  # the atomic swap
+        if old_version is not None and old_version != target and old_version.exists():
+            shutil.rmtree(old_version, ignore_errors=True)
+        return target
+
+    def gc_versions(self, table: str, day: dt.date) -> None:
+        """Remove version folders of ``day`` that the published link does not point at."""
+        versions = self.versions(table, day)
+        link = self.published(table, day)
+        current = Path(os.path.realpath(link)) if link.is_symlink() else None
+        if not versions.is_dir():
+            return
+        for v in versions.iterdir():
+            if current is None or v.resolve() != current:
+                shutil.rmtree(v, ignore_errors=True)
+
+
+def _fsync_tree(root: Path) -> None:
+    for dirpath, _dirs, files in os.walk(root):
+        for f in files:
+            fd = os.open(os.path.join(dirpath, f), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def write_atomic_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Put ``new`` at ``target``, replacing what was there (internal lake areas only)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    trash = target.parent / f".{target.name}.{uuid.uuid4().hex}.old"
+    if target.exists():
+        os.replace(target, trash)
+    os.replace(new, target)
+    if trash.exists():
+        shutil.rmtree(trash, ignore_errors=True)

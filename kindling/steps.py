@@ -1,0 +1,280 @@
+"""The steps of the daily run, shared by Airflow tasks and ``kindling run``.
+
+    wait -> pull -> conform* -> audit-in -> rank* -> audit-out -> publish      (* Spark)
+
+Non-Spark steps run in-process here. Spark steps run ``jobs/entry.py`` through
+``spark-submit`` (:func:`submit`), or in the calling process with a given
+SparkSession (tests, ``kindling run --in-process``). Every step records its
+timing; a failing step appends a ``failed`` row to the ``runs`` table and
+re-raises, and only ``publish`` ever touches ``<lake>/tables``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from kindling.lake import Lake, write_atomic_bytes
+from kindling.settings import Settings
+from kindling.state import load_states, save_state
+from kindling.validate import network_name
+
+STEPS = ("wait", "pull", "conform", "audit-in", "rank", "audit-out", "publish")
+SPARK_STEPS = ("conform", "rank")
+JOBS_ENTRY = Path(__file__).resolve().parent.parent / "jobs" / "entry.py"
+
+
+class StepFailed(RuntimeError):
+    """A step failed; the message says which and why."""
+
+
+def new_run_id(day: dt.date) -> str:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"{day.isoformat()}_{stamp}_{uuid.uuid4().hex[:6]}"
+
+
+def networks_of_day(settings: Settings, day: dt.date) -> list[str]:
+    """The networks pulled into the lake for ``day`` (restricted to ``settings.networks`` if set)."""
+    raw = Lake(settings.lake).root / "raw"
+    found = sorted(
+        p.name.split("=", 1)[1] for p in raw.glob("network=*") if (p / f"dt={day.isoformat()}").is_dir()
+    ) if raw.is_dir() else []
+    if settings.networks:
+        found = [n for n in found if n in settings.networks]
+    if not found:
+        raise StepFailed(f"dt={day}: no network pulled into {raw} (did pull run?)")
+    return [network_name(n) for n in found]
+
+
+@contextlib.contextmanager
+def recorded(settings: Settings, step: str, day: dt.date, run_id: str):
+    """Time a step; on failure append a failed row to ``runs`` and re-raise."""
+    _started_at(Lake(settings.lake), run_id)
+    t0 = time.time()
+    try:
+        yield
+    except BaseException as e:
+        _record_timing(settings, run_id, step, time.time() - t0)
+        with contextlib.suppress(Exception):
+            write_run_row(settings, day, run_id, status="failed", failed_step=step, error=_one_line(e))
+        raise
+    _record_timing(settings, run_id, step, time.time() - t0)
+
+
+def _one_line(e: BaseException) -> str:
+    return f"{type(e).__name__}: {e}"[:4000]
+
+
+def _record_timing(settings: Settings, run_id: str, step: str, seconds: float) -> None:
+    save_state(settings, run_id, f"timing-{step}", {"seconds": round(seconds, 3)})
+
+
+# --- non-Spark steps -----------------------------------------------------------
+def step_wait(settings: Settings, day: dt.date, run_id: str) -> dict:
+    from kindling.source import snapshot_ready
+
+    if not snapshot_ready(day, settings):
+        raise StepFailed(f"dt={day}: the snapshot is not complete at {settings.source} (no _SUCCESS for every network)")
+    return {"ready": True}
+
+
+def step_pull(settings: Settings, day: dt.date, run_id: str) -> dict:
+    from kindling.source import list_networks, pull
+
+    return {n: pull(settings, n, day) for n in list_networks(settings)}
+
+
+def _read_parquet_dir(path: Path):
+    import pyarrow.parquet as pq
+
+    return pq.read_table(str(path)).to_pandas()
+
+
+def step_audit_in(settings: Settings, day: dt.date, run_id: str) -> dict:
+    import schemas
+    from kindling import quality
+
+    lake = Lake(settings.lake)
+    out, failures = {}, []
+    for network in networks_of_day(settings, day):
+        tables = {}
+        for name in schemas.INPUT_TABLES:
+            p = lake.conformed(name, network, day)
+            if p.is_dir():
+                tables[name] = _read_parquet_dir(p)
+        res = quality.validate_input_day(tables, day, network, lake.run_dir(run_id) / "quality")
+        out[network] = _summary(res)
+        if not res.success:
+            failures.append(f"network={network}: {res.message()}")
+    save_state(settings, run_id, "quality-in", out)
+    if failures:
+        raise quality.QualityError("input quality gate failed for dt=%s:\n%s" % (day, "\n".join(failures)))
+    return out
+
+
+def step_audit_out(settings: Settings, day: dt.date, run_id: str) -> dict:
+    from kindling import quality
+
+    lake = Lake(settings.lake)
+    out, failures = {}, []
+    for network in networks_of_day(settings, day):
+        p = lake.staged(run_id, "account_scores", day, network)
+        if not p.is_dir():
+            raise StepFailed(f"{p}: nothing staged for network={network} (did rank run?)")
+        res = quality.validate_output({"account_scores": _read_parquet_dir(p)}, network, lake.run_dir(run_id) / "quality")
+        out[network] = _summary(res)
+        if not res.success:
+            failures.append(f"network={network}: {res.message()}")
+    save_state(settings, run_id, "quality-out", out)
+    if failures:
+        raise quality.QualityError("output quality gate failed for dt=%s:\n%s" % (day, "\n".join(failures)))
+    return out
+
+
+def _summary(res) -> dict:
+    return {
+        "success": res.success,
+        "failed": [f"{f['table']}.{f.get('column') or '*'}: {f['rule']}" for f in res.failures],
+        "warnings": [f"{f['table']}.{f.get('column') or '*'}: {f['rule']}" for f in res.warnings],
+        "results_path": res.results_path,
+    }
+
+
+def step_publish(settings: Settings, day: dt.date, run_id: str) -> dict:
+    from kindling.lake import PUBLISHED_TABLES
+
+    lake = Lake(settings.lake)
+    states = load_states(settings, run_id)
+    for need in ("quality-in", "quality-out"):
+        if need not in states or not all(v.get("success") for v in states[need].values()):
+            raise StepFailed(f"run {run_id}: refusing to publish dt={day}: {need} did not pass")
+    published = {}
+    for table in PUBLISHED_TABLES:
+        staged = lake.staged(run_id, table, day)
+        if not staged.is_dir():
+            raise StepFailed(f"{staged}: nothing staged for table {table}")
+        published[table] = str(lake.publish_partition(table, day, staged, run_id).relative_to(lake.root))
+    write_run_row(settings, day, run_id, status="published")
+    shutil.rmtree(lake.staging(run_id), ignore_errors=True)
+    return published
+
+
+# --- Spark steps ------------------------------------------------------------------
+def submit_command(settings: Settings, step: str, day: dt.date, run_id: str) -> list[str]:
+    """The spark-submit command line of a Spark step."""
+    from kindling.spark import spark_confs
+
+    exe = shutil.which("spark-submit") or str(Path(sys.executable).parent / "spark-submit")
+    cmd = [exe, "--master", settings.spark_master, "--driver-memory", settings.spark_driver_memory]
+    for k, v in spark_confs(settings).items():
+        cmd += ["--conf", f"{k}={v}"]
+    cmd += ["--conf", f"spark.pyspark.python={sys.executable}", "--conf", f"spark.pyspark.driver.python={sys.executable}"]
+    return [*cmd, str(JOBS_ENTRY), step, "--date", day.isoformat(), "--run-id", run_id]
+
+
+def submit(settings: Settings, step: str, day: dt.date, run_id: str) -> int:
+    env = dict(os.environ)
+    env.setdefault("PYSPARK_PYTHON", sys.executable)
+    # Settings reach the job through the environment (plus kindling.toml, read there too).
+    env.update({"KINDLING_LAKE": str(Path(settings.lake).resolve()), "KINDLING_SOURCE": settings.source})
+    if settings.networks:
+        env["KINDLING_NETWORKS"] = ",".join(settings.networks)
+    return subprocess.call(submit_command(settings, step, day, run_id), env=env)
+
+
+def run_spark_in_process(spark, settings: Settings, step: str, day: dt.date, run_id: str) -> dict:
+    from jobs.entry import run_step
+
+    with recorded(settings, step, day, run_id):
+        result = run_step(spark, step, settings, day, run_id, networks_of_day(settings, day))
+        save_state(settings, run_id, step, result)
+    return result
+
+
+LOCAL_STEPS = {
+    "wait": step_wait,
+    "pull": step_pull,
+    "audit-in": step_audit_in,
+    "audit-out": step_audit_out,
+    "publish": step_publish,
+}
+
+
+def run_local_step(settings: Settings, step: str, day: dt.date, run_id: str) -> dict:
+    with recorded(settings, step, day, run_id):
+        result = LOCAL_STEPS[step](settings, day, run_id)
+        if step not in ("publish",):
+            save_state(settings, run_id, step, result)
+    return result
+
+
+def run_day(settings: Settings, day: dt.date, run_id: str | None = None, spark=None, log=print) -> str:
+    """All steps for one date, in order. Spark steps use ``spark`` when given, else spark-submit."""
+    run_id = run_id or new_run_id(day)
+    for step in STEPS:
+        t0 = time.time()
+        log(f"[{day}] {step} ...")
+        if step in SPARK_STEPS:
+            if spark is not None:
+                run_spark_in_process(spark, settings, step, day, run_id)
+            else:
+                rc = submit(settings, step, day, run_id)
+                if rc != 0:
+                    raise StepFailed(f"dt={day}: Spark step {step} failed (exit {rc}); see its output above")
+        else:
+            run_local_step(settings, step, day, run_id)
+        log(f"[{day}] {step} done in {time.time() - t0:.1f}s")
+    return run_id
+
+
+# --- the runs table ---------------------------------------------------------------
+def write_run_row(settings: Settings, day: dt.date, run_id: str, status: str, failed_step: str | None = None, error: str | None = None) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import schemas
+
+    lake = Lake(settings.lake)
+    states = load_states(settings, run_id)
+    timings = {k[len("timing-"):]: v["seconds"] for k, v in states.items() if k.startswith("timing-")}
+    started = _started_at(lake, run_id)
+    quality = {k: v for k, v in states.items() if k.startswith("quality-")}
+    row = {
+        "run_id": run_id,
+        "networks": sorted(set(states.get("conform", {})) | set(states.get("pull", {}))),
+        "status": status,
+        "failed_step": failed_step,
+        "error": error,
+        "input_rows": json.dumps(states.get("conform")) if "conform" in states else None,
+        "output_rows": json.dumps(states.get("rank")) if "rank" in states else None,
+        "quality": json.dumps(quality) if quality else None,
+        "quality_results_path": str((lake.run_dir(run_id) / "quality").relative_to(lake.root)),
+        "started_at": started,
+        "finished_at": dt.datetime.now(dt.timezone.utc),
+        "timings": json.dumps(timings),
+    }
+    schema = schemas.table("runs").arrow_schema()
+    tbl = pa.Table.from_pylist([row], schema=schema)
+    sink = pa.BufferOutputStream()
+    pq.write_table(tbl, sink)
+    path = lake.table("runs") / f"dt={day.isoformat()}" / f"{run_id}-{status}.parquet"
+    write_atomic_bytes(path, sink.getvalue().to_pybytes())
+    return path
+
+
+def _started_at(lake: Lake, run_id: str) -> dt.datetime:
+    marker = lake.run_dir(run_id) / "started_at"
+    if marker.exists():
+        return dt.datetime.fromisoformat(marker.read_text().strip())
+    now = dt.datetime.now(dt.timezone.utc)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(now.isoformat())
+    return now

@@ -1,0 +1,389 @@
+"""The synthetic snapshot generator and the taxonomy it draws topics from (no Spark)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+import schemas
+from kindling import generate as gen
+from kindling.taxonomy import load_taxonomy
+
+END = dt.date(2024, 3, 31)
+DATES = ["2024-03-29", "2024-03-30", "2024-03-31"]
+NETS = ("alpha", "beta")
+SMALL = {"accounts": 300, "days": 3, "networks": NETS, "seed": 11, "end_date": END}
+FILES = ("accounts.csv", "follows.csv", "posts.jsonl", "interactions.parquet", "_SUCCESS")
+ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+@pytest.fixture(scope="module")
+def snap(tmp_path_factory):
+    out = tmp_path_factory.mktemp("snap")
+    summary = gen.generate(out, **SMALL)
+    return out, summary
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _folder(root: Path, net: str, date: str) -> Path:
+    return root / f"network={net}" / f"dt={date}"
+
+
+def _interactions(root: Path, net: str) -> pd.DataFrame:
+    frames = []
+    for d in DATES:
+        df = pq.read_table(_folder(root, net, d) / "interactions.parquet").to_pandas()
+        df["dt"] = d
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _posts(root: Path, net: str, date: str) -> list[dict]:
+    return [json.loads(line) for line in (_folder(root, net, date) / "posts.jsonl").read_text().splitlines()]
+
+
+def _truth(root: Path) -> pd.DataFrame:
+    return pq.read_table(root / "ground_truth.parquet").to_pandas()
+
+
+# --------------------------------------------------------------------------- layout and formats
+
+
+def test_layout_and_success_markers(snap):
+    root, summary = snap
+    assert summary["folders"] == len(NETS) * len(DATES)
+    assert sorted(p.name for p in root.iterdir()) == ["ground_truth.parquet", "network=alpha", "network=beta"]
+    for net in NETS:
+        assert sorted(p.name for p in (root / f"network={net}").iterdir()) == [f"dt={d}" for d in DATES]
+        for d in DATES:
+            folder = _folder(root, net, d)
+            assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)  # no temp files left
+            assert (folder / "_SUCCESS").read_bytes() == b""
+            # _SUCCESS is written last
+            done = (folder / "_SUCCESS").stat().st_mtime_ns
+            assert all(done >= (folder / f).stat().st_mtime_ns for f in FILES)
+    rows = summary["rows"]
+    assert rows["accounts"] == 300 * len(NETS) * len(DATES)
+    assert rows["interactions"] > 0 and rows["posts"] > 0 and rows["follows"] > 0
+
+
+def test_csv_tables_parse_to_their_schemas(snap):
+    root, _ = snap
+    for name in ("accounts", "follows"):
+        expected = schemas.table(name).arrow_schema()
+        path = _folder(root, "alpha", DATES[0]) / f"{name}.csv"
+        assert path.read_text().splitlines()[0] == ",".join(expected.names)
+        table = pacsv.read_csv(
+            path, convert_options=pacsv.ConvertOptions(column_types={f.name: f.type for f in expected})
+        )
+        assert table.schema.names == expected.names
+        assert [f.type for f in table.schema] == [f.type for f in expected]
+        for f in expected:
+            if not f.nullable:
+                assert table[f.name].null_count == 0, f.name
+    path = _folder(root, "alpha", DATES[0]) / "accounts.csv"
+    accounts = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert accounts["created_at"].str.match(ISO).all()
+    assert set(accounts["verified"]) <= {"true", "false"}
+    assert set(accounts["account_type"]) == set(schemas.table("accounts").field("account_type").allowed)
+    assert accounts["account_id"].is_unique and accounts["account_id"].str.match(r"^a\d{6}$").all()
+    follows = pd.read_csv(_folder(root, "alpha", DATES[0]) / "follows.csv", dtype=str)
+    assert not follows.duplicated().any()
+
+
+def test_posts_jsonl_matches_schema(snap):
+    root, _ = snap
+    schema = schemas.table("posts").arrow_schema()
+    for d in DATES:
+        rows = _posts(root, "beta", d)
+        assert rows and all(list(r) == schema.names for r in rows)
+        assert all(ISO.match(r["created_at"]) for r in rows)
+        parsed = [dict(r, created_at=dt.datetime.fromisoformat(r["created_at"])) for r in rows]
+        table = pa.Table.from_pylist(parsed, schema=schema)  # raises on a wrong type
+        assert table.num_rows == len(rows)
+        assert len({r["post_id"] for r in rows}) == len(rows)
+    with_topics = [r["topics"] is not None for d in DATES for r in _posts(root, "beta", d)]
+    assert 0.35 < np.mean(with_topics) < 0.65
+
+
+def test_interactions_parquet_schema(snap):
+    root, _ = snap
+    for net in NETS:
+        for d in DATES:
+            table = pq.read_table(_folder(root, net, d) / "interactions.parquet")
+            assert table.schema.equals(schemas.table("interactions").arrow_schema())
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_same_arguments_give_identical_bytes(snap, tmp_path):
+    root, summary = snap
+    again = gen.generate(tmp_path, **SMALL)
+    assert again == dict(summary, out_dir=str(tmp_path))
+    first, second = _files(root), _files(tmp_path)
+    assert first.keys() == second.keys()
+    for name in first:
+        assert first[name] == second[name], name
+
+
+def test_different_seed_gives_different_content(snap, tmp_path):
+    root, _ = snap
+    gen.generate(tmp_path, **dict(SMALL, seed=12))
+    for f in ("accounts.csv", "follows.csv", "posts.jsonl", "interactions.parquet"):
+        mine, theirs = _folder(root, "alpha", DATES[-1]) / f, _folder(tmp_path, "alpha", DATES[-1]) / f
+        assert mine.read_bytes() != theirs.read_bytes(), f
+    assert (root / "ground_truth.parquet").read_bytes() != (tmp_path / "ground_truth.parquet").read_bytes()
+
+
+def test_a_day_does_not_depend_on_the_window(snap, tmp_path):
+    root, _ = snap
+    gen.generate(tmp_path, **dict(SMALL, days=1, networks=("alpha",)))
+    for f in FILES:
+        long_run, short_run = _folder(root, "alpha", DATES[-1]) / f, _folder(tmp_path, "alpha", DATES[-1]) / f
+        assert long_run.read_bytes() == short_run.read_bytes(), f
+
+
+def test_networks_differ(snap):
+    root, _ = snap
+    a = _interactions(root, "alpha")
+    b = _interactions(root, "beta")
+    assert a["event_id"].str.startswith("alpha-").all() and b["event_id"].str.startswith("beta-").all()
+    truth = _truth(root)
+    experts = {net: set(g.account_id) for net, g in truth[truth.role == "expert"].groupby("network")}
+    assert experts["alpha"] != experts["beta"]
+
+
+# --------------------------------------------------------------------------- integrity
+
+
+def test_referential_integrity_and_timestamps(snap):
+    root, _ = snap
+    event_ids: list[str] = []
+    for net in NETS:
+        previous_posts: dict[str, str] = {}
+        for i, d in enumerate(DATES):
+            folder = _folder(root, net, d)
+            ids = set(pd.read_csv(folder / "accounts.csv", dtype=str)["account_id"])
+            follows = pd.read_csv(folder / "follows.csv", dtype=str)
+            assert set(follows.src_id) <= ids and set(follows.dst_id) <= ids
+            assert (follows.src_id != follows.dst_id).all()
+
+            posts = _posts(root, net, d)
+            start = pd.Timestamp(d, tz="UTC")
+            end = start + pd.Timedelta(days=1)
+            post_time = pd.to_datetime([p["created_at"] for p in posts], utc=True)
+            assert ((post_time >= start) & (post_time < end)).all()
+            assert {p["author_id"] for p in posts} <= ids
+            authors = {p["post_id"]: p["author_id"] for p in posts}
+
+            it = pq.read_table(folder / "interactions.parquet").to_pandas()
+            event_ids += it["event_id"].tolist()
+            assert set(it.actor_id) <= ids and set(it.target_id) <= ids
+            assert (it.actor_id != it.target_id).all()
+            assert ((it.created_at >= start) & (it.created_at < end)).all()
+            assert set(it.kind) == set(gen.KINDS)
+            assert it.loc[it.kind != "mention", "post_id"].notna().all()
+            assert it.loc[it.kind == "mention", "post_id"].isna().mean() > 0.5
+            # the post acted on belongs to the target (today's or yesterday's posts)
+            known = {**previous_posts, **authors}
+            with_post = it[it.post_id.notna() & it.post_id.isin(known.keys())]
+            assert (with_post.post_id.map(known) == with_post.target_id).all()
+            if i > 0:  # older posts are only answered through the 7-day history
+                assert with_post.shape[0] / it.post_id.notna().sum() > 0.95
+            previous_posts = authors
+    assert len(event_ids) == len(set(event_ids))
+
+
+def test_kind_mix_and_volume(snap):
+    root, _ = snap
+    it = _interactions(root, "alpha")
+    share = it.kind.value_counts(normalize=True)
+    assert share.idxmax() == "like" and share.idxmin() == "quote"
+    per_account_day = len(it) / (300 * len(DATES))
+    assert 1.5 < per_account_day < 6
+
+
+# --------------------------------------------------------------------------- planted truth
+
+
+def test_ground_truth_columns_and_roles(snap):
+    root, summary = snap
+    truth = _truth(root)
+    assert list(truth.columns) == [f.name for f in gen.GROUND_TRUTH_SCHEMA]
+    for net in NETS:
+        t = truth[truth.network == net]
+        assert set(t.role) == set(gen.ROLES)
+        base = t[t.role == "account"]
+        assert len(base) == 300 and base.account_id.is_unique
+        assert base.propensity.between(0, 1).all() and t.propensity.notna().all()
+        experts = t[t.role == "expert"]
+        assert experts.topic.notna().all() and experts.level.between(0.2, 1).all()
+        assert experts.groupby("topic").size().min() >= 3
+        assert (t.loc[t.role == "loud_non_expert", "level"] == 0).all()
+        rings = t[t.role == "ring_member"]
+        assert rings.ring_id.notna().all() and rings.groupby("ring_id").size().between(5, 12).all()
+        assert t.loc[t.role != "ring_member", "ring_id"].isna().all()
+        assert (t.loc[t.role == "responsive", "propensity"] >= 0.6).all()
+        assert (t.loc[t.role == "unresponsive", "propensity"] == 0).all()
+        accounts = pd.read_csv(_folder(root, net, DATES[0]) / "accounts.csv", dtype=str)
+        types = dict(zip(accounts.account_id, accounts.account_type))
+        assert (t.account_id.map(types) == t.account_type).all()
+        orgs = {a for a, ty in types.items() if ty == "organization"}
+        assert set(t.loc[t.role == "organization", "account_id"]) == orgs
+    assert set(truth.topic.dropna()) <= set(summary["topics"])
+
+
+def _role_sets(truth: pd.DataFrame) -> dict[str, set[str]]:
+    return {r: set(g.account_id) for r, g in truth.groupby("role")}
+
+
+def _answer_rate(asked: pd.DataFrame, accounts: set[str]) -> float:
+    """Share of replies/mentions received by `accounts` whose actor got a reply or mention back."""
+    pairs = set(zip(asked.actor_id, asked.target_id))
+    received = asked[asked.target_id.isin(accounts)]
+    return float(np.mean([(tgt, act) in pairs for act, tgt in zip(received.actor_id, received.target_id)]))
+
+
+def test_planted_behaviour_shows_in_the_data(snap):
+    root, _ = snap
+    truth = _truth(root)
+    for net in NETS:
+        t = truth[truth.network == net]
+        it = _interactions(root, net)
+        role = _role_sets(t)
+
+        # organisations never reply, quote or mention
+        assert not it[it.actor_id.isin(role["organization"])].kind.isin(["reply", "quote", "mention"]).any()
+        # like-bots only like, and spread their likes over many accounts
+        bots = it[it.actor_id.isin(role["like_bot"])]
+        assert set(bots.kind) == {"like"}
+        assert bots.groupby("actor_id").target_id.nunique().median() > 50
+        # ring members engage mostly inside their ring
+        ring_of = dict(t.loc[t.role == "ring_member", ["account_id", "ring_id"]].values)
+        ring_acts = it[it.actor_id.isin(ring_of)]
+        assert (ring_acts.target_id.map(ring_of) == ring_acts.actor_id.map(ring_of)).mean() > 0.8
+        # reply gamers reply to the most popular accounts
+        top = set(t[t.role == "account"].nlargest(max(10, 300 // 250), "popularity").account_id)
+        gamer_acts = it[it.actor_id.isin(role["reply_gamer"])]
+        assert gamer_acts.kind.eq("reply").mean() > 0.6 and gamer_acts.target_id.isin(top).mean() > 0.9
+        # experts receive far more engagement on their topic than loud non-experts, who post more
+        posts = pd.DataFrame([p for d in DATES for p in _posts(root, net, d)])
+        engaged = it[it.post_id.notna() & ~it.actor_id.isin(role["like_bot"])]
+        received = engaged.groupby("target_id").size()
+        experts = t[t.role == "expert"].account_id
+        loud = t[t.role == "loud_non_expert"].account_id
+        assert received.reindex(experts).fillna(0).mean() > 3 * received.reindex(loud).fillna(0).mean()
+        posted = posts.groupby("author_id").size()
+        assert posted.reindex(loud).fillna(0).mean() > 3 * posted.reindex(experts).fillna(0).mean()
+        # responsive accounts answer the people who reply to or mention them, unresponsive ones never
+        asked = it[it.kind.isin(["reply", "mention"])]
+        responsive = _answer_rate(asked, role["responsive"])
+        assert responsive > 0.5
+        assert _answer_rate(asked, role["unresponsive"]) < responsive - 0.3
+
+
+def test_topics_are_taxonomy_slugs_and_hashtags_name_them(snap):
+    root, summary = snap
+    tax = load_taxonomy()
+    assert summary["topics"] and all(t in tax for t in summary["topics"])
+    assert all(t in tax.leaf_topics() for t in summary["topics"])
+    squash = {re.sub(r"[^a-z0-9]", "", s): s for s in summary["topics"]}
+    for d in DATES:
+        for p in _posts(root, "alpha", d):
+            for topic in p["topics"] or []:
+                assert topic in summary["topics"]
+                assert any(squash.get(re.sub(r"[^a-z0-9]", "", h.lower())) == topic for h in p["hashtags"])
+
+
+def test_hashtag_variants():
+    v = gen.hashtag_variants("machine-learning")
+    assert {"#MachineLearning", "machine_learning", "#machinelearning"} <= set(v)
+    assert len(v) == len(set(v))
+    assert gen.hashtag_variants("zoology")[0] == "#Zoology"
+
+
+def test_topics_are_chosen_deterministically_from_the_seed():
+    tax = load_taxonomy()
+    assert gen.choose_topics(tax, 40, 7) == gen.choose_topics(tax, 40, 7)
+    assert gen.choose_topics(tax, 40, 7) != gen.choose_topics(tax, 40, 8)
+    assert len(set(gen.choose_topics(tax, 40, 7))) == 40
+
+
+def test_rejects_bad_arguments(tmp_path):
+    with pytest.raises(ValueError):
+        gen.generate(tmp_path, accounts=10, days=1, end_date=END)
+    with pytest.raises(ValueError):
+        gen.generate(tmp_path, accounts=300, days=1, networks=("../evil",), end_date=END)
+    assert not any(tmp_path.rglob("*.csv"))
+
+
+def test_cli_arguments(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    gen.add_arguments(parser)
+    args = parser.parse_args(
+        ["--out", str(tmp_path), "--accounts", "150", "--days", "1", "--networks", "gamma", "--seed", "3",
+         "--end-date", "2024-01-05"]
+    )
+    assert gen.run(args) == 0
+    assert (tmp_path / "network=gamma" / "dt=2024-01-05" / "_SUCCESS").exists()
+    assert json.loads(capsys.readouterr().out)["folders"] == 1
+
+
+# --------------------------------------------------------------------------- taxonomy
+
+
+def test_taxonomy_ancestors_follow_the_edge_file():
+    tax = load_taxonomy()
+    edges = pd.read_csv(
+        Path(gen.__file__).parent / "data" / "taxonomy" / "klout_topic_edge_20180601.csv", dtype=str
+    )
+    # in the shipped file black-holes sits under astronomy and physics; astronomy under physics,
+    # physics under science and natural-science, which lead to science-and-nature-super
+    parents_in_file = edges.groupby("childTopicSlug")["parrentTopicSlug"].agg(set)
+    assert parents_in_file["black-holes"] == {"astronomy", "physics"}
+    assert parents_in_file["astronomy"] == {"physics"}
+    assert set(tax.parents["black-holes"]) == {"astronomy", "physics"}
+    anc = tax.ancestors("black-holes")
+    assert anc == {"astronomy", "physics", "science", "natural-science", "science-and-nature-super"}
+    assert tax.ancestors("astronomy") == anc - {"astronomy"}
+    assert "_ROOT_" not in anc and "black-holes" not in anc
+    assert tax.ancestors("science-and-nature-super") == set()
+    leaves = set(tax.leaf_topics())
+    assert "black-holes" in leaves and "astronomy" not in leaves and "physics" not in leaves
+    assert tax.display_name("astronomy") == "Astronomy"
+    assert "economics" in tax  # named only in the edge file
+    assert len(tax.top_level()) == 16 and all(s.endswith("-super") for s in tax.top_level())
+    assert load_taxonomy() is tax  # the default is cached
+    with pytest.raises(KeyError):
+        tax.ancestors("no-such-topic")
+
+
+def test_taxonomy_from_a_directory(tmp_path):
+    (tmp_path / "my_ontology.csv").write_text(
+        "topicId,topicSlug,topicDisplayName\n1,a-super,A\n2,b,B\n3,c,C\n4,d,D\n"
+    )
+    (tmp_path / "my_edge.csv").write_text(
+        "parentTopicId,parentTopicSlug,childTopicId,childTopicSlug\n"
+        "0,_ROOT_,1,a-super\n1,a-super,2,b\n2,b,3,c\n1,a-super,4,d\n4,d,3,c\n"
+    )
+    tax = load_taxonomy(tmp_path)
+    assert tax.ancestors("c") == {"b", "d", "a-super"}
+    assert tax.leaf_topics() == ["c"]
+    assert tax.top_level() == ["a-super"]
+    (tmp_path / "other_edge.csv").write_text("x\n")
+    with pytest.raises(FileNotFoundError):
+        load_taxonomy(tmp_path)
