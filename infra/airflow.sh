@@ -28,7 +28,8 @@ if ! command -v airflow >/dev/null; then
     exit 1
 fi
 
-export AIRFLOW_HOME="$project/.airflow"
+# KINDLING_AIRFLOW_HOME moves the Airflow home elsewhere (the tests use a temporary one).
+export AIRFLOW_HOME="${KINDLING_AIRFLOW_HOME:-$project/.airflow}"
 export AIRFLOW__CORE__DAGS_FOLDER="$project/dags"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 # SQLite under AIRFLOW_HOME is Airflow's default; spelled out so that an inherited setting does

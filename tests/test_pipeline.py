@@ -1,0 +1,124 @@
+"""The daily run end to end, in-process on the shared SparkSession.
+
+A small generated snapshot set (2 networks, 3 days) goes through every step;
+the published rows are checked, a rerun of the same date must give the same
+rows, and a corrupted day must fail the gate and leave every published file
+byte-identical.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from kindling import generate
+from kindling.lake import Lake
+from kindling.quality import QualityError
+from kindling.settings import load_settings
+from kindling.steps import run_day
+
+END = dt.date(2026, 11, 20)
+
+
+@pytest.fixture(scope="module")
+def snapshots(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("snapshots")
+    generate.generate(out, accounts=300, days=3, networks=("alpha", "beta"), seed=5, end_date=END)
+    return out
+
+
+def _settings(tmp_path: Path, source: Path):
+    return load_settings(env={}, source=str(source), lake=str(tmp_path / "lake"), spark_shuffle_partitions=2, tol=1e-8)
+
+
+def published_rows(lake: Path, day: dt.date) -> list[dict]:
+    root = Lake(lake).published("account_scores", day)
+    rows = []
+    for f in sorted(root.glob("network=*/*.parquet")):
+        net = f.parent.name.split("=", 1)[1]
+        for r in pq.read_table(f).to_pylist():
+            r.pop("run_id")
+            rows.append({**r, "network": net})
+    return sorted(rows, key=lambda r: (r["network"], r["account_id"]))
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Every file under root (following the published links) -> sha256."""
+    out = {}
+    for dirpath, _dirs, files in os.walk(root, followlinks=True):
+        for name in files:
+            p = Path(dirpath) / name
+            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def test_run_publishes_scores_and_rerun_is_identical(spark, tmp_path, snapshots):
+    s = _settings(tmp_path, snapshots)
+    run1 = run_day(s, END, spark=spark, log=lambda m: None)
+    first = published_rows(tmp_path / "lake", END)
+    nets = {r["network"] for r in first}
+    assert nets == {"alpha", "beta"}
+    for net in nets:
+        rows = [r for r in first if r["network"] == net]
+        assert len(rows) == 300
+        assert sum(r["pagerank"] for r in rows) == pytest.approx(1.0, abs=1e-6)
+        assert sorted(r["rank"] for r in rows) == list(range(1, 301))
+        top = min(rows, key=lambda r: r["rank"])
+        assert top["pagerank"] == max(r["pagerank"] for r in rows)
+        assert all(0.0 <= r["influence"] <= 100.0 for r in rows)
+        # influence is monotone in pagerank
+        by_pr = sorted(rows, key=lambda r: r["pagerank"])
+        assert all(a["influence"] <= b["influence"] for a, b in zip(by_pr, by_pr[1:]))
+
+    run2 = run_day(s, END, spark=spark, log=lambda m: None)
+    assert run2 != run1
+    assert published_rows(tmp_path / "lake", END) == first
+    # one immutable version per published day; the old one is gone
+    versions = list(Lake(tmp_path / "lake").versions("account_scores", END).iterdir())
+    assert [v.name for v in versions] == [run2]
+    runs = pq.read_table(str(Lake(tmp_path / "lake").table("runs"))).to_pylist()
+    assert sorted(r["status"] for r in runs) == ["published", "published"]
+    assert not Lake(tmp_path / "lake").staging(run1).exists()
+
+
+def _corrupt_interactions(src_day: Path) -> None:
+    path = src_day / "interactions.parquet"
+    t = pq.read_table(path).to_pylist()
+    t[6]["kind"] = "superlike"  # row 7 of the file
+    t[9]["target_id"] = "nobody-knows-me"
+    pq.write_table(pa.Table.from_pylist(t, schema=pq.read_schema(path)), path)
+
+
+def test_corrupted_day_fails_gate_and_leaves_published_data_untouched(spark, tmp_path, snapshots):
+    src = tmp_path / "src"
+    shutil.copytree(snapshots, src)
+    s = _settings(tmp_path, src)
+    day1 = END - dt.timedelta(days=1)
+    run_day(s, day1, spark=spark, log=lambda m: None)
+    tables = tmp_path / "lake" / "tables"
+    before = tree_digest(tables)
+    assert any("account_scores" in k for k in before)
+
+    _corrupt_interactions(src / "network=beta" / f"dt={END}")
+    with pytest.raises(QualityError) as err:
+        run_day(s, END, spark=spark, log=lambda m: None)
+    msg = str(err.value)
+    assert "network=beta" in msg and "interactions.parquet" in msg
+    assert "kind" in msg and "row 7" in msg
+    assert "target_id" in msg and "nobody-knows-me" in msg
+
+    after = tree_digest(tables)
+    # the only new file is the failed run's row in the runs table
+    new = set(after) - set(before)
+    assert all(k.startswith(f"runs/dt={END}/") and k.endswith("-failed.parquet") for k in new), new
+    assert {k: after[k] for k in before} == before
+    assert not Lake(tmp_path / "lake").published("account_scores", END).exists()
+    failed = pq.read_table(str(tables / "runs" / f"dt={END}")).to_pylist()
+    assert failed[0]["status"] == "failed" and failed[0]["failed_step"] == "audit-in"
