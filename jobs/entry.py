@@ -31,7 +31,8 @@ from jobs.score import account_scores
 from kindling.lake import Lake, replace_dir
 from kindling.settings import Settings, load_settings
 from kindling.state import save_state
-from kindling.validate import parse_date, run_id as clean_run_id
+from kindling.validate import parse_date
+from kindling.validate import run_id as clean_run_id
 
 MAX_BAD_ROWS_SHOWN = 5
 
@@ -148,46 +149,69 @@ def previous_scores(spark: SparkSession, lake: Lake, network: str, day: dt.date)
     return None
 
 
-def rank_day(spark: SparkSession, settings: Settings, network: str, day: dt.date, run_id: str) -> dict:
+def _qualified(network: str, col: str) -> F.Column:
+    """A vertex id unique across networks (networks share account id spaces)."""
+    return F.concat(F.lit(network + "/"), F.col(col))
+
+
+def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], day: dt.date, run_id: str) -> dict:
+    """Rank every network of the day in one PageRank pass, then score and stage each.
+
+    The networks' graphs are disjoint and each network is its own key, with a
+    teleport vector uniform over that network's accounts only: every key's mass
+    stays inside its network, so the result is exactly one PageRank per network
+    (nothing is merged), at the cost of one pass over the edges instead of one per network.
+    """
     lake = Lake(settings.lake)
-    accounts = _read_conformed(spark, lake, "accounts", network, [day])
-    if accounts is None:
-        raise RuntimeError(f"network={network} dt={day}: no conformed accounts (did conform run?)")
-    interactions = _read_conformed(spark, lake, "interactions", network, window_dates(day, settings.window_days))
-    if interactions is None:
-        raise RuntimeError(f"network={network} dt={day}: no conformed interactions in the window")
-    edges = build_edges(interactions, accounts, day, settings).persist()
-    n_edges = edges.count()
-    vertices = accounts.select(F.col("account_id").alias("id")).where("id is not null").distinct()
+    per_net = {}
+    for network in networks:
+        accounts = _read_conformed(spark, lake, "accounts", network, [day])
+        if accounts is None:
+            raise RuntimeError(f"network={network} dt={day}: no conformed accounts (did conform run?)")
+        interactions = _read_conformed(spark, lake, "interactions", network, window_dates(day, settings.window_days))
+        if interactions is None:
+            raise RuntimeError(f"network={network} dt={day}: no conformed interactions in the window")
+        edges = build_edges(interactions, accounts, day, settings).persist()
+        per_net[network] = (accounts, edges)
+
+    vertices, edges_all, teleport = None, None, None
+    for network, (accounts, edges) in per_net.items():
+        v = accounts.where(F.col("account_id").isNotNull()).select(_qualified(network, "account_id").alias("id")).distinct()
+        e = edges.select(_qualified(network, "src").alias("src"), _qualified(network, "dst").alias("dst"), "weight")
+        t = v.select("id", F.lit(network).alias("key"), F.lit(1.0).alias("v"))
+        vertices = v if vertices is None else vertices.unionByName(v)
+        edges_all = e if edges_all is None else edges_all.unionByName(e)
+        teleport = t if teleport is None else teleport.unionByName(t)
     t0 = time.time()
-    result = pagerank(vertices, edges, damping=settings.damping, tol=settings.tol, max_iter=settings.max_iter)
+    result = pagerank(vertices, edges_all, teleport=teleport, damping=settings.damping, tol=settings.tol, max_iter=settings.max_iter)
     seconds = time.time() - t0
-    ranks = result.ranks.where(F.col("key") == "global").select("id", "pagerank")
-    scores = account_scores(ranks, accounts, edges, previous_scores(spark, lake, network, day), run_id)
-    target = lake.staged(run_id, "account_scores", day, network)
-    scores.orderBy("rank").coalesce(1).write.mode("overwrite").parquet(str(target))
+
+    out = {}
+    for network, (accounts, edges) in per_net.items():
+        prefix = len(network) + 2  # 1-based substring start after "<network>/"
+        ranks = result.ranks.where(F.col("key") == network).select(F.expr(f"substring(id, {prefix})").alias("id"), "pagerank")
+        scores = account_scores(ranks, accounts, edges, previous_scores(spark, lake, network, day), run_id)
+        target = lake.staged(run_id, "account_scores", day, network)
+        scores.orderBy("rank").coalesce(1).write.mode("overwrite").parquet(str(target))
+        out[network] = {
+            "edges": edges.count(),
+            "accounts": spark.read.parquet(str(target)).count(),
+            "iterations": result.iterations,
+            "converged": result.converged,
+            "pagerank_seconds": round(seconds, 3),
+        }
+        edges.unpersist()
     result.unpersist()
-    edges.unpersist()
-    return {
-        "edges": n_edges,
-        "accounts": spark.read.parquet(str(target)).count(),
-        "iterations": result.iterations,
-        "converged": result.converged,
-        "pagerank_seconds": round(seconds, 3),
-    }
+    return out
 
 
 # --- shared ------------------------------------------------------------------
 def run_step(spark: SparkSession, step: str, settings: Settings, day: dt.date, run_id: str, networks: list[str]) -> dict:
-    out = {}
-    for network in networks:
-        if step == "conform":
-            out[network] = conform_day(spark, settings, network, day)
-        elif step == "rank":
-            out[network] = rank_day(spark, settings, network, day, run_id)
-        else:
-            raise ValueError(f"unknown Spark step {step!r}")
-    return out
+    if step == "conform":
+        return {network: conform_day(spark, settings, network, day) for network in networks}
+    if step == "rank":
+        return rank_networks(spark, settings, networks, day, run_id)
+    raise ValueError(f"unknown Spark step {step!r}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,7 @@ def window_dates(day: dt.date, window_days: int) -> list[dt.date]:
 
 def decayed_events(interactions: DataFrame, day: dt.date, settings: Settings) -> DataFrame:
     """One row per usable interaction with its decayed weight (``actor_id``, ``target_id``, ``kind``, ``w``)."""
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone.utc)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     weights = F.create_map(*[x for k, v in sorted(settings.kind_weights.items()) for x in (F.lit(k), F.lit(float(v)))])
     age_days = (F.lit(end.timestamp()) - F.unix_timestamp("created_at").cast("double")) / 86400.0
     decay = F.pow(F.lit(0.5), F.greatest(age_days, F.lit(0.0)) / F.lit(settings.half_life_days))

@@ -78,7 +78,7 @@ def pagerank(
     (``r = (1 - d + d * dangling) * (I - d P^T)^-1 v``), so no global sum is
     needed inside a superstep and ``steps_per_job`` supersteps are chained in one
     Spark job before the state is checkpointed and the convergence test (the L1
-    change over the last superstep divided by the ranks' sum, below ``N * tol``)
+    change of the normalised ranks over the last superstep, below ``N * tol``)
     is read.
     """
     vertices = vertices.select("id").distinct().persist(StorageLevel.MEMORY_AND_DISK)
@@ -116,11 +116,11 @@ def pagerank(
             new = parts.groupBy("id", "key").agg(F.sum("y").alias("y"), F.sum("prev").alias("prev"))
         new = new.localCheckpoint(eager=True)
         iterations += block
-        # L1 change over the last superstep, on ranks normalised by this block's sum
-        # (the sums of consecutive supersteps agree to well below tol near the fixed point).
-        stats = new.groupBy("key").agg(F.sum("y").alias("sy"), F.sum(F.abs(F.col("y") - F.col("prev"))).alias("dy")).collect()
-        total = {r["key"]: float(r["sy"]) for r in stats}
-        err = {r["key"]: float(r["dy"]) / float(r["sy"]) for r in stats}
+        # L1 change of the normalised ranks over the last superstep.
+        sums = {r["key"]: (float(r["sy"]), float(r["sp"])) for r in new.groupBy("key").agg(F.sum("y").alias("sy"), F.sum("prev").alias("sp")).collect()}
+        total = {k: v[0] for k, v in sums.items()}
+        change = F.abs(F.col("y") / _per_key(total) - F.col("prev") / _per_key({k: v[1] for k, v in sums.items()}))
+        err = {r["key"]: float(r["err"]) for r in new.groupBy("key").agg(F.sum(change).alias("err")).collect()}
         state.unpersist()
         state = new
         if all(err.get(k, 0.0) < n * tol for k in keys):

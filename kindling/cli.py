@@ -14,7 +14,8 @@ import argparse
 import sys
 
 from kindling.settings import load_settings
-from kindling.validate import InvalidArgument, parse_date, run_id as clean_run_id
+from kindling.validate import InvalidArgument, parse_date
+from kindling.validate import run_id as clean_run_id
 
 
 def _cmd_generate(args) -> int:

@@ -421,9 +421,9 @@ def _names(rng, n, atype, is_like_bot):
             d = f"{_ORG_WORDS[word[i]]} Bot"
             h = ("autolike_" if is_like_bot[i] else "feed_") + _ORG_WORDS[word[i]].replace(" ", "").lower()
         else:
-            f, l = _FIRST[first[i]], _LAST[last[i]]
-            d = f"{f} {l}"
-            h = (_ascii(f) + "_" + _ascii(l), _ascii(f) + _ascii(l), _ascii(f)[0] + _ascii(l))[style[i]]
+            f, ln = _FIRST[first[i]], _LAST[last[i]]
+            d = f"{f} {ln}"
+            h = (_ascii(f) + "_" + _ascii(ln), _ascii(f) + _ascii(ln), _ascii(f)[0] + _ascii(ln))[style[i]]
         handle[i] = f"{h}{i}"
         display[i] = d
     return handle, display
@@ -711,7 +711,7 @@ def _csv_bytes(table_name: str, columns: dict[str, list[str]]) -> bytes:
     """A CSV with the table's columns in schema order; values already formatted (and quoted)."""
     names = schemas.table(table_name).column_names
     lines = [",".join(names)]
-    lines.extend(",".join(row) for row in zip(*(columns[c] for c in names)))
+    lines.extend(",".join(row) for row in zip(*(columns[c] for c in names), strict=False))
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

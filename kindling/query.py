@@ -52,7 +52,7 @@ def top(lake_root: str | Path, network: str, date: str | None = "latest", n: int
         [str(path / "*.parquet"), int(n)],
     ).fetchall()
     cols = ["rank", "account_id", "handle", "account_type", "influence", "pagerank", "influence_change"]
-    return [dict(zip(cols, r), dt=day.isoformat(), network=network) for r in rows]
+    return [dict(zip(cols, r, strict=False), dt=day.isoformat(), network=network) for r in rows]
 
 
 def format_rows(rows: list[dict], fmt: str = "table", columns: list[str] | None = None) -> str:
@@ -83,7 +83,7 @@ def format_rows(rows: list[dict], fmt: str = "table", columns: list[str] | None 
 
     grid = [[cell(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(c), *(len(g[i]) for g in grid)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=False))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(g[i].rjust(widths[i]) if _numeric(rows, columns[i]) else g[i].ljust(widths[i]) for i in range(len(columns))) for g in grid]
     return "\n".join(lines)

@@ -16,6 +16,7 @@ import hashlib
 import re
 import uuid
 from pathlib import Path
+from urllib.parse import unquote
 
 import fsspec
 
@@ -37,6 +38,11 @@ def _fs(source: str):
     return fs, root.rstrip("/")
 
 
+def _name(entry) -> str:
+    """The last path component of a listing entry (HTTP listings URL-encode '=')."""
+    return unquote(str(entry).rstrip("/").rsplit("/", 1)[-1])
+
+
 def day_url(settings: Settings, network: str, day: dt.date) -> str:
     return f"{settings.source.rstrip('/')}/network={network_name(network)}/dt={day.isoformat()}"
 
@@ -52,7 +58,7 @@ def list_networks(settings: Settings) -> list[str]:
         raise SourceError(f"snapshot source {settings.source} does not exist") from None
     nets = []
     for e in entries:
-        name = str(e).rstrip("/").rsplit("/", 1)[-1]
+        name = _name(e)
         if name.startswith("network="):
             nets.append(network_name(name.split("=", 1)[1]))
     if not nets:
@@ -67,7 +73,7 @@ def latest_snapshot_date(settings: Settings) -> dt.date:
     for n in list_networks(settings):
         dates = set()
         for e in fs.ls(f"{root}/network={n}", detail=False):
-            name = str(e).rstrip("/").rsplit("/", 1)[-1]
+            name = _name(e)
             if name.startswith("dt="):
                 with contextlib.suppress(ValueError):
                     d = dt.date.fromisoformat(name[3:])
@@ -97,7 +103,7 @@ def snapshot_ready(date: str | dt.date, settings: Settings | None = None) -> boo
 
 def _day_files(fs, root: str) -> list[str]:
     try:
-        names = [str(p).rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(root, detail=False)]
+        names = [_name(p) for p in fs.ls(root, detail=False)]
     except (FileNotFoundError, NotImplementedError):
         names = []
     return sorted(n for n in names if n != SUCCESS and not n.startswith("."))

@@ -37,7 +37,7 @@ class StepFailed(RuntimeError):
 
 
 def new_run_id(day: dt.date) -> str:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     return f"{day.isoformat()}_{stamp}_{uuid.uuid4().hex[:6]}"
 
 
@@ -116,7 +116,7 @@ def step_audit_in(settings: Settings, day: dt.date, run_id: str) -> dict:
             failures.append(f"network={network}: {res.message()}")
     save_state(settings, run_id, "quality-in", out)
     if failures:
-        raise quality.QualityError("input quality gate failed for dt=%s:\n%s" % (day, "\n".join(failures)))
+        raise quality.QualityError("input quality gate failed for dt={}:\n{}".format(day, "\n".join(failures)))
     return out
 
 
@@ -135,7 +135,7 @@ def step_audit_out(settings: Settings, day: dt.date, run_id: str) -> dict:
             failures.append(f"network={network}: {res.message()}")
     save_state(settings, run_id, "quality-out", out)
     if failures:
-        raise quality.QualityError("output quality gate failed for dt=%s:\n%s" % (day, "\n".join(failures)))
+        raise quality.QualityError("output quality gate failed for dt={}:\n{}".format(day, "\n".join(failures)))
     return out
 
 
@@ -258,7 +258,7 @@ def write_run_row(settings: Settings, day: dt.date, run_id: str, status: str, fa
         "quality": json.dumps(quality) if quality else None,
         "quality_results_path": str((lake.run_dir(run_id) / "quality").relative_to(lake.root)),
         "started_at": started,
-        "finished_at": dt.datetime.now(dt.timezone.utc),
+        "finished_at": dt.datetime.now(dt.UTC),
         "timings": json.dumps(timings),
     }
     schema = schemas.table("runs").arrow_schema()
@@ -274,7 +274,7 @@ def _started_at(lake: Lake, run_id: str) -> dt.datetime:
     marker = lake.run_dir(run_id) / "started_at"
     if marker.exists():
         return dt.datetime.fromisoformat(marker.read_text().strip())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(now.isoformat())
     return now

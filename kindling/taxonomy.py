@@ -105,12 +105,12 @@ def _read(directory: Path) -> Taxonomy:
             raise ValueError(f"taxonomy file in {directory} lacks columns {missing}")
 
     slugs: dict[str, str] = {}
-    for slug, name in zip(onto["topicSlug"], onto["topicDisplayName"]):
+    for slug, name in zip(onto["topicSlug"], onto["topicDisplayName"], strict=False):
         if slug and slug != ROOT:
             slugs[slug] = name or _display_from_slug(slug)
 
     parents: dict[str, list[str]] = {}
-    for parent, child in zip(edges[parent_col], edges["childTopicSlug"]):
+    for parent, child in zip(edges[parent_col], edges["childTopicSlug"], strict=False):
         if not parent or not child or child == ROOT or parent == child:
             continue  # the root's self-edge, blanks
         parents.setdefault(child, [])

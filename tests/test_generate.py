@@ -240,7 +240,7 @@ def test_ground_truth_columns_and_roles(snap):
         assert (t.loc[t.role == "responsive", "propensity"] >= 0.6).all()
         assert (t.loc[t.role == "unresponsive", "propensity"] == 0).all()
         accounts = pd.read_csv(_folder(root, net, DATES[0]) / "accounts.csv", dtype=str)
-        types = dict(zip(accounts.account_id, accounts.account_type))
+        types = dict(zip(accounts.account_id, accounts.account_type, strict=False))
         assert (t.account_id.map(types) == t.account_type).all()
         orgs = {a for a, ty in types.items() if ty == "organization"}
         assert set(t.loc[t.role == "organization", "account_id"]) == orgs
@@ -253,9 +253,9 @@ def _role_sets(truth: pd.DataFrame) -> dict[str, set[str]]:
 
 def _answer_rate(asked: pd.DataFrame, accounts: set[str]) -> float:
     """Share of replies/mentions received by `accounts` whose actor got a reply or mention back."""
-    pairs = set(zip(asked.actor_id, asked.target_id))
+    pairs = set(zip(asked.actor_id, asked.target_id, strict=False))
     received = asked[asked.target_id.isin(accounts)]
-    return float(np.mean([(tgt, act) in pairs for act, tgt in zip(received.actor_id, received.target_id)]))
+    return float(np.mean([(tgt, act) in pairs for act, tgt in zip(received.actor_id, received.target_id, strict=False)]))
 
 
 def test_planted_behaviour_shows_in_the_data(snap):

@@ -75,7 +75,7 @@ def test_run_publishes_scores_and_rerun_is_identical(spark, tmp_path, snapshots)
         assert all(0.0 <= r["influence"] <= 100.0 for r in rows)
         # influence is monotone in pagerank
         by_pr = sorted(rows, key=lambda r: r["pagerank"])
-        assert all(a["influence"] <= b["influence"] for a, b in zip(by_pr, by_pr[1:]))
+        assert all(a["influence"] <= b["influence"] for a, b in zip(by_pr, by_pr[1:], strict=False))
 
     run2 = run_day(s, END, spark=spark, log=lambda m: None)
     assert run2 != run1

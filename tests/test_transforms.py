@@ -1,0 +1,136 @@
+"""Unit tests of the pure transforms (conform, graph, score) on the shared SparkSession.
+
+Inputs are built from one base row per table plus per-test overrides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+
+import schemas
+from jobs import conform as C
+from jobs.graph import build_edges, decayed_events, window_dates
+from jobs.score import account_scores
+from kindling.settings import load_settings
+
+DAY = dt.date(2026, 11, 20)
+T = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+BASE_INTERACTION = {"event_id": "e1", "actor_id": "a", "target_id": "b", "kind": "reply", "post_id": "p1", "created_at": T}
+
+
+def interactions(spark, *overrides):
+    rows = [{**BASE_INTERACTION, "event_id": f"e{i}", **o} for i, o in enumerate(overrides)]
+    return spark.createDataFrame(rows, schemas.table("interactions").spark_schema())
+
+
+def accounts(spark, ids):
+    rows = [{"account_id": i, "handle": f"h{i}", "display_name": None, "account_type": "person",
+             "created_at": None, "verified": False, "followers_count": 1} for i in ids]
+    return spark.createDataFrame(rows, schemas.table("accounts").spark_schema())
+
+
+def lines(spark, *text):
+    return spark.createDataFrame([(i + 2, t) for i, t in enumerate(text)], "_source_row long, value string")
+
+
+def settings(**kw):
+    return load_settings(env={}, **kw)
+
+
+# --- conform -----------------------------------------------------------------------
+def test_csv_lines_conform_to_schema_with_lineage(spark):
+    table = schemas.table("interactions")
+    header = ["event_id", "actor_id", "target_id", "kind", "post_id", "created_at", "extra"]
+    df = C.parse_csv_lines(lines(spark, "e1,a,b,like,p1,2026-11-20T10:00:00Z,zzz", 'e2,"c,d",b,reply,,2026-11-20T11:00:00Z,'), header, table, "raw/x.csv")
+    out = C.finalize(df, table)
+    assert out.columns == [*table.column_names, "_source_file", "_source_row"]
+    rows = sorted(out.collect(), key=lambda r: r["event_id"])
+    assert rows[0]["created_at"] == dt.datetime(2026, 11, 20, 10, 0)  # session time zone is UTC
+    assert rows[1]["actor_id"] == "c,d" and rows[1]["post_id"] is None and rows[1]["_source_row"] == 3
+    assert C.find_bad_rows(df, table).count() == 0
+
+
+def test_malformed_and_mistyped_rows_are_named_by_line(spark):
+    table = schemas.table("accounts")
+    header = table.column_names
+    df = C.parse_csv_lines(
+        lines(spark, "a1,h,n,person,2020-01-01T00:00:00Z,true,10", "a2,h,n,person", "a3,h,n,person,yesterday,true,lots"),
+        header, table, "raw/accounts.csv",
+    )
+    bad = sorted((r["_source_row"], r["column"], r["reason"]) for r in C.find_bad_rows(df, table).collect())
+    assert (3, "*", "malformed line") in bad
+    assert (4, "created_at", "not a valid timestamp") in bad
+    assert (4, "followers_count", "not a valid long") in bad
+    assert not any(row == 2 for row, *_ in bad)
+
+
+def test_json_lines_keep_arrays_and_flag_invalid_json(spark):
+    table = schemas.table("posts")
+    df = C.parse_json_lines(
+        lines(spark, '{"post_id":"p1","author_id":"a","created_at":"2026-11-20T01:00:00Z","hashtags":["#AI"],"topics":null}', "{not json", ""),
+        table, "raw/posts.jsonl",
+    )
+    good = [r for r in df.collect() if r["post_id"] == "p1"][0]
+    assert good["hashtags"] == ["#AI"] and good["topics"] is None
+    bad = C.find_bad_rows(df, table).collect()
+    assert [(r["_source_row"], r["reason"]) for r in bad] == [(3, "malformed line")]
+
+
+def test_missing_columns_are_reported():
+    assert C.missing_columns(schemas.table("posts"), ["post_id", "created_at"]) == ["author_id", "hashtags", "topics"]
+
+
+# --- graph -----------------------------------------------------------------------
+def test_weights_decay_with_age_and_follow_kind(spark):
+    s = settings()
+    old = T - dt.timedelta(days=7)
+    ev = decayed_events(interactions(spark, {"kind": "reply"}, {"kind": "like"}, {"kind": "reply", "created_at": old}), DAY, s)
+    w = sorted(r["w"] for r in ev.collect())
+    end_age = 0.5  # 12:00 is half a day before the end of the run date
+    reply_now = 3.0 * 0.5 ** (end_age / 7)
+    assert w == pytest.approx(sorted([0.5 * 0.5 ** (end_age / 7), reply_now, reply_now / 2]))
+
+
+def test_pairs_saturate_and_self_interactions_and_unknown_accounts_drop(spark):
+    s = settings(half_life_days=1e12)  # no decay, to see the saturation alone
+    many = [{"actor_id": "a", "target_id": "b", "kind": "reply"}] * 20
+    df = interactions(spark, *many, {"actor_id": "c", "target_id": "b", "kind": "reply"},
+                      {"actor_id": "a", "target_id": "a"}, {"actor_id": "a", "target_id": "ghost"})
+    edges = {(r["src"], r["dst"]): r for r in build_edges(df, accounts(spark, ["a", "b", "c"]), DAY, s).collect()}
+    assert set(edges) == {("a", "b"), ("c", "b")}
+    assert edges[("c", "b")]["weight"] == pytest.approx(5 * math.log1p(3 / 5))
+    assert edges[("a", "b")]["weight"] == pytest.approx(5 * math.log1p(60 / 5))
+    assert edges[("a", "b")]["weight"] < 20 * edges[("c", "b")]["weight"] / 3  # far less than linear
+    assert edges[("a", "b")]["events"] == 20
+
+
+def test_window_dates_end_on_the_run_date():
+    w = window_dates(DAY, 28)
+    assert len(w) == 28 and w[-1] == DAY and w[0] == DAY - dt.timedelta(days=27)
+
+
+# --- score -----------------------------------------------------------------------
+def test_influence_is_log_scaled_relative_to_the_average(spark):
+    ranks = spark.createDataFrame([("a", 0.5), ("b", 0.25), ("c", 0.125), ("d", 0.125)], "id string, pagerank double")
+    edges = spark.createDataFrame([("b", "a", 1.0)], "src string, dst string, weight double")
+    prev = spark.createDataFrame([("a", 40.0)], "account_id string, influence double")
+    out = {r["account_id"]: r for r in account_scores(ranks, accounts(spark, "abcd"), edges, prev, "r1").collect()}
+    # N = 4: N * pr = 2, 1, 0.5 -> 30, 20, 10
+    assert out["a"]["influence"] == pytest.approx(30.0)
+    assert out["b"]["influence"] == pytest.approx(20.0)
+    assert out["c"]["influence"] == pytest.approx(10.0)
+    assert out["a"]["rank"] == 1 and {out["c"]["rank"], out["d"]["rank"]} == {3, 4} and out["c"]["rank"] == 3
+    assert out["a"]["influence_change"] == pytest.approx(-10.0) and out["b"]["influence_change"] is None
+    assert out["a"]["in_weight"] == 1.0 and out["b"]["out_weight"] == 1.0 and out["c"]["in_weight"] == 0.0
+    assert out["a"]["percentile"] == pytest.approx(100.0) and out["c"]["percentile"] == 0.0
+    assert list(out["a"].asDict()) == schemas.table("account_scores").column_names
+
+
+def test_influence_clamps_to_0_and_100(spark):
+    ranks = spark.createDataFrame([("a", 0.999999), *[(f"x{i}", 1e-6 / 999) for i in range(999)]], "id string, pagerank double")
+    edges = spark.createDataFrame([], "src string, dst string, weight double")
+    out = {r["account_id"]: r["influence"] for r in account_scores(ranks, accounts(spark, ["a"]), edges, None, "r").collect()}
+    assert out["a"] == 100.0 and out["x0"] == 0.0
