@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -9,6 +10,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# py4j logs "Closing down clientserver connection" from __del__ at interpreter exit,
+# after pytest has closed the streams; keep its chatter out.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
