@@ -2,6 +2,7 @@
 
     kindling generate   synthetic snapshots with planted truth
     kindling run        the daily job for one date, without Airflow
+    kindling backfill   a range of days, in order, skipping published ones
     kindling step       one non-Spark step (Airflow tasks call this)
     kindling submit     one Spark step through spark-submit (Airflow tasks call this)
     kindling rank       weighted PageRank of an edge list
@@ -41,6 +42,24 @@ def _cmd_run(args) -> int:
             spark.stop()
     print(f"published dt={day} (run {run_id})")
     return 0
+
+
+def _cmd_backfill(args) -> int:
+    from kindling.backfill import backfill, summary
+
+    settings = load_settings()
+    spark = None
+    if args.in_process:
+        from kindling.spark import session
+
+        spark = session(settings, master=settings.spark_master)
+    try:
+        results = backfill(settings, parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to"), force=args.force, spark=spark)
+    finally:
+        if spark is not None:
+            spark.stop()
+    print(summary(results))
+    return 1 if any(r.status == "failed" for r in results) else 0
 
 
 def _cmd_step(args) -> int:
@@ -101,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--in-process", action="store_true", help="run the Spark steps in this process instead of spark-submit")
     r.set_defaults(func=_cmd_run)
 
+    b = sub.add_parser("backfill", help="run a range of days in order, skipping days already published")
+    b.add_argument("--from", dest="date_from", required=True, help="first date YYYY-MM-DD")
+    b.add_argument("--to", dest="date_to", required=True, help="last date YYYY-MM-DD (inclusive)")
+    b.add_argument("--force", action="store_true", help="rerun days that are already published")
+    b.add_argument("--in-process", action="store_true", help="one SparkSession for every day instead of spark-submit per step")
+    b.set_defaults(func=_cmd_backfill)
+
     s = sub.add_parser("step", help="run one non-Spark step (wait, pull, audit-in, audit-out, publish)")
     s.add_argument("step", choices=["wait", "pull", "audit-in", "audit-out", "publish"])
     s.add_argument("--date", required=True)
@@ -140,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Exception as e:  # a failed step: say what failed, exit non-zero
         name = type(e).__name__
-        if name in ("QualityError", "ConformError", "StepFailed", "SourceError"):
+        if name in ("QualityError", "ConformError", "StepFailed", "SourceError", "DateLocked"):
             print(f"kindling: {name}: {e}", file=sys.stderr)
             return 1
         raise

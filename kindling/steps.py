@@ -181,6 +181,13 @@ def submit_command(settings: Settings, step: str, day: dt.date, run_id: str) -> 
 
 
 def submit(settings: Settings, step: str, day: dt.date, run_id: str) -> int:
+    from kindling.locks import date_lock
+
+    with date_lock(settings.lake, day, run_id):
+        return _submit(settings, step, day, run_id)
+
+
+def _submit(settings: Settings, step: str, day: dt.date, run_id: str) -> int:
     env = dict(os.environ)
     env.setdefault("PYSPARK_PYTHON", sys.executable)
     # Settings reach the job through the environment (plus kindling.toml, read there too).
@@ -192,8 +199,9 @@ def submit(settings: Settings, step: str, day: dt.date, run_id: str) -> int:
 
 def run_spark_in_process(spark, settings: Settings, step: str, day: dt.date, run_id: str) -> dict:
     from jobs.entry import run_step
+    from kindling.locks import date_lock
 
-    with recorded(settings, step, day, run_id):
+    with date_lock(settings.lake, day, run_id), recorded(settings, step, day, run_id):
         result = run_step(spark, step, settings, day, run_id, networks_of_day(settings, day))
         save_state(settings, run_id, step, result)
     return result
@@ -209,29 +217,43 @@ LOCAL_STEPS = {
 
 
 def run_local_step(settings: Settings, step: str, day: dt.date, run_id: str) -> dict:
-    with recorded(settings, step, day, run_id):
+    from kindling.locks import date_lock
+
+    with date_lock(settings.lake, day, run_id), recorded(settings, step, day, run_id):
         result = LOCAL_STEPS[step](settings, day, run_id)
         if step not in ("publish",):
             save_state(settings, run_id, step, result)
     return result
 
 
-def run_day(settings: Settings, day: dt.date, run_id: str | None = None, spark=None, log=print) -> str:
-    """All steps for one date, in order. Spark steps use ``spark`` when given, else spark-submit."""
+def run_day(settings: Settings, day: dt.date, run_id: str | None = None, spark=None, log=print, on_step=None) -> str:
+    """All steps for one date, in order, holding the date's lock throughout.
+
+    Spark steps use ``spark`` when given, else spark-submit. ``on_step(step, index)``
+    is called before each step (progress reporting).
+    """
+    from kindling.locks import date_lock
+
     run_id = run_id or new_run_id(day)
-    for step in STEPS:
-        t0 = time.time()
-        log(f"[{day}] {step} ...")
-        if step in SPARK_STEPS:
-            if spark is not None:
-                run_spark_in_process(spark, settings, step, day, run_id)
+    with date_lock(settings.lake, day, run_id):
+        for i, step in enumerate(STEPS):
+            if on_step:
+                on_step(step, i)
+            t0 = time.time()
+            log(f"[{day}] {step} ...")
+            if step in SPARK_STEPS:
+                if spark is not None:
+                    run_spark_in_process(spark, settings, step, day, run_id)
+                else:
+                    rc = submit(settings, step, day, run_id)
+                    if rc != 0:
+                        err = StepFailed(f"dt={day}: Spark step {step} failed (exit {rc}); see its output above")
+                        with contextlib.suppress(Exception):
+                            write_run_row(settings, day, run_id, status="failed", failed_step=step, error=str(err))
+                        raise err
             else:
-                rc = submit(settings, step, day, run_id)
-                if rc != 0:
-                    raise StepFailed(f"dt={day}: Spark step {step} failed (exit {rc}); see its output above")
-        else:
-            run_local_step(settings, step, day, run_id)
-        log(f"[{day}] {step} done in {time.time() - t0:.1f}s")
+                run_local_step(settings, step, day, run_id)
+            log(f"[{day}] {step} done in {time.time() - t0:.1f}s")
     return run_id
 
 

@@ -1,0 +1,96 @@
+"""`kindling backfill` (order, skip, resume, summary) and the per-date run lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from kindling import generate
+from kindling.backfill import backfill, summary
+from kindling.lake import Lake
+from kindling.locks import DateLocked, date_lock
+from kindling.settings import load_settings
+
+END = dt.date(2026, 11, 20)
+D1 = END - dt.timedelta(days=1)
+
+
+def test_backfill_skips_published_days_reports_failures_and_resumes(spark, tmp_path):
+    src = tmp_path / "src"
+    generate.generate(src, accounts=120, days=2, networks=("alpha",), seed=4, end_date=END)
+    good = tmp_path / "good-interactions.parquet"
+    bad_file = src / "network=alpha" / f"dt={END}" / "interactions.parquet"
+    shutil.copy(bad_file, good)
+    rows = pq.read_table(bad_file).to_pylist()
+    for r in rows[:50]:
+        r["kind"] = "superlike"  # an unknown kind, on 50 rows
+    pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(bad_file)), bad_file)
+
+    s = load_settings(env={}, source=str(src), lake=str(tmp_path / "lake"), spark_shuffle_partitions=2, tol=1e-7)
+    out = io.StringIO()
+    results = backfill(s, D1, END, spark=spark, stream=out)
+    assert [(r.day, r.status) for r in results] == [(D1, "published"), (END, "failed")]
+    assert results[1].failed_step == "audit-in" and "kind" in results[1].error and "superlike" in results[1].error
+    text = summary(results)
+    assert "1 published, 0 skipped, 1 failed" in text and "audit-in" in text
+    progress = out.getvalue()
+    assert "day 1/2" in progress and "day 2/2" in progress and "publish" in progress and "left ~" in progress
+    assert Lake(s.lake).published_dates("account_scores") == [D1]
+
+    # Fix the day and run the same range again: D1 is skipped, END resumes and publishes.
+    shutil.copy(good, bad_file)
+    again = backfill(s, D1, END, spark=spark, stream=io.StringIO())
+    assert [(r.day, r.status) for r in again] == [(D1, "skipped"), (END, "published")]
+    assert Lake(s.lake).published_dates("account_scores") == [D1, END]
+
+
+HOLDER = """
+import datetime, sys, time
+from kindling.locks import date_lock
+with date_lock(sys.argv[1], datetime.date(2026, 11, 20), "holder-run"):
+    print("locked", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_second_run_for_a_date_is_refused_and_a_killed_holder_releases_the_lock(tmp_path):
+    lake = str(tmp_path / "lake")
+    p = subprocess.Popen([sys.executable, "-c", HOLDER, lake], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert p.stdout.readline().strip() == "locked"
+        with pytest.raises(DateLocked) as err:
+            with date_lock(lake, END, "second-run"):
+                pass
+        assert "holder-run" in str(err.value) and str(p.pid) in str(err.value)
+        with date_lock(lake, D1, "other-date"):  # another date proceeds in parallel
+            pass
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait(timeout=10)
+        deadline = time.time() + 10
+        while True:
+            try:
+                with date_lock(lake, END, "after-crash"):
+                    break
+            except DateLocked:
+                assert time.time() < deadline, "lock not released after the holder was killed"
+                time.sleep(0.1)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def test_lock_is_reentrant_within_a_process(tmp_path):
+    with date_lock(str(tmp_path), END, "r"), date_lock(str(tmp_path), END, "r"):
+        pass
+    with date_lock(str(tmp_path), END, "again"):
+        pass
