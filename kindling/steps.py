@@ -98,45 +98,52 @@ def _read_parquet_dir(path: Path):
     return pq.read_table(str(path)).to_pandas()
 
 
+def _gate(settings: Settings, day: dt.date, run_id: str, side: str, validate) -> dict:
+    """Run one quality suite per network (``validate(network)``); raise if any failed."""
+    from kindling import quality
+
+    out, failures = {}, []
+    for network in networks_of_day(settings, day):
+        res = validate(network)
+        out[network] = _summary(res)
+        if not res.success:
+            failures.append(f"network={network}: {res.message()}")
+    save_state(settings, run_id, f"quality-{side}", out)
+    if failures:
+        label = "input" if side == "in" else "output"
+        raise quality.QualityError(f"{label} quality gate failed for dt={day}:\n" + "\n".join(failures))
+    return out
+
+
 def step_audit_in(settings: Settings, day: dt.date, run_id: str) -> dict:
     import schemas
     from kindling import quality
 
     lake = Lake(settings.lake)
-    out, failures = {}, []
-    for network in networks_of_day(settings, day):
-        tables = {}
-        for name in schemas.INPUT_TABLES:
-            p = lake.conformed(name, network, day)
-            if p.is_dir():
-                tables[name] = _read_parquet_dir(p)
-        res = quality.validate_input_day(tables, day, network, lake.run_dir(run_id) / "quality")
-        out[network] = _summary(res)
-        if not res.success:
-            failures.append(f"network={network}: {res.message()}")
-    save_state(settings, run_id, "quality-in", out)
-    if failures:
-        raise quality.QualityError("input quality gate failed for dt={}:\n{}".format(day, "\n".join(failures)))
-    return out
+
+    def validate(network: str):
+        tables = {
+            name: _read_parquet_dir(lake.conformed(name, network, day))
+            for name in schemas.INPUT_TABLES
+            if lake.conformed(name, network, day).is_dir()
+        }
+        return quality.validate_input_day(tables, day, network, lake.run_dir(run_id) / "quality")
+
+    return _gate(settings, day, run_id, "in", validate)
 
 
 def step_audit_out(settings: Settings, day: dt.date, run_id: str) -> dict:
     from kindling import quality
 
     lake = Lake(settings.lake)
-    out, failures = {}, []
-    for network in networks_of_day(settings, day):
+
+    def validate(network: str):
         p = lake.staged(run_id, "account_scores", day, network)
         if not p.is_dir():
             raise StepFailed(f"{p}: nothing staged for network={network} (did rank run?)")
-        res = quality.validate_output({"account_scores": _read_parquet_dir(p)}, network, lake.run_dir(run_id) / "quality")
-        out[network] = _summary(res)
-        if not res.success:
-            failures.append(f"network={network}: {res.message()}")
-    save_state(settings, run_id, "quality-out", out)
-    if failures:
-        raise quality.QualityError("output quality gate failed for dt={}:\n{}".format(day, "\n".join(failures)))
-    return out
+        return quality.validate_output({"account_scores": _read_parquet_dir(p)}, network, lake.run_dir(run_id) / "quality")
+
+    return _gate(settings, day, run_id, "out", validate)
 
 
 def _summary(res) -> dict:
