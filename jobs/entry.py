@@ -46,11 +46,12 @@ def _numbered_lines(spark: SparkSession, path: Path) -> DataFrame:
     """The file's lines with their 1-based line numbers (``_source_row``, ``value``).
 
     Line numbers come from the split order: each partition's offset is the line
-    count of the partitions before it (one small job; no Python workers).
+    count of the partitions before it (one small job; no Python workers). Nothing
+    is cached: a file's splits are read in the same order by every job.
     """
     lines = spark.read.text(str(path)).select(
         F.spark_partition_id().alias("_pid"), F.monotonically_increasing_id().alias("_mid"), "value"
-    ).persist()
+    )
     counts = sorted((r["_pid"], r["n"]) for r in lines.groupBy("_pid").agg(F.count(F.lit(1)).alias("n")).collect())
     offsets, acc = {}, 0
     for pid, cnt in counts:
@@ -127,7 +128,7 @@ def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.d
         tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
         out.coalesce(1).write.mode("overwrite").parquet(str(tmp))
         replace_dir(tmp, target)
-        counts[name] = spark.read.parquet(str(target)).count()
+        counts[name] = df.count()
         df.unpersist()
     return counts
 
