@@ -31,6 +31,21 @@ def network_name(value: str) -> str:
     return value
 
 
+_TOPIC = re.compile(r"^[^\s\x00-\x1f\x7f]{1,100}$")
+
+
+def topic_slug(value: str) -> str:
+    """A topic slug as the taxonomy spells it (Klout slugs include 'r/ga', 'jeopardy!').
+
+    Slugs never reach a path (topic tables are partitioned by date and network
+    only) and go into queries as bound parameters; this rejects whitespace,
+    control characters and absurd lengths, and lower-cases nothing.
+    """
+    if not isinstance(value, str) or not _TOPIC.match(value) or value in (".", ".."):
+        raise InvalidArgument(f"topic {value!r} is not a topic slug (1-100 characters, no spaces or control characters)")
+    return value
+
+
 def run_id(value: str) -> str:
     """Turn any run id (Airflow's contain ':' and '+') into a safe folder name."""
     cleaned = _RUN_ID_BAD.sub("_", value).strip("._")
