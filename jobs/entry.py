@@ -26,7 +26,6 @@ from pyspark.sql import functions as F
 import schemas
 from jobs import conform as C
 from jobs.graph import build_edges, window_dates
-from jobs.pagerank import pagerank
 from jobs.score import account_scores
 from kindling.lake import Lake, replace_dir
 from kindling.settings import Settings, load_settings
@@ -141,10 +140,10 @@ def _read_conformed(spark: SparkSession, lake: Lake, table: str, network: str, d
     return spark.read.schema(schemas.table(table).spark_schema()).parquet(*paths)
 
 
-def previous_scores(spark: SparkSession, lake: Lake, network: str, day: dt.date) -> DataFrame | None:
-    earlier = [d for d in lake.published_dates("account_scores") if d < day]
-    for d in reversed(earlier):
-        p = lake.published("account_scores", d) / f"network={network}"
+def previous_table(spark: SparkSession, lake: Lake, table: str, network: str, day: dt.date) -> DataFrame | None:
+    """The latest published partition of ``table`` for ``network`` before ``day`` (or None)."""
+    for d in reversed([d for d in lake.published_dates(table) if d < day]):
+        p = lake.published(table, d) / f"network={network}"
         if p.is_dir():
             return spark.read.parquet(str(p))
     return None
@@ -155,53 +154,118 @@ def _qualified(network: str, col: str) -> F.Column:
     return F.concat(F.lit(network + "/"), F.col(col))
 
 
-def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], day: dt.date, run_id: str) -> dict:
-    """Rank every network of the day in one PageRank pass, then score and stage each.
+def _mapping_frames(spark: SparkSession, settings: Settings) -> tuple[DataFrame, DataFrame]:
+    from kindling.topics import topic_map
 
-    The networks' graphs are disjoint and each network is its own key, with a
-    teleport vector uniform over that network's accounts only: every key's mass
-    stays inside its network, so the result is exactly one PageRank per network
-    (nothing is merged), at the cost of one pass over the edges instead of one per network.
+    tm = topic_map(settings)
+    tag_map = spark.createDataFrame(tm.tag_rows(), "key string, topic string")
+    slug_map = spark.createDataFrame(tm.slug_rows(), "slug string, topic string")
+    return tag_map, slug_map
+
+
+def _stage(df: DataFrame, lake: Lake, run_id: str, table: str, day: dt.date, network: str, order: list[str]) -> int:
+    target = lake.staged(run_id, table, day, network)
+    df.orderBy(*order).coalesce(1).write.mode("overwrite").parquet(str(target))
+    return df.sparkSession.read.parquet(str(target)).count()
+
+
+def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], day: dt.date, run_id: str) -> dict:
+    """Rank every network of the day — global score and every ranked topic — in one PageRank pass.
+
+    Each network is a vertex group with its own slots (slot 0: the global
+    score with a uniform teleport; slots 1..K: its ranked topics, teleporting
+    to the recognition others give on the topic). Networks' graphs are disjoint
+    and every slot's mass stays inside its network: the result is exactly one
+    PageRank per (network, slot), nothing merged, at the cost of one pass over
+    the edges per superstep. Then each network's ``account_scores``,
+    ``topic_scores`` and ``score_contributors`` are staged.
     """
+    from jobs import topics as T
+    from jobs.graph import decayed_events
+    from jobs.pagerank import pagerank_arrays
+    from jobs.score import score_contributors, topic_scores
+
     lake = Lake(settings.lake)
+    tag_map, slug_map = _mapping_frames(spark, settings)
+    window = window_dates(day, settings.window_days)
     per_net = {}
     for network in networks:
         accounts = _read_conformed(spark, lake, "accounts", network, [day])
         if accounts is None:
             raise RuntimeError(f"network={network} dt={day}: no conformed accounts (did conform run?)")
-        interactions = _read_conformed(spark, lake, "interactions", network, window_dates(day, settings.window_days))
+        interactions = _read_conformed(spark, lake, "interactions", network, window)
         if interactions is None:
             raise RuntimeError(f"network={network} dt={day}: no conformed interactions in the window")
+        posts = _read_conformed(spark, lake, "posts", network, window)
+        known = accounts.select(F.col("account_id")).distinct()
         edges = build_edges(interactions, accounts, day, settings).persist()
-        per_net[network] = (accounts, edges)
+        events = (
+            decayed_events(interactions, day, settings)
+            .join(known.withColumnRenamed("account_id", "actor_id"), "actor_id", "left_semi")
+            .join(known.withColumnRenamed("account_id", "target_id"), "target_id", "left_semi")
+            .persist()
+        )
+        if posts is None:
+            posts = spark.createDataFrame([], schemas.table("posts").spark_schema())
+        ptopics = T.post_topics(posts, tag_map, slug_map).persist()
+        tev = T.topic_events(events, ptopics).persist()
+        rec = T.recognition(tev).persist()
+        topics = T.ranked_topics(rec, settings.topic_min_recognized)
+        per_net[network] = dict(accounts=accounts, edges=edges, events=events, posts=posts, ptopics=ptopics, tev=tev, rec=rec, topics=topics)
 
-    vertices, edges_all, teleport = None, None, None
-    for network, (accounts, edges) in per_net.items():
-        v = accounts.where(F.col("account_id").isNotNull()).select(_qualified(network, "account_id").alias("id")).distinct()
-        e = edges.select(_qualified(network, "src").alias("src"), _qualified(network, "dst").alias("dst"), "weight")
-        t = v.select("id", F.lit(network).alias("key"), F.lit(1.0).alias("v"))
+    vertices = edges_all = teleport = None
+    for network, d in per_net.items():
+        v = d["accounts"].where(F.col("account_id").isNotNull()).select(_qualified(network, "account_id").alias("id"), F.lit(network).alias("grp")).distinct()
+        e = T.slot_edges(d["edges"], d["tev"], d["topics"], settings.offtopic_factor)
+        d["slot_edges"] = e.persist()
+        e = d["slot_edges"].select(_qualified(network, "src").alias("src"), _qualified(network, "dst").alias("dst"), "w")
+        t = T.slot_teleport(d["accounts"], d["rec"], d["topics"]).select(_qualified(network, "id").alias("id"), "v")
         vertices = v if vertices is None else vertices.unionByName(v)
         edges_all = e if edges_all is None else edges_all.unionByName(e)
         teleport = t if teleport is None else teleport.unionByName(t)
     t0 = time.time()
-    result = pagerank(vertices, edges_all, teleport=teleport, damping=settings.damping, tol=settings.tol, max_iter=settings.max_iter)
+    result = pagerank_arrays(vertices, edges_all, teleport, damping=settings.damping, tol=settings.tol, max_iter=settings.max_iter)
     seconds = time.time() - t0
 
     out = {}
-    for network, (accounts, edges) in per_net.items():
+    for network, d in per_net.items():
+        accounts, edges, topics = d["accounts"], d["edges"], d["topics"]
         prefix = len(network) + 2  # 1-based substring start after "<network>/"
-        ranks = result.ranks.where(F.col("key") == network).select(F.expr(f"substring(id, {prefix})").alias("id"), "pagerank")
-        scores = account_scores(ranks, accounts, edges, previous_scores(spark, lake, network, day), run_id)
-        target = lake.staged(run_id, "account_scores", day, network)
-        scores.orderBy("rank").coalesce(1).write.mode("overwrite").parquet(str(target))
+        ranks = result.ranks.where(F.col("grp") == network).select(F.expr(f"substring(id, {prefix})").alias("id"), "pr").persist()
+        glob = ranks.select("id", F.get("pr", 0).alias("pagerank"))
+        scores = account_scores(glob, accounts, edges, previous_table(spark, lake, "account_scores", network, day), run_id)
+        n_scores = _stage(scores, lake, run_id, "account_scores", day, network, ["rank"])
+
+        act = T.activity(d["posts"], d["ptopics"], d["events"], d["tev"], settings.interest_prior)
+        ts = topic_scores(T.topic_ranks(ranks, topics), d["rec"], act, accounts, previous_table(spark, lake, "topic_scores", network, day), run_id)
+        n_topic = _stage(ts, lake, run_id, "topic_scores", day, network, ["topic", "rank_in_topic"])
+
+        top_n = settings.contributors_top_n
+        slot_of = F.create_map(*[x for i, t in enumerate(topics, start=1) for x in (F.lit(t), F.lit(i))]) if topics else None
+        staged_topics = spark.read.parquet(str(lake.staged(run_id, "topic_scores", day, network)))
+        top = spark.read.parquet(str(lake.staged(run_id, "account_scores", day, network))).where(F.col("rank") <= top_n).select("account_id", F.lit(0).alias("slot"))
+        if slot_of is not None:
+            top = top.unionByName(staged_topics.where(F.col("rank_in_topic") <= top_n).select("account_id", slot_of[F.col("topic")].alias("slot")))
+        contrib = T.contributors(top, ranks, d["slot_edges"], settings.damping, settings.contributors_k)
+        mix = T.kinds_mix(d["events"].select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "kind"), ["src", "dst"]).select(
+            "src", "dst", F.lit(None).cast("string").alias("topic"), "events", "kinds"
+        ).unionByName(T.kinds_mix(d["tev"].select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "topic", "kind"), ["src", "dst", "topic"]))
+        sc = score_contributors(contrib, topics, accounts, mix, run_id)
+        n_contrib = _stage(sc, lake, run_id, "score_contributors", day, network, ["topic", "account_id", "contributor_rank"])
+
         out[network] = {
             "edges": edges.count(),
-            "accounts": spark.read.parquet(str(target)).count(),
+            "accounts": n_scores,
+            "topics_ranked": len(topics),
+            "topic_scores": n_topic,
+            "score_contributors": n_contrib,
             "iterations": result.iterations,
             "converged": result.converged,
             "pagerank_seconds": round(seconds, 3),
         }
-        edges.unpersist()
+        for k in ("edges", "events", "ptopics", "tev", "rec", "slot_edges"):
+            d[k].unpersist()
+        ranks.unpersist()
     result.unpersist()
     return out
 

@@ -24,7 +24,7 @@ def window_dates(day: dt.date, window_days: int) -> list[dt.date]:
 
 
 def decayed_events(interactions: DataFrame, day: dt.date, settings: Settings) -> DataFrame:
-    """One row per usable interaction with its decayed weight (``actor_id``, ``target_id``, ``kind``, ``w``)."""
+    """One row per usable interaction with its decayed weight (``actor_id``, ``target_id``, ``kind``, ``post_id``, ``w``)."""
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     weights = F.create_map(*[x for k, v in sorted(settings.kind_weights.items()) for x in (F.lit(k), F.lit(float(v)))])
     age_days = (F.lit(end.timestamp()) - F.unix_timestamp("created_at").cast("double")) / 86400.0
@@ -33,7 +33,7 @@ def decayed_events(interactions: DataFrame, day: dt.date, settings: Settings) ->
     if settings.drop_self_interactions:
         events = events.where(F.col("actor_id") != F.col("target_id"))
     return events.select(
-        "actor_id", "target_id", "kind", (weights[F.col("kind")] * decay).alias("w")
+        "actor_id", "target_id", "kind", "post_id", (weights[F.col("kind")] * decay).alias("w")
     ).where(F.col("w").isNotNull() & (F.col("w") > 0))
 
 

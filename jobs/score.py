@@ -71,3 +71,93 @@ def account_scores(
     scored = scored.withColumn("run_id", F.lit(run_id))
     table = schemas.table("account_scores")
     return scored.select(*[F.col(f.name).cast(table.spark_schema()[f.name].dataType) for f in table.fields])
+
+
+def topic_scores(
+    trank: DataFrame,
+    rec: DataFrame,
+    act: DataFrame,
+    accounts: DataFrame,
+    previous: DataFrame | None,
+    run_id: str,
+) -> DataFrame:
+    """One row per (account, ranked topic) with evidence: recognised on it, or posting/engaging on it.
+
+    ``trank``: ``account_id, topic, topic_rank`` (every account, ranked topics only);
+    ``rec``: ``account_id, topic, recognizers, recognition``; ``act``: ``account_id,
+    topic, own_posts, own_engagements, interest``. Expertise uses the influence
+    mapping with ``M_t`` = the topic's accounts with evidence in place of N:
+
+        expertise = clamp(20 + 10 * log2(M_t * topic_rank), 0, 100)
+
+    so 20 is the average of those accounts and each doubling adds 10.
+    """
+    topics = trank.select("topic").distinct()
+    ev = (
+        rec.join(act, ["account_id", "topic"], "full")
+        .join(F.broadcast(topics), "topic", "left_semi")
+        .join(trank, ["account_id", "topic"], "left")
+    )
+    acc = accounts.select("account_id", "handle", "account_type").dropDuplicates(["account_id"])
+    m = Window.partitionBy("topic")
+    order = Window.partitionBy("topic").orderBy(F.col("topic_rank").desc(), F.col("account_id").asc())
+    scored = ev.join(acc, "account_id", "left").select(
+        "topic",
+        "account_id",
+        "handle",
+        F.coalesce("account_type", F.lit("unknown")).alias("account_type"),
+        influence(F.coalesce("topic_rank", F.lit(0.0)), F.count(F.lit(1)).over(m).cast("double")).alias("expertise"),
+        F.coalesce("interest", F.lit(0.0)).alias("interest"),
+        F.coalesce("topic_rank", F.lit(0.0)).alias("topic_rank"),
+        F.row_number().over(order).cast("long").alias("rank_in_topic"),
+        F.coalesce("recognizers", F.lit(0)).alias("recognizers"),
+        F.round(F.coalesce("recognition", F.lit(0.0)), 6).alias("recognition"),
+        F.coalesce("own_posts", F.lit(0)).alias("own_posts"),
+        F.coalesce("own_engagements", F.lit(0)).alias("own_engagements"),
+    )
+    if previous is not None:
+        prev = previous.select("topic", "account_id", F.col("expertise").alias("_prev"))
+        scored = scored.join(prev, ["topic", "account_id"], "left").withColumn(
+            "expertise_change", F.round(F.col("expertise") - F.col("_prev"), 4)
+        )
+    else:
+        scored = scored.withColumn("expertise_change", F.lit(None).cast("double"))
+    scored = scored.withColumn("run_id", F.lit(run_id))
+    return _contract(scored, "topic_scores")
+
+
+def score_contributors(contrib: DataFrame, topics: list[str], accounts: DataFrame, mix: DataFrame, run_id: str) -> DataFrame:
+    """``contrib`` (account_id, slot, contributor_id, share, contributor_rank) as published rows.
+
+    ``mix``: ``src, dst, topic, events, kinds`` — per pair and topic, the
+    interactions that carried the credit (``topic`` null: all of the pair's).
+    A topic row falls back to all of the pair's interactions when none was on the topic.
+    """
+    names = F.array(*[F.lit(None).cast("string")] + [F.lit(t) for t in topics])
+    c = contrib.select("*", F.get(names, F.col("slot")).alias("topic"))
+    on_topic = mix.where(F.col("topic").isNotNull()).select(
+        F.col("src").alias("contributor_id"), F.col("dst").alias("account_id"), "topic", F.col("events").alias("_te"), F.col("kinds").alias("_tk")
+    )
+    overall = mix.where(F.col("topic").isNull()).select(
+        F.col("src").alias("contributor_id"), F.col("dst").alias("account_id"), F.col("events").alias("_ae"), F.col("kinds").alias("_ak")
+    )
+    handles = accounts.select(F.col("account_id").alias("contributor_id"), F.col("handle").alias("contributor_handle")).dropDuplicates(["contributor_id"])
+    out = (
+        c.join(on_topic, ["contributor_id", "account_id", "topic"], "left")
+        .join(overall, ["contributor_id", "account_id"], "left")
+        .join(handles, "contributor_id", "left")
+        .select(
+            "topic", "account_id", "contributor_id", "contributor_handle", "share", "contributor_rank",
+            F.coalesce("_te", "_ae", F.lit(0)).alias("events"),
+            F.coalesce("_tk", "_ak", F.lit("")).alias("kinds"),
+            F.lit(run_id).alias("run_id"),
+        )
+    )
+    return _contract(out, "score_contributors")
+
+
+def _contract(df: DataFrame, name: str) -> DataFrame:
+    """The table's output contract: its schema's columns, in order, with their types."""
+    table = schemas.table(name)
+    types = table.spark_schema()
+    return df.select(*[F.col(f.name).cast(types[f.name].dataType) for f in table.fields])

@@ -6,7 +6,8 @@
     kindling step       one non-Spark step (Airflow tasks call this)
     kindling submit     one Spark step through spark-submit (Airflow tasks call this)
     kindling rank       weighted PageRank of an edge list
-    kindling query      answers from the published tables
+    kindling query      answers from the published tables (top, account, explain)
+    kindling evaluate   topic scores against the planted ground truth of generated snapshots
 """
 
 from __future__ import annotations
@@ -95,13 +96,32 @@ def _cmd_rank(args) -> int:
 def _cmd_query(args) -> int:
     from kindling import query
 
-    settings = load_settings()
-    if args.what == "top":
-        rows = query.top(settings.lake, args.network, args.date, args.n)
-        cols = ["rank", "account_id", "handle", "account_type", "influence", "influence_change"] if args.format == "table" else None
-        print(query.format_rows(rows, args.format, cols))
-        return 0
-    raise InvalidArgument(f"unknown query {args.what!r}")
+    lake = load_settings().lake
+    if args.what == "top" and args.topic is not None:
+        rows = query.topic_top(lake, args.topic, by=args.by or "expertise", network=args.network, date=args.date, n=args.n)
+        print(query.format_topic_top(rows, args.format))
+    elif args.what == "top":
+        if args.by is not None:
+            raise InvalidArgument("--by orders a topic's ranking: give --topic too")
+        if args.network is None:
+            raise InvalidArgument("query top needs --network (or --topic T for a topic's ranking on every network)")
+        print(query.format_top(query.top(lake, args.network, args.date, args.n), args.format))
+    elif args.what == "account":
+        result = query.account(lake, args.account_id, network=args.network, date=args.date, topics=args.topics)
+        print(query.format_account(result, args.format))
+    elif args.what == "explain":
+        result = query.explain(lake, args.account_id, topic=args.topic, network=args.network, date=args.date)
+        print(query.format_explain(result, args.format))
+    else:
+        raise InvalidArgument(f"unknown query {args.what!r}")
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from kindling.evaluate import evaluate, format_report
+
+    print(format_report(evaluate(load_settings().lake, args.snapshots, args.date), args.format))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,12 +168,28 @@ def build_parser() -> argparse.ArgumentParser:
     rk.set_defaults(func=_cmd_rank)
 
     q = sub.add_parser("query", help="answers from the published tables")
-    q.add_argument("what", choices=["top"])
-    q.add_argument("--network", required=True)
-    q.add_argument("--date", default="latest", help="YYYY-MM-DD or latest")
-    q.add_argument("-n", type=int, default=20)
-    q.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    qs = q.add_subparsers(dest="what", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--network", help="one network (default: every network; the global top needs one)")
+    common.add_argument("--date", default="latest", help="YYYY-MM-DD or latest")
+    common.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    qt = qs.add_parser("top", parents=[common], help="top accounts by influence, or of one topic with --topic")
+    qt.add_argument("--topic", help="rank this topic's accounts (every network unless --network)")
+    qt.add_argument("--by", choices=["expertise", "interest"], help="with --topic: order by (default expertise)")
+    qt.add_argument("-n", type=int, default=20)
+    qa = qs.add_parser("account", parents=[common], help="one account's scores per network and its top topics")
+    qa.add_argument("account_id")
+    qa.add_argument("--topics", type=int, default=5, help="topics listed by expertise and by interest")
+    qe = qs.add_parser("explain", parents=[common], help="an account's top contributors and their change")
+    qe.add_argument("account_id")
+    qe.add_argument("--topic", help="explain expertise in this topic (default: global influence)")
     q.set_defaults(func=_cmd_query)
+
+    ev = sub.add_parser("evaluate", help="score quality of topic_scores against the planted ground truth")
+    ev.add_argument("--snapshots", required=True, help="folder holding ground_truth.parquet (kindling generate --out)")
+    ev.add_argument("--date", required=True, help="published date YYYY-MM-DD or latest")
+    ev.add_argument("--format", choices=["table", "json"], default="table")
+    ev.set_defaults(func=_cmd_evaluate)
     return p
 
 

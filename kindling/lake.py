@@ -25,7 +25,7 @@ from pathlib import Path
 
 from kindling.validate import network_name
 
-PUBLISHED_TABLES = ("account_scores",)
+PUBLISHED_TABLES = ("account_scores", "topic_scores", "score_contributors")
 
 
 class Lake:

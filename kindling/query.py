@@ -2,16 +2,35 @@
 
 Readers see only published partitions: ``<lake>/tables/<table>/dt=*/network=*/*.parquet``
 (the ``dt=`` entries are links to immutable versions; staging lives elsewhere).
+
+Every user-supplied value is validated (``kindling.validate``) before it reaches a path, and
+reaches SQL only as a bound ``?`` parameter. Each function reads one network folder at a time
+and returns plain data (rows or a JSON-ready dict); the ``format_*`` functions turn that data
+into a table for an 80-column terminal, JSON or CSV.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
+import re
 from pathlib import Path
 
 from kindling.lake import Lake
-from kindling.validate import InvalidArgument, network_name, parse_date
+from kindling.validate import InvalidArgument, network_name, parse_date, topic_slug
+
+# Orderings of a topic's accounts: the chosen score, the other score, then the id.
+_TOPIC_ORDER = {
+    "expertise": "expertise DESC, interest DESC, account_id",
+    "interest": "interest DESC, expertise DESC, account_id",
+}
+# Orderings of one account's topics.
+_ACCOUNT_TOPIC_ORDER = {
+    "expertise": "expertise DESC, interest DESC, topic",
+    "interest": "interest DESC, expertise DESC, topic",
+}
+_ACCOUNT_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 
 
 def _connect():
@@ -20,8 +39,7 @@ def _connect():
     return duckdb.connect(database=":memory:")
 
 
-def _glob(lake: Lake, table: str) -> str:
-    return str(lake.table(table) / "dt=*" / "network=*" / "*.parquet")
+# --------------------------------------------------------------------------- reading
 
 
 def resolve_date(lake: Lake, table: str, date: str | None) -> dt.date:
@@ -36,28 +54,293 @@ def resolve_date(lake: Lake, table: str, date: str | None) -> dt.date:
     return day
 
 
+def previous_date(lake: Lake, table: str, day: dt.date) -> dt.date | None:
+    """The last published date of ``table`` before ``day`` (None when there is none)."""
+    earlier = [d for d in lake.published_dates(table) if d < day]
+    return earlier[-1] if earlier else None
+
+
+def account_id_arg(value: str) -> str:
+    """An account id as the user typed it: only bound as a query parameter, never part of a path."""
+    if not isinstance(value, str) or not _ACCOUNT_ID.match(value):
+        raise InvalidArgument(f"account id {value!r} is not allowed (1-200 characters, no control characters)")
+    return value
+
+
+def _limit(n: int, what: str, low: int = 1) -> int:
+    if not (low <= int(n) <= 100000):
+        raise InvalidArgument(f"{what} must be between {low} and 100000, got {n}")
+    return int(n)
+
+
+class _Tables:
+    """The published tables of one lake, read one (table, date, network) folder at a time."""
+
+    def __init__(self, lake_root: str | Path):
+        self.lake = Lake(lake_root)
+        self.con = _connect()
+
+    def files(self, table: str, day: dt.date | None, network: str) -> list[str]:
+        if day is None:
+            return []
+        folder = self.lake.published(table, day) / f"network={network}"
+        return sorted(str(p) for p in folder.glob("*.parquet")) if folder.is_dir() else []
+
+    def rows(self, table: str, day: dt.date | None, network: str, sql: str, params: list | tuple = ()) -> list[dict]:
+        """Run ``sql`` (its first ``?`` is the table's file list) on one network's folder; [] when absent."""
+        files = self.files(table, day, network)
+        if not files:
+            return []
+        cur = self.con.execute(sql, [files, *params])
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+    def networks(self, table: str, day: dt.date, network: str | None) -> list[str]:
+        """The given network (validated, and published that day) or every network published that day."""
+        published = [n for n in self.lake.published_networks(table, day) if _is_network(n)]
+        if network is not None:
+            network = network_name(network)
+            if network not in published:
+                have = ", ".join(published) or "none"
+                raise LookupError(f"{table}: network={network} is not published for dt={day} (published: {have})")
+            return [network]
+        if not published:
+            raise LookupError(f"{table}: no network is published for dt={day}")
+        return published
+
+    def topics(self, table: str, day: dt.date, network: str) -> set[str]:
+        rows = self.rows(table, day, network, "SELECT DISTINCT topic FROM read_parquet(?) WHERE topic IS NOT NULL")
+        return {r["topic"] for r in rows}
+
+    def require_topic(self, topic: str, day: dt.date, networks: list[str], table: str = "topic_scores") -> list[str]:
+        """The networks among ``networks`` that have ``topic`` that day; LookupError with suggestions if none."""
+        present: dict[str, set[str]] = {net: self.topics(table, day, net) for net in networks}
+        having = [net for net in networks if topic in present[net]]
+        if having:
+            return having
+        known = sorted(set().union(*present.values()))
+        close = difflib.get_close_matches(topic, known, n=5, cutoff=0.6)
+        where = f"network {networks[0]}" if len(networks) == 1 else "any network"
+        count = f"{len(known)} topic is" if len(known) == 1 else f"{len(known)} topics are"
+        hint = f"; did you mean: {', '.join(close)}?" if close else f" ({count} published there that day)"
+        raise LookupError(f"topic {topic!r} has no scores on {where} for dt={day}{hint}")
+
+
+def _is_network(name: str) -> bool:
+    try:
+        network_name(name)
+    except InvalidArgument:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- queries
+
+
 def top(lake_root: str | Path, network: str, date: str | None = "latest", n: int = 20) -> list[dict]:
-    lake = Lake(lake_root)
+    """The global influence ranking of one network."""
+    t = _Tables(lake_root)
     network = network_name(network)
-    if not (1 <= int(n) <= 100000):
-        raise InvalidArgument("-n must be between 1 and 100000")
-    day = resolve_date(lake, "account_scores", date)
-    path = lake.published("account_scores", day) / f"network={network}"
-    if not path.is_dir():
-        raise LookupError(f"account_scores: network={network} is not published for dt={day}")
-    con = _connect()
-    rows = con.execute(
+    n = _limit(n, "-n")
+    day = resolve_date(t.lake, "account_scores", date)
+    t.networks("account_scores", day, network)
+    rows = t.rows(
+        "account_scores", day, network,
         "SELECT rank, account_id, handle, account_type, influence, pagerank, influence_change "
-        "FROM read_parquet(?) ORDER BY rank LIMIT ?",
-        [str(path / "*.parquet"), int(n)],
-    ).fetchall()
-    cols = ["rank", "account_id", "handle", "account_type", "influence", "pagerank", "influence_change"]
-    return [dict(zip(cols, r, strict=False), dt=day.isoformat(), network=network) for r in rows]
+        "FROM read_parquet(?) ORDER BY rank, account_id LIMIT ?",
+        [n],
+    )
+    return [dict(r, dt=day.isoformat(), network=network) for r in rows]
 
 
-def format_rows(rows: list[dict], fmt: str = "table", columns: list[str] | None = None) -> str:
+def topic_top(
+    lake_root: str | Path,
+    topic: str,
+    by: str = "expertise",
+    network: str | None = None,
+    date: str | None = "latest",
+    n: int = 20,
+) -> list[dict]:
+    """The accounts of one topic ranked by expertise or by interest, per network.
+
+    ``rank`` is the position in this ordering (ties: the other score, then account_id);
+    without ``network`` every network that has the topic that day gets its own list.
+    """
+    t = _Tables(lake_root)
+    topic = topic_slug(topic)
+    if by not in _TOPIC_ORDER:
+        raise InvalidArgument(f"--by must be expertise or interest, not {by!r}")
+    n = _limit(n, "-n")
+    day = resolve_date(t.lake, "topic_scores", date)
+    networks = t.require_topic(topic, day, t.networks("topic_scores", day, network))
+    sql = (
+        f"SELECT row_number() OVER (ORDER BY {_TOPIC_ORDER[by]}) AS rank, "
+        "account_id, handle, account_type, expertise, interest, recognizers, own_posts, expertise_change, "
+        f"rank_in_topic FROM read_parquet(?) WHERE topic = ? ORDER BY {_TOPIC_ORDER[by]} LIMIT ?"
+    )
+    out = []
+    for net in networks:
+        for r in t.rows("topic_scores", day, net, sql, [topic, n]):
+            out.append(dict(r, topic=topic, by=by, dt=day.isoformat(), network=net))
+    return out
+
+
+def account(
+    lake_root: str | Path,
+    account_id: str,
+    network: str | None = None,
+    date: str | None = "latest",
+    topics: int = 5,
+) -> dict:
+    """One account's scores on every network, and its top topics by expertise and by interest."""
+    t = _Tables(lake_root)
+    account_id = account_id_arg(account_id)
+    topics = _limit(topics, "--topics", low=0)
+    day = resolve_date(t.lake, "account_scores", date)
+    networks = t.networks("account_scores", day, network)
+    topic_day = day if day in t.lake.published_dates("topic_scores") else None
+    found: dict[str, dict] = {}
+    for net in networks:
+        rows = t.rows(
+            "account_scores", day, net,
+            "SELECT handle, account_type, influence, rank, percentile, pagerank, influence_change "
+            "FROM read_parquet(?) WHERE account_id = ?",
+            [account_id],
+        )
+        if not rows:
+            continue
+        entry: dict = {"scores": rows[0]}
+        for by, order in _ACCOUNT_TOPIC_ORDER.items():
+            entry[f"topics_by_{by}"] = t.rows(
+                "topic_scores", topic_day, net,
+                "SELECT topic, expertise, interest, rank_in_topic, recognizers, own_posts "
+                f"FROM read_parquet(?) WHERE account_id = ? ORDER BY {order} LIMIT ?",
+                [account_id, topics],
+            ) if topics else []
+        counted = t.rows("topic_scores", topic_day, net,
+                         "SELECT count(*) AS n FROM read_parquet(?) WHERE account_id = ?", [account_id])
+        entry["topic_count"] = counted[0]["n"] if counted else 0
+        found[net] = entry
+    if not found:
+        where = f"network {networks[0]}" if len(networks) == 1 else f"any network ({', '.join(networks)})"
+        raise LookupError(f"account {account_id!r} has no scores on {where} for dt={day}")
+    return {
+        "account_id": account_id,
+        "dt": day.isoformat(),
+        "topics_dt": topic_day.isoformat() if topic_day else None,
+        "networks": found,
+        "absent_from": [net for net in networks if net not in found],
+    }
+
+
+def explain(
+    lake_root: str | Path,
+    account_id: str,
+    topic: str | None = None,
+    network: str | None = None,
+    date: str | None = "latest",
+) -> dict:
+    """Why an account has its score: its top contributors, and what changed since the previous date.
+
+    The score is ``influence`` (account_scores) or, with ``topic``, ``expertise`` (topic_scores);
+    "previous" is the last published date of each table before the date asked for.
+    """
+    t = _Tables(lake_root)
+    account_id = account_id_arg(account_id)
+    topic = topic_slug(topic) if topic is not None else None
+    score_table, score_col, rank_col = (
+        ("topic_scores", "expertise", "rank_in_topic") if topic else ("account_scores", "influence", "rank")
+    )
+    day = resolve_date(t.lake, "score_contributors", date)
+    prev_day = previous_date(t.lake, "score_contributors", day)
+    score_day = day if day in t.lake.published_dates(score_table) else None
+    prev_score_day = previous_date(t.lake, score_table, day)
+    networks = t.networks("score_contributors", day, network)
+    if topic is not None:
+        networks = t.require_topic(topic, day, networks, table="score_contributors")
+
+    # Score rows: the topic column is bound only for topic_scores.
+    score_where = "WHERE account_id = ? AND topic = ?" if topic else "WHERE account_id = ?"
+    score_params = [account_id, topic] if topic else [account_id]
+    score_sql = f"SELECT {score_col} AS score, {rank_col} AS rank FROM read_parquet(?) {score_where}"
+    contrib_sql = (
+        "SELECT contributor_rank, contributor_id, contributor_handle, share, events, kinds "
+        "FROM read_parquet(?) WHERE topic IS NOT DISTINCT FROM ? AND account_id = ? "
+        "ORDER BY contributor_rank, contributor_id"
+    )
+
+    explained: dict[str, dict] = {}
+    not_explained: dict[str, dict] = {}
+    for net in networks:
+        now = t.rows(score_table, score_day, net, score_sql, score_params)
+        contributors = t.rows("score_contributors", day, net, contrib_sql, [topic, account_id])
+        if not contributors:
+            count = t.rows("score_contributors", day, net,
+                           "SELECT count(DISTINCT account_id) AS n FROM read_parquet(?) "
+                           "WHERE topic IS NOT DISTINCT FROM ?", [topic])
+            not_explained[net] = {"rank": now[0]["rank"] if now else None,
+                                  "explained_accounts": count[0]["n"] if count else 0}
+            continue
+        before = t.rows(score_table, prev_score_day, net, score_sql, score_params)
+        score = now[0]["score"] if now else None
+        score_prev = before[0]["score"] if before else None
+        previous = {r["contributor_id"]: r for r in t.rows("score_contributors", prev_day, net, contrib_sql,
+                                                             [topic, account_id])}
+        for c in contributors:
+            was = previous.get(c["contributor_id"])
+            c["share_prev"] = was["share"] if was else None
+            c["share_change"] = c["share"] - was["share"] if was else None
+        current = {c["contributor_id"] for c in contributors}
+        explained[net] = {
+            "score": score,
+            "rank": now[0]["rank"] if now else None,
+            "score_prev": score_prev,
+            "score_change": score - score_prev if score is not None and score_prev is not None else None,
+            "contributors": contributors,
+            "former_contributors": [
+                {"contributor_id": cid, "contributor_handle": r["contributor_handle"], "share_prev": r["share"]}
+                for cid, r in previous.items() if cid not in current
+            ],
+        }
+
+    what = f"expertise in {topic!r}" if topic else "influence"
+    if not explained:
+        detail = "; ".join(_not_explained_text(net, info, score_col) for net, info in not_explained.items())
+        raise LookupError(f"account {account_id!r} is not among the accounts explained for {what} "
+                          f"on dt={day} ({detail})")
+    return {
+        "account_id": account_id,
+        "topic": topic,
+        "score_name": score_col,
+        "dt": day.isoformat(),
+        "prev_dt": prev_day.isoformat() if prev_day else None,
+        "score_prev_dt": prev_score_day.isoformat() if prev_score_day else None,
+        "networks": explained,
+        "not_explained": not_explained,
+    }
+
+
+def _not_explained_text(net: str, info: dict, score_col: str) -> str:
+    if info["rank"] is None:
+        return f"{net}: it has no {score_col} score that day"
+    return f"{net}: its rank is {info['rank']}, and only the top {info['explained_accounts']} are explained"
+
+
+# --------------------------------------------------------------------------- output
+
+
+def format_rows(
+    rows: list[dict],
+    fmt: str = "table",
+    columns: list[str] | None = None,
+    labels: dict[str, str] | None = None,
+    widths: dict[str, int] | None = None,
+) -> str:
+    """Rows as a table (``labels`` rename headers, ``widths`` cap cells; default 20), JSON or CSV."""
+    if fmt not in ("table", "json", "csv"):
+        raise InvalidArgument(f"--format must be table, json or csv, not {fmt!r}")
     if not rows:
-        return "(no rows)"
+        return "(no rows)" if fmt == "table" else ("[]" if fmt == "json" else "")
     columns = columns or list(rows[0].keys())
     if fmt == "json":
         return json.dumps(rows, default=str, indent=1)
@@ -70,24 +353,171 @@ def format_rows(rows: list[dict], fmt: str = "table", columns: list[str] | None 
         w.writeheader()
         w.writerows(rows)
         return buf.getvalue().rstrip("\n")
-    if fmt != "table":
-        raise InvalidArgument(f"--format must be table, json or csv, not {fmt!r}")
+    labels, widths = labels or {}, widths or {}
+    grid = [[_cell(r.get(c), c, widths.get(c, 20)) for c in columns] for r in rows]
+    right = [_numeric(rows, c) for c in columns]
+    return _grid([labels.get(c, c) for c in columns], grid, right)
 
-    def cell(v):
-        if v is None:
-            return ""
-        if isinstance(v, float):
-            return f"{v:.6g}" if abs(v) < 1e-3 and v != 0 else f"{v:.2f}"
-        s = str(v)
-        return s if len(s) <= 20 else s[:19] + "…"
 
-    grid = [[cell(r.get(c)) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(g[i]) for g in grid)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=False))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(g[i].rjust(widths[i]) if _numeric(rows, columns[i]) else g[i].ljust(widths[i]) for i in range(len(columns))) for g in grid]
-    return "\n".join(lines)
+def _cell(v, col: str = "", width: int = 20) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        if col.endswith("change"):
+            return f"{v:+.2f}"
+        if col in ("pagerank", "topic_rank"):
+            return f"{v:.3g}"
+        return f"{v:.6g}" if abs(v) < 1e-3 and v != 0 else f"{v:.2f}"
+    s = str(v)
+    return s if len(s) <= width else s[: width - 1] + "…"
+
+
+def _grid(header: list[str], grid: list[list[str]], right: list[bool]) -> str:
+    widths = [max(len(h), *(len(g[i]) for g in grid)) for i, h in enumerate(header)]
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(g) for g in grid)])
 
 
 def _numeric(rows, col) -> bool:
-    return any(isinstance(r.get(col), (int, float)) for r in rows)
+    return any(isinstance(r.get(col), (int, float)) and not isinstance(r.get(col), bool) for r in rows)
+
+
+_SHORT_TYPE = {"organization": "org"}
+_LABELS = {
+    "rank": "#", "account_id": "account", "account_type": "type", "influence_change": "change",
+    "expertise_change": "change", "recognizers": "recog", "own_posts": "posts", "rank_in_topic": "rank",
+    "contributor_rank": "#", "contributor_id": "account", "contributor_handle": "handle",
+    "share_pct": "share%", "prev_pct": "prev%", "pct_change": "change",
+}
+
+
+def _short(rows: list[dict]) -> list[dict]:
+    """Rows for an 80-column table: organization -> org."""
+    return [dict(r, account_type=_SHORT_TYPE.get(r.get("account_type"), r.get("account_type"))) for r in rows]
+
+
+def format_top(rows: list[dict], fmt: str = "table") -> str:
+    if fmt != "table":
+        return format_rows(rows, fmt)
+    cols = ["rank", "account_id", "handle", "account_type", "influence", "influence_change"]
+    return format_rows(_short(rows), fmt, cols, _LABELS, {"handle": 18})
+
+
+def format_topic_top(rows: list[dict], fmt: str = "table") -> str:
+    if fmt != "table":
+        return format_rows(rows, fmt)
+    if not rows:
+        return "(no rows)"
+    cols = ["rank", "account_id", "handle", "account_type", "expertise", "interest", "recognizers",
+            "own_posts", "expertise_change"]
+    blocks = []
+    for net in dict.fromkeys(r["network"] for r in rows):
+        mine = [r for r in rows if r["network"] == net]
+        head = f"{mine[0]['topic']} on {net}, by {mine[0]['by']}, dt={mine[0]['dt']}"
+        blocks.append(head + "\n" + format_rows(_short(mine), "table", cols, _LABELS, {"handle": 14}))
+    return "\n\n".join(blocks)
+
+
+_ACCOUNT_FIELDS = ["handle", "account_type", "influence", "influence_change", "rank", "percentile", "pagerank"]
+_TOPIC_COLS = ["topic", "expertise", "interest", "rank_in_topic", "recognizers", "own_posts"]
+
+
+def format_account(result: dict, fmt: str = "table") -> str:
+    if fmt == "json":
+        return json.dumps(result, default=str, indent=1)
+    nets = result["networks"]
+    if fmt == "csv":
+        rows = []
+        for net, e in nets.items():
+            base = {"dt": result["dt"], "network": net, "account_id": result["account_id"], **e["scores"]}
+            listed = [(by, i + 1, tr) for by in ("expertise", "interest")
+                      for i, tr in enumerate(e[f"topics_by_{by}"])]
+            rows += [dict(base, list=by, position=i, **tr) for by, i, tr in listed] or [base]
+        cols = ["dt", "network", "account_id", *_ACCOUNT_FIELDS, "list", "position", *_TOPIC_COLS]
+        return format_rows(rows, "csv", cols)
+    if fmt != "table":
+        return format_rows([], fmt)  # raises on an unknown format
+    labels = {"account_type": "type", "influence_change": "change"}
+    header = ["", *nets]
+    grid = []
+    for f in _ACCOUNT_FIELDS:
+        v = [nets[n]["scores"][f] for n in nets]
+        if f == "account_type":
+            v = [_SHORT_TYPE.get(x, x) for x in v]
+        grid.append([labels.get(f, f), *(_cell(x, f, 18) for x in v)])
+    out = [f"account {result['account_id']}, dt={result['dt']}"]
+    if result["absent_from"]:
+        out[0] += f" (no scores on {', '.join(result['absent_from'])})"
+    out.append(_grid(header, grid, [False] + [True] * len(nets)))
+    for net, e in nets.items():
+        if not result["topics_dt"]:
+            out.append(f"\n{net}: topic_scores is not published for dt={result['dt']}")
+            continue
+        for by in ("expertise", "interest"):
+            listed = e[f"topics_by_{by}"]
+            if listed:
+                out.append(f"\n{net}: top {len(listed)} of {e['topic_count']} topics by {by}")
+                out.append(format_rows(listed, "table", _TOPIC_COLS, _LABELS, {"topic": 24}))
+        if not e["topic_count"]:
+            out.append(f"\n{net}: no topic scores")
+    return "\n".join(out)
+
+
+_EXPLAIN_COLS = ["contributor_rank", "contributor_id", "contributor_handle", "share", "share_prev",
+                 "share_change", "events", "kinds"]
+
+
+def format_explain(result: dict, fmt: str = "table") -> str:
+    if fmt == "json":
+        return json.dumps(result, default=str, indent=1)
+    if fmt == "csv":
+        base_cols = ["dt", "prev_dt", "network", "topic", "account_id", "score_name", "score", "score_prev",
+                     "score_change"]
+        rows = []
+        for net, e in result["networks"].items():
+            base = {"dt": result["dt"], "prev_dt": result["prev_dt"], "network": net, "topic": result["topic"],
+                    "account_id": result["account_id"], "score_name": result["score_name"], "score": e["score"],
+                    "score_prev": e["score_prev"], "score_change": e["score_change"]}
+            rows += [dict(base, **c) for c in e["contributors"]]
+        return format_rows(rows, "csv", base_cols + _EXPLAIN_COLS)
+    if fmt != "table":
+        return format_rows([], fmt)  # raises on an unknown format
+    what = f"expertise in {result['topic']}" if result["topic"] else "influence"
+    out = []
+    for net, e in result["networks"].items():
+        if out:
+            out.append("")
+        out.append(f"{result['account_id']} on {net}: {what}, dt={result['dt']}")
+        score = _cell(e["score"]) or "n/a"
+        if result["score_prev_dt"]:
+            prev = _cell(e["score_prev"]) or "none"
+            change = f", change {_cell(e['score_change'], 'change')}" if e["score_change"] is not None else ""
+            out.append(f"score {score} (rank {e['rank']}); {result['score_prev_dt']}: {prev}{change}")
+        else:
+            out.append(f"score {score} (rank {e['rank']}); no earlier published date")
+        if result["prev_dt"]:
+            out.append(f"top contributors (share of the rank flowing in; prev% = {result['prev_dt']}):")
+        else:
+            out.append("top contributors (share of the rank flowing in):")
+        rows = [
+            dict(c, share_pct=_pct(c["share"]), prev_pct=_pct(c["share_prev"]), pct_change=_pct(c["share_change"]))
+            for c in e["contributors"]
+        ]
+        cols = ["contributor_rank", "contributor_id", "contributor_handle", "share_pct", "prev_pct", "pct_change",
+                "events", "kinds"]
+        out.append(format_rows(rows, "table", cols, _LABELS, {"contributor_handle": 13, "kinds": 17}))
+        gone = e["former_contributors"]
+        if gone:
+            names = ", ".join(f"{g['contributor_id']} ({100 * g['share_prev']:.1f}%)" for g in gone[:5])
+            more = f" and {len(gone) - 5} more" if len(gone) > 5 else ""
+            out.append(f"no longer among them: {names}{more}")
+    for net, info in result["not_explained"].items():
+        out.append(f"\nnot explained on {_not_explained_text(net, info, result['score_name'])}")
+    return "\n".join(out)
+
+
+def _pct(v: float | None) -> float | None:
+    return None if v is None else 100.0 * v

@@ -53,6 +53,22 @@ class Settings:
     drop_self_interactions: bool = True
     """Self-interactions never carry credit."""
 
+    # --- topics -------------------------------------------------------------
+    taxonomy_dir: str = ""
+    """Topic taxonomy folder (Klout ontology format); empty means the shipped Klout ontology."""
+    topic_aliases: str = ""
+    """Hashtag alias CSV (alias,topic); empty means the shipped kindling/data/taxonomy/aliases.csv."""
+    topic_min_recognized: int = 3
+    """A topic is ranked on a network when at least this many accounts were recognised on it in the window."""
+    offtopic_factor: float = 0.2
+    """Topic transitions: engagements on the topic's posts weigh 1, all other engagements this much."""
+    interest_prior: float = 10.0
+    """Interest smoothing: the share's denominator gets this many extra (off-topic) actions."""
+    contributors_top_n: int = 100
+    """score_contributors explains the top N accounts of the global score and of every topic."""
+    contributors_k: int = 10
+    """... with this many contributors each."""
+
     # --- PageRank -----------------------------------------------------------
     damping: float = 0.85
     tol: float = 1e-9

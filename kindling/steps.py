@@ -138,10 +138,15 @@ def step_audit_out(settings: Settings, day: dt.date, run_id: str) -> dict:
     lake = Lake(settings.lake)
 
     def validate(network: str):
-        p = lake.staged(run_id, "account_scores", day, network)
-        if not p.is_dir():
-            raise StepFailed(f"{p}: nothing staged for network={network} (did rank run?)")
-        return quality.validate_output({"account_scores": _read_parquet_dir(p)}, network, lake.run_dir(run_id) / "quality")
+        from kindling.lake import PUBLISHED_TABLES
+
+        tables = {}
+        for table in PUBLISHED_TABLES:
+            p = lake.staged(run_id, table, day, network)
+            if not p.is_dir():
+                raise StepFailed(f"{p}: nothing staged for table {table}, network={network} (did rank run?)")
+            tables[table] = _read_parquet_dir(p)
+        return quality.validate_output(tables, network, lake.run_dir(run_id) / "quality")
 
     return _gate(settings, day, run_id, "out", validate)
 

@@ -38,15 +38,15 @@ def _settings(tmp_path: Path, source: Path):
     return load_settings(env={}, source=str(source), lake=str(tmp_path / "lake"), spark_shuffle_partitions=2, tol=1e-8)
 
 
-def published_rows(lake: Path, day: dt.date) -> list[dict]:
-    root = Lake(lake).published("account_scores", day)
+def published_rows(lake: Path, day: dt.date, table: str = "account_scores") -> list[dict]:
+    root = Lake(lake).published(table, day)
     rows = []
     for f in sorted(root.glob("network=*/*.parquet")):
         net = f.parent.name.split("=", 1)[1]
         for r in pq.read_table(f).to_pylist():
             r.pop("run_id")
             rows.append({**r, "network": net})
-    return sorted(rows, key=lambda r: (r["network"], r["account_id"]))
+    return sorted(rows, key=lambda r: tuple(str(v) for v in r.values()))
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -77,9 +77,33 @@ def test_run_publishes_scores_and_rerun_is_identical(spark, tmp_path, snapshots)
         by_pr = sorted(rows, key=lambda r: r["pagerank"])
         assert all(a["influence"] <= b["influence"] for a, b in zip(by_pr, by_pr[1:], strict=False))
 
+    topics = published_rows(tmp_path / "lake", END, "topic_scores")
+    contrib = published_rows(tmp_path / "lake", END, "score_contributors")
+    for net in nets:
+        trows = [r for r in topics if r["network"] == net]
+        assert len({r["topic"] for r in trows}) >= 3
+        for t in {r["topic"] for r in trows}:
+            rows = sorted((r for r in trows if r["topic"] == t), key=lambda r: r["rank_in_topic"])
+            assert [r["rank_in_topic"] for r in rows] == list(range(1, len(rows) + 1))
+            # expertise is the fixed log mapping of topic_rank: monotone within a topic
+            assert all(a["expertise"] >= b["expertise"] for a, b in zip(rows, rows[1:], strict=False))
+            assert all(r["recognizers"] > 0 or r["own_posts"] + r["own_engagements"] > 0 for r in rows)
+        crows = [r for r in contrib if r["network"] == net]
+        assert {r["topic"] for r in crows if r["topic"]} <= {r["topic"] for r in trows}
+        assert any(r["topic"] is None for r in crows)  # the global score is explained too
+        per = {}
+        for r in crows:
+            per.setdefault((r["topic"], r["account_id"]), []).append(r)
+        for rows in per.values():
+            assert 0 < sum(r["share"] for r in rows) <= 1 + 1e-6
+            assert sorted(r["contributor_rank"] for r in rows) == list(range(1, len(rows) + 1))
+            assert all(r["events"] > 0 and "=" in r["kinds"] for r in rows)
+
     run2 = run_day(s, END, spark=spark, log=lambda m: None)
     assert run2 != run1
     assert published_rows(tmp_path / "lake", END) == first
+    assert published_rows(tmp_path / "lake", END, "topic_scores") == topics
+    assert published_rows(tmp_path / "lake", END, "score_contributors") == contrib
     # one immutable version per published day; the old one is gone
     versions = list(Lake(tmp_path / "lake").versions("account_scores", END).iterdir())
     assert [v.name for v in versions] == [run2]

@@ -1,0 +1,199 @@
+"""topics: the evidence behind topic scores, and the inputs of topic-sensitive PageRank.
+
+Pure DataFrame transforms (no session, no I/O), called by ``jobs.entry`` for one
+network over the scoring window:
+
+* ``post_topics``: each post's topics — its provider ``topics`` when it has
+  any, else its hashtags matched through the taxonomy — rolled up to their
+  ancestors (the mapping tables come from :mod:`kindling.topics`);
+* ``topic_events``: the decayed engagements whose post is on a topic;
+* ``recognition``: per (account, topic), the recognition *others* give it:
+  ``recognizers`` = distinct accounts that engaged with its posts on the topic,
+  ``recognition`` = the sum over them of their strongest engagement's decayed
+  kind weight. This, not the account's own volume, is the topic's teleport vector;
+* ``activity``: per (account, topic), its own posts and engagements on the topic,
+  and ``interest`` = 100 * (posts_t + engagements_t) / (posts + engagements + prior);
+* ``slot_edges`` / ``slot_teleport``: one array per edge / account holding the
+  global weight (slot 0) and every ranked topic's weight (slots 1..K), so that
+  all topics advance together in one pass (``jobs.pagerank.pagerank_arrays``).
+  Topic t's edge weight is ``S * (f + (1 - f) * on_t / raw)``: the pair's
+  saturated weight ``S`` (see ``jobs.graph``), with the share of its raw weight
+  that came from engagements on t-posts counted fully and the rest at the
+  off-topic factor ``f`` (default 0.2).
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+
+def tag_key(col: F.Column) -> F.Column:
+    """The same key as ``kindling.topics.tag_key``: lower-cased letters and digits only."""
+    return F.regexp_replace(F.lower(F.trim(col)), r"(?U)[\W_]+", "")
+
+
+def post_topics(posts: DataFrame, tag_map: DataFrame, slug_map: DataFrame) -> DataFrame:
+    """``post_id, author_id, topic`` (distinct), rolled up.
+
+    ``tag_map``: ``key, topic`` (hashtag key -> topic and its ancestors);
+    ``slug_map``: ``slug, topic`` (provider slug -> itself and its ancestors).
+    """
+    has_topics = F.coalesce(F.size("topics"), F.lit(0)) > 0
+    provider = (
+        posts.where(has_topics)
+        .select("post_id", "author_id", F.explode("topics").alias("slug"))
+        .select("post_id", "author_id", F.trim("slug").alias("slug"))
+        .join(F.broadcast(slug_map), "slug")
+        .select("post_id", "author_id", "topic")
+    )
+    tagged = (
+        posts.where(~has_topics & (F.coalesce(F.size("hashtags"), F.lit(0)) > 0))
+        .select("post_id", "author_id", F.explode("hashtags").alias("tag"))
+        .select("post_id", "author_id", tag_key(F.col("tag")).alias("key"))
+        .join(F.broadcast(tag_map), "key")
+        .select("post_id", "author_id", "topic")
+    )
+    return provider.unionByName(tagged).distinct()
+
+
+def topic_events(events: DataFrame, ptopics: DataFrame) -> DataFrame:
+    """``actor_id, target_id, kind, w, topic``: engagements with a post on the topic (by its author)."""
+    p = ptopics.select("post_id", F.col("author_id").alias("target_id"), "topic")
+    return events.where(F.col("post_id").isNotNull()).join(p, ["post_id", "target_id"]).select(
+        "actor_id", "target_id", "kind", "w", "topic"
+    )
+
+
+def recognition(tevents: DataFrame) -> DataFrame:
+    """``account_id, topic, recognizers, recognition``."""
+    strongest = tevents.where(F.col("actor_id") != F.col("target_id")).groupBy("target_id", "topic", "actor_id").agg(
+        F.max("w").alias("w")
+    )
+    return strongest.groupBy(F.col("target_id").alias("account_id"), "topic").agg(
+        F.count(F.lit(1)).alias("recognizers"), F.sum("w").alias("recognition")
+    )
+
+
+def ranked_topics(rec: DataFrame, min_recognized: int) -> list[str]:
+    """Topics with at least ``min_recognized`` recognised accounts, sorted (slots 1..K)."""
+    rows = rec.groupBy("topic").agg(F.count(F.lit(1)).alias("n")).where(F.col("n") >= int(min_recognized)).collect()
+    return sorted(r["topic"] for r in rows)
+
+
+def activity(posts: DataFrame, ptopics: DataFrame, events: DataFrame, tevents: DataFrame, prior: float) -> DataFrame:
+    """``account_id, topic, own_posts, own_engagements, interest`` for every account active on a topic."""
+    own_posts = ptopics.groupBy(F.col("author_id").alias("account_id"), "topic").agg(F.count(F.lit(1)).alias("own_posts"))
+    own_eng = tevents.groupBy(F.col("actor_id").alias("account_id"), "topic").agg(F.count(F.lit(1)).alias("own_engagements"))
+    n_posts = posts.groupBy(F.col("author_id").alias("account_id")).agg(F.count(F.lit(1)).alias("_p"))
+    n_eng = events.groupBy(F.col("actor_id").alias("account_id")).agg(F.count(F.lit(1)).alias("_e"))
+    act = own_posts.join(own_eng, ["account_id", "topic"], "full").na.fill(0, ["own_posts", "own_engagements"])
+    act = act.join(n_posts, "account_id", "left").join(n_eng, "account_id", "left")
+    denom = F.coalesce("_p", F.lit(0)) + F.coalesce("_e", F.lit(0)) + F.lit(float(prior))
+    share = (F.col("own_posts") + F.col("own_engagements")) / F.when(denom > 0, denom).otherwise(F.lit(1.0))
+    return act.select(
+        "account_id", "topic", "own_posts", "own_engagements",
+        F.round(F.least(F.lit(100.0), F.lit(100.0) * share), 4).alias("interest"),
+    )
+
+
+def _slot_index(topics: list[str]) -> F.Column:
+    return F.create_map(*[x for i, t in enumerate(topics, start=1) for x in (F.lit(t), F.lit(i))])
+
+
+def slot_edges(edges: DataFrame, tevents: DataFrame, topics: list[str], offtopic: float) -> DataFrame:
+    """``src, dst, w``: per pair, [global weight, weight for topic 1, ..., topic K]."""
+    k = len(topics)
+    if k == 0:
+        return edges.select("src", "dst", F.array(F.col("weight")).alias("w"))
+    idx = _slot_index(topics)
+    on = (
+        tevents.select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), idx[F.col("topic")].alias("slot"), "w")
+        .where(F.col("slot").isNotNull())
+        .groupBy("src", "dst", "slot")
+        .agg(F.sum("w").alias("on"))
+        .groupBy("src", "dst")
+        .agg(F.map_from_entries(F.collect_list(F.struct("slot", "on"))).alias("_on"))
+    )
+    f = float(offtopic)
+    share = lambda i: F.least(F.lit(1.0), F.coalesce(F.col("_on")[i], F.lit(0.0)) / F.col("raw_weight"))  # noqa: E731
+    w = F.transform(
+        F.sequence(F.lit(0), F.lit(k)),
+        lambda i: F.when(i == 0, F.col("weight")).otherwise(F.col("weight") * (F.lit(f) + F.lit(1.0 - f) * share(i))),
+    )
+    return edges.join(on, ["src", "dst"], "left").select("src", "dst", w.alias("w"))
+
+
+def slot_teleport(accounts: DataFrame, rec: DataFrame, topics: list[str]) -> DataFrame:
+    """``id, v``: per account, [1 (uniform, global), recognition on topic 1, ..., topic K]."""
+    k = len(topics)
+    ids = accounts.where(F.col("account_id").isNotNull()).select(F.col("account_id").alias("id")).distinct()
+    if k == 0:
+        return ids.select("id", F.array(F.lit(1.0)).alias("v"))
+    idx = _slot_index(topics)
+    r = (
+        rec.select(F.col("account_id").alias("id"), idx[F.col("topic")].alias("slot"), F.col("recognition").cast("double"))
+        .where(F.col("slot").isNotNull())
+        .groupBy("id")
+        .agg(F.map_from_entries(F.collect_list(F.struct("slot", "recognition"))).alias("_r"))
+    )
+    v = F.transform(
+        F.sequence(F.lit(0), F.lit(k)),
+        lambda i: F.when(i == 0, F.lit(1.0)).otherwise(F.coalesce(F.col("_r")[i], F.lit(0.0))),
+    )
+    return ids.join(r, "id", "left").select("id", v.alias("v"))
+
+
+def topic_ranks(ranks: DataFrame, topics: list[str]) -> DataFrame:
+    """``account_id, topic, topic_rank`` from ``id, pr`` (slot 0, the global score, left out)."""
+    names = F.array(*[F.lit(t) for t in topics]) if topics else F.array().cast("array<string>")
+    return (
+        ranks.select(F.col("id").alias("account_id"), F.posexplode("pr").alias("slot", "topic_rank"))
+        .where(F.col("slot") >= 1)
+        .select("account_id", F.get(names, F.col("slot") - 1).alias("topic"), "topic_rank")
+    )
+
+
+def kinds_mix(events: DataFrame, keys: list[str]) -> DataFrame:
+    """``*keys, events, kinds``: interaction count and kind mix ('reply=3,like=1', most frequent first)."""
+    c = events.groupBy(*keys, "kind").agg(F.count(F.lit(1)).alias("n"))
+    return c.groupBy(*keys).agg(
+        F.sum("n").alias("events"),
+        F.array_sort(F.collect_list(F.struct((-F.col("n")).alias("neg"), F.col("kind"), F.col("n")))).alias("_k"),
+    ).select(*keys, "events", F.concat_ws(",", F.transform("_k", lambda x: F.concat(x["kind"], F.lit("="), x["n"].cast("string")))).alias("kinds"))
+
+
+def contributors(
+    top: DataFrame,
+    ranks: DataFrame,
+    edges: DataFrame,
+    damping: float,
+    k: int,
+) -> DataFrame:
+    """``account_id, slot, contributor_id, share, contributor_rank``.
+
+    ``top``: ``account_id, slot`` — the accounts to explain per slot;
+    ``ranks``: ``id, pr`` (final ranks, arrays); ``edges``: ``src, dst, w`` (slot weights).
+    The rank flowing along src -> dst in slot s is ``d * pr_s(src) * w_s / out_s(src)``;
+    share = that flow over all flow into dst in slot s (the teleport part left out).
+    """
+    from jobs.pagerank import array_sum
+
+    out = edges.groupBy("src").agg(F.collect_list("w").alias("_l")).select("src", array_sum(F.col("_l")).alias("_out"))
+    flows = (
+        edges.join(top.select(F.col("account_id").alias("dst"), "slot"), "dst")
+        .join(out, "src")
+        .join(ranks.select(F.col("id").alias("src"), "pr"), "src")
+        .select(
+            F.col("dst").alias("account_id"), "slot", F.col("src").alias("contributor_id"),
+            (F.lit(float(damping)) * F.get("pr", F.col("slot")) * F.get("w", F.col("slot")) / F.get("_out", F.col("slot"))).alias("flow"),
+        )
+        .where(F.col("flow") > 0)
+    )
+    per = Window.partitionBy("account_id", "slot")
+    ordered = per.orderBy(F.col("flow").desc(), F.col("contributor_id"))
+    return (
+        flows.select("*", (F.col("flow") / F.sum("flow").over(per)).alias("share"), F.row_number().over(ordered).alias("contributor_rank"))
+        .where(F.col("contributor_rank") <= int(k))
+        .select("account_id", "slot", "contributor_id", F.round("share", 6).alias("share"), F.col("contributor_rank").cast("long"))
+    )

@@ -1,0 +1,172 @@
+"""Score quality against planted truth (``kindling evaluate``).
+
+Compares the published ``topic_scores`` of one date with the ``ground_truth.parquet`` that
+``kindling generate`` wrote beside its snapshots. Per network, over the planted topics (topics of
+``expert`` rows) that the pipeline scored that day:
+
+* precision@k of planted experts by expertise (k = 10, 50): hits in the top k divided by
+  min(k, planted experts of the topic), so a topic with 15 experts can reach 1.0 at k = 50;
+  ``hits_per_k`` is the raw hits / k beside it, so nobody reads the first as the second;
+* loud non-experts (planted ``loud_non_expert`` accounts of the network, whatever their topic):
+  their share of each topic's top 50 by expertise and by interest (mean and max over topics),
+  and the share of a topic's own loud non-experts that reach its top 50 by interest (recall);
+  expertise should keep them out, interest should not;
+* Spearman correlation of expertise with the planted level (0 for everyone but the topic's
+  experts) over every scored (account, planted topic) pair, and its mean over topics.
+
+"Top k" orders a topic's rows by expertise, ties by account_id (by interest: ties by expertise,
+then account_id, as ``kindling query top --topic`` does). Ranks and correlations use pandas only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from kindling.lake import Lake
+from kindling.query import resolve_date
+
+KS = (10, 50)
+LOUD_TOP = 50
+_TRUTH_COLUMNS = ["network", "account_id", "role", "topic", "level"]
+_SCORE_COLUMNS = ["topic", "account_id", "expertise", "interest"]
+
+
+def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.date | None) -> dict:
+    """Metrics per network: ``{network: {metric: value, ..., "per_topic": [...]}}``."""
+    lake = Lake(lake_root)
+    day = resolve_date(lake, "topic_scores", day.isoformat() if isinstance(day, dt.date) else day)
+    truth_path = Path(snapshots_dir) / "ground_truth.parquet"
+    if not truth_path.is_file():
+        raise FileNotFoundError(f"{truth_path} does not exist (kindling generate writes it beside the snapshots)")
+    truth = pd.read_parquet(truth_path, columns=_TRUTH_COLUMNS)
+    published = lake.published_networks("topic_scores", day)
+    networks = [n for n in published if (truth["network"] == n).any()]
+    if not networks:
+        raise LookupError(
+            f"no network of topic_scores dt={day} ({', '.join(published) or 'none'}) has ground truth in {truth_path}"
+        )
+    out = {}
+    for net in networks:
+        scores = pd.read_parquet(lake.published("topic_scores", day) / f"network={net}", columns=_SCORE_COLUMNS)
+        out[net] = dict(dt=day.isoformat(), **evaluate_network(scores, truth[truth["network"] == net]))
+    return out
+
+
+def evaluate_network(scores: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    """The metrics of one network from its topic_scores rows and its ground-truth rows."""
+    experts = truth[truth["role"] == "expert"]
+    loud = truth[truth["role"] == "loud_non_expert"]
+    loud_ids = set(loud["account_id"])
+    planted = sorted(experts["topic"].dropna().unique())
+    scored = set(scores["topic"].unique())
+    topics = [t for t in planted if t in scored]
+
+    per_topic = []
+    pairs = []
+    for topic in topics:
+        rows = scores[scores["topic"] == topic]
+        by_expertise = rows.sort_values(["expertise", "account_id"], ascending=[False, True])["account_id"].tolist()
+        by_interest = rows.sort_values(["interest", "expertise", "account_id"], ascending=[False, False, True])[
+            "account_id"
+        ].tolist()
+        level = experts[experts["topic"] == topic].groupby("account_id")["level"].max()
+        expert_ids = set(level.index)
+        m: dict = {"topic": topic, "accounts": len(rows), "experts": len(expert_ids)}
+        for k in KS:
+            hits = len(expert_ids.intersection(by_expertise[:k]))
+            m[f"hits_at_{k}"] = hits
+            m[f"precision_at_{k}"] = hits / min(k, len(expert_ids))
+            m[f"hits_per_k_at_{k}"] = hits / k
+        top_e, top_i = by_expertise[:LOUD_TOP], by_interest[:LOUD_TOP]
+        m["loud_share_top_expertise"] = sum(a in loud_ids for a in top_e) / len(top_e)
+        m["loud_share_top_interest"] = sum(a in loud_ids for a in top_i) / len(top_i)
+        own_loud = set(loud.loc[loud["topic"] == topic, "account_id"])
+        m["own_loud"] = len(own_loud)
+        m["own_loud_recall_top_interest"] = len(own_loud.intersection(top_i)) / len(own_loud) if own_loud else None
+        planted_level = rows["account_id"].map(level).fillna(0.0)
+        m["spearman"] = spearman(rows["expertise"], planted_level)
+        per_topic.append(m)
+        pairs.append(pd.DataFrame({"expertise": rows["expertise"].to_numpy(), "level": planted_level.to_numpy()}))
+
+    every = pd.concat(pairs, ignore_index=True) if pairs else pd.DataFrame({"expertise": [], "level": []})
+    return {
+        "planted_topics": len(planted),
+        "topics_evaluated": len(topics),
+        "topics_not_scored": [t for t in planted if t not in scored],
+        "planted_experts": sum(m["experts"] for m in per_topic),
+        **{f"precision_at_{k}": _mean(m[f"precision_at_{k}"] for m in per_topic) for k in KS},
+        **{f"hits_per_k_at_{k}": _mean(m[f"hits_per_k_at_{k}"] for m in per_topic) for k in KS},
+        "loud_share_top_expertise_mean": _mean(m["loud_share_top_expertise"] for m in per_topic),
+        "loud_share_top_expertise_max": _max(m["loud_share_top_expertise"] for m in per_topic),
+        "loud_share_top_interest_mean": _mean(m["loud_share_top_interest"] for m in per_topic),
+        "loud_share_top_interest_max": _max(m["loud_share_top_interest"] for m in per_topic),
+        "own_loud_recall_top_interest_mean": _mean(m["own_loud_recall_top_interest"] for m in per_topic),
+        "topics_with_own_loud": sum(1 for m in per_topic if m["own_loud"]),
+        "spearman": spearman(every["expertise"], every["level"]),
+        "spearman_per_topic_mean": _mean(m["spearman"] for m in per_topic),
+        "per_topic": per_topic,
+    }
+
+
+def spearman(x, y) -> float | None:
+    """Spearman's rho: Pearson correlation of average ranks (None when either side is constant)."""
+    rx = pd.Series(x).reset_index(drop=True).rank()
+    ry = pd.Series(y).reset_index(drop=True).rank()
+    if len(rx) < 2 or rx.nunique() < 2 or ry.nunique() < 2:
+        return None
+    return float(rx.corr(ry))
+
+
+def _mean(values) -> float | None:
+    v = [x for x in values if x is not None]
+    return sum(v) / len(v) if v else None
+
+
+def _max(values) -> float | None:
+    v = [x for x in values if x is not None]
+    return max(v) if v else None
+
+
+def format_report(result: dict, fmt: str = "table") -> str:
+    if fmt == "json":
+        return json.dumps(result, indent=1, default=str)
+    if fmt != "table":
+        from kindling.validate import InvalidArgument
+
+        raise InvalidArgument(f"--format must be table or json, not {fmt!r}")
+    blocks = []
+    loud = f"  loud non-experts in top {LOUD_TOP}:  "
+    for net, m in result.items():
+        f = _num
+        experts = m["planted_experts"]
+        lines = [
+            f"{net}, dt={m['dt']}: {m['topics_evaluated']} of {m['planted_topics']} planted topics scored, "
+            f"{experts} planted expert{'' if experts == 1 else 's'}",
+        ]
+        if m["topics_not_scored"]:
+            lines.append(f"  not scored: {', '.join(m['topics_not_scored'][:6])}"
+                         + (" ..." if len(m["topics_not_scored"]) > 6 else ""))
+        for k in KS:
+            lines.append(f"  precision@{k:<3} {f(m[f'precision_at_{k}'])}   (hits/{k}: {f(m[f'hits_per_k_at_{k}'])})")
+        lines += [
+            f"{loud}by expertise  mean {f(m['loud_share_top_expertise_mean'])}"
+            f"  max {f(m['loud_share_top_expertise_max'])}",
+            f"{'':{len(loud)}}by interest   mean {f(m['loud_share_top_interest_mean'])}"
+            f"  max {f(m['loud_share_top_interest_max'])}",
+            f"  own loud non-experts in top {LOUD_TOP} by interest: {f(m['own_loud_recall_top_interest_mean'])}"
+            f"  (mean of {m['topics_with_own_loud']} topics)",
+            f"  Spearman expertise ~ planted level: {f(m['spearman'])} (all pairs),"
+            f" {f(m['spearman_per_topic_mean'])} (topic mean)",
+        ]
+        blocks.append("\n".join(lines))
+    blocks.append("precision@k = experts in the top k / min(k, the topic's planted experts);\n"
+                  "hits/k = experts in the top k / k. Means are over the scored planted topics.")
+    return "\n\n".join(blocks)
+
+
+def _num(v: float | None) -> str:
+    return "  n/a" if v is None else f"{v:.3f}"

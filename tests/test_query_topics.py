@@ -1,0 +1,461 @@
+"""kindling query top --topic / account / explain on small published tables written with pyarrow.
+
+The lake has two dates and two networks: dt=D1 is a plain folder with alpha only, dt=D2 is a link
+to a version folder (as publishing makes it) with alpha and beta. Expected values are computed
+from the rows written here, not copied from the output.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import schemas
+from kindling import query
+from kindling.cli import main
+
+D1, D2 = "2026-11-24", "2026-11-25"
+
+BASE = {
+    "account_scores": dict(account_type="person", pagerank=0.1, percentile=50.0, in_weight=1.0, out_weight=1.0,
+                           influence_change=None, run_id="r"),
+    "topic_scores": dict(account_type="person", topic_rank=0.1, recognition=1.0, own_engagements=0,
+                         expertise_change=None, run_id="r"),
+    "score_contributors": dict(run_id="r"),
+}
+
+
+def _acc(account_id, handle, influence, rank, **over):
+    return {**dict(account_id=account_id, handle=handle, influence=influence, rank=rank), **over}
+
+
+def _ts(topic, account_id, expertise, interest, **over):
+    return {**dict(topic=topic, account_id=account_id, handle=f"h_{account_id}", expertise=expertise,
+                   interest=interest, recognizers=int(expertise // 10), own_posts=int(interest // 10)), **over}
+
+
+def _sc(topic, account_id, contributor_id, share, events, kinds, **over):
+    return {**dict(topic=topic, account_id=account_id, contributor_id=contributor_id,
+                   contributor_handle=f"h_{contributor_id}", share=share, events=events, kinds=kinds), **over}
+
+
+DATA = {
+    "account_scores": {
+        (D2, "alpha"): [
+            _acc("a1", "ann", 62.5, 1, influence_change=2.5, percentile=80.0, pagerank=0.4),
+            _acc("a2", "bob", 50.0, 2),
+            _acc("a3", "cy", 40.0, 3),
+            _acc("a4", "dee_org", 30.0, 4, account_type="organization"),
+            _acc("a5", "eve", 20.0, 5),
+        ],
+        (D2, "beta"): [_acc("a6", "fay", 70.0, 1), _acc("a1", "ann_b", 45.0, 2), _acc("a2", "bob", 10.0, 3)],
+        (D1, "alpha"): [_acc("a1", "ann", 60.0, 1), _acc("a2", "bob", 48.0, 2), _acc("a3", "cy", 41.0, 3),
+                        _acc("a4", "dee_org", 30.0, 4), _acc("a5", "eve", 22.0, 5)],
+    },
+    "topic_scores": {
+        # python on alpha: a2 and a4 tie on both scores (ties go by account_id); a3 is loud.
+        (D2, "alpha"): [_ts("python", "a1", 80.0, 5.0), _ts("python", "a2", 60.0, 40.0),
+                        _ts("python", "a4", 60.0, 40.0, account_type="organization", expertise_change=1.5),
+                        _ts("python", "a3", 40.0, 90.0),
+                        _ts("cooking", "a1", 30.0, 70.0), _ts("cooking", "a5", 70.0, 10.0)],
+        (D2, "beta"): [_ts("python", "a6", 90.0, 20.0), _ts("python", "a1", 50.0, 50.0)],
+        (D1, "alpha"): [_ts("python", "a1", 75.0, 4.0), _ts("python", "a2", 62.0, 30.0),
+                        _ts("cooking", "a5", 65.0, 10.0)],
+    },
+    "score_contributors": {
+        (D2, "alpha"): [_sc(None, "a1", "a2", 0.5, 3, "reply=2,like=1"), _sc(None, "a1", "a3", 0.3, 2, "like=2"),
+                        _sc(None, "a1", "a4", 0.2, 1, "repost=1"), _sc(None, "a2", "a1", 1.0, 4, "reply=4"),
+                        _sc("python", "a1", "a2", 0.7, 2, "reply=2"), _sc("python", "a1", "a3", 0.3, 1, "like=1")],
+        (D2, "beta"): [_sc(None, "a1", "a6", 1.0, 5, "reply=5"), _sc(None, "a6", "a1", 1.0, 1, "like=1"),
+                       _sc("python", "a6", "a1", 1.0, 1, "like=1")],
+        (D1, "alpha"): [_sc(None, "a1", "a2", 0.4, 2, "reply=2"), _sc(None, "a1", "a3", 0.35, 2, "like=2"),
+                        _sc(None, "a1", "a5", 0.25, 1, "quote=1"),
+                        _sc("python", "a1", "a2", 0.9, 3, "reply=3"), _sc("python", "a1", "a5", 0.1, 1, "like=1")],
+    },
+}
+
+
+def _complete(table, rows, day, network):
+    """Fill the columns a test does not care about; ranks follow the table's own ordering rules."""
+    out = [{**BASE[table], **r} for r in rows]
+    if table == "topic_scores":
+        for topic in {r["topic"] for r in out}:
+            mine = sorted((r for r in out if r["topic"] == topic), key=lambda r: (-r["expertise"], r["account_id"]))
+            for i, r in enumerate(mine, 1):
+                r["rank_in_topic"] = i
+    if table == "score_contributors":
+        for key in {(r["topic"], r["account_id"]) for r in out}:
+            mine = sorted((r for r in out if (r["topic"], r["account_id"]) == key), key=lambda r: -r["share"])
+            for i, r in enumerate(mine, 1):
+                r["contributor_rank"] = i
+    return out
+
+
+def _write_lake(root, data):
+    for table, parts in data.items():
+        schema = schemas.table(table).arrow_schema()
+        for (day, network), rows in parts.items():
+            if day == D2:  # published the way the pipeline does it: dt= is a link to a version folder
+                folder = root / "tables" / "_versions" / table / f"dt={day}" / "run-2"
+            else:
+                folder = root / "tables" / table / f"dt={day}"
+            (folder / f"network={network}").mkdir(parents=True, exist_ok=True)
+            pq.write_table(pa.Table.from_pylist(_complete(table, rows, day, network), schema=schema),
+                           folder / f"network={network}" / "part-0.parquet")
+        link = root / "tables" / table / f"dt={D2}"
+        if not link.exists():
+            os.symlink(os.path.relpath(root / "tables" / "_versions" / table / f"dt={D2}" / "run-2", link.parent), link)
+
+
+@pytest.fixture
+def lake(tmp_path, monkeypatch):
+    root = tmp_path / "lake"
+    _write_lake(root, DATA)
+    monkeypatch.setenv("KINDLING_LAKE", str(root))
+    monkeypatch.delenv("KINDLING_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)  # no kindling.toml from the repo
+    return root
+
+
+def _rows(table, day, network, **match):
+    return [r for r in DATA[table][(day, network)] if all(r.get(k) == v for k, v in match.items())]
+
+
+def _one(table, day, network, **match):
+    (row,) = _rows(table, day, network, **match)
+    return row
+
+
+def run(capsys, *argv):
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_80_columns(text):
+    too_wide = [line for line in text.splitlines() if len(line) > 80]
+    assert not too_wide, too_wide
+
+
+# --------------------------------------------------------------------------- top --topic
+
+
+def test_topic_top_by_expertise_and_by_interest_differ(lake, capsys):
+    rows = _rows("topic_scores", D2, "alpha", topic="python")
+    want_e = [r["account_id"] for r in sorted(rows, key=lambda r: (-r["expertise"], -r["interest"], r["account_id"]))]
+    want_i = [r["account_id"] for r in sorted(rows, key=lambda r: (-r["interest"], -r["expertise"], r["account_id"]))]
+    assert want_e != want_i
+
+    rc, out, _ = run(capsys, "query", "top", "--topic", "python", "--network", "alpha", "--format", "json")
+    assert rc == 0
+    got = json.loads(out)
+    assert [r["account_id"] for r in got] == want_e
+    assert [r["rank"] for r in got] == list(range(1, len(rows) + 1))
+    assert {r["network"] for r in got} == {"alpha"} and {r["dt"] for r in got} == {D2}
+    a4 = next(r for r in got if r["account_id"] == "a4")
+    assert a4["expertise_change"] == 1.5 and a4["recognizers"] == 6 and a4["own_posts"] == 4
+
+    rc, out, _ = run(capsys, "query", "top", "--topic", "python", "--network", "alpha", "--by", "interest",
+                     "--format", "json")
+    assert rc == 0
+    assert [r["account_id"] for r in json.loads(out)] == want_i
+
+
+def test_topic_top_every_network_as_csv_and_n(lake, capsys):
+    rc, out, _ = run(capsys, "query", "top", "--topic", "python", "-n", "2", "--format", "csv")
+    assert rc == 0
+    got = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["network"], r["account_id"]) for r in got] == [("alpha", "a1"), ("alpha", "a2"),
+                                                              ("beta", "a6"), ("beta", "a1")]
+    assert float(got[2]["expertise"]) == _one("topic_scores", D2, "beta", topic="python", account_id="a6")["expertise"]
+
+    # cooking exists on alpha only: beta is simply not listed
+    rc, out, _ = run(capsys, "query", "top", "--topic", "cooking", "--format", "json")
+    assert rc == 0
+    assert [(r["network"], r["account_id"]) for r in json.loads(out)] == [("alpha", "a5"), ("alpha", "a1")]
+
+
+def test_topic_top_table_is_one_block_per_network(lake, capsys):
+    rc, out, _ = run(capsys, "query", "top", "--topic", "python")
+    assert rc == 0
+    assert f"python on alpha, by expertise, dt={D2}" in out
+    assert f"python on beta, by expertise, dt={D2}" in out
+    assert out.index("on alpha") < out.index("on beta")
+    assert "org " in out  # organization is shortened to fit
+    assert_80_columns(out)
+
+
+def test_topic_top_of_an_earlier_date(lake, capsys):
+    rc, out, _ = run(capsys, "query", "top", "--topic", "python", "--date", D1, "--format", "json")
+    assert rc == 0
+    got = json.loads(out)
+    assert [(r["network"], r["account_id"], r["expertise"]) for r in got] == [
+        ("alpha", r["account_id"], r["expertise"]) for r in _rows("topic_scores", D1, "alpha", topic="python")
+    ]
+
+
+def test_misspelt_topic_suggests_close_names(lake, capsys):
+    rc, _, err = run(capsys, "query", "top", "--topic", "pyton", "--network", "alpha")
+    assert rc == 2
+    assert "'pyton'" in err and "did you mean: python" in err
+    with pytest.raises(LookupError, match="did you mean: cooking"):
+        query.topic_top(lake, "cookin")
+    # a topic that is only on another network is unknown on this one
+    with pytest.raises(LookupError, match="'cooking' has no scores on network beta .*1 topic is published"):
+        query.topic_top(lake, "cooking", network="beta")
+
+
+def test_global_top_still_needs_a_network(lake, capsys):
+    rc, _, err = run(capsys, "query", "top")
+    assert rc == 2 and "--network" in err
+    rc, _, err = run(capsys, "query", "top", "--network", "alpha", "--by", "interest")
+    assert rc == 2 and "--topic" in err
+
+    rc, out, _ = run(capsys, "query", "top", "--network", "alpha", "-n", "3", "--format", "json")
+    assert rc == 0
+    want = sorted(DATA["account_scores"][(D2, "alpha")], key=lambda r: r["rank"])[:3]
+    assert [r["account_id"] for r in json.loads(out)] == [r["account_id"] for r in want]
+
+    rc, out, _ = run(capsys, "query", "top", "--network", "alpha")
+    assert rc == 0 and "+2.50" in out  # a1's influence_change, signed
+    assert_80_columns(out)
+
+
+# --------------------------------------------------------------------------- account
+
+
+def test_account_shows_every_network_side_by_side(lake, capsys):
+    rc, out, _ = run(capsys, "query", "account", "a1", "--format", "json")
+    assert rc == 0
+    got = json.loads(out)
+    assert got["dt"] == D2 and set(got["networks"]) == {"alpha", "beta"} and got["absent_from"] == []
+    for net in ("alpha", "beta"):
+        want = _one("account_scores", D2, net, account_id="a1")
+        scores = got["networks"][net]["scores"]
+        assert (scores["influence"], scores["rank"], scores["handle"]) == (want["influence"], want["rank"], want["handle"])
+        mine = _rows("topic_scores", D2, net, account_id="a1")
+        assert got["networks"][net]["topic_count"] == len(mine)
+        by_e = [r["topic"] for r in sorted(mine, key=lambda r: (-r["expertise"], -r["interest"], r["topic"]))]
+        by_i = [r["topic"] for r in sorted(mine, key=lambda r: (-r["interest"], -r["expertise"], r["topic"]))]
+        assert [t["topic"] for t in got["networks"][net]["topics_by_expertise"]] == by_e
+        assert [t["topic"] for t in got["networks"][net]["topics_by_interest"]] == by_i
+    assert got["networks"]["alpha"]["topics_by_expertise"] != got["networks"]["alpha"]["topics_by_interest"]
+
+    rc, out, _ = run(capsys, "query", "account", "a1")
+    assert rc == 0
+    lines = out.splitlines()
+    header = next(line for line in lines if "alpha" in line and "beta" in line)
+    assert header.index("alpha") < header.index("beta")
+    influence = next(line for line in lines if line.startswith("influence"))
+    assert influence.split()[1:] == ["62.50", "45.00"]
+    assert "alpha: top 2 of 2 topics by expertise" in out and "beta: top 1 of 1 topics by interest" in out
+    assert_80_columns(out)
+
+
+def test_account_csv_and_topics_limit(lake, capsys):
+    rc, out, _ = run(capsys, "query", "account", "a1", "--network", "alpha", "--topics", "1", "--format", "csv")
+    assert rc == 0
+    got = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["network"], r["list"], r["topic"]) for r in got] == [("alpha", "expertise", "python"),
+                                                                    ("alpha", "interest", "cooking")]
+    assert {float(r["influence"]) for r in got} == {62.5}
+
+
+def test_account_on_one_network_only_and_unknown_account(lake, capsys):
+    rc, out, _ = run(capsys, "query", "account", "a6", "--format", "json")
+    assert rc == 0
+    got = json.loads(out)
+    assert list(got["networks"]) == ["beta"] and got["absent_from"] == ["alpha"]
+
+    rc, _, err = run(capsys, "query", "account", "nobody")
+    assert rc == 2 and "'nobody'" in err and "any network" in err
+    rc, _, err = run(capsys, "query", "account", "a6", "--network", "alpha")
+    assert rc == 2 and "network alpha" in err
+
+
+# --------------------------------------------------------------------------- explain
+
+
+def test_explain_global_against_the_previous_date(lake, capsys):
+    rc, out, _ = run(capsys, "query", "explain", "a1", "--network", "alpha", "--format", "json")
+    assert rc == 0
+    got = json.loads(out)
+    assert (got["dt"], got["prev_dt"], got["topic"], got["score_name"]) == (D2, D1, None, "influence")
+    e = got["networks"]["alpha"]
+    now, before = (_one("account_scores", d, "alpha", account_id="a1")["influence"] for d in (D2, D1))
+    assert e["score"] == now and e["score_prev"] == before
+    assert e["score_change"] == pytest.approx(now - before)
+
+    today = _rows("score_contributors", D2, "alpha", topic=None, account_id="a1")
+    earlier = {r["contributor_id"]: r["share"] for r in _rows("score_contributors", D1, "alpha", topic=None,
+                                                               account_id="a1")}
+    assert [c["contributor_id"] for c in e["contributors"]] == [r["contributor_id"] for r in
+                                                                sorted(today, key=lambda r: -r["share"])]
+    for c in e["contributors"]:
+        want = next(r for r in today if r["contributor_id"] == c["contributor_id"])
+        assert (c["share"], c["events"], c["kinds"]) == (want["share"], want["events"], want["kinds"])
+        if c["contributor_id"] in earlier:
+            assert c["share_prev"] == earlier[c["contributor_id"]]
+            assert c["share_change"] == pytest.approx(want["share"] - earlier[c["contributor_id"]])
+        else:
+            assert c["share_prev"] is None and c["share_change"] is None
+    assert any(c["share_prev"] is None for c in e["contributors"])  # the data has a newcomer (a4)
+    gone = set(earlier) - {r["contributor_id"] for r in today}
+    assert {g["contributor_id"] for g in e["former_contributors"]} == gone == {"a5"}
+
+
+def test_explain_table_shows_percent_shares_and_changes(lake, capsys):
+    rc, out, _ = run(capsys, "query", "explain", "a1", "--network", "alpha")
+    assert rc == 0
+    a2_now = _one("score_contributors", D2, "alpha", topic=None, account_id="a1", contributor_id="a2")["share"]
+    a2_then = _one("score_contributors", D1, "alpha", topic=None, account_id="a1", contributor_id="a2")["share"]
+    line = next(line for line in out.splitlines() if " a2 " in f" {line} ")
+    assert f"{100 * a2_now:.2f}" in line and f"{100 * a2_then:.2f}" in line
+    assert f"{100 * (a2_now - a2_then):+.2f}" in line and "reply=2,like=1" in line
+    now, before = (_one("account_scores", d, "alpha", account_id="a1")["influence"] for d in (D2, D1))
+    assert f"change {now - before:+.2f}" in out
+    assert "no longer among them: a5" in out
+    assert_80_columns(out)
+
+
+def test_explain_topic(lake, capsys):
+    rc, out, _ = run(capsys, "query", "explain", "a1", "--topic", "python", "--network", "alpha", "--format", "json")
+    assert rc == 0
+    e = json.loads(out)["networks"]["alpha"]
+    now, before = (_one("topic_scores", d, "alpha", topic="python", account_id="a1")["expertise"] for d in (D2, D1))
+    assert (e["score"], e["score_prev"]) == (now, before)
+    a2 = next(c for c in e["contributors"] if c["contributor_id"] == "a2")
+    want_now = _one("score_contributors", D2, "alpha", topic="python", account_id="a1", contributor_id="a2")["share"]
+    want_then = _one("score_contributors", D1, "alpha", topic="python", account_id="a1", contributor_id="a2")["share"]
+    assert a2["share_change"] == pytest.approx(want_now - want_then)
+
+    rc, out, _ = run(capsys, "query", "explain", "a1", "--topic", "python")
+    assert rc == 0 and "expertise in python" in out
+    assert_80_columns(out)
+
+
+def test_explain_every_network_in_turn(lake, capsys):
+    rc, out, _ = run(capsys, "query", "explain", "a1", "--format", "json")
+    assert rc == 0
+    got = json.loads(out)
+    assert list(got["networks"]) == ["alpha", "beta"]
+    beta = got["networks"]["beta"]  # nothing of beta was published on D1
+    assert beta["score"] == _one("account_scores", D2, "beta", account_id="a1")["influence"]
+    assert beta["score_prev"] is None and beta["score_change"] is None
+    assert [c["share_prev"] for c in beta["contributors"]] == [None]
+
+    rc, out, _ = run(capsys, "query", "explain", "a1")
+    assert rc == 0 and out.index("a1 on alpha") < out.index("a1 on beta")
+
+    rc, out, _ = run(capsys, "query", "explain", "a1", "--format", "csv")
+    got = list(csv.DictReader(io.StringIO(out)))
+    assert len(got) == len(_rows("score_contributors", D2, "alpha", topic=None, account_id="a1")) + 1
+    assert {r["network"] for r in got} == {"alpha", "beta"} and {r["prev_dt"] for r in got} == {D1}
+
+
+def test_explain_an_account_that_is_not_explained(lake, capsys):
+    rc, _, err = run(capsys, "query", "explain", "a5", "--network", "alpha")
+    assert rc == 2
+    rank = _one("account_scores", D2, "alpha", account_id="a5")["rank"]
+    assert "not among the accounts explained" in err and f"its rank is {rank}" in err
+    explained = {r["account_id"] for r in _rows("score_contributors", D2, "alpha", topic=None)}
+    assert f"only the top {len(explained)} are explained" in err
+
+    # explained on neither network: alpha gives its rank, beta says it has no score there
+    rc, _, err = run(capsys, "query", "explain", "a3")
+    assert rc == 2
+    assert f"alpha: its rank is {_one('account_scores', D2, 'alpha', account_id='a3')['rank']}" in err
+    assert "beta: it has no influence score that day" in err
+
+    # explained on beta only: shown, with a note about alpha
+    rc, out, _ = run(capsys, "query", "explain", "a6")
+    assert rc == 0 and "a6 on beta" in out and "not explained on alpha" in out
+
+
+def test_explain_on_the_first_date_has_no_previous(lake, capsys):
+    rc, out, _ = run(capsys, "query", "explain", "a1", "--network", "alpha", "--date", D1)
+    assert rc == 0 and "no earlier published date" in out
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+def _tree(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["query", "account", "x' OR '1'='1"], "has no scores"),
+        (["query", "account", "../../etc"], "has no scores"),
+        (["query", "account", "a1'; DROP TABLE t; --"], "has no scores"),
+        (["query", "explain", "x' OR '1'='1", "--network", "alpha"], "not among the accounts explained"),
+        (["query", "explain", "a1", "--topic", "../../etc"], "has no scores"),
+        (["query", "explain", "a1", "--topic", "x' OR '1'='1"], "not a topic slug"),
+        (["query", "top", "--topic", "x' OR '1'='1"], "not a topic slug"),
+        (["query", "top", "--topic", "x'--"], "has no scores"),
+        (["query", "top", "--topic", "../../etc"], "has no scores"),
+        (["query", "top", "--network", "x' OR '1'='1"], "not allowed"),
+        (["query", "top", "--network", "../../etc"], "not allowed"),
+        (["query", "top", "--topic", "python", "--network", "../../etc"], "not allowed"),
+        (["query", "account", "a1", "--network", "x' OR '1'='1"], "not allowed"),
+        (["query", "explain", "a1", "--network", "../alpha"], "not allowed"),
+        (["query", "top", "--topic", "python", "--date", "2026-11-25' OR '1'='1"], "YYYY-MM-DD"),
+        (["query", "account", "a1", "--date", "../../etc"], "YYYY-MM-DD"),
+    ],
+)
+def test_hostile_values_are_rejected_or_match_nothing(lake, capsys, argv, message):
+    before = _tree(lake)
+    rc, out, err = run(capsys, *argv)
+    assert rc == 2, (out, err)
+    assert message in err
+    assert "syntax" not in err.lower() and "parser error" not in err.lower()
+    assert _tree(lake) == before
+
+
+def test_an_injected_account_id_matches_nothing_in_the_api(lake):
+    with pytest.raises(LookupError):
+        query.account(lake, "' OR 1=1 OR account_id='")
+    rows = query.topic_top(lake, "python", network="alpha")
+    assert all(r["topic"] == "python" for r in rows)
+
+
+def test_tables_fit_80_columns_with_long_values(tmp_path, monkeypatch, capsys):
+    """Long handles and kinds, 3-digit ranks, 5-digit counts, signed three-digit changes."""
+    long_handle = "a_rather_long_handle_" * 2
+    accounts = [f"a{i:06d}" for i in range(120)]
+    data = {
+        "account_scores": {(day, "alpha"): [
+            _acc(a, long_handle, 100.0 - i / 2, i + 1, account_type="organization", influence_change=-100.0)
+            for i, a in enumerate(accounts)] for day in (D1, D2)},
+        "topic_scores": {(day, "alpha"): [
+            _ts("some-long-topic-slug-name", a, 100.0 - i / 2, 99.99, recognizers=12345, own_posts=99999,
+                handle=long_handle, account_type="organization", expertise_change=-100.0)
+            for i, a in enumerate(accounts)] for day in (D1, D2)},
+        "score_contributors": {(day, "alpha"): [
+            _sc(None, accounts[0], c, share, 12345, "reply=123,like=45,repost=6,quote=7,mention=8",
+                contributor_handle=long_handle)
+            for c, share in zip(accounts[1:11], (0.5, *([0.05] * 9)) if day == D2 else (*([0.05] * 9), 0.55),
+                                strict=True)] for day in (D1, D2)},
+    }
+    root = tmp_path / "lake"
+    _write_lake(root, data)
+    monkeypatch.setenv("KINDLING_LAKE", str(root))
+    monkeypatch.chdir(tmp_path)
+    for argv in (
+        ["query", "top", "--network", "alpha", "-n", "100"],
+        ["query", "top", "--topic", "some-long-topic-slug-name", "-n", "100"],
+        ["query", "account", accounts[0], "--topics", "100"],
+        ["query", "explain", accounts[0]],
+    ):
+        rc, out, err = run(capsys, *argv)
+        assert rc == 0, err
+        assert len(out.splitlines()) > 5
+        assert_80_columns(out)

@@ -1,0 +1,227 @@
+"""Topics: hashtag matching, roll-up, and topic-sensitive PageRank against networkx."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import networkx as nx
+import pytest
+from pyspark.sql import functions as F
+
+from jobs import topics as T
+from jobs.graph import saturate
+from jobs.pagerank import pagerank_arrays
+from jobs.score import influence
+from kindling.settings import load_settings
+from kindling.taxonomy import load_taxonomy
+from kindling.topics import build_topic_map, read_aliases, tag_key, topic_map
+
+# --- matching -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tag", ["#MachineLearning", "#machine_learning", "machinelearning", "#MACHINE-LEARNING", " #Machine_Learning ", "#ML", "ml"])
+def test_hashtags_reach_their_topic_however_written(tag):
+    m = topic_map(load_settings(env={}))
+    assert m.topic_for_tag(tag) == "machine-learning"
+
+
+def test_unknown_and_empty_tags_match_nothing():
+    m = topic_map(load_settings(env={}))
+    assert m.topic_for_tag("#tbt") is None
+    assert m.topic_for_tag("#") is None
+    assert m.topic_for_tag("") is None
+
+
+def test_rollup_adds_every_ancestor_and_only_them():
+    m = topic_map(load_settings(env={}))
+    tax = load_taxonomy()
+    up = m.rollup("zoology")
+    assert "zoology" in up and "biology" in up and "science-and-nature-super" in up
+    assert set(up) == {"zoology"} | tax.ancestors("zoology")
+    assert m.rollup("not-a-topic") == []
+
+
+def test_slug_clash_resolves_to_the_slug_that_is_its_own_key():
+    m = topic_map(load_settings(env={}))
+    assert tag_key("flo-rida") == tag_key("florida")
+    assert m.topic_for_tag("#Florida") == "florida"
+
+
+def test_alias_file_errors_name_file_and_line(tmp_path):
+    tax = load_taxonomy()
+    good = tmp_path / "a.csv"
+    good.write_text("alias,topic\n// comment\nstargazing,astronomy\n")
+    assert build_topic_map(tax, read_aliases(good, tax)).topic_for_tag("#StarGazing") == "astronomy"
+    bad = tmp_path / "b.csv"
+    bad.write_text("alias,topic\nstargazing,astronomy\nfoo,no-such-topic\n")
+    with pytest.raises(ValueError, match=r"b\.csv: line 3: topic 'no-such-topic'"):
+        read_aliases(bad, tax)
+    nohead = tmp_path / "c.csv"
+    nohead.write_text("stargazing,astronomy\n")
+    with pytest.raises(ValueError, match="line 1 must be the header"):
+        read_aliases(nohead, tax)
+
+
+def test_another_taxonomy_through_settings(tmp_path):
+    tdir = tmp_path / "tax"
+    tdir.mkdir()
+    (tdir / "my_ontology.csv").write_text("topicId,topicSlug,topicDisplayName\n1,birds,Birds\n2,owls,Owls\n3,nature,Nature\n")
+    (tdir / "my_edge.csv").write_text("parentTopicId,parentTopicSlug,childTopicId,childTopicSlug\n3,nature,1,birds\n1,birds,2,owls\n")
+    (tmp_path / "aliases.csv").write_text("alias,topic\nhoot,owls\n")
+    s = load_settings(env={"KINDLING_TAXONOMY_DIR": str(tdir), "KINDLING_TOPIC_ALIASES": str(tmp_path / "aliases.csv")})
+    m = topic_map(s)
+    assert m.topic_for_tag("#Hoot") == "owls"
+    assert m.rollup("owls") == ["birds", "nature", "owls"]
+    assert m.topic_for_tag("#MachineLearning") is None
+
+
+# --- post topics and evidence (Spark) ----------------------------------------------------
+
+
+def _maps(spark):
+    m = topic_map(load_settings(env={}))
+    return (spark.createDataFrame(m.tag_rows(), "key string, topic string"),
+            spark.createDataFrame(m.slug_rows(), "slug string, topic string"))
+
+
+def test_post_topics_prefer_provider_topics_and_roll_up(spark):
+    posts = spark.createDataFrame(
+        [
+            ("p1", "a", ["#MachineLearning", "#tbt"], None),
+            ("p2", "b", ["machine_learning"], []),
+            ("p3", "c", ["#MachineLearning"], ["zoology"]),  # provider topics win
+            ("p4", "d", ["#nothing-here"], None),
+            ("p5", "e", None, None),
+        ],
+        "post_id string, author_id string, hashtags array<string>, topics array<string>",
+    )
+    tag_map, slug_map = _maps(spark)
+    got = {}
+    for r in T.post_topics(posts, tag_map, slug_map).collect():
+        got.setdefault(r["post_id"], set()).add(r["topic"])
+    m = topic_map(load_settings(env={}))
+    assert got["p1"] == set(m.rollup("machine-learning"))
+    assert got["p2"] == set(m.rollup("machine-learning"))
+    assert got["p3"] == set(m.rollup("zoology"))
+    assert "p4" not in got and "p5" not in got
+
+
+def _world(seed: int = 3):
+    """A random small network: posts on two topics (or none), weighted engagements on them."""
+    rnd = random.Random(seed)
+    accounts = [f"u{i:02d}" for i in range(30)]
+    topics = ["astronomy", "baking"]
+    posts = []
+    for i in range(90):
+        author = rnd.choice(accounts[:20])
+        t = rnd.choice(topics + [None])
+        posts.append((f"p{i}", author, [f"#{t.capitalize()}"] if t else ["#tbt"], None))
+    events = []
+    for _ in range(400):
+        p = rnd.choice(posts)
+        actor = rnd.choice(accounts)
+        if actor == p[1]:
+            continue
+        kind = rnd.choice(["reply", "like", "repost"])
+        events.append((actor, p[1], kind, p[0], round(rnd.uniform(0.1, 3.0), 3)))
+    # engagement with no post (off-topic by construction)
+    for _ in range(40):
+        a, b = rnd.sample(accounts, 2)
+        events.append((a, b, "mention", None, 1.5))
+    return accounts, posts, events
+
+
+def test_topic_sensitive_pagerank_matches_networkx_per_topic(spark):
+    """Every topic's vector (and the global one), all from ONE pass, against networkx to 1e-6 in L1."""
+    accounts, posts, events = _world()
+    f, s_sat = 0.2, 5.0
+    posts_df = spark.createDataFrame(posts, "post_id string, author_id string, hashtags array<string>, topics array<string>")
+    ev = spark.createDataFrame(events, "actor_id string, target_id string, kind string, post_id string, w double")
+    acc = spark.createDataFrame([(a,) for a in accounts], "account_id string")
+    tag_map, slug_map = _maps(spark)
+    ptop = T.post_topics(posts_df, tag_map, slug_map)
+    tev = T.topic_events(ev, ptop)
+    rec = T.recognition(tev)
+    topics = T.ranked_topics(rec, 3)
+    m = topic_map(load_settings(env={}))
+    assert set(m.rollup("astronomy")) | set(m.rollup("baking")) >= set(topics) >= {"astronomy", "baking"}
+    edges = ev.groupBy(F.col("actor_id").alias("src"), F.col("target_id").alias("dst")).agg(F.sum("w").alias("raw_weight"))
+    edges = edges.select("src", "dst", "raw_weight", saturate(F.col("raw_weight"), s_sat).alias("weight"))
+    res = pagerank_arrays(
+        acc.select(F.col("account_id").alias("id"), F.lit("n").alias("grp")),
+        T.slot_edges(edges, tev, topics, f),
+        T.slot_teleport(acc, rec, topics),
+        tol=1e-12, max_iter=300,
+    )
+    assert res.converged
+    got = {r["id"]: r["pr"] for r in res.ranks.collect()}
+    res.unpersist()
+
+    # The reference, computed here from the raw events without the Spark transforms.
+    post_topic = {p[0]: set(m.rollup(m.topic_for_tag(p[2][0]))) if m.topic_for_tag(p[2][0]) else set() for p in posts}
+    post_author = {p[0]: p[1] for p in posts}
+    raw, on = {}, {}
+    best = {}  # (target, topic, actor) -> strongest weight
+    for a, b, _kind, pid, w in events:
+        raw[(a, b)] = raw.get((a, b), 0.0) + w
+        if pid is not None and post_author[pid] == b:
+            for t in post_topic[pid]:
+                on[(a, b, t)] = on.get((a, b, t), 0.0) + w
+                best[(b, t, a)] = max(best.get((b, t, a), 0.0), w)
+    for slot, topic in enumerate([None, *topics]):
+        g = nx.DiGraph()
+        g.add_nodes_from(accounts)
+        for (a, b), r in raw.items():
+            sat = s_sat * math.log1p(r / s_sat)
+            w = sat if topic is None else sat * (f + (1 - f) * on.get((a, b, topic), 0.0) / r)
+            g.add_edge(a, b, weight=w)
+        pers = None
+        if topic is not None:
+            pers = {u: 0.0 for u in accounts}
+            for (b, t, _a), w in best.items():
+                if t == topic:
+                    pers[b] += w
+        want = nx.pagerank(g, alpha=0.85, weight="weight", personalization=pers, tol=1e-13, max_iter=1000)
+        l1 = sum(abs(got.get(u, [0.0] * (len(topics) + 1))[slot] - want[u]) for u in accounts)
+        assert l1 < 1e-6, (topic, l1)
+    # topics really differ from each other and from the global vector
+    a_slot, b_slot = 1 + topics.index("astronomy"), 1 + topics.index("baking")
+    top_a = max(accounts, key=lambda u: got[u][a_slot])
+    top_b = max(accounts, key=lambda u: got[u][b_slot])
+    assert top_a != top_b
+
+
+def test_recognition_counts_others_not_own_volume(spark):
+    """A loud poster nobody engages with gets no recognition however much it posts."""
+    posts = [(f"l{i}", "loud", ["#Astronomy"], None) for i in range(50)] + [("e1", "expert", ["#Astronomy"], None)]
+    events = [(f"fan{i}", "expert", "reply", "e1", 1.0) for i in range(4)] + [("fan0", "expert", "like", "e1", 0.5)]
+    posts_df = spark.createDataFrame(posts, "post_id string, author_id string, hashtags array<string>, topics array<string>")
+    ev = spark.createDataFrame(events, "actor_id string, target_id string, kind string, post_id string, w double")
+    tag_map, slug_map = _maps(spark)
+    ptop = T.post_topics(posts_df, tag_map, slug_map)
+    tev = T.topic_events(ev, ptop)
+    rec = {(r["account_id"], r["topic"]): r for r in T.recognition(tev).collect()}
+    assert rec[("expert", "astronomy")]["recognizers"] == 4  # fan0's like and reply count once
+    assert rec[("expert", "astronomy")]["recognition"] == pytest.approx(4.0)  # strongest per recognizer
+    assert ("loud", "astronomy") not in rec
+    act = {(r["account_id"], r["topic"]): r for r in T.activity(posts_df, ptop, ev, tev, prior=10.0).collect()}
+    assert act[("loud", "astronomy")]["own_posts"] == 50
+    assert act[("loud", "astronomy")]["interest"] == pytest.approx(100 * 50 / 60, abs=1e-4)
+    assert act[("fan1", "astronomy")]["own_engagements"] == 1
+    assert act[("fan1", "astronomy")]["interest"] == pytest.approx(100 * 1 / 11, abs=1e-4)
+
+
+# --- the 0-100 scale -------------------------------------------------------------------------
+
+
+def test_expertise_and_influence_scale_is_fixed_log2(spark):
+    rows = [(r, m) for r in (1e-9, 0.001, 0.002, 0.004, 0.05, 0.5) for m in (10.0, 1000.0)]
+    df = spark.createDataFrame(rows, "r double, m double").select("r", "m", influence(F.col("r"), F.col("m")).alias("x"))
+    got = {(r["r"], r["m"]): r["x"] for r in df.collect()}
+    for (r, m), x in got.items():
+        want = min(100.0, max(0.0, 20 + 10 * math.log2(r * m)))
+        assert x == pytest.approx(want, abs=1e-4)
+    assert got[(0.002, 1000.0)] - got[(0.001, 1000.0)] == pytest.approx(10.0)  # a doubling adds 10
+    assert got[(0.001, 1000.0)] == pytest.approx(20.0)  # the average account scores 20
+    assert got[(1e-9, 10.0)] == 0.0 and got[(0.5, 1000.0)] == 100.0  # clamped
