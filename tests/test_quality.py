@@ -34,6 +34,12 @@ BASE = {
     "account_scores": {"handle": "ann", "account_type": "person", "pagerank": 1 / N,
                        "influence": 20.0, "percentile": 50.0, "in_weight": 1.0,
                        "out_weight": 1.0, "influence_change": np.nan, "run_id": "run-1"},
+    "topic_scores": {"topic": "astronomy", "handle": "ann", "account_type": "person",
+                     "expertise": 40.0, "interest": 10.0, "topic_rank": 0.05, "recognizers": 3,
+                     "recognition": 4.5, "own_posts": 2, "own_engagements": 1,
+                     "expertise_change": np.nan, "run_id": "run-1"},
+    "score_contributors": {"topic": None, "account_id": "a1", "contributor_handle": "bob",
+                           "share": 0.1, "events": 2, "kinds": "reply=2", "run_id": "run-1"},
 }
 
 
@@ -46,6 +52,8 @@ def _keys(table: str, r: int) -> dict:
         "posts": {"post_id": f"p{r}"},
         "interactions": {"event_id": f"e{r}", "actor_id": f"a{r}", "target_id": nxt},
         "account_scores": {"account_id": f"a{r}", "rank": r},
+        "topic_scores": {"account_id": f"a{r}", "rank_in_topic": r},
+        "score_contributors": {"contributor_id": f"a{r}", "contributor_rank": r},
     }[table]
 
 
@@ -287,3 +295,41 @@ def test_empty_output_fails():
     result = check_output(make("account_scores").iloc[0:0])
     assert not result.success
     assert "output: account_scores: must have at least one row" in result.message()
+
+
+def check_outputs(**overrides):
+    tables = {t: make(t, overrides.get(t)) for t in ("account_scores", "topic_scores", "score_contributors")}
+    return validate_output(tables, "mastodon", None)
+
+
+def test_clean_topic_and_contributor_tables_pass():
+    result = check_outputs()
+    assert result.success, result.message()
+
+
+@pytest.mark.parametrize(
+    ("table", "override", "column", "rule"),
+    [
+        ("topic_scores", {"expertise": 120.0}, "expertise", "must be between 0 and 100"),
+        ("topic_scores", {"interest": -1.0}, "interest", "must be between 0 and 100"),
+        ("topic_scores", {"account_id": "a3"}, "topic,account_id", "primary key (topic, account_id) must be unique"),
+        ("topic_scores", {"rank_in_topic": 0}, "rank_in_topic", "must be >= 1"),
+        ("topic_scores", {"account_type": "brand"}, "account_type", "must be one of"),
+        ("score_contributors", {"share": 1.5}, "share", "must be between 0 and 1"),
+        ("score_contributors", {"kinds": None}, "kinds", "must not be null"),
+    ],
+)
+def test_bad_topic_or_contributor_row_fails(table, override, column, rule):
+    result = check_outputs(**{table: {7: override}})
+    assert not result.success
+    [failure] = result.failures
+    assert failure["table"] == table and failure["column"] == column
+    assert rule in failure["rule"], failure["rule"]
+    assert f"output: {table}.{column}: {rule}" in result.message()
+
+
+def test_empty_topic_tables_pass_but_scores_must_not_be_empty():
+    """A network with no topic activity publishes empty topic tables; no scores at all is an error."""
+    tables = {"account_scores": make("account_scores"), "topic_scores": make("topic_scores").iloc[0:0],
+              "score_contributors": make("score_contributors").iloc[0:0]}
+    assert validate_output(tables, "mastodon", None).success
