@@ -45,6 +45,7 @@ def main() -> None:
     n, e, k = a.accounts, a.edges, a.topics
     spark = session(load_settings(spark_shuffle_partitions=a.partitions), app_name="bench-topics", master="local[2]")
     spark.sparkContext.setLogLevel("ERROR")
+    spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")  # fast pandas -> Spark
     rng = np.random.default_rng(7)
     src = rng.integers(0, n, e)
     dst = (rng.pareto(1.1, e) * 40).astype(np.int64) % n

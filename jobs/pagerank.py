@@ -6,12 +6,11 @@ For every vertex group ``g`` (a network) and every slot ``k`` of that group
 
     r_k = d * P_k^T r_k + (d * dangling_k + (1 - d)) * v_k,   P_k[i][j] = w_k(i->j) / sum_j w_k(i->j)
 
-All slots advance together: a vertex's state is one array holding every slot
-of its group, an edge carries one array of weights, and each superstep is ONE
-pass over the edges (send ``y * p`` elementwise along each edge, sum the arrays
-at the destination) — Pregel's vertex program with vector-valued messages, so
-that fifty topics cost one join and one aggregation per superstep rather than
-fifty. Mass at a vertex with no outgoing weight for a slot (dangling) returns
+All slots advance together: a vertex's state holds every slot of its group,
+an edge carries one weight per slot, and each superstep is ONE pass over the
+edges (send ``y * p`` slot by slot along each edge, sum at the destination) —
+Pregel's vertex program with vector-valued messages, so that fifty topics cost
+one join and one aggregation per superstep rather than fifty. Mass at a vertex with no outgoing weight for a slot (dangling) returns
 through ``v_k``, as ``networkx.pagerank(..., personalization=v, dangling=None)``
 does, and the loop stops when every slot's L1 change is below ``N * tol``
 (networkx's rule) or after ``max_iter`` supersteps.
@@ -31,7 +30,6 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 GLOBAL_KEY = "global"
-_BUCKETS = 64  # partial sums of per-slot totals: groups of ~N/64 vertices, then one small explode
 
 
 @dataclass
@@ -66,38 +64,22 @@ def array_sum(values: Column) -> Column:
     )
 
 
-def _group_sums(df: DataFrame, col: str, by: str = "grp") -> dict[str, list[float]]:
-    """Per-group elementwise sums of an array column (two-level: hashed buckets, then the driver)."""
-    part = (
-        df.groupBy(by, (F.abs(F.hash("id")) % _BUCKETS).alias("_b"))
-        .agg(F.collect_list(col).alias("_l"))
-        .select(by, array_sum(F.col("_l")).alias("_s"))
-        .collect()
-    )
-    out: dict[str, list[float]] = {}
-    for r in part:
-        s = r["_s"]
-        if s is None:
-            continue
-        acc = out.setdefault(r[by], [0.0] * len(s))
-        for i, x in enumerate(s):
-            acc[i] += x
-    return out
-
-
-def _per_group_array(values: dict[str, list[float]], by: str = "grp") -> Column:
-    """A per-group array constant as a column (groups are few: a literal map)."""
-    pairs = []
-    for g, arr in sorted(values.items()):
-        pairs += [F.lit(g), F.array(*[F.lit(float(x)) for x in arr])]
-    return F.create_map(*pairs)[F.col(by)]
-
-
-def _safe_div(a: Column, b: Column) -> Column:
-    return F.zip_with(a, b, lambda x, y: F.when(y > 0, x / y).otherwise(F.lit(0.0)))
-
-
 # --- the engine -----------------------------------------------------------------
+def _cols(prefix: str, k: int) -> list[str]:
+    return [f"{prefix}{i}" for i in range(k)]
+
+
+def _per_group(values: dict[str, list[float]], i: int) -> Column:
+    """Slot ``i``'s per-group constant as a column (groups are few: a literal map)."""
+    if len(values) == 1:
+        return F.lit(float(next(iter(values.values()))[i]))
+    return F.create_map(*[x for g, arr in sorted(values.items()) for x in (F.lit(g), F.lit(float(arr[i])))])[F.col("grp")]
+
+
+def _div(a: Column, b: Column) -> Column:
+    return F.when(b > 0, a / b).otherwise(F.lit(0.0))
+
+
 def pagerank_arrays(
     vertices: DataFrame,
     edges: DataFrame,
@@ -114,6 +96,12 @@ def pagerank_arrays(
     ``teleport``: ``id, v`` (array<double>, same length; non-negative). A slot
     whose teleport weights are all zero in a group stays all-zero.
 
+    Inside, the K slots are K double columns (``y0 .. y{K-1}``; a group with
+    fewer slots pads with zeros): a superstep is then plain column arithmetic
+    and ``sum`` aggregates, which Spark compiles and pre-aggregates before the
+    shuffle — measured several times faster than array lambdas
+    (``zip_with``/``aggregate``) at 50-100 slots. The arrays come back at the end.
+
     The supersteps iterate the linear map ``y <- d * P^T y + (1 - d) * v`` per
     slot and the result is ``y / sum(y)``: with dangling mass returned through
     ``v`` the exact PageRank is proportional to that map's fixed point, so no
@@ -122,76 +110,107 @@ def pagerank_arrays(
     convergence test (each slot's L1 change of the normalised ranks over the
     last superstep, below ``N_group * tol``) is read.
     """
-    verts = vertices.select("id", "grp").dropDuplicates(["id"]).persist(StorageLevel.MEMORY_AND_DISK)
-    sizes = {r["grp"]: int(r["n"]) for r in verts.groupBy("grp").agg(F.count(F.lit(1)).alias("n")).collect()}
-    if not sizes:
+    # Groups travel as small integers: a string in the aggregation buffer (first(grp))
+    # would turn every superstep's hash aggregation into a sort-based one.
+    names = sorted(r["grp"] for r in vertices.select("grp").distinct().collect())
+    code = F.create_map(*[x for i, g in enumerate(names) for x in (F.lit(g), F.lit(i))])
+    verts = vertices.select("id", code[F.col("grp")].alias("grp")).dropDuplicates(["id"]).persist(StorageLevel.MEMORY_AND_DISK)
+    tele = teleport.join(verts, "id").persist(StorageLevel.MEMORY_AND_DISK)
+    shape = {
+        r["grp"]: (int(r["n"]), int(r["k"]) if r["k"] is not None else 0)
+        for r in verts.join(tele.select("id", F.size("v").alias("k")), "id", "left")
+        .groupBy("grp").agg(F.count(F.lit(1)).alias("n"), F.max("k").alias("k")).collect()
+    }
+    if not shape:
         raise ValueError("PageRank over an empty vertex set")
+    k = max(s[1] for s in shape.values())
+    if k == 0:
+        raise ValueError("PageRank with an empty teleport vector")
+    Y, V, W, P, PV = _cols("y", k), _cols("v", k), _cols("w", k), _cols("p", k), _cols("pv", k)
+    slot = lambda arr, i: F.greatest(F.coalesce(F.get(F.col(arr), i), F.lit(0.0)), F.lit(0.0))  # noqa: E731
+
     ids = verts.select(F.col("id").alias("src"))
     e = edges.join(ids, "src", "left_semi").join(ids.withColumnRenamed("src", "dst"), "dst", "left_semi")
-    e = e.select("src", "dst", F.transform("w", lambda x: F.greatest(x, F.lit(0.0))).alias("w"))
-    e = e.groupBy("src", "dst").agg(F.collect_list("w").alias("_l")).select("src", "dst", array_sum(F.col("_l")).alias("w"))
-    out = e.groupBy("src").agg(F.collect_list("w").alias("_l")).select("src", array_sum(F.col("_l")).alias("_out"))
+    e = e.select("src", "dst", *[slot("w", i).alias(W[i]) for i in range(k)])
+    e = e.groupBy("src", "dst").agg(*[F.sum(c).alias(c) for c in W])
+    out = e.groupBy("src").agg(*[F.sum(c).alias(f"o{i}") for i, c in enumerate(W)])
+    # Edges are hash-partitioned by source once; the state is aggregated by id
+    # into the same partitioning, so a superstep's join moves no edge: its only
+    # shuffle is the (pre-aggregated) messages.
+    parts_n = int(edges.sparkSession.conf.get("spark.sql.shuffle.partitions"))
     trans = (
         e.join(out, "src")
-        .select("src", "dst", _safe_div(F.col("w"), F.col("_out")).alias("p"))
+        .select("src", "dst", *[_div(F.col(W[i]), F.col(f"o{i}")).alias(P[i]) for i in range(k)])
+        .repartition(parts_n, "src")
         .localCheckpoint(eager=True)
     )
 
-    tele = teleport.join(verts, "id").select(
-        "id", "grp", F.transform("v", lambda x: F.greatest(x, F.lit(0.0))).alias("v")
-    )
-    tsum = _group_sums(tele, "v")
-    if not tsum or all(sum(a) <= 0 for a in tsum.values()):
+    tv = tele.select("id", "grp", *[slot("v", i).alias(V[i]) for i in range(k)])
+    tsum = _sums(tv, V)
+    if all(sum(a) <= 0 for a in tsum.values()):
         raise ValueError("PageRank with an empty teleport vector")
-    tele = tele.select("id", "grp", _safe_div(F.col("v"), _per_group_array(tsum)).alias("v")).localCheckpoint(eager=True)
+    tv = tv.select("id", "grp", *[_div(F.col(V[i]), _per_group(tsum, i)).alias(V[i]) for i in range(k)]).localCheckpoint(eager=True)
+    tele.unpersist()
 
     d = float(damping)
-    fixed = tele.select("id", "grp", F.transform("v", lambda x: F.lit(1.0 - d) * x).alias("m"), F.lit(None).cast("array<double>").alias("pv"))
-    state = tele.select("id", "grp", F.col("v").alias("y")).localCheckpoint(eager=True)
+    zero = F.lit(0.0)
+    fixed = tv.select("id", "grp", *[(F.lit(1.0 - d) * F.col(V[i])).alias(Y[i]) for i in range(k)])
+    state = tv.select("id", "grp", *[F.col(V[i]).alias(Y[i]) for i in range(k)]).repartition(parts_n, "id").localCheckpoint(eager=True)
     iterations, converged = 0, False
     err: dict[str, list[float]] = {}
     total: dict[str, list[float]] = tsum
+
+    def superstep(cur: DataFrame, carry: bool) -> DataFrame:
+        msgs = cur.join(trans, cur["id"] == trans["src"]).select(
+            F.col("dst").alias("id"), "grp", *[(F.lit(d) * F.col(Y[i]) * F.col(P[i])).alias(Y[i]) for i in range(k)]
+        )
+        parts = msgs.unionByName(fixed)
+        if carry:  # carry the previous value for the convergence test
+            parts = parts.select("*", *[zero.alias(c) for c in PV]).unionByName(
+                cur.select("id", "grp", *[zero.alias(c) for c in Y], *[F.col(Y[i]).alias(PV[i]) for i in range(k)])
+            )
+        cols = Y + PV if carry else Y
+        return parts.groupBy("id").agg(F.first("grp").alias("grp"), *[F.sum(c).alias(c) for c in cols])
+
     while iterations < max_iter:
         block = min(steps_per_job, max_iter - iterations)
-        new = state
-        for i in range(block):
-            last = i == block - 1
-            msgs = new.join(trans, new["id"] == trans["src"]).select(
-                F.col("dst").alias("id"),
-                "grp",
-                F.zip_with("y", "p", lambda a, b: F.lit(d) * a * b).alias("m"),
-                F.lit(None).cast("array<double>").alias("pv"),
-            )
-            parts = msgs.unionByName(fixed)
-            if last:  # carry the previous value for the convergence test
-                parts = parts.unionByName(new.select("id", "grp", F.transform("y", lambda x: x * 0.0).alias("m"), F.col("y").alias("pv")))
-            new = parts.groupBy("id", "grp").agg(F.collect_list("m").alias("_m"), F.collect_list("pv").alias("_p")).select(
-                "id", "grp", array_sum(F.col("_m")).alias("y"), array_sum(F.col("_p")).alias("pv")
-            )
-            if not last:
-                new = new.select("id", "grp", "y")
-        new = new.where(F.col("y").isNotNull()).localCheckpoint(eager=True)
+        mid = state
+        for _ in range(block - 1):
+            mid = superstep(mid, carry=False)
+        if block > 1:  # materialised, so that the checked superstep reads it twice without recomputing
+            mid = mid.localCheckpoint(eager=True)
+        new = superstep(mid, carry=True).localCheckpoint(eager=True)
+        if block > 1:
+            mid.unpersist()
         iterations += block
-        total = _group_sums(new, "y")
-        prev_total = _group_sums(new.where(F.col("pv").isNotNull()), "pv")
-        prev = F.coalesce(F.col("pv"), F.transform("y", lambda x: x * 0.0))
-        change = F.zip_with(
-            _safe_div(F.col("y"), _per_group_array(total)),
-            _safe_div(prev, F.coalesce(_per_group_array(prev_total), F.transform("y", lambda x: x * 0.0))),
-            lambda a, b: F.abs(a - b),
-        )
-        err = _group_sums(new.select("id", "grp", change.alias("c")), "c")
+        sums = _sums(new, Y + PV)
+        total = {g: s[:k] for g, s in sums.items()}
+        prev_total = {g: s[k:] for g, s in sums.items()}
+        change = [
+            F.abs(_div(F.col(Y[i]), _per_group(total, i)) - _div(F.col(PV[i]), _per_group(prev_total, i))).alias(f"c{i}")
+            for i in range(k)
+        ]
+        err = _sums(new.select("grp", *change), _cols("c", k))
         state.unpersist()
-        state = new.select("id", "grp", "y")
-        if all(x < sizes[g] * tol for g, arr in err.items() for x in arr):
+        state = new.select("id", "grp", *Y)
+        if all(x < shape[g][0] * tol for g, arr in err.items() for x in arr):
             converged = True
             break
 
-    ranks = state.select("id", "grp", _safe_div(F.col("y"), _per_group_array(total)).alias("pr")).persist(StorageLevel.MEMORY_AND_DISK)
+    length = F.create_map(*[x for g, (_n, kg) in sorted(shape.items()) for x in (F.lit(g), F.lit(kg))])[F.col("grp")]
+    pr = F.slice(F.array(*[_div(F.col(Y[i]), _per_group(total, i)) for i in range(k)]), 1, length)
+    label = F.array(*[F.lit(g) for g in names])[F.col("grp")]
+    ranks = state.select("id", label.alias("grp"), pr.alias("pr")).persist(StorageLevel.MEMORY_AND_DISK)
     ranks.count()
-    for df in (state, trans, tele, verts):
+    for df in (state, trans, tv, verts):
         df.unpersist()
-    return ArrayRankResult(ranks=ranks, iterations=iterations, converged=converged, last_error=err)
+    return ArrayRankResult(ranks=ranks, iterations=iterations, converged=converged, last_error={names[g]: v for g, v in err.items()})
+
+
+def _sums(df: DataFrame, cols: list[str]) -> dict[str, list[float]]:
+    """Per-group column sums, as lists in ``cols`` order."""
+    rows = df.groupBy("grp").agg(*[F.sum(c).alias(c) for c in cols]).collect()
+    return {r["grp"]: [float(r[c] or 0.0) for c in cols] for r in rows}
 
 
 # --- one shared transition matrix, several teleport vectors -----------------------
