@@ -41,3 +41,18 @@ print(' '.join(list_networks(load_settings())))"); do
     echo "== top 10 of network $network, dt=$latest"
     kindling query top --network "$network" --date "$latest" -n 10
 done
+topic=$(python - "$latest" <<'PY'
+import sys, duckdb
+from kindling.settings import load_settings
+glob = f"{load_settings().lake}/tables/topic_scores/dt={sys.argv[1]}/network=*/*.parquet"
+rows = duckdb.execute("SELECT topic FROM read_parquet(?) WHERE topic NOT LIKE '%-super' "
+                      "GROUP BY topic ORDER BY count(*) DESC, topic LIMIT 1", [glob]).fetchall()
+print(rows[0][0] if rows else "")
+PY
+)
+if [ -n "$topic" ]; then
+    echo
+    echo "== the busiest topic, $topic: top 5 by expertise, then by interest (kindling query top --topic T [--by interest])"
+    kindling query top --topic "$topic" --date "$latest" -n 5
+    kindling query top --topic "$topic" --date "$latest" -n 5 --by interest
+fi

@@ -95,7 +95,7 @@ def test_run_publishes_scores_and_rerun_is_identical(spark, tmp_path, snapshots)
         for r in crows:
             per.setdefault((r["topic"], r["account_id"]), []).append(r)
         for rows in per.values():
-            assert 0 < sum(r["share"] for r in rows) <= 1 + 1e-6
+            assert 0 < sum(r["share"] for r in rows) <= 1 + 1e-5  # up to 10 shares rounded to 6 decimals
             assert sorted(r["contributor_rank"] for r in rows) == list(range(1, len(rows) + 1))
             assert all(r["events"] > 0 and "=" in r["kinds"] for r in rows)
 
