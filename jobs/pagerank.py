@@ -54,16 +54,6 @@ class RankResult:
         self.ranks.unpersist()
 
 
-# --- array helpers ------------------------------------------------------------
-def array_sum(values: Column) -> Column:
-    """Elementwise sum of a list of equal-length arrays (null for an empty list)."""
-    return F.aggregate(
-        F.slice(values, 2, F.greatest(F.size(values), F.lit(1))),
-        F.get(values, 0),
-        lambda acc, x: F.zip_with(acc, x, lambda a, b: a + b),
-    )
-
-
 # --- the engine -----------------------------------------------------------------
 def _cols(prefix: str, k: int) -> list[str]:
     return [f"{prefix}{i}" for i in range(k)]

@@ -69,8 +69,7 @@ def account_scores(
     else:
         scored = scored.withColumn("influence_change", F.lit(None).cast("double"))
     scored = scored.withColumn("run_id", F.lit(run_id))
-    table = schemas.table("account_scores")
-    return scored.select(*[F.col(f.name).cast(table.spark_schema()[f.name].dataType) for f in table.fields])
+    return _contract(scored, "account_scores")
 
 
 def topic_scores(

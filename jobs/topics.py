@@ -97,6 +97,15 @@ def activity(posts: DataFrame, ptopics: DataFrame, events: DataFrame, tevents: D
     )
 
 
+def array_sum(values: F.Column) -> F.Column:
+    """Elementwise sum of a list of equal-length arrays (null for an empty list)."""
+    return F.aggregate(
+        F.slice(values, 2, F.greatest(F.size(values), F.lit(1))),
+        F.get(values, 0),
+        lambda acc, x: F.zip_with(acc, x, lambda a, b: a + b),
+    )
+
+
 def _slot_index(topics: list[str]) -> F.Column:
     return F.create_map(*[x for i, t in enumerate(topics, start=1) for x in (F.lit(t), F.lit(i))])
 
@@ -177,8 +186,6 @@ def contributors(
     The rank flowing along src -> dst in slot s is ``d * pr_s(src) * w_s / out_s(src)``;
     share = that flow over all flow into dst in slot s (the teleport part left out).
     """
-    from jobs.pagerank import array_sum
-
     out = edges.groupBy("src").agg(F.collect_list("w").alias("_l")).select("src", array_sum(F.col("_l")).alias("_out"))
     flows = (
         edges.join(top.select(F.col("account_id").alias("dst"), "slot"), "dst")
