@@ -6,7 +6,7 @@
     kindling step       one non-Spark step (Airflow tasks call this)
     kindling submit     one Spark step through spark-submit (Airflow tasks call this)
     kindling rank       weighted PageRank of an edge list
-    kindling query      answers from the published tables (top, account, explain)
+    kindling query      answers from the published tables (top, account, explain, runs, sql)
     kindling evaluate   topic scores against the planted ground truth of generated snapshots
 """
 
@@ -113,6 +113,10 @@ def _cmd_query(args) -> int:
     elif args.what == "explain":
         result = query.explain(lake, args.account_id, topic=args.topic, network=args.network, date=args.date)
         print(query.format_explain(result, args.format))
+    elif args.what == "runs":
+        print(query.format_runs(query.runs(lake, date=args.date, status=args.status, n=args.n), args.format))
+    elif args.what == "sql":
+        print(query.format_rows(query.sql(lake, args.statement), args.format))
     else:
         raise InvalidArgument(f"unknown query {args.what!r}")
     return 0
@@ -184,6 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     qe = qs.add_parser("explain", parents=[common], help="an account's top contributors and their change")
     qe.add_argument("account_id")
     qe.add_argument("--topic", help="explain expertise in this topic (default: global influence)")
+    qr = qs.add_parser("runs", help="run attempts, newest first, with status and failed checks")
+    qr.add_argument("--date", help="only the runs of this date YYYY-MM-DD (default: every date)")
+    qr.add_argument("--status", choices=["published", "failed"])
+    qr.add_argument("-n", type=int, default=20)
+    qr.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    qq = qs.add_parser("sql", help="one read-only SQL query over views of every published table")
+    qq.add_argument("statement", help='e.g. "SELECT network, count(*) FROM account_scores GROUP BY ALL"')
+    qq.add_argument("--format", choices=["table", "json", "csv"], default="table")
     q.set_defaults(func=_cmd_query)
 
     ev = sub.add_parser("evaluate", help="score quality of topic_scores against the planted ground truth")

@@ -15,6 +15,7 @@ import datetime as dt
 import difflib
 import json
 import re
+import textwrap
 from pathlib import Path
 
 from kindling.lake import Lake
@@ -521,3 +522,159 @@ def format_explain(result: dict, fmt: str = "table") -> str:
 
 def _pct(v: float | None) -> float | None:
     return None if v is None else 100.0 * v
+
+
+# --------------------------------------------------------------------------- runs and sql
+
+
+def _run_row(r: dict, day: str) -> dict:
+    """A `runs` row as plain data: JSON columns parsed, failed checks and duration extracted."""
+    def parse(v):
+        return json.loads(v) if v else None
+
+    quality = parse(r.get("quality")) or {}
+    failed_checks = [
+        f"{side.removeprefix('quality-')}:{net}:{check}"
+        for side, per_net in sorted(quality.items())
+        for net, res in sorted(per_net.items())
+        for check in res.get("failed", [])
+    ]
+    started, finished = r.get("started_at"), r.get("finished_at")
+    return {
+        "dt": day,
+        "run_id": r["run_id"],
+        "status": r["status"],
+        "failed_step": r.get("failed_step"),
+        "failed_checks": failed_checks,
+        "error": r.get("error"),
+        "networks": list(r.get("networks") or []),
+        "started_at": started.isoformat() if started else None,
+        "finished_at": finished.isoformat() if finished else None,
+        "seconds": round((finished - started).total_seconds(), 1) if started and finished else None,
+        "timings": parse(r.get("timings")),
+        "input_rows": parse(r.get("input_rows")),
+        "output_rows": parse(r.get("output_rows")),
+        "quality_results_path": r.get("quality_results_path"),
+    }
+
+
+def runs(lake_root: str | Path, date: str | None = None, status: str | None = None, n: int = 20) -> list[dict]:
+    """Run attempts, newest first: every date's (or one ``date``'s), optionally of one ``status``."""
+    import pyarrow.parquet as pq
+
+    n = _limit(n, "-n")
+    if status not in (None, "published", "failed"):
+        raise InvalidArgument(f"--status must be published or failed, not {status!r}")
+    root = Lake(lake_root).table("runs")
+    if date in (None, "all"):
+        folders = sorted(root.glob("dt=*")) if root.is_dir() else []
+    else:
+        folders = [root / f"dt={parse_date(date).isoformat()}"]
+    out = []
+    for folder in folders:
+        for f in sorted(folder.glob("*.parquet")):
+            for r in pq.read_table(f).to_pylist():
+                out.append(_run_row(r, folder.name.split("=", 1)[1]))
+    if status:
+        out = [r for r in out if r["status"] == status]
+    out.sort(key=lambda r: (r["started_at"] or "", r["run_id"]), reverse=True)
+    return out[:n]
+
+
+def format_runs(rows: list[dict], fmt: str = "table") -> str:
+    if fmt == "csv":
+        flat = [dict(r, failed_checks="; ".join(r["failed_checks"]), networks=",".join(r["networks"]),
+                     timings=json.dumps(r["timings"]), input_rows=json.dumps(r["input_rows"]),
+                     output_rows=json.dumps(r["output_rows"])) for r in rows]
+        return format_rows(flat, "csv")
+    if fmt != "table":
+        return format_rows(rows, fmt)
+    if not rows:
+        return format_rows([], "table")
+    # run ids are <dt>_<UTC start>_<suffix> (kindling) or Airflow's; the date is its own column.
+    table = [{"dt": r["dt"], "run": r["run_id"].removeprefix(f"{r['dt']}_"), "status": r["status"],
+              "seconds": r["seconds"]} for r in rows]
+    lines = format_rows(table, "table", ["dt", "run", "status", "seconds"], {"seconds": "secs"}, {"run": 40}).splitlines()
+    out = lines[:2]
+    for r, line in zip(rows, lines[2:], strict=True):
+        out.append(line)
+        if r["status"] == "failed":
+            checks = "; ".join(r["failed_checks"]) or (r["error"] or "").split("\n")[0]
+            out += textwrap.wrap(f"{r['failed_step'] or '?'} failed: {checks}", width=78,
+                                 initial_indent="    ", subsequent_indent="      ")
+    return "\n".join(out)
+
+
+_SQL_TABLES = ("account_scores", "topic_scores", "score_contributors", "runs")
+_SQL_STATEMENTS = ("SELECT", "EXPLAIN")
+
+
+def sql_connection(lake_root: str | Path):
+    """A DuckDB connection with one read-only view per published table and nothing else reachable.
+
+    Views: ``account_scores``, ``topic_scores``, ``score_contributors`` (each with ``dt`` and
+    ``network`` columns, published partitions only) and ``runs`` (with ``dt``). After they are
+    made, file access is limited to ``<lake>/tables`` and the configuration is locked, so a
+    query cannot read other files, load extensions or attach databases.
+    """
+    lake = Lake(lake_root)
+    con = _connect()
+    for table in _SQL_TABLES:
+        files = []
+        if table == "runs":
+            root = lake.table("runs")
+            files = sorted(str(p) for p in root.glob("dt=*/*.parquet")) if root.is_dir() else []
+        else:
+            for day in lake.published_dates(table):
+                for net in lake.published_networks(table, day):
+                    if _is_network(net):
+                        files += sorted(str(p) for p in (lake.published(table, day) / f"network={net}").glob("*.parquet"))
+        if files:
+            con.execute(
+                f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_sql_list(files)}, hive_partitioning = true)"
+            )
+        else:  # an empty view with the table's columns, so that queries still bind
+            import schemas
+
+            cols = ", ".join(f"CAST(NULL AS {_duck_type(f)}) AS {f.name}" for f in schemas.table(table).fields)
+            extra = ", CAST(NULL AS DATE) AS dt" + ("" if table == "runs" else ", CAST(NULL AS VARCHAR) AS network")
+            con.execute(f"CREATE VIEW {table} AS SELECT {cols}{extra} WHERE false")
+    tables_dir = str(lake.tables.resolve())
+    con.execute("SET allowed_directories = ?", [[tables_dir + "/", str(lake.tables) + "/"]])
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def _sql_list(files: list[str]) -> str:
+    # File names come from the lake's own folders (validated network names, ISO dates, run ids),
+    # and are quoted as SQL string literals here because a view cannot hold bound parameters.
+    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+
+
+def _duck_type(field) -> str:
+    t = field.type
+    return {"string": "VARCHAR", "double": "DOUBLE", "long": "BIGINT", "int": "INTEGER", "timestamp": "TIMESTAMP",
+            "date": "DATE", "boolean": "BOOLEAN", "array<string>": "VARCHAR[]"}.get(t, "VARCHAR")
+
+
+def sql(lake_root: str | Path, statement: str) -> list[dict]:
+    """Run one read-only statement (SELECT, WITH … SELECT, DESCRIBE, SHOW, EXPLAIN) over the views."""
+    import duckdb
+
+    con = sql_connection(lake_root)
+    try:
+        statements = con.extract_statements(statement)
+    except duckdb.Error as e:
+        raise InvalidArgument(f"sql: {e}") from None
+    if len(statements) != 1:
+        raise InvalidArgument(f"sql: give exactly one statement, not {len(statements)}")
+    kind = statements[0].type.name
+    if kind not in _SQL_STATEMENTS:
+        raise InvalidArgument(f"sql: only read-only queries are allowed (SELECT, DESCRIBE, SHOW, EXPLAIN), not {kind}")
+    try:
+        cur = con.execute(statement)
+    except duckdb.Error as e:
+        raise InvalidArgument(f"sql: {type(e).__name__}: {e}") from None
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
