@@ -53,6 +53,13 @@ def test_backfill_skips_published_days_reports_failures_and_resumes(spark, tmp_p
     assert [(r.day, r.status) for r in again] == [(D1, "skipped"), (END, "published")]
     assert Lake(s.lake).published_dates("account_scores") == [D1, END]
 
+    # --force reruns a published day (a new run id publishes it again).
+    before = os.path.realpath(Lake(s.lake).published("account_scores", D1))
+    forced = backfill(s, D1, D1, force=True, spark=spark, stream=io.StringIO())
+    assert [(r.day, r.status) for r in forced] == [(D1, "published")]
+    assert os.path.realpath(Lake(s.lake).published("account_scores", D1)) != before
+    assert forced[0].run_id in os.path.realpath(Lake(s.lake).published("account_scores", D1))
+
 
 HOLDER = """
 import datetime, sys, time
