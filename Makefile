@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help env run test lint airflow-dags clean
+.PHONY: help env run test lint airflow airflow-backfill airflow-dags clean
 
 help: ## list the targets
 	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -21,6 +21,14 @@ test: env ## the whole test suite
 
 lint: env ## ruff over the code
 	$(BIN)/ruff check .
+
+airflow: env ## Airflow with the project's DAGs: scheduler, dag-processor, triggerer, UI on http://127.0.0.1:8080 (Ctrl-C stops)
+	@infra/airflow.sh standalone
+
+airflow-backfill: env ## with `make airflow` running: backfill kindling_daily, FROM=YYYY-MM-DD TO=YYYY-MM-DD, one day at a time
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make airflow-backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD"; exit 2; }
+	@infra/airflow.sh dags unpause kindling_daily >/dev/null
+	@infra/airflow.sh backfill create --dag-id kindling_daily --from-date "$(FROM)" --to-date "$(TO)" --max-active-runs 1
 
 airflow-dags: env ## list the DAGs Airflow sees (parses dags/)
 	@infra/airflow.sh dags list

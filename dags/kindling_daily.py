@@ -32,6 +32,12 @@ and fails after 24 h without retrying. `KINDLING_SENSOR_POKE_SECONDS` and
 `KINDLING_SENSOR_TIMEOUT_HOURS` in the environment change that; with the timeout at 0 a missing
 snapshot fails at the first poke, which is what `airflow dags test` usually wants.
 
+**Schedule.** Days from `KINDLING_START_DATE` (default 2026-01-01) to `KINDLING_END_DATE`
+(default: none), catching up on every missed day once unpaused unless `KINDLING_CATCHUP=false`.
+The DAG is created paused; `airflow dags unpause kindling_daily` starts the schedule, and both
+scheduled and backfill runs need it unpaused. One run at a time (`max_active_runs=1`); give
+`airflow backfill create` `--max-active-runs 1` too.
+
 **Configuration** reaches the tasks through the environment of the Airflow worker (`KINDLING_*`
 variables, or `KINDLING_CONFIG` naming a TOML file). Shell tasks run in the project directory
 (the parent of `dags/`), so relative settings such as the default `./lake` mean the same as
@@ -71,6 +77,19 @@ WAIT_TIMEOUT = timedelta(hours=float(os.environ.get("KINDLING_SENSOR_TIMEOUT_HOU
 # them off, which `make run` does so that a failure shows at once.
 RETRIES = int(os.environ.get("KINDLING_TASK_RETRIES", 2))
 
+# The first and (optional) last day the schedule covers, and whether an unpaused DAG catches up on
+# every missed day since START_DATE. Backfills (`airflow backfill create`) are not bound by them.
+# A deployment whose snapshots begin later sets KINDLING_START_DATE to its first day, so that
+# unpausing does not queue a run per day since 2026-01-01; the scheduler test bounds the schedule
+# with KINDLING_END_DATE so that only its backfill runs exist.
+START_DATE = datetime.fromisoformat(os.environ.get("KINDLING_START_DATE") or "2026-01-01").replace(tzinfo=UTC)
+END_DATE = (
+    datetime.fromisoformat(os.environ["KINDLING_END_DATE"]).replace(tzinfo=UTC)
+    if os.environ.get("KINDLING_END_DATE")
+    else None
+)
+CATCHUP = os.environ.get("KINDLING_CATCHUP", "true").strip().lower() in ("1", "true", "yes", "on")
+
 DATE = "{{ data_interval_start | ds }}"
 ARGS = f"--date {DATE} --run-id {{{{ run_id | shquote }}}}"
 
@@ -91,8 +110,9 @@ with DAG(
     description="Daily influence scores: snapshot -> lake -> Spark -> audited, published tables",
     doc_md=__doc__,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
-    catchup=True,
+    start_date=START_DATE,
+    end_date=END_DATE,
+    catchup=CATCHUP,
     max_active_runs=1,
     default_args={"retries": RETRIES, "retry_delay": timedelta(minutes=5)},
     user_defined_filters={"shquote": shlex.quote},

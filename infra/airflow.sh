@@ -3,7 +3,9 @@
 #
 #   infra/airflow.sh dags test kindling_daily 2026-11-21   # runs the day 2026-11-20 (see below)
 #   infra/airflow.sh dags list
-#   infra/airflow.sh standalone                            # scheduler + UI on http://localhost:8080
+#   infra/airflow.sh standalone                            # scheduler, dag-processor, triggerer and
+#                                                          # the UI/API on http://127.0.0.1:8080
+#   infra/airflow.sh backfill create --dag-id kindling_daily --from-date D1 --to-date D2 --max-active-runs 1
 #
 # AIRFLOW_HOME is <project>/.airflow (git-ignored), holding airflow.cfg and the SQLite metadata DB.
 # The DB is migrated on first use only; delete .airflow/ to start over. The project's .venv/bin,
@@ -35,6 +37,20 @@ export AIRFLOW__CORE__LOAD_EXAMPLES=False
 # SQLite under AIRFLOW_HOME is Airflow's default; spelled out so that an inherited setting does
 # not point this private home at someone else's database.
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="sqlite:///$AIRFLOW_HOME/airflow.db"
+# Ports. The API server (UI, REST and the task execution API that workers call back) listens on
+# 127.0.0.1 only; KINDLING_AIRFLOW_PORT moves it, and the two log servers, so that a second Airflow
+# (the scheduler test) runs beside a developer's own. Workers reach the API at the same address.
+api_port="${KINDLING_AIRFLOW_PORT:-8080}"
+export AIRFLOW__API__HOST="${AIRFLOW__API__HOST:-127.0.0.1}"
+export AIRFLOW__API__PORT="$api_port"
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="${AIRFLOW__CORE__EXECUTION_API_SERVER_URL:-http://127.0.0.1:$api_port/execution/}"
+export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="${KINDLING_AIRFLOW_WORKER_LOG_PORT:-8793}"
+export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT="${KINDLING_AIRFLOW_TRIGGER_LOG_PORT:-8794}"
+# One task runs at a time (the DAG's runs are sequential), so a few executor processes suffice;
+# Airflow's default of 32 costs memory and start-up time on a laptop. A task calls the API server
+# back over HTTP; Spark jobs on a busy 2-core machine can slow the API past the 5 s default timeout.
+export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"
+export AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT="${AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT:-30}"
 export AIRFLOW__LOGGING__LOGGING_LEVEL="${AIRFLOW__LOGGING__LOGGING_LEVEL:-INFO}"
 # Keep the task output and the [DAG TEST] progress lines; drop the in-process API server's chatter.
 export AIRFLOW__LOGGING__NAMESPACE_LEVELS="${AIRFLOW__LOGGING__NAMESPACE_LEVELS:-airflow.api_fastapi=WARNING airflow.serialization=WARNING airflow.dag_processing=WARNING airflow.models.dag=WARNING py.warnings=ERROR sqlalchemy=WARNING alembic=WARNING}"

@@ -1,8 +1,8 @@
-"""The kindling_daily DAG through Airflow itself (`airflow dags test`), twice for one date.
+"""The kindling_daily DAG through `airflow dags test`, the way `make run` runs it.
 
-Slow (two Airflow runs, each starting spark-submit twice), but it is the only
-test that exercises the real wiring: sensor, BashOperators, spark-submit, the
-data-interval date, publish.
+Slow (one Airflow run starting spark-submit twice). It checks the manual run's date: logical
+date D+1 processes dt=D. Scheduling proper (backfill, ordering, reprocessing a day identically)
+is tests/test_airflow_scheduler.py.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _dags_test(env: dict, logical_date: dt.date, log: Path) -> None:
     assert rc == 0, log.read_text()[-4000:]
 
 
-def test_dag_run_twice_publishes_identical_rows_for_the_interval_day(tmp_path):
+def test_dag_test_publishes_the_interval_day(tmp_path):
     src = tmp_path / "snapshots"
     generate.generate(src, accounts=150, days=2, networks=("alpha", "beta"), seed=9, end_date=DAY)
     lake = tmp_path / "lake"
@@ -61,8 +61,5 @@ def test_dag_run_twice_publishes_identical_rows_for_the_interval_day(tmp_path):
     assert {r["dt"] for r in first} == {f"dt={DAY}"}
     assert {r["network"] for r in first} == {"network=alpha", "network=beta"}
     assert len(first) == 300
-
-    _dags_test(env, DAY + dt.timedelta(days=1), tmp_path / "run2.log")
-    assert _published(lake) == first
     runs = pq.read_table(str(lake / "tables" / "runs")).to_pylist()
-    assert [r["status"] for r in runs] == ["published", "published"]
+    assert [r["status"] for r in runs] == ["published"]

@@ -97,6 +97,7 @@ def test_scheduling_settings(dag):
     assert dag.catchup is True
     assert dag.max_active_runs == 1
     assert dag.start_date == pendulum.datetime(2026, 1, 1, tz="UTC")
+    assert dag.end_date is None
     assert dag.doc_md and "jobs/" in dag.doc_md and "kindling/" in dag.doc_md
     assert dag.tags
     for task in dag.tasks:
@@ -116,6 +117,16 @@ def test_sensor_timing_follows_the_settings_environment_overrides(monkeypatch):
     monkeypatch.setenv("KINDLING_SENSOR_TIMEOUT_HOURS", "0")
     wait = runpy.run_path(str(DAGS / "kindling_daily.py"))["dag"].get_task("wait")
     assert (wait.poke_interval, wait.timeout) == (7, 0)
+
+
+def test_schedule_bounds_follow_the_environment(monkeypatch):
+    monkeypatch.setenv("KINDLING_START_DATE", "2026-11-18")
+    monkeypatch.setenv("KINDLING_END_DATE", "2026-11-20")
+    monkeypatch.setenv("KINDLING_CATCHUP", "false")
+    dag = runpy.run_path(str(DAGS / "kindling_daily.py"))["dag"]
+    assert dag.start_date == pendulum.datetime(2026, 11, 18, tz="UTC")
+    assert dag.end_date == pendulum.datetime(2026, 11, 20, tz="UTC")
+    assert dag.catchup is False
 
 
 def test_shell_tasks_fail_on_any_nonzero_exit(dag):
