@@ -6,7 +6,7 @@
     kindling step       one non-Spark step (Airflow tasks call this)
     kindling submit     one Spark step through spark-submit (Airflow tasks call this)
     kindling rank       weighted PageRank of an edge list
-    kindling query      answers from the published tables (top, account, explain)
+    kindling query      answers from the published tables (top, account, explain, movers)
     kindling evaluate   topic scores against the planted ground truth of generated snapshots
 """
 
@@ -113,6 +113,9 @@ def _cmd_query(args) -> int:
     elif args.what == "explain":
         result = query.explain(lake, args.account_id, topic=args.topic, network=args.network, date=args.date)
         print(query.format_explain(result, args.format))
+    elif args.what == "movers":
+        result = query.movers(lake, args.network, args.date_from, args.date_to, n=args.n, topic=args.topic)
+        print(query.format_movers(result, args.format))
     else:
         raise InvalidArgument(f"unknown query {args.what!r}")
     return 0
@@ -184,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     qe = qs.add_parser("explain", parents=[common], help="an account's top contributors and their change")
     qe.add_argument("account_id")
     qe.add_argument("--topic", help="explain expertise in this topic (default: global influence)")
+    qm = qs.add_parser("movers", help="largest rises and falls of influence (or a topic's expertise) between two dates")
+    qm.add_argument("--network", required=True)
+    qm.add_argument("--from", dest="date_from", help="YYYY-MM-DD (default: the published date before --to)")
+    qm.add_argument("--to", dest="date_to", default="latest", help="YYYY-MM-DD or latest")
+    qm.add_argument("--topic", help="expertise in this topic instead of global influence")
+    qm.add_argument("-n", type=int, default=10, help="accounts per list")
+    qm.add_argument("--format", choices=["table", "json", "csv"], default="table")
     q.set_defaults(func=_cmd_query)
 
     ev = sub.add_parser("evaluate", help="score quality of topic_scores against the planted ground truth")
