@@ -7,6 +7,7 @@
     kindling submit     one Spark step through spark-submit (Airflow tasks call this)
     kindling rank       weighted PageRank of an edge list
     kindling query      answers from the published tables (top, account, explain, movers)
+    kindling report     the HTML report of a published date
     kindling evaluate   topic scores against the planted ground truth of generated snapshots
 """
 
@@ -121,6 +122,14 @@ def _cmd_query(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from kindling.report import write_report
+
+    date = args.date if args.date == "latest" else parse_date(args.date).isoformat()
+    print(f"wrote {write_report(load_settings().lake, date, out=args.out)}")
+    return 0
+
+
 def _cmd_evaluate(args) -> int:
     from kindling.evaluate import evaluate, format_report
 
@@ -195,6 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     qm.add_argument("-n", type=int, default=10, help="accounts per list")
     qm.add_argument("--format", choices=["table", "json", "csv"], default="table")
     q.set_defaults(func=_cmd_query)
+
+    rp = sub.add_parser("report", help="write the self-contained HTML report of a published date")
+    rp.add_argument("--date", default="latest", help="published date YYYY-MM-DD or latest")
+    rp.add_argument("--out", help="file to write (default: <lake>/reports/dt=D/report.html)")
+    rp.set_defaults(func=_cmd_report)
 
     ev = sub.add_parser("evaluate", help="score quality of topic_scores against the planted ground truth")
     ev.add_argument("--snapshots", required=True, help="folder holding ground_truth.parquet (kindling generate --out)")
