@@ -160,8 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--in-process", action="store_true", help="one SparkSession for every day instead of spark-submit per step")
     b.set_defaults(func=_cmd_backfill)
 
-    s = sub.add_parser("step", help="run one non-Spark step (wait, pull, audit-in, audit-out, publish)")
-    s.add_argument("step", choices=["wait", "pull", "audit-in", "audit-out", "publish"])
+    s = sub.add_parser("step", help="run one non-Spark step (wait, pull, audit-in, audit-out, publish, report)")
+    s.add_argument("step", choices=["wait", "pull", "audit-in", "audit-out", "publish", "report"])
     s.add_argument("--date", required=True)
     s.add_argument("--run-id", required=True)
     s.set_defaults(func=_cmd_step)

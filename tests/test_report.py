@@ -1,4 +1,4 @@
-"""kindling report: the HTML page of a published date, checked as data and as HTML.
+"""kindling report: the HTML page of a published date, checked as data and as HTML; the run writes it.
 
 The lake is written with pyarrow (the helpers of test_query_topics): two dates and two networks
 of account_scores and topic_scores, a ``runs`` row that published D2 (plus a failed attempt), the
@@ -19,7 +19,8 @@ import pytest
 from test_query_topics import D1, D2, _acc, _ts, _write_lake, run
 
 import schemas
-from kindling import query, report
+from kindling import query, report, steps
+from kindling.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_ID = "2026-11-25_20261126T010000_abc123"
@@ -262,3 +263,46 @@ def test_cli_writes_the_default_path_and_out(lake, tmp_path, capsys):
         rc, _, err = run(capsys, *argv)
         assert rc == 2 and message in err
     assert _tree(lake) == before
+
+
+# --------------------------------------------------------------------------- the run writes it
+
+
+def _fake_steps(monkeypatch, calls: list[str]):
+    """Every step but report does nothing except note that it ran (the lake is already published)."""
+    def fake(step):
+        def run_step(settings, day, run_id):
+            calls.append(step)
+            return {}
+        return run_step
+
+    for step in ("wait", "pull", "audit-in", "audit-out", "publish"):
+        monkeypatch.setitem(steps.LOCAL_STEPS, step, fake(step))
+    monkeypatch.setattr(steps, "submit", lambda settings, step, day, run_id: calls.append(step) or 0)
+
+
+def test_run_day_writes_the_report_after_publish(lake, monkeypatch):
+    calls: list[str] = []
+    _fake_steps(monkeypatch, calls)
+    settings = load_settings(env={}, lake=str(lake))
+    steps.run_day(settings, dt.date.fromisoformat(D2), run_id="r1", log=lambda m: None)
+    assert calls == list(steps.STEPS[:-1]) and steps.STEPS[-2:] == ("publish", "report")
+    assert "dt=2026-11-25" in (lake / "reports" / f"dt={D2}" / "report.html").read_text()
+    assert (lake / "_runs" / "r1" / "state" / "timing-report.json").exists()
+
+
+def test_a_failed_report_fails_the_run_but_unpublishes_nothing(lake, monkeypatch):
+    calls: list[str] = []
+    _fake_steps(monkeypatch, calls)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report, "write_report", broken)
+    before = _tree(lake / "tables")
+    settings = load_settings(env={}, lake=str(lake))
+    with pytest.raises(steps.StepFailed, match="dt=2026-11-25 is published .* report failed: OSError: disk full") as e:
+        steps.run_day(settings, dt.date.fromisoformat(D2), run_id="r2", log=lambda m: None)
+    assert e.value.step == "report" and calls[-1] == "publish"
+    assert _tree(lake / "tables") == before  # no failed runs row either: the run did publish
+    assert not (lake / "reports").exists()
