@@ -1,4 +1,4 @@
-"""kindling report: the HTML page of a published date, checked as data and as HTML; the run writes it.
+"""kindling report: the HTML page of a published date, checked as data, as HTML and in headless Chromium.
 
 The lake is written with pyarrow (the helpers of test_query_topics): two dates and two networks
 of account_scores and topic_scores, a ``runs`` row that published D2 (plus a failed attempt), the
@@ -11,8 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
+import struct
+import subprocess
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -25,6 +30,7 @@ from kindling.settings import load_settings
 ROOT = Path(__file__).resolve().parent.parent
 RUN_ID = "2026-11-25_20261126T010000_abc123"
 HOSTILE = "<script>alert(1)</script>"
+BAR_FILL = (0x3F, 0x6F, 0xB5)  # histogram and timing bars (report.py)
 
 
 def _influence(i: int, day: str) -> float:
@@ -306,3 +312,105 @@ def test_a_failed_report_fails_the_run_but_unpublishes_nothing(lake, monkeypatch
     assert e.value.step == "report" and calls[-1] == "publish"
     assert _tree(lake / "tables") == before  # no failed runs row either: the run did publish
     assert not (lake / "reports").exists()
+
+
+# --------------------------------------------------------------------------- headless Chromium
+
+
+def chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.fail("chromium is not installed: run infra/ensure_chromium.sh (make test does)")
+    return exe
+
+
+def _chromium(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         f"--user-data-dir={cwd / 'profile'}", *args],
+        capture_output=True, text=True, timeout=120, check=False, cwd=cwd,
+    )
+
+
+def read_png(path: Path) -> np.ndarray:
+    """A tiny PNG decoder (8-bit RGB/RGBA, not interlaced) -> uint8 array (height, width, channels)."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, header = 8, [], None
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat.append(body)
+    width, height, depth, color, _, _, interlace = header
+    assert depth == 8 and color in (2, 6) and interlace == 0, header
+    bpp = 3 if color == 2 else 4
+    raw = np.frombuffer(zlib.decompress(b"".join(idat)), dtype=np.uint8).reshape(height, 1 + width * bpp)
+    out = np.zeros((height, width * bpp), dtype=np.uint8)
+    prev = np.zeros(width * bpp, dtype=np.int64)
+    for y in range(height):
+        f, line = raw[y, 0], raw[y, 1:].astype(np.int64)
+        if f == 0:
+            cur = line
+        elif f == 1:  # Sub: a running sum per channel
+            cur = np.cumsum(line.reshape(width, bpp), axis=0).reshape(-1) & 0xFF
+        elif f == 2:  # Up
+            cur = (line + prev) & 0xFF
+        else:  # Average and Paeth go left to right: plain ints are faster than numpy scalars here
+            cur_l, up = line.tolist(), prev.tolist()
+            for x in range(len(cur_l)):
+                a = cur_l[x - bpp] if x >= bpp else 0
+                b = up[x]
+                if f == 3:
+                    cur_l[x] = (cur_l[x] + ((a + b) >> 1)) & 0xFF
+                    continue
+                c = up[x - bpp] if x >= bpp else 0
+                p = a + b - c
+                pa_, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                cur_l[x] = (cur_l[x] + (a if pa_ <= pb and pa_ <= pc else b if pb <= pc else c)) & 0xFF
+            cur = np.array(cur_l, dtype=np.int64)
+        out[y] = cur
+        prev = cur
+    return out.reshape(height, width, bpp)
+
+
+def test_report_renders_in_headless_chromium(lake, tmp_path):
+    path = report.write_report(lake, D2)
+    url = path.resolve().as_uri()
+
+    dom = _chromium("--dump-dom", url, cwd=tmp_path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html_dom = dom.stdout  # the DOM as Chromium parsed it, serialised again
+
+    def section(sid: str) -> str:
+        return html_dom.split(f'<section id="{sid}">', 1)[1].split("</section>", 1)[0]
+
+    data = report.collect(lake, D2)
+    distributions = section("distributions")
+    assert distributions.count('<svg class="hist"') == 2
+    bars = re.findall(r'<rect class="bar"[^>]*height="([\d.]+)"', distributions)
+    assert len(bars) == sum(bool(c) for d in data["networks"].values() for c in d["histogram"]) > 10
+    assert all(float(h) >= 1 for h in bars)
+    timings = section("timings")
+    assert timings.count('<svg class="timings"') == 1 and timings.count('<rect class="bar"') == len(TIMINGS) + 1
+    assert section("topics").count("top by expertise") == section("topics").count("top by interest") == 8
+    assert section("movers").count("largest rises") == 2 and "alpha_7" in section("movers")
+    assert "no flag column yet" in section("flagged") and "all 4 checks" in section("quality")
+    assert "<script" not in html_dom.lower()  # the hostile handle stayed text
+    assert html_escaped(HOSTILE) in html_dom
+
+    png = tmp_path / "report.png"
+    shot = _chromium(f"--screenshot={png}", "--window-size=1200,1600", url, cwd=tmp_path)
+    assert shot.returncode == 0 and png.exists(), shot.stderr[-2000:]
+    img = read_png(png)
+    assert img.shape[:2] == (1600, 1200)
+    rgb = img[..., :3].reshape(-1, 3)
+    colours = np.unique(rgb, axis=0)
+    assert len(colours) > 50  # text, bars, cards: not a blank page
+    background = np.all(rgb == rgb[-1], axis=1).mean()
+    assert background < 0.9
+    bars = np.all(rgb == BAR_FILL, axis=1).sum()
+    assert bars > 2000  # the histograms drew filled bars of their colour
