@@ -32,6 +32,8 @@ BIN_WIDTH = 5
 """Influence histogram bins: 0-5, 5-10, ... 95-100 (100 falls in the last)."""
 BUSIEST_TOPICS = 4
 """Topic leaderboards: the topics with the most scored accounts that day (roll-up "-super" topics aside)."""
+CUT_RATIO = 4
+"""Histogram: a band holding more than this many times the next biggest is drawn cut."""
 LEADERS = 5
 """Accounts per leaderboard column."""
 MOVERS = 8
@@ -298,6 +300,9 @@ td.n, th.n { text-align:right; }
 table.fixed { table-layout:fixed; }
 td.handle { overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 td.nowrap { white-space:nowrap; }
+table.tight th, table.tight td { padding:3px 3px; font-size:13px; }
+table.tight th { font-size:11px; }
+table.tight th:first-child, table.tight td:first-child { padding-left:0; }
 .up { color:var(--up); } .down { color:var(--down); }
 .pill { display:inline-block; padding:0 8px; border-radius:10px; font-size:12px; font-weight:600; }
 .pill.ok { background:#e3f4ea; color:var(--up); } .pill.bad { background:#fbe5e2; color:var(--down); }
@@ -378,8 +383,8 @@ def _section_topics(data: dict) -> str:
                     f"<td class='n muted'>{_e(r[other])}</td></tr>"
                     for i, r in enumerate(tpc[f"by_{by}"], 1)
                 )
-                cols.append(f"<div><h4>top by {by}</h4><table class='fixed'><colgroup><col style='width:20px'>"
-                            "<col><col style='width:70px'><col style='width:70px'></colgroup>"
+                cols.append(f"<div><h4>top by {by}</h4><table class='fixed tight'><colgroup>"
+                            "<col style='width:16px'><col><col style='width:60px'><col style='width:58px'></colgroup>"
                             f"<tr><th class='n'>#</th><th>handle</th><th class='n'>{by}</th>"
                             f"<th class='n'>{other}</th></tr>{rows}</table></div>")
             blocks.append(f"<div class='card'><h3>{_e(tpc['topic'])} <span class='muted'>on {_e(net)}, "
@@ -543,11 +548,18 @@ def _count_step(v: float) -> int:
 
 
 def histogram_svg(counts: list[int], label: str = "", width: int = 500, height: int = 230) -> str:
-    """Bars of accounts per influence band, a dashed line at 20 (the average account)."""
+    """Bars of accounts per influence band, a dashed line at 20 (the average account).
+
+    Most accounts of a network sit near 0 (nobody engages with them). When one band holds more
+    than CUT_RATIO times the next biggest, the axis is scaled to the others and that bar is cut
+    (a gap near its top, its count written above it) so the rest of the shape stays visible.
+    """
     left, right, top, bottom = 46, 12, 22, 36
     w, h = width - left - right, height - top - bottom
-    tick = _count_step(max([*counts, 1]) / 5)
-    ticks = math.ceil(max([*counts, 1]) / tick)
+    ordered = sorted([*counts, 0, 0], reverse=True)
+    scale_to = ordered[1] if ordered[0] > CUT_RATIO * ordered[1] > 0 else ordered[0]
+    tick = _count_step(max(scale_to, 1) / 5)
+    ticks = math.ceil(max(scale_to, 1) / tick)
     ymax = tick * ticks
     step = 100 / len(counts)
     x = lambda v: left + w * v / 100  # noqa: E731
@@ -562,11 +574,15 @@ def histogram_svg(counts: list[int], label: str = "", width: int = 500, height: 
     for i, n in enumerate(counts):
         if not n:
             continue
-        bh = max(1.0, h * n / ymax)
-        x0 = x(i * step) + 1
-        parts.append(f"<rect class='bar' x='{x0:.1f}' y='{top + h - bh:.1f}' width='{w * step / 100 - 2:.1f}' "
+        cut = n > ymax
+        bh = h + 8 if cut else max(1.0, h * n / ymax)
+        x0, bw = x(i * step) + 1, w * step / 100 - 2
+        parts.append(f"<rect class='bar' x='{x0:.1f}' y='{top + h - bh:.1f}' width='{bw:.1f}' "
                      f"height='{bh:.1f}' fill='#3f6fb5'><title>{i * step:g}-{(i + 1) * step:g}: {n:,} accounts"
                      f"</title></rect>")
+        if cut:  # a white gap across the bar: it is taller than drawn
+            parts.append(f"<path d='M{x0 - 2:.1f},{top + 14:.1f} L{x0 + bw + 2:.1f},{top + 8:.1f} "
+                         f"L{x0 + bw + 2:.1f},{top + 12:.1f} L{x0 - 2:.1f},{top + 18:.1f} Z' fill='#fff'/>")
         parts.append(f"<text x='{x0 + (w * step / 100 - 2) / 2:.1f}' y='{top + h - bh - 3:.1f}' text-anchor='middle' "
                      f"font-size='9' fill='#5c6577'>{n:,}</text>")
     parts.append(f"<line x1='{left}' x2='{left + w}' y1='{top + h}' y2='{top + h}' stroke='#8a93a3'/>")

@@ -251,6 +251,17 @@ def test_page_is_self_contained_and_escapes_the_data(lake):
     assert "all 4 checks" in page
 
 
+def test_histogram_cuts_a_band_that_dwarfs_the_others():
+    counts = [253, 20, 29, 18] + [0] * 16
+    svg = report.histogram_svg(counts)
+    ticks = re.findall(r"text-anchor='end' font-size='11' fill='#5c6577'>([\d,]+)</text>", svg)
+    assert ticks[-1] == "30"  # scaled to the second biggest band
+    assert ">253</text>" in svg and svg.count("fill='#fff'") == 1  # the cut bar says its count
+    svg = report.histogram_svg([40, 20, 29, 18] + [0] * 16)
+    assert re.findall(r"text-anchor='end' font-size='11' fill='#5c6577'>([\d,]+)</text>", svg)[-1] == "40"
+    assert "fill='#fff'" not in svg
+
+
 def html_escaped(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
