@@ -43,7 +43,9 @@ def _cmd_run(args) -> int:
     finally:
         if spark is not None:
             spark.stop()
-    print(f"published dt={day} (run {run_id})")
+    from kindling.lake import Lake
+
+    print(f"published dt={day} (run {run_id}); report: {Lake(settings.lake).report(day)}")
     return 0
 
 
