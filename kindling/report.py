@@ -500,12 +500,15 @@ def _section_quality(data: dict) -> str:
                 detail = (f"<details><summary>all {len(checks)} checks</summary><table><tr><th></th><th>table</th>"
                           f"<th>column</th><th>rule</th><th>severity</th></tr>{items}</table></details>")
             rows.append(
-                f"<tr><td>{_e(q['suite'])}</td><td>{_e(q['network'])}</td><td>{pill}</td>{counts}"
+                f"<tr><td>{_e(q['suite'])}</td><td class='handle'>{_e(q['network'])}</td><td>{pill}</td>{counts}"
                 f"<td class='n{' down' if failed else ''}'>{failed}</td>"
                 f"<td class='n'{' style=color:var(--warn)' if warned else ''}>{warned}</td>"
                 f"<td>{problems or '<span class=muted>none</span>'}{detail}</td></tr>"
             )
-        out.append("<div class='card'><table><tr><th>suite</th><th>network</th><th>result</th><th class='n'>checks</th>"
+        out.append("<div class='card'><table class='fixed'><colgroup><col style='width:64px'><col style='width:110px'>"
+                   "<col style='width:78px'><col style='width:64px'><col style='width:64px'><col style='width:64px'>"
+                   "<col style='width:84px'><col></colgroup>"
+                   "<tr><th>suite</th><th>network</th><th>result</th><th class='n'>checks</th>"
                    "<th class='n'>passed</th><th class='n'>failed</th><th class='n'>warnings</th><th>details</th></tr>"
                    + "".join(rows) + "</table>"
                    + ("" if all(q["checks"] is not None for q in runs["quality"]) else
