@@ -26,8 +26,9 @@ from pathlib import Path
 
 from kindling import query
 from kindling.lake import Lake, write_atomic_bytes
-from kindling.taxonomy import SUPER_SUFFIX
 
+SUPER_SUFFIX = "-super"
+"""kindling.taxonomy.SUPER_SUFFIX (roll-up categories), not imported from there: that pulls in pandas."""
 BIN_WIDTH = 5
 """Influence histogram bins: 0-5, 5-10, ... 95-100 (100 falls in the last)."""
 BUSIEST_TOPICS = 4

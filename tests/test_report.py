@@ -199,6 +199,12 @@ def test_collect_gathers_each_section_from_the_published_tables(lake):
     assert q["input", "beta"]["warnings"] == QUALITY["quality-in"]["beta"]["warnings"]
 
 
+def test_roll_up_suffix_is_the_taxonomys():
+    from kindling.taxonomy import SUPER_SUFFIX
+
+    assert report.SUPER_SUFFIX == SUPER_SUFFIX
+
+
 def test_first_published_date_has_no_movers(lake):
     data = report.collect(lake, D1)
     assert data["prev_dt"] is None
