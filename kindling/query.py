@@ -656,7 +656,8 @@ def format_movers(result: dict, fmt: str = "table") -> str:
             cols, shown = ["account_id", "handle", "account_type", "score_from", "rank_from"], _short(rows)
         else:
             cols = ["account_id", "handle", "account_type", "score_from", "score_to", "change", "ranks"]
-            shown = [dict(r, ranks=f"{r['rank_from']}→{r['rank_to']}") for r in _short(rows)]
+            wf, wt = (max(len(str(r[k])) for r in rows) for k in ("rank_from", "rank_to"))
+            shown = [dict(r, ranks=f"{r['rank_from']:>{wf}}→{r['rank_to']:<{wt}}") for r in _short(rows)]
         out += ["", title.format(to=to, frm=frm, score=result["score_name"]),
                 format_rows(shown, "table", cols, labels if name in ("rises", "falls") else one_date,
                             {"account_id": 14, "handle": 14})]
