@@ -16,7 +16,8 @@ env: ## create or update the virtual environment (.venv) from uv.lock; checks Ja
 run: env ## the daily job on the embedded defaults: sample data if needed, the DAG via Airflow, top 10 per network
 	@infra/run_daily.sh
 
-test: env ## the whole test suite
+test: env ## the whole test suite (installs headless Chromium first when root and missing)
+	@infra/ensure_chromium.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: env ## ruff over the code

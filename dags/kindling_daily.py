@@ -14,6 +14,11 @@ D has ended and reads the snapshot `dt=D`, which is complete only then. Tasks, i
 | `rank` | `kindling submit rank` (Spark) | graph, PageRanks, scores, staged in `lake/_staging/<run_id>/` |
 | `audit_out` | `kindling step audit-out` | quality suite on the staged tables; a failure stops the run |
 | `publish` | `kindling step publish` | atomic swap of D's staged partitions into `lake/tables/` |
+| `report` | `kindling step report` | D's self-contained HTML report, `lake/reports/dt=D/report.html` |
+
+`report` reads only what `publish` made public, so its failure unpublishes nothing. It still
+fails the task (and the DAG run), with retries, so a missing report is seen; the run's row in
+the `runs` table stays `published`. `kindling report --date D` writes the page again by hand.
 
 This file only wires tasks. The job code lives in `kindling/` (the `kindling` CLI, settings,
 quality suites, publishing) and in `jobs/` (the Spark entry points that `kindling submit`
@@ -139,4 +144,5 @@ with DAG(
         kindling("rank", "submit rank"),
         kindling("audit_out", "step audit-out"),
         kindling("publish", "step publish"),
+        kindling("report", "step report"),
     )

@@ -87,7 +87,7 @@ def backfill(settings: Settings, start: dt.date, end: dt.date, force: bool = Fal
         except KeyboardInterrupt:
             raise
         except Exception as e:  # a failed day is reported; the next day still runs
-            failed_step = _failed_step(lake, day, run_id)
+            failed_step = _failed_step(lake, day, run_id) or getattr(e, "step", None)
             results.append(DayResult(day, "failed", time.time() - t0, run_id, failed_step, f"{type(e).__name__}: {e}"))
         progress.done_days += 1
         progress.run_seconds.append(time.time() - t0)

@@ -6,7 +6,8 @@
     kindling step       one non-Spark step (Airflow tasks call this)
     kindling submit     one Spark step through spark-submit (Airflow tasks call this)
     kindling rank       weighted PageRank of an edge list
-    kindling query      answers from the published tables (top, account, explain, runs, sql)
+    kindling query      answers from the published tables (top, account, explain, movers, runs, sql)
+    kindling report     the HTML report of a published date
     kindling evaluate   topic scores against the planted ground truth of generated snapshots
 """
 
@@ -42,7 +43,9 @@ def _cmd_run(args) -> int:
     finally:
         if spark is not None:
             spark.stop()
-    print(f"published dt={day} (run {run_id})")
+    from kindling.lake import Lake
+
+    print(f"published dt={day} (run {run_id}); report: {Lake(settings.lake).report(day)}")
     return 0
 
 
@@ -117,8 +120,19 @@ def _cmd_query(args) -> int:
         print(query.format_runs(query.runs(lake, date=args.date, status=args.status, n=args.n), args.format))
     elif args.what == "sql":
         print(query.format_rows(query.sql(lake, args.statement), args.format))
+    elif args.what == "movers":
+        result = query.movers(lake, args.network, args.date_from, args.date_to, n=args.n, topic=args.topic)
+        print(query.format_movers(result, args.format))
     else:
         raise InvalidArgument(f"unknown query {args.what!r}")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from kindling.report import write_report
+
+    date = args.date if args.date == "latest" else parse_date(args.date).isoformat()
+    print(f"wrote {write_report(load_settings().lake, date, out=args.out)}")
     return 0
 
 
@@ -152,8 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--in-process", action="store_true", help="one SparkSession for every day instead of spark-submit per step")
     b.set_defaults(func=_cmd_backfill)
 
-    s = sub.add_parser("step", help="run one non-Spark step (wait, pull, audit-in, audit-out, publish)")
-    s.add_argument("step", choices=["wait", "pull", "audit-in", "audit-out", "publish"])
+    s = sub.add_parser("step", help="run one non-Spark step (wait, pull, audit-in, audit-out, publish, report)")
+    s.add_argument("step", choices=["wait", "pull", "audit-in", "audit-out", "publish", "report"])
     s.add_argument("--date", required=True)
     s.add_argument("--run-id", required=True)
     s.set_defaults(func=_cmd_step)
@@ -196,7 +210,19 @@ def build_parser() -> argparse.ArgumentParser:
     qq = qs.add_parser("sql", help="one read-only SQL query over views of every published table")
     qq.add_argument("statement", help='e.g. "SELECT network, count(*) FROM account_scores GROUP BY ALL"')
     qq.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    qm = qs.add_parser("movers", help="largest rises and falls of influence (or a topic's expertise) between two dates")
+    qm.add_argument("--network", required=True)
+    qm.add_argument("--from", dest="date_from", help="YYYY-MM-DD (default: the published date before --to)")
+    qm.add_argument("--to", dest="date_to", default="latest", help="YYYY-MM-DD or latest")
+    qm.add_argument("--topic", help="expertise in this topic instead of global influence")
+    qm.add_argument("-n", type=int, default=10, help="accounts per list")
+    qm.add_argument("--format", choices=["table", "json", "csv"], default="table")
     q.set_defaults(func=_cmd_query)
+
+    rp = sub.add_parser("report", help="write the self-contained HTML report of a published date")
+    rp.add_argument("--date", default="latest", help="published date YYYY-MM-DD or latest")
+    rp.add_argument("--out", help="file to write (default: <lake>/reports/dt=D/report.html)")
+    rp.set_defaults(func=_cmd_report)
 
     ev = sub.add_parser("evaluate", help="score quality of topic_scores against the planted ground truth")
     ev.add_argument("--snapshots", required=True, help="folder holding ground_truth.parquet (kindling generate --out)")

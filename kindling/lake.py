@@ -6,6 +6,7 @@
     <lake>/_runs/<run_id>/                            a run's state, quality results
     <lake>/tables/<table>/dt=<D>  ->  ../_versions/<table>/dt=<D>/<run_id>   (symlink)
     <lake>/tables/runs/dt=<D>/<run_id>.parquet
+    <lake>/reports/dt=<D>/report.html                 the day's HTML report (kindling.report)
 
 A published date partition is a symbolic link to an immutable version folder.
 Publishing writes the new version beside the old one and then replaces the link
@@ -61,6 +62,9 @@ class Lake:
 
     def versions(self, table: str, day: dt.date) -> Path:
         return self.tables / "_versions" / table / f"dt={day.isoformat()}"
+
+    def report(self, day: dt.date) -> Path:
+        return self.root / "reports" / f"dt={day.isoformat()}" / "report.html"
 
     # --- reading what is published -----------------------------------------
     def published_dates(self, table: str) -> list[dt.date]:

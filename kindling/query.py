@@ -321,6 +321,97 @@ def explain(
     }
 
 
+_MOVER_SCORE = {  # (table, score column, rank column)
+    False: ("account_scores", "influence", "rank"),
+    True: ("topic_scores", "expertise", "rank_in_topic"),
+}
+_MOVER_LISTS = {  # list -> (which rows, ordering)
+    "rises": ("score_from IS NOT NULL AND score_to IS NOT NULL AND change > 0",
+              "change DESC, score_to DESC, account_id"),
+    "falls": ("score_from IS NOT NULL AND score_to IS NOT NULL AND change < 0",
+              "change ASC, score_to DESC, account_id"),
+    "new": ("score_from IS NULL", "score_to DESC, account_id"),
+    "gone": ("score_to IS NULL", "score_from DESC, account_id"),
+}
+
+
+def movers(
+    lake_root: str | Path,
+    network: str,
+    date_from: str | None = None,
+    date_to: str | None = "latest",
+    n: int = 10,
+    topic: str | None = None,
+) -> dict:
+    """The largest rises and falls of ``influence`` (or, with ``topic``, ``expertise``) between two dates.
+
+    Both dates must be published; ``date_from`` defaults to the last published date before
+    ``date_to``. Only accounts scored on both dates have a change, so only they rise or fall. An
+    account scored on ``date_to`` only is listed under ``new`` (by its score then), one scored on
+    ``date_from`` only under ``gone``: neither is given a made-up score of 0 for the other date
+    (as ``influence_change`` is null for an account not published the day before).
+    """
+    t = _Tables(lake_root)
+    network = network_name(network)
+    topic = topic_slug(topic) if topic is not None else None
+    n = _limit(n, "-n")
+    table, score_col, rank_col = _MOVER_SCORE[topic is not None]
+    if date_to not in (None, "latest"):
+        date_to = parse_date(date_to, "--to").isoformat()
+    day_to = resolve_date(t.lake, table, date_to)
+    if date_from is None:
+        day_from = previous_date(t.lake, table, day_to)
+        if day_from is None:
+            raise LookupError(f"{table}: nothing is published before dt={day_to} to compare with")
+    else:
+        day_from = resolve_date(t.lake, table, parse_date(date_from, "--from").isoformat())
+    if day_from >= day_to:
+        raise InvalidArgument(f"--from ({day_from}) must be before --to ({day_to})")
+    for day in (day_from, day_to):
+        t.networks(table, day, network)
+    if topic is not None:
+        present = t.topics(table, day_from, network) | t.topics(table, day_to, network)
+        if topic not in present:
+            t.require_topic(topic, day_to, [network])  # raises, with suggestions
+
+    where = "WHERE topic = ?" if topic is not None else ""
+    params = [topic] if topic is not None else []
+    side = f"SELECT account_id, handle, account_type, {score_col} AS score, {rank_col} AS rank FROM read_parquet(?) {where}"
+    joined = (
+        f"WITH f AS ({side}), t AS ({side}), j AS ("
+        "SELECT account_id, coalesce(t.handle, f.handle) AS handle, "
+        "coalesce(t.account_type, f.account_type) AS account_type, "
+        "f.score AS score_from, t.score AS score_to, t.score - f.score AS change, "
+        "f.rank AS rank_from, t.rank AS rank_to FROM f FULL OUTER JOIN t USING (account_id))"
+    )
+    files = [t.files(table, day_from, network), t.files(table, day_to, network)]
+    args = [files[0], *params, files[1], *params]
+
+    def select(sql: str, extra: list) -> list[dict]:
+        cur = t.con.execute(f"{joined} {sql}", [*args, *extra])
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+    counts = select("SELECT count(score_from) AS accounts_from, count(score_to) AS accounts_to, "
+                    "count(change) AS compared, count(*) - count(score_from) AS new, "
+                    "count(*) - count(score_to) AS gone FROM j", [])[0]
+    result: dict = {
+        "network": network,
+        "topic": topic,
+        "score_name": score_col,
+        "from_dt": day_from.isoformat(),
+        "to_dt": day_to.isoformat(),
+        "accounts_from": counts["accounts_from"],
+        "accounts_to": counts["accounts_to"],
+        "compared": counts["compared"],
+        "new_count": counts["new"],
+        "gone_count": counts["gone"],
+    }
+    for name, (cond, order) in _MOVER_LISTS.items():
+        result[name] = select(f"SELECT * FROM j WHERE {cond} ORDER BY {order} LIMIT ?", [n])
+    return result
+
+
 def _not_explained_text(net: str, info: dict, score_col: str) -> str:
     if info["rank"] is None:
         return f"{net}: it has no {score_col} score that day"
@@ -678,3 +769,51 @@ def sql(lake_root: str | Path, statement: str) -> list[dict]:
         raise InvalidArgument(f"sql: {type(e).__name__}: {e}") from None
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+_MOVER_COLS = ["account_id", "handle", "account_type", "score_from", "score_to", "change", "rank_from", "rank_to"]
+_MOVER_TITLES = {
+    "rises": "largest rises",
+    "falls": "largest falls",
+    "new": "new: no {score} on {frm}; by {score} on {to}",
+    "gone": "gone: no {score} on {to}; by {score} on {frm}",
+}
+
+
+def format_movers(result: dict, fmt: str = "table") -> str:
+    """Rises, falls, new and gone: one block each (table), one object (json), or rows tagged by list (csv)."""
+    if fmt == "json":
+        return json.dumps(result, default=str, indent=1)
+    if fmt == "csv":
+        base = {k: result[k] for k in ("network", "topic", "score_name", "from_dt", "to_dt")}
+        rows = [dict(base, list=name, position=i, **r)
+                for name in _MOVER_LISTS for i, r in enumerate(result[name], 1)]
+        return format_rows(rows, "csv", [*base, "list", "position", *_MOVER_COLS])
+    if fmt != "table":
+        return format_rows([], fmt)  # raises on an unknown format
+    score = result["score_name"] + (f" in {result['topic']}" if result["topic"] else "")
+    frm, to = result["from_dt"], result["to_dt"]
+    out = [
+        f"{score} on {result['network']}, {frm} -> {to}",
+        f"{result['compared']} accounts scored on both dates rise, fall or stay;",
+        f"{result['new_count']} new and {result['gone_count']} gone (scored on one date only) are listed apart.",
+    ]
+    labels = {"account_id": "account", "account_type": "type", "score_from": "from", "score_to": "to",
+              "ranks": "rank", "rank_from": "rank", "rank_to": "rank"}
+    one_date = dict(labels, score_from=result["score_name"], score_to=result["score_name"])
+    for name, title in _MOVER_TITLES.items():
+        rows = result[name]
+        if not rows:
+            if name in ("rises", "falls"):
+                out += ["", f"{title}: none"]
+            continue
+        if name == "new":
+            cols, shown = ["account_id", "handle", "account_type", "score_to", "rank_to"], _short(rows)
+        elif name == "gone":
+            cols, shown = ["account_id", "handle", "account_type", "score_from", "rank_from"], _short(rows)
+        else:
+            cols = ["account_id", "handle", "account_type", "score_from", "score_to", "change", "ranks"]
+            wf, wt = (max(len(str(r[k])) for r in rows) for k in ("rank_from", "rank_to"))
+            shown = [dict(r, ranks=f"{r['rank_from']:>{wf}}→{r['rank_to']:<{wt}}") for r in _short(rows)]
+        out += ["", title.format(to=to, frm=frm, score=result["score_name"]),
+                format_rows(shown, "table", cols, labels if name in ("rises", "falls") else one_date,
+                            {"account_id": 14, "handle": 14})]
+    return "\n".join(out)

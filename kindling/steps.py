@@ -1,12 +1,18 @@
 """The steps of the daily run, shared by Airflow tasks and ``kindling run``.
 
-    wait -> pull -> conform* -> audit-in -> rank* -> audit-out -> publish      (* Spark)
+    wait -> pull -> conform* -> audit-in -> rank* -> audit-out -> publish -> report      (* Spark)
 
 Non-Spark steps run in-process here. Spark steps run ``jobs/entry.py`` through
 ``spark-submit`` (:func:`submit`), or in the calling process with a given
 SparkSession (tests, ``kindling run --in-process``). Every step records its
 timing; a failing step appends a ``failed`` row to the ``runs`` table and
 re-raises, and only ``publish`` ever touches ``<lake>/tables``.
+
+``report`` writes ``<lake>/reports/dt=D/report.html`` from what ``publish`` made public. It
+runs after the swap, so a failing report cannot unpublish anything; it still fails the run
+(the task in Airflow, exit 1 from ``kindling run``) so that a missing report is seen, but it
+writes no ``failed`` row: the run's row stays ``published``. ``kindling report --date D``
+writes the page again.
 """
 
 from __future__ import annotations
@@ -27,13 +33,16 @@ from kindling.settings import Settings
 from kindling.state import load_states, save_state
 from kindling.validate import network_name
 
-STEPS = ("wait", "pull", "conform", "audit-in", "rank", "audit-out", "publish")
+STEPS = ("wait", "pull", "conform", "audit-in", "rank", "audit-out", "publish", "report")
 SPARK_STEPS = ("conform", "rank")
 JOBS_ENTRY = Path(__file__).resolve().parent.parent / "jobs" / "entry.py"
 
 
 class StepFailed(RuntimeError):
     """A step failed; the message says which and why."""
+
+    step: str | None = None
+    """The failed step, when no ``failed`` row of the runs table names it (``report``)."""
 
 
 def new_run_id(day: dt.date) -> str:
@@ -55,16 +64,17 @@ def networks_of_day(settings: Settings, day: dt.date) -> list[str]:
 
 
 @contextlib.contextmanager
-def recorded(settings: Settings, step: str, day: dt.date, run_id: str):
-    """Time a step; on failure append a failed row to ``runs`` and re-raise."""
+def recorded(settings: Settings, step: str, day: dt.date, run_id: str, failed_row: bool = True):
+    """Time a step; on failure append a failed row to ``runs`` (unless ``failed_row`` is false) and re-raise."""
     _started_at(Lake(settings.lake), run_id)
     t0 = time.time()
     try:
         yield
     except BaseException as e:
         _record_timing(settings, run_id, step, time.time() - t0)
-        with contextlib.suppress(Exception):
-            write_run_row(settings, day, run_id, status="failed", failed_step=step, error=_one_line(e))
+        if failed_row:
+            with contextlib.suppress(Exception):
+                write_run_row(settings, day, run_id, status="failed", failed_step=step, error=_one_line(e))
         raise
     _record_timing(settings, run_id, step, time.time() - t0)
 
@@ -179,6 +189,20 @@ def step_publish(settings: Settings, day: dt.date, run_id: str) -> dict:
     return published
 
 
+def step_report(settings: Settings, day: dt.date, run_id: str) -> dict:
+    """The day's HTML report; only reads published tables, so nothing it does can unpublish."""
+    from kindling.report import write_report
+
+    try:
+        path = write_report(settings.lake, day.isoformat())
+    except Exception as e:
+        err = StepFailed(f"dt={day} is published (run {run_id}), but its report failed: {_one_line(e)}; "
+                         f"`kindling report --date {day}` writes it again")
+        err.step = "report"
+        raise err from e
+    return {"path": str(path)}
+
+
 # --- Spark steps ------------------------------------------------------------------
 def submit_command(settings: Settings, step: str, day: dt.date, run_id: str) -> list[str]:
     """The spark-submit command line of a Spark step."""
@@ -225,13 +249,17 @@ LOCAL_STEPS = {
     "audit-in": step_audit_in,
     "audit-out": step_audit_out,
     "publish": step_publish,
+    "report": step_report,
 }
+AFTER_PUBLISH = ("report",)
+"""Steps that run on published data: their failure writes no ``failed`` row to ``runs``."""
 
 
 def run_local_step(settings: Settings, step: str, day: dt.date, run_id: str) -> dict:
     from kindling.locks import date_lock
 
-    with date_lock(settings.lake, day, run_id), recorded(settings, step, day, run_id):
+    with date_lock(settings.lake, day, run_id), recorded(settings, step, day, run_id,
+                                                         failed_row=step not in AFTER_PUBLISH):
         result = LOCAL_STEPS[step](settings, day, run_id)
         if step not in ("publish",):
             save_state(settings, run_id, step, result)

@@ -34,7 +34,7 @@ from airflow.dag_processing.dagbag import DagBag  # noqa: E402
 from airflow.serialization.encoders import coerce_to_core_timetable  # noqa: E402
 from airflow.timetables.base import TimeRestriction  # noqa: E402
 
-TASKS = ["wait", "pull", "conform", "audit_in", "rank", "audit_out", "publish"]
+TASKS = ["wait", "pull", "conform", "audit_in", "rank", "audit_out", "publish", "report"]
 COMMANDS = {
     "pull": "step pull",
     "conform": "submit conform",
@@ -42,6 +42,7 @@ COMMANDS = {
     "rank": "submit rank",
     "audit_out": "step audit-out",
     "publish": "step publish",
+    "report": "step report",
 }
 DAY = pendulum.datetime(2026, 11, 20, tz="UTC")
 # Read by the DAG at parse time; the tests check its defaults.

@@ -110,6 +110,7 @@ def test_run_publishes_scores_and_rerun_is_identical(spark, tmp_path, snapshots)
     runs = pq.read_table(str(Lake(tmp_path / "lake").table("runs"))).to_pylist()
     assert sorted(r["status"] for r in runs) == ["published", "published"]
     assert not Lake(tmp_path / "lake").staging(run1).exists()
+    assert "Score distributions" in Lake(tmp_path / "lake").report(END).read_text()  # the report step ran
 
 
 def _corrupt_interactions(src_day: Path) -> None:
