@@ -10,10 +10,10 @@ source, in the layout ``kindling generate`` writes and ``kindling.source`` reads
 
 **Input.** A SNAP-style edge list: one edge per line, ``src dst``, ``src dst weight``
 or ``src dst unix_ts``, fields separated by any run of spaces or tabs; lines whose
-first non-blank character is ``#`` or ``%`` and blank lines are skipped; CRLF is
-accepted. Ids are non-negative integers (SNAP's anonymised ids) and become the
-account ids as decimal strings (``007`` and ``7`` are the same account). Every data
-line must have the same number of fields.
+first non-blank character is ``#`` or ``%`` and blank lines are skipped; CRLF and a
+UTF-8 byte-order mark are accepted. Ids are non-negative integers (SNAP's anonymised
+ids) and become the account ids as decimal strings (``007`` and ``7`` are the same
+account). Every data line must have the same number of fields.
 
 **The third column** (``third``): ``weight`` — a positive integer, the number of
 interactions the edge stands for (no rounding: ``1.5`` is an error, so is ``0``,
@@ -121,12 +121,16 @@ def read_edgelist(path: str | Path, third: str = "auto", chunk_bytes: int = CHUN
     if third not in THIRD_MODES:
         raise InvalidArgument(f"third must be one of {', '.join(THIRD_MODES)}, got {third!r}")
     path = Path(path)
+    if not path.is_file():
+        raise InvalidArgument(f"{path}: no such file")
     parts: list[tuple[np.ndarray, ...]] = []
     ncols: int | None = None
     first_data_line: int | None = None
     next_line = 1
     with open(path, "rb") as fh:
         pending = b""
+        if fh.read(3) != b"\xef\xbb\xbf":  # a UTF-8 byte-order mark is not part of line 1
+            fh.seek(0)
         while True:
             block = fh.read(chunk_bytes)
             eof = not block

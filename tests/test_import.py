@@ -171,6 +171,15 @@ def test_explicit_third_checks_values(tmp_path, third, text, line, words):
         I.import_snap_edgelist(src, "net", "reply", tmp_path / "out", date="2012-07-04", third=third)
 
 
+def test_byte_order_mark_is_skipped_and_missing_file_named(tmp_path):
+    e = I.read_edgelist(write(tmp_path, "\ufeff4 5\n6 4\n"))
+    assert e.src.tolist() == [4, 6] and e.line.tolist() == [1, 2]
+    with pytest.raises(InvalidArgument, match=f"{tmp_path / 'nope.txt'}: no such file"):
+        I.import_snap_edgelist(tmp_path / "nope.txt", "net", "reply", tmp_path / "out", date="2012-07-04")
+    with pytest.raises(InvalidArgument, match="no such file"):
+        I.read_edgelist(tmp_path)
+
+
 def test_only_comments_is_an_error(tmp_path):
     src = write(tmp_path, "# nothing\n\n% here\n")
     with pytest.raises(I.EdgeListError, match=rf"^{src}: no edges"):
