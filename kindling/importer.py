@@ -43,8 +43,9 @@ byte-identical files (pyarrow, rows in file order, no clock in any metadata).
 
 **Scale.** The file is read in blocks of ``CHUNK_BYTES``; each block is classified
 line by line with numpy and parsed by ``pyarrow.csv``; only a block that pyarrow
-rejects is re-read line by line in Python to name the line at fault. What is held
-per edge is four int64 values, not Python objects.
+rejects is re-read line by line in Python to name the line at fault. What is kept
+is numpy arrays (four int64 per edge; ids, times and event-id strings per
+interaction), never a Python object per line.
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-import re
 import shutil
 import time
 import uuid
@@ -61,6 +61,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 import schemas
@@ -106,11 +107,9 @@ class EdgeList:
 
 # --------------------------------------------------------------------------- reading
 
-_COMMENT_LINE = re.compile(rb"(?m)^[ \t\r\f\v]*[#%].*$")
-_SPACES = re.compile(rb"[ \t\r\f\v]+")
-_EDGE_SPACES = re.compile(rb"(?m)^ | $")
 _FIELD_NAMES = {"auto": "third value", "weight": "weight", "timestamp": "timestamp"}
-_WHITESPACE = np.frombuffer(b" \t\n\r\x0b\x0c", np.uint8)
+_WHITESPACE = np.zeros(256, dtype=bool)  # as bytes.split() sees it, newline included
+_WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True
 
 
 def read_edgelist(path: str | Path, third: str = "auto", chunk_bytes: int = CHUNK_BYTES) -> EdgeList:
@@ -167,14 +166,16 @@ def _parse_block(path: Path, data: bytes, first_line: int, ncols: int | None, fi
                  third: str) -> tuple[tuple[np.ndarray, ...] | None, int, int | None, int | None]:
     """One block of whole lines -> (columns + line numbers, lines in block, ncols, first data line)."""
     a = np.frombuffer(data, np.uint8)
-    nl = np.flatnonzero(a == 10)
+    newline = a == 10
+    vis = ~_WHITESPACE[a]
+    nl = np.flatnonzero(newline)
     starts = np.concatenate(([0], nl + 1))
     ends = np.concatenate((nl, [len(a)]))
     if a[-1] == 10:  # the empty remainder after the final newline is not a line
         starts, ends = starts[:-1], ends[:-1]
     n_lines = len(starts)
-    # The first non-whitespace byte of each line (whitespace as bytes.split() sees it).
-    visible = np.flatnonzero(~np.isin(a, _WHITESPACE))
+    # The first non-whitespace byte of each line decides: blank, comment or data.
+    visible = np.flatnonzero(vis)
     pos = np.searchsorted(visible, starts)
     first = np.full(n_lines, len(a), dtype=np.int64)
     found = pos < len(visible)
@@ -192,17 +193,36 @@ def _parse_block(path: Path, data: bytes, first_line: int, ncols: int | None, fi
         first_data_line = int(line_nos[0])
         _check_count(path, first_data_line, len(fields), None, None)
         ncols = len(fields)
-    cols = _parse_fast(data, ncols, len(rows))
+    cols = _parse_fast(_clean(a, newline, vis, first[is_data], is_data), ncols, len(rows))
     if cols is None:  # pyarrow refused something: find and name the line
         cols = _parse_slow(path, data, first_line, ncols, first_data_line, third)
     return (*cols, line_nos), n_lines, ncols, first_data_line
 
 
-def _parse_fast(data: bytes, ncols: int, expected_rows: int) -> list[np.ndarray] | None:
-    """pyarrow.csv over the block with comments blanked and whitespace runs made single spaces."""
+def _clean(a: np.ndarray, newline: np.ndarray, vis: np.ndarray, data_first: np.ndarray,
+           is_data: np.ndarray) -> bytes:
+    """The block's data lines only, fields separated by exactly one space (what pyarrow.csv reads).
+
+    Per byte: the line it is on, whether it starts a field, and whether it is the whitespace
+    byte just before a field that is not its line's first (that byte becomes the one space).
+    """
+    line_of = np.cumsum(newline, dtype=np.int32)
+    line_of -= newline  # a newline belongs to the line it ends
+    field_start = vis.copy()
+    field_start[1:] &= ~vis[:-1]
+    field_start[data_first] = False  # a line's first field needs no separator
+    sep = np.zeros(len(a), dtype=bool)
+    sep[:-1] = ~vis[:-1] & ~newline[:-1] & field_start[1:]
+    keep = (vis | newline | sep) & is_data[line_of]
+    out = a[keep]
+    out[sep[keep]] = ord(" ")
+    return out.tobytes()
+
+
+def _parse_fast(clean: bytes, ncols: int, expected_rows: int) -> list[np.ndarray] | None:
+    """pyarrow.csv over the cleaned block; None when it refuses anything."""
     from pyarrow import csv
 
-    clean = _EDGE_SPACES.sub(b"", _SPACES.sub(b" ", _COMMENT_LINE.sub(b"", data)))
     names = [f"c{i}" for i in range(ncols)]
     try:
         table = csv.read_csv(
@@ -305,14 +325,13 @@ def resolve_third(edges: EdgeList, third: str = "auto") -> str:
 class Interactions:
     """Rows of the interactions table, in file order (line, then copy)."""
 
-    event_id: np.ndarray  # str
-    actor: np.ndarray  # int64 account ids
-    target: np.ndarray
+    edge: np.ndarray  # index of the interaction's edge in the EdgeList
+    copy: np.ndarray  # 0 .. weight-1 within its edge
     micros: np.ndarray  # created_at, microseconds since the epoch (UTC)
     day: np.ndarray  # days since the epoch (UTC) of created_at
 
 
-def build_interactions(edges: EdgeList, network: str, mode: str, date: dt.date | None) -> Interactions:
+def build_interactions(edges: EdgeList, mode: str, date: dt.date | None) -> Interactions:
     """One interaction per edge, or ``weight`` of them; dated by timestamp or at 00:00 UTC of ``date``."""
     n = edges.edges
     if mode == "weight":
@@ -330,20 +349,26 @@ def build_interactions(edges: EdgeList, network: str, mode: str, date: dt.date |
         epoch_day = (date - dt.date(1970, 1, 1)).days
         day = np.full(len(rep), epoch_day, dtype=np.int64)
         seconds = day * 86400
-    event_id = np.strings.add(
-        np.strings.add(f"{network}-L", edges.line[rep].astype(str)),
-        np.strings.add("-", copy.astype(str)),
-    )
-    return Interactions(event_id, edges.src[rep], edges.dst[rep], seconds * 1_000_000, day)
+    return Interactions(rep, copy, seconds * 1_000_000, day)
+
+
+def sorted_unique(x: np.ndarray) -> np.ndarray:
+    # np.unique (hash-based in numpy 2.3+) took seconds on a few million ids here; a sort takes 0.1 s.
+    x = np.sort(x)
+    return x[np.concatenate(([True], x[1:] != x[:-1]))] if len(x) else x
 
 
 # --------------------------------------------------------------------------- tables
 
 
+def _text(ids: np.ndarray) -> pa.Array:
+    return pc.cast(pa.array(ids, pa.int64()), pa.string())
+
+
 def accounts_table(ids: np.ndarray) -> pa.Table:
     """Every account id (sorted numerically) with the schema's columns; unknowns stay null."""
     schema = schemas.table("accounts").arrow_schema()
-    text = pa.array(ids.astype(str), pa.string())
+    text = _text(ids)
     n = len(ids)
     cols = {
         "account_id": text,
@@ -354,15 +379,17 @@ def accounts_table(ids: np.ndarray) -> pa.Table:
         [cols[f.name] if f.name in cols else pa.nulls(n, f.type) for f in schema], schema=schema)
 
 
-def interactions_table(rows: Interactions, kind: str, index: np.ndarray | slice = slice(None)) -> pa.Table:
-    """The interactions table of the rows at ``index`` (one day's)."""
+def interactions_table(edges: EdgeList, rows: Interactions, network: str, kind: str,
+                       index: np.ndarray | slice = slice(None)) -> pa.Table:
+    """The interactions table of the rows at ``index`` (one day's); event ids ``<network>-L<line>-<copy>``."""
     schema = schemas.table("interactions").arrow_schema()
-    ids = rows.event_id[index]
-    n = len(ids)
+    edge = rows.edge[index]
+    n = len(edge)
+    event_id = pc.binary_join_element_wise(f"{network}-L", _text(edges.line[edge]), "-", _text(rows.copy[index]), "")
     cols = {
-        "event_id": pa.array(ids, pa.string()),
-        "actor_id": pa.array(rows.actor[index].astype(str), pa.string()),
-        "target_id": pa.array(rows.target[index].astype(str), pa.string()),
+        "event_id": event_id,
+        "actor_id": _text(edges.src[edge]),
+        "target_id": _text(edges.dst[edge]),
         "kind": pa.repeat(pa.scalar(kind, pa.string()), n),
         "post_id": pa.nulls(n, pa.string()),
         "created_at": pa.array(rows.micros[index], pa.timestamp("us", tz="UTC")),
@@ -374,14 +401,24 @@ def posts_table() -> pa.Table:
     return schemas.table("posts").arrow_schema().empty_table()
 
 
-def _write_parquet(path: Path, table: pa.Table) -> None:
+def parquet_bytes(table: pa.Table) -> bytes:
     # Same settings as kindling.generate; pyarrow writes no clock into Parquet metadata.
-    pq.write_table(table, path, compression="zstd", compression_level=3, use_dictionary=True,
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", compression_level=3, use_dictionary=True,
                    write_statistics=True, row_group_size=1 << 20, version="2.6")
+    return sink.getvalue().to_pybytes()
 
 
-def write_day(out: Path, network: str, day: dt.date, tables: dict[str, pa.Table]) -> Path:
-    """Write one snapshot day into a temporary folder, then rename it into place."""
+def _write_parquet(path: Path, table: pa.Table | bytes) -> None:
+    path.write_bytes(table if isinstance(table, bytes) else parquet_bytes(table))
+
+
+def write_day(out: Path, network: str, day: dt.date, tables: dict[str, pa.Table | bytes]) -> Path:
+    """Write one snapshot day into a temporary folder, then rename it into place.
+
+    ``tables`` maps a table name to its rows or to Parquet bytes already encoded (the
+    accounts, identical in every day folder, are encoded once).
+    """
     parent = out / f"network={network_name(network)}"
     target = parent / f"dt={day.isoformat()}"
     parent.mkdir(parents=True, exist_ok=True)
@@ -440,21 +477,23 @@ def import_snap_edgelist(
     if mode != "timestamp" and day is None:
         raise InvalidArgument(f"{path}: the file has no timestamps ({'weights' if mode == 'weight' else 'two columns'}): "
                               "give --date YYYY-MM-DD for its interactions")
-    rows = build_interactions(edges, network, mode, day)
-    ids = np.unique(np.concatenate([edges.src, edges.dst]))
-    accounts = accounts_table(ids)
-    posts = posts_table()
+    rows = build_interactions(edges, mode, day)
+    ids = sorted_unique(np.concatenate([edges.src, edges.dst]))
     t_parsed = time.perf_counter()
 
+    accounts = parquet_bytes(accounts_table(ids))
+    posts = parquet_bytes(posts_table())
     out = Path(out)
     order = np.argsort(rows.day, kind="stable")  # by day, file order within a day
-    days, starts = np.unique(rows.day[order], return_index=True)
+    by_day = rows.day[order]
+    starts = np.flatnonzero(np.concatenate(([True], by_day[1:] != by_day[:-1])))
+    days = by_day[starts]
     bounds = [*starts.tolist(), len(order)]
     written = []
     per_day = {}
     for i, d in enumerate(days):
         date_d = dt.date(1970, 1, 1) + dt.timedelta(days=int(d))
-        inter = interactions_table(rows, kind, order[bounds[i]:bounds[i + 1]])
+        inter = interactions_table(edges, rows, network, kind, order[bounds[i]:bounds[i + 1]])
         written.append(str(write_day(out, network, date_d, {
             "accounts": accounts, "posts": posts, "interactions": inter})))
         per_day[date_d.isoformat()] = inter.num_rows
@@ -467,7 +506,7 @@ def import_snap_edgelist(
         "edges": edges.edges,
         "self_loops": int((edges.src == edges.dst).sum()),
         "accounts": len(ids),
-        "interactions": len(rows.event_id),
+        "interactions": len(rows.edge),
         "days": per_day,
         "folders": written,
         "parse_seconds": round(t_parsed - t0, 3),

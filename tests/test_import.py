@@ -102,6 +102,18 @@ def test_comments_blank_lines_tabs_and_crlf(tmp_path):
     assert messy.lines == 7
 
 
+def test_good_input_never_takes_the_slow_path(tmp_path, monkeypatch):
+    def slow(*args):
+        raise AssertionError("pyarrow refused a well-formed block")
+
+    monkeypatch.setattr(I, "_parse_slow", slow)
+    text = "\ufeff# c\n\n \t1\t\t2   5 \r\n\n% x\n7 8\t1\r\n  9 10 3"
+    for chunk in (I.CHUNK_BYTES, 7):
+        e = I.read_edgelist(write(tmp_path, text), chunk_bytes=chunk)
+        assert e.src.tolist() == [1, 7, 9] and e.dst.tolist() == [2, 8, 10] and e.third.tolist() == [5, 1, 3]
+        assert e.line.tolist() == [3, 6, 7]
+
+
 def test_block_boundaries_do_not_change_the_result(tmp_path):
     text = "".join(f"{i} {i * 7 % 13} {1 + i % 4}\n" if i % 5 else f"# c {i}\n" for i in range(400))
     src = write(tmp_path, text)
