@@ -53,6 +53,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 import shutil
 import time
 import uuid
@@ -108,6 +109,7 @@ class EdgeList:
 # --------------------------------------------------------------------------- reading
 
 _FIELD_NAMES = {"auto": "third value", "weight": "weight", "timestamp": "timestamp"}
+_INTEGER = re.compile(rb"[+-]?[0-9]+")
 _WHITESPACE = np.zeros(256, dtype=bool)  # as bytes.split() sees it, newline included
 _WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True
 
@@ -253,10 +255,9 @@ def _parse_slow(path: Path, data: bytes, first_line: int, ncols: int, first_data
         _check_count(path, line, len(fields), ncols, first_data_line)
         for j, f in enumerate(fields):
             text = f.decode("utf-8", "replace")
-            try:
-                v = int(text, 10)
-            except ValueError:
-                raise EdgeListError(path, line, f"{what[j]} {text!r} is not an integer") from None
+            if not _INTEGER.fullmatch(f):  # int() alone would take '1_000' and non-ASCII digits
+                raise EdgeListError(path, line, f"{what[j]} {text!r} is not an integer")
+            v = int(f)
             if not -_INT64_MAX <= v <= _INT64_MAX:
                 raise EdgeListError(path, line, f"{what[j]} {text} is out of range")
             out[j].append(v)

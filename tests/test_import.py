@@ -158,6 +158,8 @@ def test_third_column_reading(tmp_path, third, values, expected):
     (f"1 2 4\n3 1 {TS_FIRST_OF_5TH}\n", 2, "looks like a timestamp but line 1 has 4, a weight"),
     ("1 2 99999999999999999999\n", 1, "out of range"),
     ("1 2 NA\n", 1, "'NA' is not an integer"),
+    ("1 2 1_000\n", 1, "'1_000' is not an integer"),
+    ("1 \u0663 1\n", 1, "target id '\u0663' is not an integer"),  # an Arabic-Indic digit
 ])
 @pytest.mark.parametrize("chunk", [I.CHUNK_BYTES, 5])
 def test_bad_input_names_file_and_line(tmp_path, text, line, words, chunk):
