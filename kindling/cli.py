@@ -143,6 +143,15 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _cmd_import(args) -> int:
+    from kindling.importer import format_summary, import_snap_edgelist
+
+    summary = import_snap_edgelist(args.file, network=args.network, kind=args.kind, out=args.out,
+                                   date=args.date, third=args.third)
+    print(format_summary(summary))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kindling", description="Topic-aware influence scores from social-network snapshots.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -229,6 +238,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--date", required=True, help="published date YYYY-MM-DD or latest")
     ev.add_argument("--format", choices=["table", "json"], default="table")
     ev.set_defaults(func=_cmd_evaluate)
+
+    im = sub.add_parser("import", help="write snapshot folders from an external dataset")
+    ims = im.add_subparsers(dest="format", required=True)
+    se = ims.add_parser("snap-edgelist", help="a SNAP edge list: 'src dst', 'src dst weight' or 'src dst unix_ts' per line")
+    se.add_argument("file", help="the edge list (whitespace-separated; '#' and '%%' lines are comments)")
+    se.add_argument("--network", required=True, help="network name of the snapshot folders")
+    se.add_argument("--kind", required=True, choices=["reply", "mention", "repost"], help="interaction kind of every edge")
+    se.add_argument("--out", required=True, help="snapshot folder to write network=<n>/dt=<D>/ into (a KINDLING_SOURCE)")
+    se.add_argument("--date", help="YYYY-MM-DD of every interaction; required when the file has no timestamps")
+    se.add_argument("--third", choices=["auto", "weight", "timestamp"], default="auto",
+                    help="third column: auto (default) = timestamps when every value is >= 1e9, else weights")
+    se.set_defaults(func=_cmd_import)
     return p
 
 
