@@ -8,6 +8,7 @@
     kindling rank       weighted PageRank of an edge list
     kindling query      answers from the published tables (top, account, explain, movers, runs, sql)
     kindling report     the HTML report of a published date
+    kindling import     snapshot folders from other formats (SNAP edge lists)
     kindling evaluate   topic scores against the planted ground truth of generated snapshots
 """
 

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import pandas as pd
-
 DEFAULT_DIR = Path(__file__).parent / "data" / "taxonomy"
 ROOT = "_ROOT_"
 SUPER_SUFFIX = "-super"
@@ -94,6 +92,8 @@ def _display_from_slug(slug: str) -> str:
 
 
 def _read(directory: Path) -> Taxonomy:
+    import pandas as pd  # here, not at the top: every `kindling` command imports this module
+
     onto = pd.read_csv(
         _find_one(directory, "*ontology*.csv"), dtype=str, keep_default_na=False
     )
