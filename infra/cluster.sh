@@ -84,7 +84,7 @@ use_venv_spark() {
 start() {  # start <name> <class args...>
     local name="$1"; shift
     local log="$dir/logs/$name.log"
-    # exec inside the subshell: spark-class ends in `exec java`, so $! is the JVM's pid.
+    # nohup execs spark-class, which ends in `exec java`: $! is the JVM's pid.
     # stdin/stdout/stderr are detached so that callers capturing output (pytest) do not wait on us.
     nohup "$SPARK_HOME/bin/spark-class" "$@" </dev/null >>"$log" 2>&1 &
     echo $! >"$dir/$name.pid"

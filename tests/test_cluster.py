@@ -8,7 +8,8 @@ published tables must hold the same values, and the master's and worker's JSON a
 worker's work folder must show that both Spark steps ran on the worker. The cluster is
 stopped even when the test fails, and no Master, Worker or executor process may outlive it.
 
-Slow (four spark-submits plus two JVM daemons): about as long as the Airflow end-to-end test.
+Slow: four spark-submits plus two JVM daemons, 14–21 minutes on a shared, busy 2-core machine
+(three runs); most of it is the two ``kindling run``s.
 """
 
 from __future__ import annotations
