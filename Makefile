@@ -5,10 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help env run test lint airflow airflow-backfill airflow-dags clean
+.PHONY: help env run test lint airflow airflow-backfill airflow-dags cluster-up cluster-down cluster-status clean
 
 help: ## list the targets
-	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 env: ## create or update the virtual environment (.venv) from uv.lock; checks Java
 	@infra/bootstrap.sh
@@ -33,6 +33,15 @@ airflow-backfill: env ## with `make airflow` running: backfill kindling_daily, F
 
 airflow-dags: env ## list the DAGs Airflow sees (parses dags/)
 	@infra/airflow.sh dags list
+
+cluster-up: env ## start a Spark standalone master + worker on 127.0.0.1 (spark://127.0.0.1:7077, UI :8081); see docs/cluster.md
+	@infra/cluster.sh up
+
+cluster-down: ## stop the standalone cluster (worker, then master)
+	@infra/cluster.sh down
+
+cluster-status: ## is the standalone cluster running; its URLs and alive workers
+	@infra/cluster.sh status
 
 clean: ## remove generated data, the lake, Airflow's home and caches (keeps .venv)
 	rm -rf lake data .airflow .pytest_cache spark-warehouse metastore_db derby.log

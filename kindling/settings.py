@@ -37,7 +37,20 @@ class Settings:
     spark_shuffle_partitions: int = 8
     """spark.sql.shuffle.partitions for the jobs; small graphs want few partitions."""
     spark_driver_memory: str = "4g"
-    """spark.driver.memory for spark-submit."""
+    """spark.driver.memory for spark-submit. With a local[...] master the executors live in the
+    driver's JVM, so this is all the memory the job gets."""
+    spark_executor_memory: str = "2g"
+    """spark.executor.memory, passed only when the master is not local (spark://, yarn, k8s://):
+    the heap of each executor. It must fit in what one worker offers (a standalone worker's
+    --memory; YARN's container size less the overhead), or the job waits for resources forever."""
+    spark_executor_cores: int = 0
+    """spark.executor.cores, passed only when the master is not local; 0 leaves it to the cluster
+    manager (standalone: one executor per worker with all its cores; YARN: 1; Kubernetes: 1)."""
+    spark_executor_python: str = ""
+    """spark.pyspark.python: the interpreter of the executors' Python workers. Empty means the
+    interpreter running kindling, which is right for local masters and for a cluster on this
+    machine; on YARN or Kubernetes name the interpreter of the shipped environment or image
+    (e.g. ./environment/bin/python, /opt/venv/bin/python). Same Python minor version as the driver."""
     checkpoint_dir: str = ""
     """Spark checkpoint directory; empty means <lake>/_checkpoints."""
 

@@ -204,15 +204,71 @@ def step_report(settings: Settings, day: dt.date, run_id: str) -> dict:
 
 
 # --- Spark steps ------------------------------------------------------------------
-def submit_command(settings: Settings, step: str, day: dt.date, run_id: str) -> list[str]:
-    """The spark-submit command line of a Spark step."""
+# The packages a Spark step's Python code may import. The driver (spark-submit's default client
+# mode) runs jobs/entry.py from this checkout, which puts the checkout first on sys.path.
+CODE_PACKAGES = ("jobs", "kindling", "schemas")
+PROJECT_ROOT = JOBS_ENTRY.parent.parent
+
+
+def is_local_master(master: str) -> bool:
+    """True for ``local``, ``local[N]``, ``local[*]``, ``local[N,F]``: executors in the driver's JVM.
+
+    ``local-cluster[...]`` starts separate executor processes and counts as a cluster.
+    """
+    return master == "local" or master.startswith("local[")
+
+
+def code_archive(dest: Path) -> Path:
+    """Zip the Python sources of :data:`CODE_PACKAGES` into ``dest/kindling-code.zip``.
+
+    Shipped with ``--py-files``: Spark copies it to every executor and puts it on the sys.path
+    of the executors' Python workers, so anything they unpickle or run (Python UDFs, functions
+    passed to RDD operations, rows built by ``createDataFrame`` from local data) can import the
+    project's modules on machines that have no checkout. Only ``.py`` files: package data read
+    through ``Path(__file__)`` (the schema YAML, the taxonomy) is read by the driver, which
+    uses the checkout. Entries are sorted and carry a fixed timestamp, so the same code gives
+    the same bytes.
+    """
+    import zipfile
+
+    path = dest / "kindling-code.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for package in CODE_PACKAGES:
+            for src in sorted((PROJECT_ROOT / package).rglob("*.py")):
+                if "__pycache__" in src.parts:
+                    continue
+                info = zipfile.ZipInfo(str(src.relative_to(PROJECT_ROOT)), date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, src.read_bytes())
+    return path
+
+
+def submit_command(settings: Settings, step: str, day: dt.date, run_id: str, py_files: str | None = None) -> list[str]:
+    """The spark-submit command line of a Spark step.
+
+    With a cluster master (spark://, yarn, k8s://) the executors are separate processes,
+    possibly on other machines: they get their own memory and cores settings, the project's
+    code through ``py_files`` (see :func:`code_archive`), and ``spark.pyspark.python`` from
+    ``spark_executor_python`` when set. With a local master the command is what it always was.
+    """
     from kindling.spark import spark_confs
 
     exe = shutil.which("spark-submit") or str(Path(sys.executable).parent / "spark-submit")
     cmd = [exe, "--master", settings.spark_master, "--driver-memory", settings.spark_driver_memory]
+    local = is_local_master(settings.spark_master)
+    if not local:
+        cmd += ["--executor-memory", settings.spark_executor_memory]
+        if settings.spark_executor_cores > 0:
+            cmd += ["--executor-cores", str(settings.spark_executor_cores)]
+        if py_files:
+            cmd += ["--py-files", py_files]
     for k, v in spark_confs(settings).items():
         cmd += ["--conf", f"{k}={v}"]
-    cmd += ["--conf", f"spark.pyspark.python={sys.executable}", "--conf", f"spark.pyspark.driver.python={sys.executable}"]
+    # The driver runs here (client mode), so its Python is this one. The executors' Python is this
+    # one too unless spark_executor_python names another: right on one machine, but a path that
+    # exists on every executor host is needed on a remote cluster.
+    executor_python = (not local and settings.spark_executor_python) or sys.executable
+    cmd += ["--conf", f"spark.pyspark.python={executor_python}", "--conf", f"spark.pyspark.driver.python={sys.executable}"]
     return [*cmd, str(JOBS_ENTRY), step, "--date", day.isoformat(), "--run-id", run_id]
 
 
@@ -224,13 +280,21 @@ def submit(settings: Settings, step: str, day: dt.date, run_id: str) -> int:
 
 
 def _submit(settings: Settings, step: str, day: dt.date, run_id: str) -> int:
+    import tempfile
+
     env = dict(os.environ)
     env.setdefault("PYSPARK_PYTHON", sys.executable)
     # Settings reach the job through the environment (plus kindling.toml, read there too).
     env.update({"KINDLING_LAKE": str(Path(settings.lake).resolve()), "KINDLING_SOURCE": settings.source})
     if settings.networks:
         env["KINDLING_NETWORKS"] = ",".join(settings.networks)
-    return subprocess.call(submit_command(settings, step, day, run_id), env=env)
+    if is_local_master(settings.spark_master):
+        return subprocess.call(submit_command(settings, step, day, run_id), env=env)
+    # The archive is needed only while spark-submit runs: in client mode the driver serves it to
+    # the executors; in cluster mode spark-submit uploads it before it returns.
+    with tempfile.TemporaryDirectory(prefix="kindling-submit-") as tmp:
+        archive = code_archive(Path(tmp))
+        return subprocess.call(submit_command(settings, step, day, run_id, py_files=str(archive)), env=env)
 
 
 def run_spark_in_process(spark, settings: Settings, step: str, day: dt.date, run_id: str) -> dict:
