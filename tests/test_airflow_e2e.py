@@ -50,7 +50,10 @@ def test_dag_test_publishes_the_interval_day(tmp_path):
         "KINDLING_AIRFLOW_HOME": str(tmp_path / "airflow"),
         "KINDLING_SPARK_SHUFFLE_PARTITIONS": "2",
         "KINDLING_SPARK_MASTER": "local[2]",
-        "KINDLING_TOL": "1e-7",
+        # These tests check Airflow's wiring, not the scores (other tests do): a loose tolerance and
+        # no topic ranking keep each run's rank step short on 2 cores.
+        "KINDLING_TOL": "1e-5",
+        "KINDLING_TOPIC_MIN_RECOGNIZED": "1000000",
         "KINDLING_SENSOR_TIMEOUT_HOURS": "0",
         "KINDLING_TASK_RETRIES": "0",
     }

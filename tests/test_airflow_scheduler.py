@@ -139,7 +139,10 @@ def test_scheduler_backfills_three_days_in_order(tmp_path):
         "KINDLING_CATCHUP": "false",
         "KINDLING_SPARK_SHUFFLE_PARTITIONS": "2",
         "KINDLING_SPARK_MASTER": "local[2]",
-        "KINDLING_TOL": "1e-7",
+        # These tests check Airflow's wiring, not the scores (other tests do): a loose tolerance and
+        # no topic ranking keep each run's rank step short on 2 cores.
+        "KINDLING_TOL": "1e-5",
+        "KINDLING_TOPIC_MIN_RECOGNIZED": "1000000",
         "KINDLING_SENSOR_POKE_SECONDS": "5",
         "KINDLING_TASK_RETRIES": "0",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
