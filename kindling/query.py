@@ -34,6 +34,12 @@ _ACCOUNT_TOPIC_ORDER = {
 _ACCOUNT_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 
 
+def _dicts(cur) -> list[dict]:
+    """A DuckDB cursor's result as a list of {column: value}."""
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
 def _connect():
     import duckdb
 
@@ -92,9 +98,7 @@ class _Tables:
         files = self.files(table, day, network)
         if not files:
             return []
-        cur = self.con.execute(sql, [files, *params])
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        return _dicts(self.con.execute(sql, [files, *params]))
 
     def networks(self, table: str, day: dt.date, network: str | None) -> list[str]:
         """The given network (validated, and published that day) or every network published that day."""
@@ -388,9 +392,7 @@ def movers(
     args = [files[0], *params, files[1], *params]
 
     def select(sql: str, extra: list) -> list[dict]:
-        cur = t.con.execute(f"{joined} {sql}", [*args, *extra])
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        return _dicts(t.con.execute(f"{joined} {sql}", [*args, *extra]))
 
     counts = select("SELECT count(score_from) AS accounts_from, count(score_to) AS accounts_to, "
                     "count(change) AS compared, count(*) - count(score_from) AS new, "
@@ -615,6 +617,56 @@ def _pct(v: float | None) -> float | None:
     return None if v is None else 100.0 * v
 
 
+_MOVER_COLS = ["account_id", "handle", "account_type", "score_from", "score_to", "change", "rank_from", "rank_to"]
+_MOVER_TITLES = {
+    "rises": "largest rises",
+    "falls": "largest falls",
+    "new": "new: no {score} on {frm}; by {score} on {to}",
+    "gone": "gone: no {score} on {to}; by {score} on {frm}",
+}
+
+
+def format_movers(result: dict, fmt: str = "table") -> str:
+    """Rises, falls, new and gone: one block each (table), one object (json), or rows tagged by list (csv)."""
+    if fmt == "json":
+        return json.dumps(result, default=str, indent=1)
+    if fmt == "csv":
+        base = {k: result[k] for k in ("network", "topic", "score_name", "from_dt", "to_dt")}
+        rows = [dict(base, list=name, position=i, **r)
+                for name in _MOVER_LISTS for i, r in enumerate(result[name], 1)]
+        return format_rows(rows, "csv", [*base, "list", "position", *_MOVER_COLS])
+    if fmt != "table":
+        return format_rows([], fmt)  # raises on an unknown format
+    score = result["score_name"] + (f" in {result['topic']}" if result["topic"] else "")
+    frm, to = result["from_dt"], result["to_dt"]
+    out = [
+        f"{score} on {result['network']}, {frm} -> {to}",
+        f"{result['compared']} accounts scored on both dates rise, fall or stay;",
+        f"{result['new_count']} new and {result['gone_count']} gone (scored on one date only) are listed apart.",
+    ]
+    labels = {"account_id": "account", "account_type": "type", "score_from": "from", "score_to": "to",
+              "ranks": "rank", "rank_from": "rank", "rank_to": "rank"}
+    one_date = dict(labels, score_from=result["score_name"], score_to=result["score_name"])
+    for name, title in _MOVER_TITLES.items():
+        rows = result[name]
+        if not rows:
+            if name in ("rises", "falls"):
+                out += ["", f"{title}: none"]
+            continue
+        if name == "new":
+            cols, shown = ["account_id", "handle", "account_type", "score_to", "rank_to"], _short(rows)
+        elif name == "gone":
+            cols, shown = ["account_id", "handle", "account_type", "score_from", "rank_from"], _short(rows)
+        else:
+            cols = ["account_id", "handle", "account_type", "score_from", "score_to", "change", "ranks"]
+            wf, wt = (max(len(str(r[k])) for r in rows) for k in ("rank_from", "rank_to"))
+            shown = [dict(r, ranks=f"{r['rank_from']:>{wf}}→{r['rank_to']:<{wt}}") for r in _short(rows)]
+        out += ["", title.format(to=to, frm=frm, score=result["score_name"]),
+                format_rows(shown, "table", cols, labels if name in ("rises", "falls") else one_date,
+                            {"account_id": 14, "handle": 14})]
+    return "\n".join(out)
+
+
 # --------------------------------------------------------------------------- runs and sql
 
 
@@ -767,53 +819,4 @@ def sql(lake_root: str | Path, statement: str) -> list[dict]:
         cur = con.execute(statement)
     except duckdb.Error as e:
         raise InvalidArgument(f"sql: {type(e).__name__}: {e}") from None
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-_MOVER_COLS = ["account_id", "handle", "account_type", "score_from", "score_to", "change", "rank_from", "rank_to"]
-_MOVER_TITLES = {
-    "rises": "largest rises",
-    "falls": "largest falls",
-    "new": "new: no {score} on {frm}; by {score} on {to}",
-    "gone": "gone: no {score} on {to}; by {score} on {frm}",
-}
-
-
-def format_movers(result: dict, fmt: str = "table") -> str:
-    """Rises, falls, new and gone: one block each (table), one object (json), or rows tagged by list (csv)."""
-    if fmt == "json":
-        return json.dumps(result, default=str, indent=1)
-    if fmt == "csv":
-        base = {k: result[k] for k in ("network", "topic", "score_name", "from_dt", "to_dt")}
-        rows = [dict(base, list=name, position=i, **r)
-                for name in _MOVER_LISTS for i, r in enumerate(result[name], 1)]
-        return format_rows(rows, "csv", [*base, "list", "position", *_MOVER_COLS])
-    if fmt != "table":
-        return format_rows([], fmt)  # raises on an unknown format
-    score = result["score_name"] + (f" in {result['topic']}" if result["topic"] else "")
-    frm, to = result["from_dt"], result["to_dt"]
-    out = [
-        f"{score} on {result['network']}, {frm} -> {to}",
-        f"{result['compared']} accounts scored on both dates rise, fall or stay;",
-        f"{result['new_count']} new and {result['gone_count']} gone (scored on one date only) are listed apart.",
-    ]
-    labels = {"account_id": "account", "account_type": "type", "score_from": "from", "score_to": "to",
-              "ranks": "rank", "rank_from": "rank", "rank_to": "rank"}
-    one_date = dict(labels, score_from=result["score_name"], score_to=result["score_name"])
-    for name, title in _MOVER_TITLES.items():
-        rows = result[name]
-        if not rows:
-            if name in ("rises", "falls"):
-                out += ["", f"{title}: none"]
-            continue
-        if name == "new":
-            cols, shown = ["account_id", "handle", "account_type", "score_to", "rank_to"], _short(rows)
-        elif name == "gone":
-            cols, shown = ["account_id", "handle", "account_type", "score_from", "rank_from"], _short(rows)
-        else:
-            cols = ["account_id", "handle", "account_type", "score_from", "score_to", "change", "ranks"]
-            wf, wt = (max(len(str(r[k])) for r in rows) for k in ("rank_from", "rank_to"))
-            shown = [dict(r, ranks=f"{r['rank_from']:>{wf}}→{r['rank_to']:<{wt}}") for r in _short(rows)]
-        out += ["", title.format(to=to, frm=frm, score=result["score_name"]),
-                format_rows(shown, "table", cols, labels if name in ("rises", "falls") else one_date,
-                            {"account_id": 14, "handle": 14})]
-    return "\n".join(out)
+    return _dicts(cur)
