@@ -129,10 +129,15 @@ def pull(settings: Settings, network: str, day: dt.date) -> dict:
     try:
         for name in names:
             h = hashlib.sha256()
+            lines = TextCheck(f"{url}/{name}", settings.max_line_bytes) if name.endswith(TEXT_EXTENSIONS) else None
             with fs.open(f"{root}/{name}", "rb") as src, open(tmp / name, "wb") as dst:
                 for chunk in iter(lambda: src.read(1 << 20), b""):
+                    if lines:
+                        lines.feed(chunk)
                     h.update(chunk)
                     dst.write(chunk)
+            if lines:
+                lines.close()
             digests[name] = h.hexdigest()
         (tmp / SUCCESS).write_bytes(b"")
         if target.is_dir() and _same_content(target, digests):
@@ -144,6 +149,65 @@ def pull(settings: Settings, network: str, day: dt.date) -> dict:
 
             shutil.rmtree(tmp, ignore_errors=True)
     return {"network": network, "files": names, "copied": True}
+
+
+TEXT_EXTENSIONS = (".csv", ".jsonl", ".json")
+
+
+class TextCheck:
+    """Streamed checks of a text file while it is copied: UTF-8 throughout, and no line longer
+    than ``max_line`` bytes (one enormous line would land in one Spark task and in every
+    error message). Both fail the day, naming the file and the line.
+
+    Cost per 1 MiB chunk: one incremental decode and one newline count, both in C; lines are
+    only walked one by one in a chunk that holds a line longer than the limit.
+    """
+
+    def __init__(self, name: str, max_line: int):
+        import codecs
+
+        self.name, self.max_line = name, max_line
+        self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self.line = 1  # the line the next byte belongs to
+        self.run = 0  # bytes since the last newline
+
+    def _too_long(self, line: int) -> SourceError:
+        return SourceError(f"{self.name}: line {line} is longer than max_line_bytes "
+                           f"({self.max_line:,} bytes); the file is refused")
+
+    def feed(self, chunk: bytes) -> None:
+        try:
+            self.decoder.decode(chunk)
+        except UnicodeDecodeError as e:
+            line = self.line + chunk.count(b"\n", 0, max(e.start, 0))
+            raise SourceError(f"{self.name}: line {line}: bytes that are not UTF-8 "
+                              f"({chunk[e.start:e.start + 4]!r}); the file must be UTF-8") from None
+        first = chunk.find(b"\n")
+        if first == -1:
+            self.run += len(chunk)
+            if self.run > self.max_line:
+                raise self._too_long(self.line)
+            return
+        if self.run + first > self.max_line:
+            raise self._too_long(self.line)
+        last = chunk.rfind(b"\n")
+        if last - first > self.max_line:  # a long line may sit between the first and last newline
+            pos, line = first, self.line + 1
+            while pos < last:
+                nxt = chunk.find(b"\n", pos + 1)
+                if nxt - pos - 1 > self.max_line:
+                    raise self._too_long(line)
+                pos, line = nxt, line + 1
+        self.line += chunk.count(b"\n")
+        self.run = len(chunk) - last - 1
+        if self.run > self.max_line:
+            raise self._too_long(self.line)
+
+    def close(self) -> None:
+        try:
+            self.decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise SourceError(f"{self.name}: line {self.line}: the file ends inside a UTF-8 character") from None
 
 
 def _same_content(folder: Path, digests: dict[str, str]) -> bool:
