@@ -4,13 +4,16 @@ Raw files (CSV, JSONL or Parquet, chosen by extension) arrive as lines or rows
 numbered from 1; these pure transforms turn them into DataFrames with exactly the
 columns of ``schemas/tables/<table>.yaml`` plus two lineage columns,
 ``_source_file`` and ``_source_row``, so that every later error can name the file
-and row at fault. Rows that cannot be parsed or typed are returned separately by
-:func:`find_bad_rows`; the entry point decides what to do with them.
+and row at fault. :func:`row_problems` names the row-level rule each row breaks (if any);
+the entry point writes the good rows to the conformed table and the others to ``quarantine``.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+import datetime as dt
+import functools
+
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from schemas import Field, Table
@@ -114,35 +117,104 @@ def _to_canonical(
     )
 
 
+def _problem(column, value: Column, reason) -> Column:
+    col = column if isinstance(column, Column) else F.lit(column)
+    why = reason if isinstance(reason, Column) else F.lit(reason)
+    return F.struct(col.alias("column"), F.substring(value.cast("string"), 1, 200).alias("value"), why.alias("reason"))
+
+
+def _parse_checks(table: Table) -> list[Column]:
+    """A row that did not parse, or a value that did not convert to its field's type."""
+    checks = [F.when(F.col(CORRUPT).isNotNull(), _problem("*", F.col(CORRUPT), "malformed line"))]
+    for f in table.fields:
+        if f.type in ("string",) or f.type.startswith("array<"):
+            continue
+        raw = F.col(f"_raw_{f.name}")
+        checks.append(
+            F.when(raw.isNotNull() & (F.trim(raw) != "") & F.col(f.name).isNull(), _problem(f.name, raw, f"not a valid {f.type}"))
+        )
+    return checks
+
+
 def find_bad_rows(df: DataFrame, table: Table) -> DataFrame:
     """Rows that did not parse, or whose value did not convert to the field's type.
 
     Returns ``_source_file``, ``_source_row``, ``column``, ``value``, ``reason``.
-    Nulls are not bad here: nullability is the quality suite's business.
+    Nulls are not bad here: see :func:`row_problems` for every row-level rule.
     """
-    checks = [
-        F.when(F.col(CORRUPT).isNotNull(), F.struct(F.lit("*").alias("column"), F.substring(CORRUPT, 1, 200).alias("value"), F.lit("malformed line").alias("reason")))
-    ]
-    for f in table.fields:
-        if f.type in ("string",) or f.type.startswith("array<"):
-            continue
-        checks.append(
-            F.when(
-                F.col(f"_raw_{f.name}").isNotNull()
-                & (F.trim(F.col(f"_raw_{f.name}")) != "")
-                & F.col(f.name).isNull(),
-                F.struct(
-                    F.lit(f.name).alias("column"),
-                    F.substring(f"_raw_{f.name}", 1, 200).alias("value"),
-                    F.lit(f"not a valid {f.type}").alias("reason"),
-                ),
-            )
-        )
     return (
-        df.select("_source_file", "_source_row", F.explode(F.array(*checks)).alias("bad"))
+        df.select("_source_file", "_source_row", F.explode(F.array(*_parse_checks(table))).alias("bad"))
         .where(F.col("bad").isNotNull())
         .select("_source_file", "_source_row", "bad.column", "bad.value", "bad.reason")
     )
+
+
+PROBLEM = "_problem"
+
+
+def row_problems(df: DataFrame, table: Table, day: dt.date, known_accounts: DataFrame | None = None) -> DataFrame:
+    """Add ``_problem``: the first row-level rule the row breaks, as (column, value, reason), else null.
+
+    The row-level rules, in the order they are tried: the line parses; each value converts to
+    its field's type; required fields are neither null nor blank; values are in the field's
+    allowed set; ``in_snapshot_day`` timestamps fall within ``day`` (UTC); references name an
+    account of ``known_accounts`` (one column, ``account_id``: the day's accounts that passed);
+    the primary key was not already seen on an earlier line (the first line keeps it). A row
+    with a problem is quarantined; a table or column missing altogether is a day-level error
+    and never reaches this function.
+    """
+    start = dt.datetime(day.year, day.month, day.day)
+    end = start + dt.timedelta(days=1)
+    checks = _parse_checks(table)
+    for f in table.fields:
+        c = F.col(f.name)
+        if not f.nullable:
+            blank = c.isNull() | (F.trim(c) == "") if f.type == "string" else c.isNull()
+            checks.append(F.when(blank, _problem(f.name, F.col(f"_raw_{f.name}"), "null or empty")))
+        if f.allowed:
+            checks.append(F.when(c.isNotNull() & ~c.isin(*f.allowed), _problem(f.name, c, "not one of " + ", ".join(f.allowed))))
+        if f.in_snapshot_day:
+            out = c.isNotNull() & ((c < F.lit(start)) | (c >= F.lit(end)))
+            checks.append(F.when(out, _problem(f.name, F.date_format(c, "yyyy-MM-dd'T'HH:mm:ss'Z'"), f"outside the snapshot day {day.isoformat()} (UTC)")))
+    refs = [f for f in table.fields if f.references == "accounts.account_id"]
+    if known_accounts is not None:
+        for f in refs:
+            flag = f"_known_{f.name}"
+            df = df.join(
+                known_accounts.select(F.col("account_id").alias(f.name), F.lit(True).alias(flag)).distinct(), f.name, "left"
+            )
+            checks.append(F.when(F.col(f.name).isNotNull() & F.col(flag).isNull(), _problem(f.name, F.col(f.name), "unknown account")))
+    pk = list(table.primary_key)
+    if pk:
+        any_null = functools.reduce(lambda a, b: a | b, [F.col(k).isNull() for k in pk])
+        first = F.min("_source_row").over(Window.partitionBy(*pk))
+        df = df.withColumn("_first_row", F.when(any_null, F.lit(None)).otherwise(first))
+        key = F.concat_ws(",", *[F.col(k) for k in pk])
+        checks.append(
+            F.when(
+                F.col("_first_row").isNotNull() & (F.col("_first_row") < F.col("_source_row")),
+                _problem(",".join(pk), key, F.concat(F.lit("duplicate key (first on row "), F.col("_first_row").cast("string"), F.lit(")"))),
+            )
+        )
+    return df.withColumn(PROBLEM, F.coalesce(*checks))
+
+
+def quarantine_rows(checked: DataFrame, table: Table, run_id: str) -> DataFrame:
+    """The rows :func:`row_problems` flagged, in the ``quarantine`` table's columns."""
+    return checked.where(F.col(PROBLEM).isNotNull()).select(
+        F.lit(table.name).alias("input_table"),
+        "_source_file",
+        "_source_row",
+        F.col(f"{PROBLEM}.column").alias("column"),
+        F.col(f"{PROBLEM}.value").alias("value"),
+        F.col(f"{PROBLEM}.reason").alias("reason"),
+        F.lit(run_id).alias("run_id"),
+    ).withColumnRenamed("_source_file", "source_file").withColumnRenamed("_source_row", "source_row")
+
+
+def kept_rows(checked: DataFrame, table: Table) -> DataFrame:
+    """The rows that break no row-level rule, in the output contract of :func:`finalize`."""
+    return finalize(checked.where(F.col(PROBLEM).isNull()), table)
 
 
 def finalize(df: DataFrame, table: Table) -> DataFrame:

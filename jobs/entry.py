@@ -14,7 +14,6 @@ import io
 import json
 import sys
 import time
-import uuid
 from pathlib import Path
 
 if __package__ in (None, ""):  # started as a script by spark-submit
@@ -27,13 +26,11 @@ import schemas
 from jobs import conform as C
 from jobs.graph import build_edges, window_dates
 from jobs.score import account_scores
-from kindling.lake import Lake, replace_dir
+from kindling.lake import Lake
 from kindling.settings import Settings, load_settings
 from kindling.state import save_state
 from kindling.validate import parse_date
 from kindling.validate import run_id as clean_run_id
-
-MAX_BAD_ROWS_SHOWN = 5
 
 
 # --- conform ---------------------------------------------------------------
@@ -41,29 +38,34 @@ def _raw_files(raw_dir: Path, table: str) -> list[Path]:
     return sorted(p for p in raw_dir.iterdir() if p.stem == table and p.suffix in (".csv", ".jsonl", ".json", ".parquet"))
 
 
-def _numbered_lines(spark: SparkSession, path: Path) -> DataFrame:
-    """The file's lines with their 1-based line numbers (``_source_row``, ``value``).
+def _with_row_numbers(df: DataFrame) -> DataFrame:
+    """``df`` with ``_source_row``: 1-based, in file order (lines of a text file, rows of Parquet).
 
-    Line numbers come from the split order: each partition's offset is the line
-    count of the partitions before it (one small job; no Python workers). Nothing
-    is cached: a file's splits are read in the same order by every job.
+    One split (any file under the split size, the usual daily file) needs no job: the ids
+    Spark gives partition 0 are 0, 1, 2, ... For several splits each partition's offset is the
+    row count of the partitions before it (one small job; no Python workers). Nothing is
+    cached: a file's splits are read in the same order by every job.
     """
-    lines = spark.read.text(str(path)).select(
-        F.spark_partition_id().alias("_pid"), F.monotonically_increasing_id().alias("_mid"), "value"
-    )
-    counts = sorted((r["_pid"], r["n"]) for r in lines.groupBy("_pid").agg(F.count(F.lit(1)).alias("n")).collect())
-    offsets, acc = {}, 0
+    mid = F.monotonically_increasing_id()
+    if df.rdd.getNumPartitions() == 1:
+        return df.withColumn("_source_row", mid + 1)
+    counts = sorted((r["_pid"], r["n"]) for r in df.groupBy(F.spark_partition_id().alias("_pid")).agg(F.count(F.lit(1)).alias("n")).collect())
+    offsets, acc = [], 0
     for pid, cnt in counts:
-        offsets[pid] = acc
+        offsets += [F.lit(pid), F.lit(acc)]
         acc += cnt
-    offset = F.create_map(*[x for pid, off in offsets.items() for x in (F.lit(pid), F.lit(off))]) if offsets else None
-    first = F.col("_pid").cast("long") * F.lit(1 << 33)
-    row = F.col("_mid") - first + 1 + (offset[F.col("_pid")] if offset is not None else F.lit(0))
-    return lines.select(row.alias("_source_row"), "value")
+    off = F.create_map(*offsets)[F.spark_partition_id()] if offsets else F.lit(0)
+    return df.withColumn("_source_row", mid - F.spark_partition_id().cast("long") * F.lit(1 << 33) + 1 + off)
 
 
 def read_raw_table(spark: SparkSession, path: Path, table: schemas.Table, rel: str) -> DataFrame:
-    """Read one raw file into canonical columns + lineage + parse diagnostics."""
+    """Read one raw file into canonical columns + lineage + parse diagnostics.
+
+    Day-level problems found here raise :class:`ConformError`: a Parquet file that cannot be
+    read, a CSV file without a header, a schema column missing from the header or the Parquet
+    schema. (A required column missing from every JSON record is found in :func:`conform_day`,
+    with the counts.)
+    """
     if path.suffix == ".parquet":
         try:
             df = spark.read.parquet(str(path))
@@ -73,23 +75,15 @@ def read_raw_table(spark: SparkSession, path: Path, table: schemas.Table, rel: s
         missing = C.missing_columns(table, present)
         if missing:
             raise C.ConformError(f"{rel}: missing column(s) {', '.join(missing)} (table {table.name})")
-        # Parquet has no lines: number the rows in file order, as for text.
-        counts = sorted((r["_pid"], r["n"]) for r in df.groupBy(F.spark_partition_id().alias("_pid")).agg(F.count(F.lit(1)).alias("n")).collect())
-        offsets, acc = [], 0
-        for pid, cnt in counts:
-            offsets += [F.lit(pid), F.lit(acc)]
-            acc += cnt
-        off = F.create_map(*offsets)[F.spark_partition_id()] if offsets else F.lit(0)
-        rows = df.withColumn(
-            "_source_row", F.monotonically_increasing_id() - F.spark_partition_id().cast("long") * F.lit(1 << 33) + 1 + off
-        )
-        return C.conform_parquet(rows, table, rel)
-    lines = _numbered_lines(spark, path)
+        return C.conform_parquet(_with_row_numbers(df), table, rel)
+    lines = _with_row_numbers(spark.read.text(str(path))).select("_source_row", "value")
     if path.suffix == ".csv":
-        first = lines.where("_source_row = 1").select("value").collect()
-        if not first:
+        # The lake is a local folder and pull has checked the file is UTF-8 with short lines.
+        with open(path, encoding="utf-8", newline="") as fh:
+            first = fh.readline()
+        if not first.strip():
             raise C.ConformError(f"{rel}: empty file (no header line)")
-        header = next(csv.reader(io.StringIO(first[0]["value"])))
+        header = next(csv.reader(io.StringIO(first)))
         header = [h.strip().lstrip("\ufeff") for h in header]
         missing = C.missing_columns(table, header)
         if missing:
@@ -98,37 +92,68 @@ def read_raw_table(spark: SparkSession, path: Path, table: schemas.Table, rel: s
     return C.parse_json_lines(lines, table, rel)
 
 
-def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.date) -> dict:
+def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.date, run_id: str) -> dict:
+    """Conform one network-day into the run's staging: good rows per table, rejected rows to quarantine.
+
+    Day-level problems (a required table or column missing, a file that cannot be read at
+    all) raise :class:`ConformError`. Row-level problems (:func:`jobs.conform.row_problems`)
+    send the row to ``quarantine`` with its file, line and reason; ``audit-in`` decides whether
+    the day's rejected share is acceptable, and only then moves the good rows into
+    ``<lake>/conformed``. Returns the kept rows per table; the rejected counts are in the
+    run's ``quarantine-<network>`` state.
+
+    Per table: one aggregation (rows, rejected rows, and for JSON lines whether each required
+    column appears at all) and one write; the quarantine is written once per network.
+    """
     lake = Lake(settings.lake)
     raw_dir = lake.raw(network, day)
     if not raw_dir.is_dir():
         raise C.ConformError(f"{raw_dir}: no raw snapshot (did pull run?)")
-    counts = {}
-    for name in schemas.INPUT_TABLES:
-        table = schemas.table(name)
-        files = _raw_files(raw_dir, name)
-        if not files:
-            if table.optional:
-                continue
-            raise C.ConformError(f"network={network} dt={day}: missing table {name!r} (expected {name}.csv, .jsonl or .parquet)")
-        if len(files) > 1:
-            raise C.ConformError(f"network={network} dt={day}: table {name!r} given twice: {', '.join(f.name for f in files)}")
-        path = files[0]
-        rel = f"raw/network={network}/dt={day}/{path.name}"
-        df = read_raw_table(spark, path, table, rel).persist()
-        bad = C.find_bad_rows(df, table).orderBy("_source_row").limit(MAX_BAD_ROWS_SHOWN).collect()
-        if bad:
-            n_bad = C.find_bad_rows(df, table).count()
-            shown = "; ".join(f"row {b['_source_row']} column {b['column']}: {b['reason']} ({b['value']!r})" for b in bad)
+    counts, rejected, quarantined, cached = {}, {}, [], []
+    known = None
+    try:
+        for name in schemas.INPUT_TABLES:
+            table = schemas.table(name)
+            files = _raw_files(raw_dir, name)
+            if not files:
+                if table.optional:
+                    continue
+                raise C.ConformError(f"network={network} dt={day}: missing table {name!r} (expected {name}.csv, .jsonl or .parquet)")
+            if len(files) > 1:
+                raise C.ConformError(f"network={network} dt={day}: table {name!r} given twice: {', '.join(f.name for f in files)}")
+            path = files[0]
+            rel = f"raw/network={network}/dt={day}/{path.name}"
+            checked = C.row_problems(read_raw_table(spark, path, table, rel), table, day, known).persist()
+            cached.append(checked)
+            required = [f.name for f in table.fields if not f.nullable]
+            agg = checked.agg(
+                F.count(F.lit(1)).alias("rows"),
+                F.count(C.PROBLEM).alias("rejected"),
+                F.count(C.CORRUPT).alias("unparsed"),
+                *[F.count(f"_raw_{c}").alias(c) for c in required],
+            ).first()
+            if path.suffix in (".jsonl", ".json") and agg["rows"] > agg["unparsed"]:
+                # JSON lines have no header: a required column no record carries is the same
+                # day-level error as a column missing from a CSV header.
+                missing = [c for c in required if agg[c] == 0]
+                if missing:
+                    raise C.ConformError(f"{rel}: missing column(s) {', '.join(missing)}: no record has a value for them (table {name})")
+            target = lake.staged_input(run_id, name, network, day)
+            C.kept_rows(checked, table).coalesce(1).write.mode("overwrite").parquet(str(target))
+            counts[name] = agg["rows"] - agg["rejected"]
+            rejected[name] = agg["rejected"]
+            if agg["rejected"]:
+                quarantined.append(C.quarantine_rows(checked, table, run_id))
+            if name == "accounts":
+                known = spark.read.parquet(str(target)).select("account_id")
+        q = spark.createDataFrame([], schemas.table("quarantine").spark_schema())
+        for bad in quarantined:
+            q = q.unionByName(bad)
+        q.orderBy("source_file", "source_row").coalesce(1).write.mode("overwrite").parquet(str(lake.staged(run_id, "quarantine", day, network)))
+    finally:
+        for df in cached:
             df.unpersist()
-            raise C.ConformError(f"{rel}: {n_bad} row(s) cannot be read as table {name}: {shown}")
-        out = C.finalize(df, table)
-        target = lake.conformed(name, network, day)
-        tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
-        out.coalesce(1).write.mode("overwrite").parquet(str(tmp))
-        replace_dir(tmp, target)
-        counts[name] = df.count()
-        df.unpersist()
+    save_state(settings, run_id, f"quarantine-{network}", rejected)
     return counts
 
 
@@ -273,7 +298,7 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
 # --- shared ------------------------------------------------------------------
 def run_step(spark: SparkSession, step: str, settings: Settings, day: dt.date, run_id: str, networks: list[str]) -> dict:
     if step == "conform":
-        return {network: conform_day(spark, settings, network, day) for network in networks}
+        return {network: conform_day(spark, settings, network, day, run_id) for network in networks}
     if step == "rank":
         return rank_networks(spark, settings, networks, day, run_id)
     raise ValueError(f"unknown Spark step {step!r}")

@@ -2,7 +2,8 @@
 
     <lake>/raw/network=<n>/dt=<D>/...                 pulled snapshot files, unchanged
     <lake>/conformed/<table>/network=<n>/dt=<D>/      canonical Parquet (+ lineage columns)
-    <lake>/_staging/<run_id>/<table>/dt=<D>/network=<n>/   a run's outputs before audit
+    <lake>/_staging/<run_id>/_input/<table>/network=<n>/dt=<D>/   a run's conformed input before audit-in
+    <lake>/_staging/<run_id>/<table>/dt=<D>/network=<n>/   a run's outputs (and quarantine) before audit
     <lake>/_runs/<run_id>/                            a run's state, quality results
     <lake>/tables/<table>/dt=<D>  ->  ../_versions/<table>/dt=<D>/<run_id>   (symlink)
     <lake>/tables/runs/dt=<D>/<run_id>.parquet
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from kindling.validate import network_name
 
-PUBLISHED_TABLES = ("account_scores", "topic_scores", "score_contributors")
+PUBLISHED_TABLES = ("account_scores", "topic_scores", "score_contributors", "quarantine")
 
 
 class Lake:
@@ -46,6 +47,10 @@ class Lake:
     def staged(self, run_id: str, table: str, day: dt.date, network: str | None = None) -> Path:
         p = self.staging(run_id) / table / f"dt={day.isoformat()}"
         return p / f"network={network_name(network)}" if network else p
+
+    def staged_input(self, run_id: str, table: str, network: str, day: dt.date) -> Path:
+        """A run's conformed input rows, before ``audit-in`` moves them into ``conformed/``."""
+        return self.staging(run_id) / "_input" / table / f"network={network_name(network)}" / f"dt={day.isoformat()}"
 
     def run_dir(self, run_id: str) -> Path:
         return self.root / "_runs" / run_id

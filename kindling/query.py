@@ -748,15 +748,15 @@ def format_runs(rows: list[dict], fmt: str = "table") -> str:
     return "\n".join(out)
 
 
-_SQL_TABLES = ("account_scores", "topic_scores", "score_contributors", "runs")
+_SQL_TABLES = ("account_scores", "topic_scores", "score_contributors", "quarantine", "runs")
 _SQL_STATEMENTS = ("SELECT", "EXPLAIN")
 
 
 def sql_connection(lake_root: str | Path):
     """A DuckDB connection with one read-only view per published table and nothing else reachable.
 
-    Views: ``account_scores``, ``topic_scores``, ``score_contributors`` (each with ``dt`` and
-    ``network`` columns, published partitions only) and ``runs`` (with ``dt``). After they are
+    Views: ``account_scores``, ``topic_scores``, ``score_contributors``, ``quarantine`` (each with
+    ``dt`` and ``network`` columns, published partitions only) and ``runs`` (with ``dt``). After they are
     made, file access is limited to ``<lake>/tables`` and the configuration is locked, so a
     query cannot read other files, load extensions or attach databases.
     """
