@@ -92,6 +92,24 @@ class Settings:
     sensor_poke_seconds: int = 300
     sensor_timeout_hours: float = 24.0
 
+    # --- bad input (README "Failure modes") -----------------------------------
+    quarantine_max_share: float = 0.01
+    """A day fails when more than this share of an input table's rows is quarantined (row-level
+    rules: unparseable line, wrong type, null id, unknown value, timestamp outside the day,
+    unknown account, duplicate key). Within it, the rows go to the ``quarantine`` table and the
+    day is published without them."""
+    self_interaction_max_share: float = 0.05
+    """A day fails when more than this share of its interactions are self-interactions (they carry
+    no credit; in bulk they mean a broken or gamed feed)."""
+    volume_band: float = 3.0
+    """A day fails when its kept accounts or interactions fall outside [median / band, median * band]
+    of the trailing 7 published days."""
+    volume_min_history: int = 3
+    """The volume check needs at least this many published days before the run date."""
+    max_line_bytes: int = 1048576
+    """``pull`` refuses a CSV or JSON-lines file with a line longer than this (bytes), or with bytes
+    that are not UTF-8, naming the file and line."""
+
     @property
     def lake_path(self) -> Path:
         return Path(self.lake)

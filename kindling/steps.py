@@ -126,20 +126,76 @@ def _gate(settings: Settings, day: dt.date, run_id: str, side: str, validate) ->
 
 
 def step_audit_in(settings: Settings, day: dt.date, run_id: str) -> dict:
+    """The input gate: the GE input suite and the day-level rules of :mod:`kindling.policy`.
+
+    Reads what ``conform`` staged. When every network passes, the staged rows replace the day
+    in ``<lake>/conformed`` (where ``rank`` reads its window); when one fails, nothing moves,
+    and the run's quarantined rows are kept in ``<lake>/_runs/<run_id>/quarantine/``.
+    """
+    import pandas as pd
+
     import schemas
-    from kindling import quality
+    from kindling import policy, quality
 
     lake = Lake(settings.lake)
+    extra: dict[str, tuple[list[dict], list[str]]] = {}
 
     def validate(network: str):
-        tables = {
-            name: _read_parquet_dir(lake.conformed(name, network, day))
-            for name in schemas.INPUT_TABLES
-            if lake.conformed(name, network, day).is_dir()
-        }
-        return quality.validate_input_day(tables, day, network, lake.run_dir(run_id) / "quality")
+        tables = {}
+        for name in schemas.INPUT_TABLES:
+            p = lake.staged_input(run_id, name, network, day)
+            if p.is_dir():
+                tables[name] = _read_parquet_dir(p)
+        q = lake.staged(run_id, "quarantine", day, network)
+        quarantine = _read_parquet_dir(q) if q.is_dir() else pd.DataFrame(columns=schemas.table("quarantine").column_names)
+        res = quality.validate_input_day(tables, day, network, lake.run_dir(run_id) / "quality")
+        failures, notes = policy.audit_network(settings, lake, network, day, tables, quarantine)
+        policy.save(lake.run_dir(run_id) / "quality" / f"policy-{network}.json",
+                    {"network": network, "day": day.isoformat(), "failures": failures, "notes": notes,
+                     "quarantined": {f"{t}: {r}": int(n) for (t, r), n in
+                                     quarantine.groupby(["input_table", "reason"]).size().items()}})
+        extra[network] = (failures, notes)
+        res.failures.extend(failures)
+        res.success = res.success and not failures
+        return res
 
-    return _gate(settings, day, run_id, "in", validate)
+    try:
+        out = _gate(settings, day, run_id, "in", validate)
+    except quality.QualityError as e:
+        kept = _keep_quarantine(lake, run_id, day)
+        if kept is None:
+            raise
+        raise quality.QualityError(f"{e}\nquarantined rows of this run: {kept} (kindling query sql cannot see "
+                                   "them: read them with DuckDB or pandas)") from None
+    for network in out:
+        out[network]["notes"] = extra.get(network, ([], []))[1]
+        for name in schemas.INPUT_TABLES:
+            staged = lake.staged_input(run_id, name, network, day)
+            if staged.is_dir():
+                _promote(staged, lake.conformed(name, network, day))
+    save_state(settings, run_id, "quality-in", out)
+    return out
+
+
+def _promote(staged: Path, target: Path) -> None:
+    """Put a staged conformed table in place (hard links: instant, and the staging copy stays intact)."""
+    from kindling.lake import replace_dir
+
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(staged, tmp, copy_function=os.link)
+    replace_dir(tmp, target)
+
+
+def _keep_quarantine(lake: Lake, run_id: str, day: dt.date) -> Path | None:
+    """A failed day's quarantined rows, kept with the run's results (staging is cleaned up)."""
+    staged = lake.staged(run_id, "quarantine", day)
+    if not staged.is_dir():
+        return None
+    target = lake.run_dir(run_id) / "quarantine"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(staged, target)
+    return target
 
 
 def step_audit_out(settings: Settings, day: dt.date, run_id: str) -> dict:
