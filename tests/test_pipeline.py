@@ -31,6 +31,11 @@ END = dt.date(2026, 11, 20)
 def snapshots(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("snapshots")
     generate.generate(out, accounts=300, days=3, networks=("alpha", "beta"), seed=5, end_date=END)
+    # one row-level fault on alpha's last day: quarantined, and the day still publishes
+    path = out / "network=alpha" / f"dt={END}" / "interactions.parquet"
+    t = pq.read_table(path).to_pylist()
+    t[4]["kind"] = "poke"  # row 5 of the file
+    pq.write_table(pa.Table.from_pylist(t, schema=pq.read_schema(path)), path)
     return out
 
 
@@ -94,6 +99,12 @@ def test_run_publishes_scores_and_rerun_is_identical(spark, tmp_path, snapshots)
         by_pr = sorted(rows, key=lambda r: r["pagerank"])
         assert all(a["influence"] <= b["influence"] for a, b in zip(by_pr, by_pr[1:], strict=False))
 
+    quarantine = published_rows(tmp_path / "lake", END, "quarantine")
+    assert [(r["network"], r["input_table"], r["source_row"], r["column"], r["value"]) for r in quarantine] == [
+        ("alpha", "interactions", 5, "kind", "poke")]
+    assert quarantine[0]["source_file"] == f"raw/network=alpha/dt={END}/interactions.parquet"
+    assert quarantine[0]["reason"].startswith("not one of")
+
     topics = published_rows(tmp_path / "lake", END, "topic_scores")
     contrib = published_rows(tmp_path / "lake", END, "score_contributors")
     for net in nets:
@@ -121,6 +132,7 @@ def test_run_publishes_scores_and_rerun_is_identical(spark, tmp_path, snapshots)
     assert_same_rows(published_rows(tmp_path / "lake", END), first)
     assert_same_rows(published_rows(tmp_path / "lake", END, "topic_scores"), topics)
     assert_same_rows(published_rows(tmp_path / "lake", END, "score_contributors"), contrib)
+    assert published_rows(tmp_path / "lake", END, "quarantine") == quarantine
     # one immutable version per published day; the old one is gone
     versions = list(Lake(tmp_path / "lake").versions("account_scores", END).iterdir())
     assert [v.name for v in versions] == [run2]
@@ -131,10 +143,12 @@ def test_run_publishes_scores_and_rerun_is_identical(spark, tmp_path, snapshots)
 
 
 def _corrupt_interactions(src_day: Path) -> None:
+    """Above the 1% quarantine limit: row 7 of an unknown kind, every 25th from row 10 dangling."""
     path = src_day / "interactions.parquet"
     t = pq.read_table(path).to_pylist()
     t[6]["kind"] = "superlike"  # row 7 of the file
-    t[9]["target_id"] = "nobody-knows-me"
+    for i in range(9, len(t), 25):
+        t[i]["target_id"] = "nobody-knows-me"
     pq.write_table(pa.Table.from_pylist(t, schema=pq.read_schema(path)), path)
 
 
@@ -153,8 +167,9 @@ def test_corrupted_day_fails_gate_and_leaves_published_data_untouched(spark, tmp
         run_day(s, END, spark=spark, log=lambda m: None)
     msg = str(err.value)
     assert "network=beta" in msg and "interactions.parquet" in msg
-    assert "kind" in msg and "row 7" in msg
-    assert "target_id" in msg and "nobody-knows-me" in msg
+    assert "quarantine_max_share" in msg
+    assert "kind" in msg and "row 7" in msg and "superlike" in msg
+    assert "target_id" in msg and "nobody-knows-me" in msg and "row 10" in msg
 
     after = tree_digest(tables)
     # the only new file is the failed run's row in the runs table
