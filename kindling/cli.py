@@ -34,13 +34,14 @@ def _cmd_run(args) -> int:
 
     settings = load_settings()
     day = parse_date(args.date)
+    run_id = clean_run_id(args.run_id) if args.run_id else None  # every argument checked before Spark starts
     spark = None
     if args.in_process:
         from kindling.spark import session
 
         spark = session(settings, master=settings.spark_master)
     try:
-        run_id = run_day(settings, day, run_id=clean_run_id(args.run_id) if args.run_id else None, spark=spark)
+        run_id = run_day(settings, day, run_id=run_id, spark=spark)
     finally:
         if spark is not None:
             spark.stop()
@@ -54,13 +55,14 @@ def _cmd_backfill(args) -> int:
     from kindling.backfill import backfill, summary
 
     settings = load_settings()
+    start, end = parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")  # before Spark starts
     spark = None
     if args.in_process:
         from kindling.spark import session
 
         spark = session(settings, master=settings.spark_master)
     try:
-        results = backfill(settings, parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to"), force=args.force, spark=spark)
+        results = backfill(settings, start, end, force=args.force, spark=spark)
     finally:
         if spark is not None:
             spark.stop()

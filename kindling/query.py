@@ -31,7 +31,7 @@ _ACCOUNT_TOPIC_ORDER = {
     "expertise": "expertise DESC, interest DESC, topic",
     "interest": "interest DESC, expertise DESC, topic",
 }
-_ACCOUNT_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
+_ACCOUNT_ID = re.compile(r"[^\x00-\x1f\x7f]{1,200}")  # fullmatch
 
 
 def _dicts(cur) -> list[dict]:
@@ -69,7 +69,7 @@ def previous_date(lake: Lake, table: str, day: dt.date) -> dt.date | None:
 
 def account_id_arg(value: str) -> str:
     """An account id as the user typed it: only bound as a query parameter, never part of a path."""
-    if not isinstance(value, str) or not _ACCOUNT_ID.match(value):
+    if not isinstance(value, str) or not _ACCOUNT_ID.fullmatch(value):
         raise InvalidArgument(f"account id {value!r} is not allowed (1-200 characters, no control characters)")
     return value
 

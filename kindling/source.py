@@ -26,7 +26,7 @@ from kindling.validate import InvalidArgument, network_name
 
 SUCCESS = "_SUCCESS"
 EXTENSIONS = (".csv", ".jsonl", ".json", ".parquet")
-_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")  # fullmatch: "$" matches before a newline
 
 
 class SourceError(RuntimeError):
@@ -60,7 +60,11 @@ def list_networks(settings: Settings) -> list[str]:
     for e in entries:
         name = _name(e)
         if name.startswith("network="):
-            nets.append(network_name(name.split("=", 1)[1]))
+            try:
+                nets.append(network_name(name.split("=", 1)[1]))
+            except InvalidArgument as err:  # name the folder as listed ('a%2F..') too, not only as decoded
+                listed = str(e).rstrip("/").rsplit("/", 1)[-1]
+                raise InvalidArgument(f"snapshot source {settings.source}: folder {listed!r}: {err}") from None
     if not nets:
         raise SourceError(f"no network=<name> folders at snapshot source {settings.source}")
     return sorted(nets)
@@ -106,7 +110,12 @@ def _day_files(fs, root: str) -> list[str]:
         names = [_name(p) for p in fs.ls(root, detail=False)]
     except (FileNotFoundError, NotImplementedError):
         names = []
-    return sorted(n for n in names if n != SUCCESS and not n.startswith("."))
+    return sorted(n for n in names if n != SUCCESS and not _hidden(n))
+
+
+def _hidden(name: str) -> bool:
+    """A dotfile (``.part-0.crc``), skipped; not a name that decodes to ``../x`` (refused by ``pull``)."""
+    return name.startswith(".") and ".." not in name and _FILE_NAME.fullmatch(name[1:]) is not None
 
 
 def pull(settings: Settings, network: str, day: dt.date) -> dict:
@@ -120,7 +129,7 @@ def pull(settings: Settings, network: str, day: dt.date) -> dict:
     if not names:
         raise SourceError(f"{url}: the snapshot folder holds no files")
     for name in names:
-        if not _FILE_NAME.match(name) or ".." in name:
+        if not _FILE_NAME.fullmatch(name) or ".." in name:
             raise InvalidArgument(f"{url}: file name {name!r} is not allowed")
     target = lake.raw(network, day)
     digests = {}

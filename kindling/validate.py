@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_NETWORK = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# Patterns are applied with fullmatch: "$" would also match before a trailing newline.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_NETWORK = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_RUN_ID = re.compile(r"[A-Za-z0-9_.~:+-]{1,250}")  # Airflow's allowed_run_id_pattern, and its column width
 _RUN_ID_BAD = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -15,7 +17,7 @@ class InvalidArgument(ValueError):
 
 
 def parse_date(value: str, what: str = "date") -> _dt.date:
-    if not isinstance(value, str) or not _DATE.match(value):
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
         raise InvalidArgument(f"{what} must be YYYY-MM-DD, got {value!r}")
     try:
         return _dt.date.fromisoformat(value)
@@ -24,14 +26,14 @@ def parse_date(value: str, what: str = "date") -> _dt.date:
 
 
 def network_name(value: str) -> str:
-    if not isinstance(value, str) or not _NETWORK.match(value):
+    if not isinstance(value, str) or not _NETWORK.fullmatch(value):
         raise InvalidArgument(
             f"network name {value!r} is not allowed (lower-case letters, digits, '-' and '_', at most 64)"
         )
     return value
 
 
-_TOPIC = re.compile(r"^[^\s\x00-\x1f\x7f]{1,100}$")
+_TOPIC = re.compile(r"[^\s\x00-\x1f\x7f]{1,100}")
 
 
 def topic_slug(value: str) -> str:
@@ -41,13 +43,22 @@ def topic_slug(value: str) -> str:
     only) and go into queries as bound parameters; this rejects whitespace,
     control characters and absurd lengths, and lower-cases nothing.
     """
-    if not isinstance(value, str) or not _TOPIC.match(value) or value in (".", ".."):
+    if not isinstance(value, str) or not _TOPIC.fullmatch(value) or value in (".", ".."):
         raise InvalidArgument(f"topic {value!r} is not a topic slug (1-100 characters, no spaces or control characters)")
     return value
 
 
 def run_id(value: str) -> str:
-    """Turn any run id (Airflow's contain ':' and '+') into a safe folder name."""
+    """A run id as a safe folder name: Airflow's (which contain ':' and '+') with those replaced.
+
+    Anything Airflow would not accept as a run id (a '/', whitespace, a quote, a control
+    character) is refused rather than rewritten, so that '../x' cannot quietly become run 'x'
+    and two different ids cannot share a folder.
+    """
+    if not isinstance(value, str) or not _RUN_ID.fullmatch(value):
+        raise InvalidArgument(
+            f"run id {value!r} is not allowed (1-250 letters, digits and '_.~:+-', as Airflow allows)"
+        )
     cleaned = _RUN_ID_BAD.sub("_", value).strip("._")
     if not cleaned:
         raise InvalidArgument(f"run id {value!r} is empty once sanitised")
