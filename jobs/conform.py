@@ -16,6 +16,7 @@ import functools
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from kindling.policy import CASCADED_REASON
 from schemas import Field, Table
 
 CORRUPT = "_corrupt"
@@ -152,14 +153,18 @@ def find_bad_rows(df: DataFrame, table: Table) -> DataFrame:
 PROBLEM = "_problem"
 
 
-def row_problems(df: DataFrame, table: Table, day: dt.date, known_accounts: DataFrame | None = None) -> DataFrame:
+def row_problems(
+    df: DataFrame, table: Table, day: dt.date, known_accounts: DataFrame | None = None, held_accounts: DataFrame | None = None
+) -> DataFrame:
     """Add ``_problem``: the first row-level rule the row breaks, as (column, value, reason), else null.
 
     The row-level rules, in the order they are tried: the line parses; each value converts to
     its field's type; required fields are neither null nor blank; values are in the field's
     allowed set; ``in_snapshot_day`` timestamps fall within ``day`` (UTC); references name an
-    account of ``known_accounts`` (one column, ``account_id``: the day's accounts that passed);
-    the primary key was not already seen on an earlier line (the first line keeps it). A row
+    account of ``known_accounts`` (one column, ``account_id``: the day's accounts that passed,
+    unique) — a reference to one of ``held_accounts`` (accounts whose own row was quarantined)
+    is quarantined as :data:`CASCADED_REASON`, which the rejected-share limit does not count,
+    so that one bad account row is one fault, not one per interaction; the primary key was not already seen on an earlier line (the first line keeps it). A row
     with a problem is quarantined; a table or column missing altogether is a day-level error
     and never reaches this function.
     """
@@ -179,11 +184,15 @@ def row_problems(df: DataFrame, table: Table, day: dt.date, known_accounts: Data
     refs = [f for f in table.fields if f.references == "accounts.account_id"]
     if known_accounts is not None:
         for f in refs:
-            flag = f"_known_{f.name}"
-            df = df.join(
-                known_accounts.select(F.col("account_id").alias(f.name), F.lit(True).alias(flag)).distinct(), f.name, "left"
-            )
-            checks.append(F.when(F.col(f.name).isNotNull() & F.col(flag).isNull(), _problem(f.name, F.col(f.name), "unknown account")))
+            known, held = f"_known_{f.name}", f"_held_{f.name}"
+            df = df.join(known_accounts.select(F.col("account_id").alias(f.name), F.lit(True).alias(known)), f.name, "left")
+            unknown = F.col(f.name).isNotNull() & F.col(known).isNull()
+            if held_accounts is not None:
+                df = df.join(
+                    held_accounts.select(F.col("account_id").alias(f.name), F.lit(True).alias(held)).distinct(), f.name, "left"
+                )
+                checks.append(F.when(unknown & F.col(held).isNotNull(), _problem(f.name, F.col(f.name), CASCADED_REASON)))
+            checks.append(F.when(unknown, _problem(f.name, F.col(f.name), "unknown account")))
     pk = list(table.primary_key)
     if pk:
         any_null = functools.reduce(lambda a, b: a | b, [F.col(k).isNull() for k in pk])
@@ -205,6 +214,8 @@ def quarantine_rows(checked: DataFrame, table: Table, run_id: str) -> DataFrame:
         F.lit(table.name).alias("input_table"),
         "_source_file",
         "_source_row",
+        (F.concat_ws(",", *[F.col(k).cast("string") for k in table.primary_key]) if table.primary_key else F.lit(None))
+        .cast("string").alias("row_key"),
         F.col(f"{PROBLEM}.column").alias("column"),
         F.col(f"{PROBLEM}.value").alias("value"),
         F.col(f"{PROBLEM}.reason").alias("reason"),

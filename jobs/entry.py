@@ -110,7 +110,7 @@ def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.d
     if not raw_dir.is_dir():
         raise C.ConformError(f"{raw_dir}: no raw snapshot (did pull run?)")
     counts, rejected, quarantined, cached = {}, {}, [], []
-    known = None
+    known = held = None
     try:
         for name in schemas.INPUT_TABLES:
             table = schemas.table(name)
@@ -123,7 +123,7 @@ def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.d
                 raise C.ConformError(f"network={network} dt={day}: table {name!r} given twice: {', '.join(f.name for f in files)}")
             path = files[0]
             rel = f"raw/network={network}/dt={day}/{path.name}"
-            checked = C.row_problems(read_raw_table(spark, path, table, rel), table, day, known).persist()
+            checked = C.row_problems(read_raw_table(spark, path, table, rel), table, day, known, held).persist()
             cached.append(checked)
             required = [f.name for f in table.fields if not f.nullable]
             agg = checked.agg(
@@ -146,6 +146,7 @@ def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.d
                 quarantined.append(C.quarantine_rows(checked, table, run_id))
             if name == "accounts":
                 known = spark.read.parquet(str(target)).select("account_id")
+                held = checked.where(F.col(C.PROBLEM).isNotNull() & (F.trim("account_id") != "")).select("account_id")
         q = spark.createDataFrame([], schemas.table("quarantine").spark_schema())
         for bad in quarantined:
             q = q.unionByName(bad)

@@ -435,7 +435,7 @@ def write_run_row(settings: Settings, day: dt.date, run_id: str, status: str, fa
         "status": status,
         "failed_step": failed_step,
         "error": error,
-        "input_rows": json.dumps(states.get("conform")) if "conform" in states else None,
+        "input_rows": json.dumps(_input_rows(states)) if "conform" in states else None,
         "output_rows": json.dumps(states.get("rank")) if "rank" in states else None,
         "quality": json.dumps(quality) if quality else None,
         "quality_results_path": str((lake.run_dir(run_id) / "quality").relative_to(lake.root)),
@@ -450,6 +450,17 @@ def write_run_row(settings: Settings, day: dt.date, run_id: str, status: str, fa
     path = lake.table("runs") / f"dt={day.isoformat()}" / f"{run_id}-{status}.parquet"
     write_atomic_bytes(path, sink.getvalue().to_pybytes())
     return path
+
+
+def _input_rows(states: dict) -> dict:
+    """Kept rows per network and input table, with the quarantined rows per table beside them."""
+    out = {}
+    for network, counts in states["conform"].items():
+        out[network] = dict(counts)
+        quarantined = states.get(f"quarantine-{network}")
+        if quarantined is not None:
+            out[network]["quarantined"] = quarantined
+    return out
 
 
 def _started_at(lake: Lake, run_id: str) -> dt.datetime:

@@ -149,14 +149,18 @@ def _rows(path: Path, change) -> None:
     else:
         table = pq.read_table(path)
         rows = change(table.to_pylist())
+        schema = table.schema
+        if any(r[f.name] is None for f in schema if not f.nullable for r in rows):
+            # a null set into a column declared non-nullable: the file declares it nullable
+            schema = pa.schema([f.with_nullable(True) for f in schema])
         try:
-            new = pa.Table.from_pylist(rows, schema=table.schema)
+            new = pa.Table.from_pylist(rows, schema=schema)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
             # a string set into a column of another type: the file gets that column as strings
             odd = {f.name for f in table.schema if not pa.types.is_string(f.type)
                    and any(isinstance(r[f.name], str) for r in rows)}
             rows = [{k: (_iso(v) if k in odd else v) for k, v in r.items()} for r in rows]
-            schema = pa.schema([pa.field(f.name, pa.string()) if f.name in odd else f for f in table.schema])
+            schema = pa.schema([pa.field(f.name, pa.string()) if f.name in odd else f for f in schema])
             new = pa.Table.from_pylist(rows, schema=schema)
         pq.write_table(new, path)
 
