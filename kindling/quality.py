@@ -64,6 +64,8 @@ class SuiteResult:
     failures: list[dict] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)
     results_path: str | None = None
+    checks: dict[str, dict] = field(default_factory=dict)
+    """Checks beside the GE suite, by name (``drift``): their details, as saved in the results."""
 
     def message(self) -> str:
         lines = [_describe(self.suite, f) for f in self.failures]
@@ -74,6 +76,25 @@ class SuiteResult:
 def raise_for(result: SuiteResult) -> None:
     if not result.success:
         raise QualityError(result.message())
+
+
+def add_checks(result: SuiteResult, name: str, details: dict, findings: list[dict]) -> None:
+    """Fold a check run beside the GE suite (e.g. the drift gates) into ``result``.
+
+    Its failed findings (``severity`` fail) fail the suite like a failed expectation; the others
+    are warnings. ``details`` are kept under ``name`` in ``result.checks`` and in the saved
+    results file, whose success, failures and warnings are updated to match.
+    """
+    for f in findings:
+        (result.failures if f["severity"] == FAIL else result.warnings).append(f)
+    result.success = not result.failures
+    result.checks[name] = details
+    if result.results_path:
+        path = Path(result.results_path)
+        saved = json.loads(path.read_text())
+        saved.update({name: details, "success": result.success,
+                      "failures": result.failures, "warnings": result.warnings})
+        _write_json(path, saved)
 
 
 # --- rules derived from the table definitions ---------------------------------
@@ -410,6 +431,8 @@ def _exception_message(info: dict | None) -> str | None:
 def _describe(suite: str, f: dict) -> str:
     where = f"{f['table']}.{f['column']}" if f.get("column") else f["table"]
     head = f"{suite}: {where}: {f['rule']} ({f['expectation']}) failed"
+    if f.get("hint"):
+        return f"{head}; {f['hint']}"
     if f.get("error"):
         return f"{head}: {f['error'].splitlines()[0]}"
     if f["expectation"] == "expect_table_columns_to_match_set":

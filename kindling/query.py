@@ -676,19 +676,22 @@ def _run_row(r: dict, day: str) -> dict:
         return json.loads(v) if v else None
 
     quality = parse(r.get("quality")) or {}
-    failed_checks = [
-        f"{side.removeprefix('quality-')}:{net}:{check}"
-        for side, per_net in sorted(quality.items())
-        for net, res in sorted(per_net.items())
-        for check in res.get("failed", [])
-    ]
+
+    def checks(kind: str) -> list[str]:
+        return [
+            f"{side.removeprefix('quality-')}:{net}:{check}"
+            for side, per_net in sorted(quality.items())
+            for net, res in sorted(per_net.items())
+            for check in res.get(kind, [])
+        ]
     started, finished = r.get("started_at"), r.get("finished_at")
     return {
         "dt": day,
         "run_id": r["run_id"],
         "status": r["status"],
         "failed_step": r.get("failed_step"),
-        "failed_checks": failed_checks,
+        "failed_checks": checks("failed"),
+        "warnings": checks("warnings"),
         "error": r.get("error"),
         "networks": list(r.get("networks") or []),
         "started_at": started.isoformat() if started else None,
@@ -726,7 +729,8 @@ def runs(lake_root: str | Path, date: str | None = None, status: str | None = No
 
 def format_runs(rows: list[dict], fmt: str = "table") -> str:
     if fmt == "csv":
-        flat = [dict(r, failed_checks="; ".join(r["failed_checks"]), networks=",".join(r["networks"]),
+        flat = [dict(r, failed_checks="; ".join(r["failed_checks"]), warnings="; ".join(r["warnings"]),
+                     networks=",".join(r["networks"]),
                      timings=json.dumps(r["timings"]), input_rows=json.dumps(r["input_rows"]),
                      output_rows=json.dumps(r["output_rows"])) for r in rows]
         return format_rows(flat, "csv")
@@ -744,6 +748,9 @@ def format_runs(rows: list[dict], fmt: str = "table") -> str:
         if r["status"] == "failed":
             checks = "; ".join(r["failed_checks"]) or (r["error"] or "").split("\n")[0]
             out += textwrap.wrap(f"{r['failed_step'] or '?'} failed: {checks}", width=78,
+                                 initial_indent="    ", subsequent_indent="      ")
+        if r["warnings"]:
+            out += textwrap.wrap(f"warnings: {'; '.join(r['warnings'])}", width=78,
                                  initial_indent="    ", subsequent_indent="      ")
     return "\n".join(out)
 

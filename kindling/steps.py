@@ -143,7 +143,12 @@ def step_audit_in(settings: Settings, day: dt.date, run_id: str) -> dict:
 
 
 def step_audit_out(settings: Settings, day: dt.date, run_id: str) -> dict:
-    from kindling import quality
+    """The output suite on the staged tables, then the drift gates against the previous published day.
+
+    A failed drift gate (PSI above ``drift_psi_fail``) fails the suite like a failed expectation;
+    its message says how to accept a genuine shift.
+    """
+    from kindling import drift, quality
 
     lake = Lake(settings.lake)
 
@@ -156,9 +161,23 @@ def step_audit_out(settings: Settings, day: dt.date, run_id: str) -> dict:
             if not p.is_dir():
                 raise StepFailed(f"{p}: nothing staged for table {table}, network={network} (did rank run?)")
             tables[table] = _read_parquet_dir(p)
-        return quality.validate_output(tables, network, lake.run_dir(run_id) / "quality")
+        res = quality.validate_output(tables, network, lake.run_dir(run_id) / "quality")
+        result = _drift(settings, lake, day, network, tables["account_scores"])
+        quality.add_checks(res, "drift", result, drift.findings(result, day, run_id))
+        return res
 
     return _gate(settings, day, run_id, "out", validate)
+
+
+def _drift(settings: Settings, lake: Lake, day: dt.date, network: str, scores) -> dict:
+    from kindling import drift
+
+    missing = [c for c in (drift.ID, drift.SCORE, drift.RANK) if c not in scores.columns]
+    if missing:  # the output suite reports the missing columns
+        return {"status": drift.SKIPPED, "reason": f"staged account_scores lacks {', '.join(missing)}"}
+    prev_day, prev = drift.previous_scores(lake, network, day) or (None, None)
+    return drift.check(scores, prev, prev_day, psi_warn=settings.drift_psi_warn, psi_fail=settings.drift_psi_fail,
+                       spearman_warn=settings.drift_spearman_warn, top_k=settings.drift_top_k)
 
 
 def _summary(res) -> dict:
@@ -167,7 +186,7 @@ def _summary(res) -> dict:
         "failed": [f"{f['table']}.{f.get('column') or '*'}: {f['rule']}" for f in res.failures],
         "warnings": [f"{f['table']}.{f.get('column') or '*'}: {f['rule']}" for f in res.warnings],
         "results_path": res.results_path,
-    }
+    } | res.checks  # e.g. "drift": the drift gates' values, or why they were skipped
 
 
 def step_publish(settings: Settings, day: dt.date, run_id: str) -> dict:
