@@ -66,6 +66,8 @@ class SuiteResult:
     results_path: str | None = None
     checks: dict[str, dict] = field(default_factory=dict)
     """Checks beside the GE suite, by name (``drift``): their details, as saved in the results."""
+    validations: dict[str, tuple[Any, Any]] = field(default_factory=dict, repr=False)
+    """Per table, the GE ``(ExpectationSuite, ExpectationSuiteValidationResult)``, for Data Docs."""
 
     def message(self) -> str:
         lines = [_describe(self.suite, f) for f in self.failures]
@@ -341,6 +343,7 @@ def _run(
     ]
     warnings: list[dict] = []
     raw_results: dict[str, Any] = {}
+    validations: dict[str, tuple[Any, Any]] = {}
     for name, rules in per_table.items():
         df = tables[name]
         present = set(df.columns)
@@ -353,8 +356,9 @@ def _run(
         if not index_cols:
             index_cols = [c for c in table_def(name).primary_key if c in present]
         batch = _batch_definition(name).get_batch(batch_parameters={"dataframe": df})
+        ge_suite = _suite(f"{suite}.{name}", rules)
         result = batch.validate(
-            _suite(f"{suite}.{name}", rules),
+            ge_suite,
             result_format={
                 "result_format": "SUMMARY",
                 "unexpected_index_column_names": index_cols,
@@ -364,6 +368,7 @@ def _run(
         )
         raw = result.to_json_dict()
         raw_results[name] = raw
+        validations[name] = (ge_suite, result)
         helper_names = {r.kwargs["column"]: r.column for r in rules if r.helper}
         for r in raw["results"]:
             if r["success"]:
@@ -371,7 +376,8 @@ def _run(
             f = _failure(name, r, helper_names)
             (failures if f["severity"] == FAIL else warnings).append(f)
 
-    out = SuiteResult(suite=suite, success=not failures, failures=failures, warnings=warnings)
+    out = SuiteResult(suite=suite, success=not failures, failures=failures, warnings=warnings,
+                      validations=validations)
     if results_dir is not None:
         path = Path(results_dir) / f"{suite}-{network}.json"
         _write_json(path, {

@@ -701,6 +701,7 @@ def _run_row(r: dict, day: str) -> dict:
         "input_rows": parse(r.get("input_rows")),
         "output_rows": parse(r.get("output_rows")),
         "quality_results_path": r.get("quality_results_path"),
+        "data_docs_path": r.get("data_docs_path"),  # absent from runs files written before it existed
     }
 
 
@@ -752,6 +753,8 @@ def format_runs(rows: list[dict], fmt: str = "table") -> str:
         if r["warnings"]:
             out += textwrap.wrap(f"warnings: {'; '.join(r['warnings'])}", width=78,
                                  initial_indent="    ", subsequent_indent="      ")
+        if r["data_docs_path"]:
+            out.append(f"    data docs: {r['data_docs_path']}")
     return "\n".join(out)
 
 
@@ -779,7 +782,17 @@ def sql_connection(lake_root: str | Path):
                 for net in lake.published_networks(table, day):
                     if _is_network(net):
                         files += sorted(str(p) for p in (lake.published(table, day) / f"network={net}").glob("*.parquet"))
-        if files:
+        if files and table == "runs":
+            # Runs files written before a column was added lack it: read them by name, and put every
+            # column of the definition in the view even when no file has it yet.
+            import schemas
+
+            cols = ", ".join(f"CAST(NULL AS {_duck_type(f)}) AS {f.name}" for f in schemas.table(table).fields)
+            con.execute(
+                f"CREATE VIEW runs AS SELECT * FROM read_parquet({_sql_list(files)}, hive_partitioning = true, "
+                f"union_by_name = true) UNION ALL BY NAME SELECT {cols} WHERE false"
+            )
+        elif files:
             con.execute(
                 f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_sql_list(files)}, hive_partitioning = true)"
             )

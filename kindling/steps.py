@@ -109,15 +109,31 @@ def _read_parquet_dir(path: Path):
 
 
 def _gate(settings: Settings, day: dt.date, run_id: str, side: str, validate) -> dict:
-    """Run one quality suite per network (``validate(network)``); raise if any failed."""
+    """Run one quality suite per network (``validate(network)``); raise if any failed.
+
+    Every network's results are also rendered into the run's Data Docs site, failed or not. A
+    rendering error never changes the gate's outcome: it becomes a warning of the summary.
+    """
     from kindling import quality
 
-    out, failures = {}, []
+    out, failures, docs = {}, [], []
     for network in networks_of_day(settings, day):
         res = validate(network)
         out[network] = _summary(res)
+        try:
+            docs.append(_data_docs_pages(settings, run_id, network, res))
+        except Exception as e:
+            out[network]["warnings"].append(f"data docs: rendering failed: {_one_line(e)[:300]}")
         if not res.success:
             failures.append(f"network={network}: {res.message()}")
+    if docs:
+        try:
+            from kindling.data_docs import write_index
+
+            write_index(Lake(settings.lake).data_docs(run_id), docs, f"Data Docs: run {run_id} (dt={day})")
+        except Exception as e:
+            for summary in out.values():
+                summary["warnings"].append(f"data docs: index failed: {_one_line(e)[:300]}")
     save_state(settings, run_id, f"quality-{side}", out)
     if failures:
         label = "input" if side == "in" else "output"
@@ -140,6 +156,13 @@ def step_audit_in(settings: Settings, day: dt.date, run_id: str) -> dict:
         return quality.validate_input_day(tables, day, network, lake.run_dir(run_id) / "quality")
 
     return _gate(settings, day, run_id, "in", validate)
+
+
+def _data_docs_pages(settings: Settings, run_id: str, network: str, res) -> dict:
+    from kindling.data_docs import write_pages
+
+    lake = Lake(settings.lake)
+    return write_pages(lake.data_docs(run_id), res, network, run_id, _started_at(lake, run_id))
 
 
 def step_audit_out(settings: Settings, day: dt.date, run_id: str) -> dict:
@@ -392,6 +415,7 @@ def write_run_row(settings: Settings, day: dt.date, run_id: str, status: str, fa
     timings = {k[len("timing-"):]: v["seconds"] for k, v in states.items() if k.startswith("timing-")}
     started = _started_at(lake, run_id)
     quality = {k: v for k, v in states.items() if k.startswith("quality-")}
+    docs = lake.data_docs(run_id) / "index.html"
     row = {
         "run_id": run_id,
         "networks": sorted(set(states.get("conform", {})) | set(states.get("pull", {}))),
@@ -402,6 +426,7 @@ def write_run_row(settings: Settings, day: dt.date, run_id: str, status: str, fa
         "output_rows": json.dumps(states.get("rank")) if "rank" in states else None,
         "quality": json.dumps(quality) if quality else None,
         "quality_results_path": str((lake.run_dir(run_id) / "quality").relative_to(lake.root)),
+        "data_docs_path": str(docs.relative_to(lake.root)) if docs.is_file() else None,
         "started_at": started,
         "finished_at": dt.datetime.now(dt.UTC),
         "timings": json.dumps(timings),

@@ -1,4 +1,4 @@
-"""Drift gates of audit-out (PSI of influence, rank stability of the top k).
+"""Drift gates of audit-out (PSI of influence, rank stability of the top k) and the run's Data Docs.
 
 No Spark: the previous day is published with ``Lake.publish_partition`` from Parquet written with
 pyarrow, today's outputs are staged the same way, and the steps are called directly.
@@ -17,13 +17,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from test_quality import day_tables
 
 import schemas
 from kindling import drift, query
+from kindling.cli import main
 from kindling.lake import PUBLISHED_TABLES, Lake
 from kindling.quality import QualityError
 from kindling.settings import load_settings
-from kindling.steps import StepFailed, run_local_step, step_audit_out, step_publish
+from kindling.steps import StepFailed, run_local_step, step_audit_in, step_audit_out, step_publish, write_run_row
 
 DAY = dt.date(2026, 11, 20)
 PREV = DAY - dt.timedelta(days=1)
@@ -264,3 +266,100 @@ def test_a_previous_day_of_another_network_is_not_compared(settings):
         lake.publish_partition(table, PREV, lake.staged("prev-run", table, PREV), "prev-run")
     _stage(lake, "r1", _scores(BASE_INFLUENCE + 30))
     assert step_audit_out(settings, DAY, "r1")[NET]["drift"]["status"] == "skipped"
+
+
+# --- Data Docs ------------------------------------------------------------------------------------
+
+
+def _conform(settings, tables):
+    lake = Lake(settings.lake)
+    for name, df in tables.items():
+        folder = lake.conformed(name, NET, DAY)
+        folder.mkdir(parents=True, exist_ok=True)
+        df.to_parquet(folder / "part-0.parquet", index=False)
+
+
+def _text(path) -> str:
+    h = re.sub(r"(?s)<style.*?</style>|<script.*?</script>", "", path.read_text())
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", h))
+
+
+def test_data_docs_site_links_every_suite_page_and_the_runs_row_points_at_it(settings, capsys):
+    _publish_previous(settings)
+    _conform(settings, day_tables())
+    _stage(Lake(settings.lake), "r1", _scores(BASE_INFLUENCE + 4))
+    step_audit_in(settings, DAY, "r1")
+    step_audit_out(settings, DAY, "r1")
+    docs = Lake(settings.lake).data_docs("r1")
+    index = docs / "index.html"
+    links = re.findall(r"href='([^']+)'", index.read_text())
+    pages = [docs / link for link in links if link.startswith("validations/")]
+    suites = {p.relative_to(docs / "validations").parts[:2] for p in pages}
+    assert suites == {("input", t) for t in schemas.INPUT_TABLES} | {("output", t) for t in PUBLISHED_TABLES}
+    assert all(p.is_file() and p.name == f"{NET}.html" for p in pages)
+    assert all((docs / link).is_file() for link in links)  # suite pages too
+    interactions = _text(next(p for p in pages if "interactions" in p.parts))
+    assert "Expectation Suite: input.interactions" in interactions and "Run Name r1" in interactions
+    assert "values must belong to this set: reply quote repost mention like" in interactions
+    assert "values must be unique" in interactions
+    scores = _text(next(p for p in pages if p.parts[-5:-3] == ("output", "account_scores")))
+    assert "values must be greater than or equal to 0.0 and less than or equal to 100.0" in scores
+    home = re.search(r'<a href="([^"]+index\.html)">', next(iter(pages)).read_text()).group(1)
+    assert (next(iter(pages)).parent / home).resolve() == index.resolve()  # GE's "Home" link works
+    assert "drift" in _text(index) and "PSI of influence" in _text(index)
+
+    write_run_row(settings, DAY, "r1", status="published")
+    rc = main(["query", "runs", "--date", DAY.isoformat(), "--format", "json"])
+    (row,) = json.loads(capsys.readouterr().out)
+    assert rc == 0 and row["data_docs_path"] == "_runs/r1/data_docs/index.html"
+    assert (Lake(settings.lake).root / row["data_docs_path"]).resolve() == index.resolve()
+    main(["query", "runs", "--date", DAY.isoformat(), "--format", "csv"])
+    assert "_runs/r1/data_docs/index.html" in capsys.readouterr().out
+    main(["query", "runs", "--date", DAY.isoformat()])
+    assert "    data docs: _runs/r1/data_docs/index.html" in capsys.readouterr().out.splitlines()
+
+
+def test_a_failed_input_gate_still_gets_its_data_docs(settings):
+    _conform(settings, day_tables(interactions={3: {"kind": "poke"}}))
+    with pytest.raises(QualityError):
+        step_audit_in(settings, DAY, "r1")
+    index = Lake(settings.lake).data_docs("r1") / "index.html"
+    assert re.search(r"interactions</a></td><td class='failed'>failed", index.read_text())
+    page = next((Lake(settings.lake).data_docs("r1") / "validations" / "input" / "interactions").rglob("*.html"))
+    assert "poke" in _text(page)
+
+
+def test_a_rendering_error_is_a_warning_and_never_hides_the_gate(settings, monkeypatch):
+    from kindling import data_docs
+
+    def broken(*a, **k):
+        raise RuntimeError("renderer exploded")
+
+    monkeypatch.setattr(data_docs, "write_pages", broken)
+    _stage(Lake(settings.lake), "r1", _scores(BASE_INFLUENCE))
+    summary = step_audit_out(settings, DAY, "r1")[NET]
+    assert summary["success"]
+    assert summary["warnings"] == ["data docs: rendering failed: RuntimeError: renderer exploded"]
+    assert not (Lake(settings.lake).data_docs("r1") / "index.html").exists()
+    write_run_row(settings, DAY, "r1", status="failed", failed_step="publish")
+    (row,) = query.runs(settings.lake, date=DAY.isoformat())
+    assert row["data_docs_path"] is None
+
+
+def test_runs_files_without_data_docs_path_still_read(settings, capsys):
+    old = schemas.table("runs").arrow_schema()
+    old = old.remove(old.get_field_index("data_docs_path"))
+    folder = Lake(settings.lake).table("runs") / f"dt={PREV}"
+    folder.mkdir(parents=True)
+    t0 = dt.datetime(2026, 11, 20, 1, tzinfo=dt.UTC)
+    pq.write_table(pa.Table.from_pylist([{
+        "run_id": "old", "networks": [NET], "status": "published", "quality_results_path": "_runs/old/quality",
+        "started_at": t0, "finished_at": t0 + dt.timedelta(seconds=5), "timings": "{}"}], schema=old),
+        folder / "old-published.parquet")
+    _stage(Lake(settings.lake), "r1", _scores(BASE_INFLUENCE))
+    step_audit_out(settings, DAY, "r1")
+    write_run_row(settings, DAY, "r1", status="published")
+    rows = query.runs(settings.lake)
+    assert [(r["run_id"], r["data_docs_path"]) for r in rows] == [("r1", "_runs/r1/data_docs/index.html"), ("old", None)]
+    got = query.sql(settings.lake, "SELECT run_id, data_docs_path FROM runs ORDER BY run_id")
+    assert got == [{"run_id": "old", "data_docs_path": None}, {"run_id": "r1", "data_docs_path": "_runs/r1/data_docs/index.html"}]
