@@ -31,6 +31,10 @@ ID, SCORE, RANK = "account_id", "influence", "rank"
 BINS = 10
 """PSI bins: the deciles of the previous day's scores."""
 
+RESOLUTION = 1.0
+"""Influence points (a 7% change of PageRank) below which a move is not drift: every decile
+edge is raised by this much and edges closer than this are merged (see :func:`decile_edges`)."""
+
 EPSILON = 1e-4
 """A bin's share is taken as at least this, so an empty bin adds a large but finite term
 (ln(share / 1e-4)) instead of an infinite one. Shares are not renormalised afterwards."""
@@ -41,17 +45,29 @@ MIN_COMMON = 3
 OK, WARN, FAIL, SKIPPED = "ok", "warn", "fail", "skipped"
 
 
-def decile_edges(previous: np.ndarray, bins: int = BINS) -> np.ndarray:
+def decile_edges(previous: np.ndarray, bins: int = BINS, resolution: float = 0.0) -> np.ndarray:
     """Inner bin edges: the previous day's quantiles 1/bins .. (bins-1)/bins, repeated edges dropped.
 
-    Scores pile up on a few values (every account without credit has the same floor score, and
-    influence is clamped to 0-100), so several deciles can be equal: an edge is kept once,
+    Scores pile up on a few values (every account without credit gets the same floor score, and
+    influence is clamped to 0-100), so several deciles can be equal: the edge is kept once,
     which merges those deciles into one bin holding the whole pile. Bins are right-closed,
-    ``(e[i-1], e[i]]``, with open ends, so a pile sitting exactly on an edge stays in one bin
-    on both days and today's values outside yesterday's range still fall in a bin.
+    ``(e[i-1], e[i]]``, with open ends, so today's values outside yesterday's range still fall
+    in a bin.
+
+    A pile sits exactly on its edge, so without ``resolution`` it leaves its bin as soon as it
+    moves up at all: seen on generated data, where the floor score of half the accounts moved
+    from 0.92 to 1.17 between two days and the PSI was 5. ``resolution`` raises every edge by
+    that much and drops an edge closer than that to the one below, so moves smaller than
+    ``resolution`` never cross an edge (on those days the PSI is then 0.002).
     """
-    qs = np.quantile(previous, np.arange(1, bins) / bins)
-    return np.unique(qs)
+    qs = np.unique(np.quantile(previous, np.arange(1, bins) / bins)) + resolution
+    if resolution <= 0:
+        return qs
+    kept = [qs[0]]
+    for q in qs[1:]:
+        if q - kept[-1] >= resolution:
+            kept.append(q)
+    return np.array(kept)
 
 
 def bin_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -61,18 +77,19 @@ def bin_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return counts / max(len(values), 1)
 
 
-def psi(previous, current, bins: int = BINS, epsilon: float = EPSILON) -> float:
+def psi(previous, current, bins: int = BINS, epsilon: float = EPSILON, resolution: float = 0.0) -> float:
     """Population stability index of ``current`` against ``previous``.
 
     PSI = sum over bins of (c - p) * ln(c / p), where p and c are the previous and current shares
-    of the bin, each at least ``epsilon``. 0 means the same distribution; by convention below 0.1
-    is stable, 0.1-0.25 a moderate shift, above 0.25 a large one. Non-finite values are ignored.
+    of the bin (:func:`decile_edges`), each at least ``epsilon``. 0 means the same distribution;
+    by convention below 0.1 is stable, 0.1-0.25 a moderate shift, above 0.25 a large one.
+    Non-finite values are ignored.
     """
     prev = _finite(previous)
     cur = _finite(current)
     if len(prev) == 0 or len(cur) == 0:
         raise ValueError("psi needs at least one finite value on each side")
-    edges = decile_edges(prev, bins)
+    edges = decile_edges(prev, bins, resolution)
     p = np.maximum(bin_shares(prev, edges), epsilon)
     c = np.maximum(bin_shares(cur, edges), epsilon)
     return float(np.sum((c - p) * np.log(c / p)))
@@ -142,7 +159,7 @@ def check(
         side = "previous" if len(prev_scores) == 0 else "current"
         return {"status": SKIPPED, "previous_dt": previous_day.isoformat(),
                 "reason": f"no finite {SCORE} on the {side} day"}
-    value = psi(prev_scores, cur_scores)
+    value = psi(prev_scores, cur_scores, resolution=RESOLUTION)
     psi_status = FAIL if value > psi_fail else WARN if value > psi_warn else OK
     rank = spearman_top_k(previous, current, top_k)
     rho = rank["spearman"]
@@ -151,7 +168,7 @@ def check(
     return {
         "status": FAIL if FAIL in statuses else WARN if WARN in statuses else OK,
         "previous_dt": previous_day.isoformat(),
-        "psi": {"column": SCORE, "value": round(value, 6), "warn": psi_warn, "fail": psi_fail,
+        "psi": {"column": SCORE, "value": round(value, 6), "warn": psi_warn, "fail": psi_fail, "resolution": RESOLUTION,
                 "status": psi_status, "previous_rows": len(prev_scores), "current_rows": len(cur_scores)},
         "spearman": {**rank, "spearman": None if rho is None else round(rho, 6), "warn": spearman_warn,
                      "status": rank_status},
