@@ -5,6 +5,7 @@
     <lake>/_staging/<run_id>/_input/<table>/network=<n>/dt=<D>/   a run's conformed input before audit-in
     <lake>/_staging/<run_id>/<table>/dt=<D>/network=<n>/   a run's outputs (and quarantine) before audit
     <lake>/_runs/<run_id>/                            a run's state, quality results
+    <lake>/_runs/<run_id>/data_docs/index.html        its Great Expectations Data Docs (kindling.data_docs)
     <lake>/tables/<table>/dt=<D>  ->  ../_versions/<table>/dt=<D>/<run_id>   (symlink)
     <lake>/tables/runs/dt=<D>/<run_id>.parquet
     <lake>/reports/dt=<D>/report.html                 the day's HTML report (kindling.report)
@@ -54,6 +55,9 @@ class Lake:
 
     def run_dir(self, run_id: str) -> Path:
         return self.root / "_runs" / run_id
+
+    def data_docs(self, run_id: str) -> Path:
+        return self.run_dir(run_id) / "data_docs"
 
     @property
     def tables(self) -> Path:

@@ -64,6 +64,10 @@ class SuiteResult:
     failures: list[dict] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)
     results_path: str | None = None
+    checks: dict[str, dict] = field(default_factory=dict)
+    """Checks beside the GE suite, by name (``drift``): their details, as saved in the results."""
+    validations: dict[str, tuple[Any, Any]] = field(default_factory=dict, repr=False)
+    """Per table, the GE ``(ExpectationSuite, ExpectationSuiteValidationResult)``, for Data Docs."""
 
     def message(self) -> str:
         lines = [_describe(self.suite, f) for f in self.failures]
@@ -74,6 +78,25 @@ class SuiteResult:
 def raise_for(result: SuiteResult) -> None:
     if not result.success:
         raise QualityError(result.message())
+
+
+def add_checks(result: SuiteResult, name: str, details: dict, findings: list[dict]) -> None:
+    """Fold a check run beside the GE suite (e.g. the drift gates) into ``result``.
+
+    Its failed findings (``severity`` fail) fail the suite like a failed expectation; the others
+    are warnings. ``details`` are kept under ``name`` in ``result.checks`` and in the saved
+    results file, whose success, failures and warnings are updated to match.
+    """
+    for f in findings:
+        (result.failures if f["severity"] == FAIL else result.warnings).append(f)
+    result.success = not result.failures
+    result.checks[name] = details
+    if result.results_path:
+        path = Path(result.results_path)
+        saved = json.loads(path.read_text())
+        saved.update({name: details, "success": result.success,
+                      "failures": result.failures, "warnings": result.warnings})
+        _write_json(path, saved)
 
 
 # --- rules derived from the table definitions ---------------------------------
@@ -320,6 +343,7 @@ def _run(
     ]
     warnings: list[dict] = []
     raw_results: dict[str, Any] = {}
+    validations: dict[str, tuple[Any, Any]] = {}
     for name, rules in per_table.items():
         df = tables[name]
         present = set(df.columns)
@@ -332,8 +356,9 @@ def _run(
         if not index_cols:
             index_cols = [c for c in table_def(name).primary_key if c in present]
         batch = _batch_definition(name).get_batch(batch_parameters={"dataframe": df})
+        ge_suite = _suite(f"{suite}.{name}", rules)
         result = batch.validate(
-            _suite(f"{suite}.{name}", rules),
+            ge_suite,
             result_format={
                 "result_format": "SUMMARY",
                 "unexpected_index_column_names": index_cols,
@@ -343,6 +368,7 @@ def _run(
         )
         raw = result.to_json_dict()
         raw_results[name] = raw
+        validations[name] = (ge_suite, result)
         helper_names = {r.kwargs["column"]: r.column for r in rules if r.helper}
         for r in raw["results"]:
             if r["success"]:
@@ -350,7 +376,8 @@ def _run(
             f = _failure(name, r, helper_names)
             (failures if f["severity"] == FAIL else warnings).append(f)
 
-    out = SuiteResult(suite=suite, success=not failures, failures=failures, warnings=warnings)
+    out = SuiteResult(suite=suite, success=not failures, failures=failures, warnings=warnings,
+                      validations=validations)
     if results_dir is not None:
         path = Path(results_dir) / f"{suite}-{network}.json"
         _write_json(path, {
@@ -410,6 +437,8 @@ def _exception_message(info: dict | None) -> str | None:
 def _describe(suite: str, f: dict) -> str:
     where = f"{f['table']}.{f['column']}" if f.get("column") else f["table"]
     head = f"{suite}: {where}: {f['rule']} ({f['expectation']}) failed"
+    if f.get("hint"):
+        return f"{head}; {f['hint']}"
     if f.get("error"):
         return f"{head}: {f['error'].splitlines()[0]}"
     if f["expectation"] == "expect_table_columns_to_match_set":

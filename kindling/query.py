@@ -676,19 +676,22 @@ def _run_row(r: dict, day: str) -> dict:
         return json.loads(v) if v else None
 
     quality = parse(r.get("quality")) or {}
-    failed_checks = [
-        f"{side.removeprefix('quality-')}:{net}:{check}"
-        for side, per_net in sorted(quality.items())
-        for net, res in sorted(per_net.items())
-        for check in res.get("failed", [])
-    ]
+
+    def checks(kind: str) -> list[str]:
+        return [
+            f"{side.removeprefix('quality-')}:{net}:{check}"
+            for side, per_net in sorted(quality.items())
+            for net, res in sorted(per_net.items())
+            for check in res.get(kind, [])
+        ]
     started, finished = r.get("started_at"), r.get("finished_at")
     return {
         "dt": day,
         "run_id": r["run_id"],
         "status": r["status"],
         "failed_step": r.get("failed_step"),
-        "failed_checks": failed_checks,
+        "failed_checks": checks("failed"),
+        "warnings": checks("warnings"),
         "error": r.get("error"),
         "networks": list(r.get("networks") or []),
         "started_at": started.isoformat() if started else None,
@@ -698,6 +701,7 @@ def _run_row(r: dict, day: str) -> dict:
         "input_rows": parse(r.get("input_rows")),
         "output_rows": parse(r.get("output_rows")),
         "quality_results_path": r.get("quality_results_path"),
+        "data_docs_path": r.get("data_docs_path"),  # absent from runs files written before it existed
     }
 
 
@@ -726,7 +730,8 @@ def runs(lake_root: str | Path, date: str | None = None, status: str | None = No
 
 def format_runs(rows: list[dict], fmt: str = "table") -> str:
     if fmt == "csv":
-        flat = [dict(r, failed_checks="; ".join(r["failed_checks"]), networks=",".join(r["networks"]),
+        flat = [dict(r, failed_checks="; ".join(r["failed_checks"]), warnings="; ".join(r["warnings"]),
+                     networks=",".join(r["networks"]),
                      timings=json.dumps(r["timings"]), input_rows=json.dumps(r["input_rows"]),
                      output_rows=json.dumps(r["output_rows"])) for r in rows]
         return format_rows(flat, "csv")
@@ -745,6 +750,11 @@ def format_runs(rows: list[dict], fmt: str = "table") -> str:
             checks = "; ".join(r["failed_checks"]) or (r["error"] or "").split("\n")[0]
             out += textwrap.wrap(f"{r['failed_step'] or '?'} failed: {checks}", width=78,
                                  initial_indent="    ", subsequent_indent="      ")
+        if r["warnings"]:
+            out += textwrap.wrap(f"warnings: {'; '.join(r['warnings'])}", width=78,
+                                 initial_indent="    ", subsequent_indent="      ")
+        if r["data_docs_path"]:
+            out.append(f"    data docs: {r['data_docs_path']}")
     return "\n".join(out)
 
 
@@ -772,7 +782,17 @@ def sql_connection(lake_root: str | Path):
                 for net in lake.published_networks(table, day):
                     if _is_network(net):
                         files += sorted(str(p) for p in (lake.published(table, day) / f"network={net}").glob("*.parquet"))
-        if files:
+        if files and table == "runs":
+            # Runs files written before a column was added lack it: read them by name, and put every
+            # column of the definition in the view even when no file has it yet.
+            import schemas
+
+            cols = ", ".join(f"CAST(NULL AS {_duck_type(f)}) AS {f.name}" for f in schemas.table(table).fields)
+            con.execute(
+                f"CREATE VIEW runs AS SELECT * FROM read_parquet({_sql_list(files)}, hive_partitioning = true, "
+                f"union_by_name = true) UNION ALL BY NAME SELECT {cols} WHERE false"
+            )
+        elif files:
             con.execute(
                 f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_sql_list(files)}, hive_partitioning = true)"
             )

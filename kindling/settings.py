@@ -88,6 +88,19 @@ class Settings:
     """Convergence: stop when the L1 change is below N * tol (networkx's rule)."""
     max_iter: int = 100
 
+    # --- drift gates (audit-out, against the previous published day) --------------
+    drift_psi_warn: float = 0.1
+    """Default 0.1: warn when the population stability index of a network's influence scores
+    against its previous published day is above this (a moderate shift)."""
+    drift_psi_fail: float = 0.25
+    """Default 0.25: fail the day (nothing is published) when the PSI is above this (a large
+    shift). To accept a genuine shift, rerun audit-out with a higher value for that one run."""
+    drift_spearman_warn: float = 0.5
+    """Default 0.5: warn when the Spearman correlation between yesterday's and today's ranks of
+    yesterday's top ``drift_top_k`` accounts is below this (warn only, never fails)."""
+    drift_top_k: int = 1000
+    """Default 1000: how many of the previous day's top accounts the rank-stability check follows."""
+
     # --- sensor -------------------------------------------------------------
     sensor_poke_seconds: int = 300
     sensor_timeout_hours: float = 24.0

@@ -109,15 +109,31 @@ def _read_parquet_dir(path: Path):
 
 
 def _gate(settings: Settings, day: dt.date, run_id: str, side: str, validate) -> dict:
-    """Run one quality suite per network (``validate(network)``); raise if any failed."""
+    """Run one quality suite per network (``validate(network)``); raise if any failed.
+
+    Every network's results are also rendered into the run's Data Docs site, failed or not. A
+    rendering error never changes the gate's outcome: it becomes a warning of the summary.
+    """
     from kindling import quality
 
-    out, failures = {}, []
+    out, failures, docs = {}, [], []
     for network in networks_of_day(settings, day):
         res = validate(network)
         out[network] = _summary(res)
+        try:
+            docs.append(_data_docs_pages(settings, run_id, network, res))
+        except Exception as e:
+            out[network]["warnings"].append(f"data docs: rendering failed: {_one_line(e)[:300]}")
         if not res.success:
             failures.append(f"network={network}: {res.message()}")
+    if docs:
+        try:
+            from kindling.data_docs import write_index
+
+            write_index(Lake(settings.lake).data_docs(run_id), docs, f"Data Docs: run {run_id} (dt={day})")
+        except Exception as e:
+            for summary in out.values():
+                summary["warnings"].append(f"data docs: index failed: {_one_line(e)[:300]}")
     save_state(settings, run_id, f"quality-{side}", out)
     if failures:
         label = "input" if side == "in" else "output"
@@ -198,8 +214,20 @@ def _keep_quarantine(lake: Lake, run_id: str, day: dt.date) -> Path | None:
     return target
 
 
+def _data_docs_pages(settings: Settings, run_id: str, network: str, res) -> dict:
+    from kindling.data_docs import write_pages
+
+    lake = Lake(settings.lake)
+    return write_pages(lake.data_docs(run_id), res, network, run_id, _started_at(lake, run_id))
+
+
 def step_audit_out(settings: Settings, day: dt.date, run_id: str) -> dict:
-    from kindling import quality
+    """The output suite on the staged tables, then the drift gates against the previous published day.
+
+    A failed drift gate (PSI above ``drift_psi_fail``) fails the suite like a failed expectation;
+    its message says how to accept a genuine shift.
+    """
+    from kindling import drift, quality
 
     lake = Lake(settings.lake)
 
@@ -212,9 +240,23 @@ def step_audit_out(settings: Settings, day: dt.date, run_id: str) -> dict:
             if not p.is_dir():
                 raise StepFailed(f"{p}: nothing staged for table {table}, network={network} (did rank run?)")
             tables[table] = _read_parquet_dir(p)
-        return quality.validate_output(tables, network, lake.run_dir(run_id) / "quality")
+        res = quality.validate_output(tables, network, lake.run_dir(run_id) / "quality")
+        result = _drift(settings, lake, day, network, tables["account_scores"])
+        quality.add_checks(res, "drift", result, drift.findings(result, day, run_id))
+        return res
 
     return _gate(settings, day, run_id, "out", validate)
+
+
+def _drift(settings: Settings, lake: Lake, day: dt.date, network: str, scores) -> dict:
+    from kindling import drift
+
+    missing = [c for c in (drift.ID, drift.SCORE, drift.RANK) if c not in scores.columns]
+    if missing:  # the output suite reports the missing columns
+        return {"status": drift.SKIPPED, "reason": f"staged account_scores lacks {', '.join(missing)}"}
+    prev_day, prev = drift.previous_scores(lake, network, day) or (None, None)
+    return drift.check(scores, prev, prev_day, psi_warn=settings.drift_psi_warn, psi_fail=settings.drift_psi_fail,
+                       spearman_warn=settings.drift_spearman_warn, top_k=settings.drift_top_k)
 
 
 def _summary(res) -> dict:
@@ -223,7 +265,7 @@ def _summary(res) -> dict:
         "failed": [f"{f['table']}.{f.get('column') or '*'}: {f['rule']}" for f in res.failures],
         "warnings": [f"{f['table']}.{f.get('column') or '*'}: {f['rule']}" for f in res.warnings],
         "results_path": res.results_path,
-    }
+    } | res.checks  # e.g. "drift": the drift gates' values, or why they were skipped
 
 
 def step_publish(settings: Settings, day: dt.date, run_id: str) -> dict:
@@ -429,6 +471,7 @@ def write_run_row(settings: Settings, day: dt.date, run_id: str, status: str, fa
     timings = {k[len("timing-"):]: v["seconds"] for k, v in states.items() if k.startswith("timing-")}
     started = _started_at(lake, run_id)
     quality = {k: v for k, v in states.items() if k.startswith("quality-")}
+    docs = lake.data_docs(run_id) / "index.html"
     row = {
         "run_id": run_id,
         "networks": sorted(set(states.get("conform", {})) | set(states.get("pull", {}))),
@@ -439,6 +482,7 @@ def write_run_row(settings: Settings, day: dt.date, run_id: str, status: str, fa
         "output_rows": json.dumps(states.get("rank")) if "rank" in states else None,
         "quality": json.dumps(quality) if quality else None,
         "quality_results_path": str((lake.run_dir(run_id) / "quality").relative_to(lake.root)),
+        "data_docs_path": str(docs.relative_to(lake.root)) if docs.is_file() else None,
         "started_at": started,
         "finished_at": dt.datetime.now(dt.UTC),
         "timings": json.dumps(timings),
