@@ -283,10 +283,11 @@ def test_a_previous_day_of_another_network_is_not_compared(settings):
 # --- Data Docs ------------------------------------------------------------------------------------
 
 
-def _conform(settings, tables):
+def _conform(settings, tables, run_id="r1"):
+    """The day as conform leaves it for audit-in: in the run's staging."""
     lake = Lake(settings.lake)
     for name, df in tables.items():
-        folder = lake.conformed(name, NET, DAY)
+        folder = lake.staged_input(run_id, name, NET, DAY)
         folder.mkdir(parents=True, exist_ok=True)
         df.to_parquet(folder / "part-0.parquet", index=False)
 
