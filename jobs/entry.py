@@ -27,6 +27,7 @@ import schemas
 from jobs import conform as C
 from jobs.graph import build_edges, window_dates
 from jobs.score import account_scores
+from kindling.failpoints import failpoint
 from kindling.lake import Lake, replace_dir
 from kindling.settings import Settings, load_settings
 from kindling.state import save_state
@@ -129,6 +130,7 @@ def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.d
         replace_dir(tmp, target)
         counts[name] = df.count()
         df.unpersist()
+        failpoint("conform:after-first-table", when=len(counts) == 1)
     return counts
 
 
@@ -166,6 +168,7 @@ def _mapping_frames(spark: SparkSession, settings: Settings) -> tuple[DataFrame,
 def _stage(df: DataFrame, lake: Lake, run_id: str, table: str, day: dt.date, network: str, order: list[str]) -> int:
     target = lake.staged(run_id, table, day, network)
     df.orderBy(*order).coalesce(1).write.mode("overwrite").parquet(str(target))
+    failpoint("rank:after-first-staged-table")
     return df.sparkSession.read.parquet(str(target)).count()
 
 

@@ -28,6 +28,7 @@ import time
 import uuid
 from pathlib import Path
 
+from kindling.failpoints import failpoint
 from kindling.lake import Lake, write_atomic_bytes
 from kindling.settings import Settings
 from kindling.state import load_states, save_state
@@ -184,6 +185,7 @@ def step_publish(settings: Settings, day: dt.date, run_id: str) -> dict:
         if not staged.is_dir():
             raise StepFailed(f"{staged}: nothing staged for table {table}")
         published[table] = str(lake.publish_partition(table, day, staged, run_id).relative_to(lake.root))
+        failpoint("publish:after-first-table", when=len(published) == 1)
     write_run_row(settings, day, run_id, status="published")
     shutil.rmtree(lake.staging(run_id), ignore_errors=True)
     return published
