@@ -8,7 +8,7 @@ D has ended and reads the snapshot `dt=D`, which is complete only then. Tasks, i
 | task | command | what it does |
 |---|---|---|
 | `wait` | `kindling.source.snapshot_ready(D)` | sensor: every network of D has its `_SUCCESS` marker |
-| `pull` | `kindling step pull` | copy D's raw snapshot into `lake/raw/` |
+| `pull` | `kindling step pull` | remove what killed runs of D left; copy D's raw snapshot into `lake/raw/` |
 | `conform` | `kindling submit conform` (Spark) | parse into the canonical schemas, `lake/conformed/` |
 | `audit_in` | `kindling step audit-in` | quality suite on the conformed day; a failure stops the run |
 | `rank` | `kindling submit rank` (Spark) | graph, PageRanks, scores, staged in `lake/_staging/<run_id>/` |

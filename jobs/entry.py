@@ -26,6 +26,7 @@ import schemas
 from jobs import conform as C
 from jobs.graph import build_edges, window_dates
 from jobs.score import account_scores
+from kindling.failpoints import failpoint
 from kindling.lake import Lake
 from kindling.settings import Settings, load_settings
 from kindling.state import save_state
@@ -142,6 +143,7 @@ def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.d
             C.kept_rows(checked, table).coalesce(1).write.mode("overwrite").parquet(str(target))
             counts[name] = agg["rows"] - agg["rejected"]
             rejected[name] = agg["rejected"]
+            failpoint("conform:after-first-table", when=len(counts) == 1)
             if agg["rejected"]:
                 quarantined.append(C.quarantine_rows(checked, table, run_id))
             if name == "accounts":
@@ -192,6 +194,7 @@ def _mapping_frames(spark: SparkSession, settings: Settings) -> tuple[DataFrame,
 def _stage(df: DataFrame, lake: Lake, run_id: str, table: str, day: dt.date, network: str, order: list[str]) -> int:
     target = lake.staged(run_id, table, day, network)
     df.orderBy(*order).coalesce(1).write.mode("overwrite").parquet(str(target))
+    failpoint("rank:after-first-staged-table")
     return df.sparkSession.read.parquet(str(target)).count()
 
 

@@ -29,6 +29,8 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from kindling.failpoints import failpoint
+
 GLOBAL_KEY = "global"
 
 
@@ -173,6 +175,7 @@ def pagerank_arrays(
         if block > 1:
             mid.unpersist()
         iterations += block
+        failpoint("rank:mid-pagerank", when=iterations >= 2)
         sums = _sums(new, Y + PV)
         total = {g: s[:k] for g, s in sums.items()}
         prev_total = {g: s[k:] for g, s in sums.items()}

@@ -129,16 +129,65 @@ class Lake:
             shutil.rmtree(old_version, ignore_errors=True)
         return target
 
-    def gc_versions(self, table: str, day: dt.date) -> None:
-        """Remove version folders of ``day`` that the published link does not point at."""
+    def gc_versions(self, table: str, day: dt.date) -> list[Path]:
+        """Remove version folders of ``day`` that the published link does not point at; return them."""
         versions = self.versions(table, day)
         link = self.published(table, day)
         current = Path(os.path.realpath(link)) if link.is_symlink() else None
         if not versions.is_dir():
-            return
-        for v in versions.iterdir():
+            return []
+        removed = []
+        for v in sorted(versions.iterdir()):
             if current is None or v.resolve() != current:
                 shutil.rmtree(v, ignore_errors=True)
+                removed.append(v)
+        return removed
+
+    # --- what crashed runs leave behind --------------------------------------
+    def remove_leftovers(self, day: dt.date, run_id: str) -> list[Path]:
+        """Remove what killed runs of ``day`` left in the lake; return the removed paths.
+
+        Call it only while holding the date's lock (:func:`kindling.locks.date_lock`), as the
+        ``pull`` step does: then no other run of ``day`` is inside a step, and every temporary
+        folder below belongs to a run that died inside one (each is made and consumed, or renamed,
+        within a single step). Removed: other runs' ``_staging/<run_id>/`` folders holding
+        ``dt=day`` (or named ``<day>_...``, as ``kindling run`` names runs); unfinished
+        ``_versions/<table>/dt=day/.<run_id>.tmp`` copies and version folders the published link
+        does not point at (a publish killed between the rename and the swap); ``.dt=<day>.*.lnk``
+        links not yet swapped in; ``.dt=<day>.*.tmp`` / ``.old`` folders of pull, conform and
+        :func:`replace_dir`; ``.*.tmp`` files of :func:`write_atomic_bytes` in the runs table.
+        Nothing published, no other date's files, and no run's record (``_runs/``) is touched.
+        """
+        d = day.isoformat()
+        removed: list[Path] = []
+
+        def rm(p: Path) -> None:
+            if p.is_symlink() or p.is_file():
+                p.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+
+        staging = self.root / "_staging"
+        if staging.is_dir():
+            for p in sorted(staging.iterdir()):
+                if p.name != run_id and p.is_dir() and (p.name.startswith(f"{d}_") or any(p.glob(f"*/dt={d}"))):
+                    rm(p)
+        versions_root = self.tables / "_versions"
+        for table in sorted(q.name for q in versions_root.iterdir()) if versions_root.is_dir() else []:
+            for tmp in sorted(self.versions(table, day).glob(".*.tmp")):
+                rm(tmp)
+            removed += self.gc_versions(table, day)
+        for pattern in (f"tables/*/.dt={d}.*", f"raw/*/.dt={d}.*", f"conformed/*/*/.dt={d}.*", f"tables/*/dt={d}/.*.tmp"):
+            for p in sorted(self.root.glob(pattern)):
+                if p.name.endswith((".tmp", ".old", ".lnk")):
+                    rm(p)
+        return removed
+
+    def published_by(self, day: dt.date) -> dict[str, str]:
+        """For each published table with ``dt=day``: the run id whose version its link points at."""
+        return {t: os.path.basename(os.path.realpath(self.published(t, day)))
+                for t in PUBLISHED_TABLES if self.published(t, day).is_symlink()}
 
 
 def _fsync_tree(root: Path) -> None:

@@ -29,7 +29,10 @@ class DateLocked(RuntimeError):
 @contextlib.contextmanager
 def date_lock(lake_root: str, day: dt.date, run_id: str):
     path = Lake(lake_root).root / "_locks" / f"dt={day.isoformat()}.lock"
-    key = str(path.resolve()) if path.exists() else str(path)
+    # One key per lock file however the lake is spelled ("./lake" or its absolute path), and
+    # whether or not the file exists yet: a second key for the same file would open it again,
+    # and flock would refuse this very process.
+    key = str(path.resolve())
     with _guard:
         if key in _held:
             _held[key] += 1

@@ -28,6 +28,7 @@ import time
 import uuid
 from pathlib import Path
 
+from kindling.failpoints import failpoint
 from kindling.lake import Lake, write_atomic_bytes
 from kindling.settings import Settings
 from kindling.state import load_states, save_state
@@ -282,9 +283,32 @@ def step_publish(settings: Settings, day: dt.date, run_id: str) -> dict:
         if not staged.is_dir():
             raise StepFailed(f"{staged}: nothing staged for table {table}")
         published[table] = str(lake.publish_partition(table, day, staged, run_id).relative_to(lake.root))
+        failpoint("publish:after-first-table", when=len(published) == 1)
     write_run_row(settings, day, run_id, status="published")
     shutil.rmtree(lake.staging(run_id), ignore_errors=True)
     return published
+
+
+def remove_leftovers(settings: Settings, day: dt.date, run_id: str, log=None) -> list[str]:
+    """Remove what killed runs of ``day`` left (see :meth:`Lake.remove_leftovers`) and say so.
+
+    Runs at the start of ``pull``, holding the date's lock, so every run of a date — ``kindling
+    run``, a backfill, or the DAG's ``pull`` task — starts from a lake without another run's
+    staging or half-written temporary folders. Airflow runs one DAG run at a time
+    (``max_active_runs=1``), so no other run of the date is between its tasks then. The removed
+    paths go to stderr (the task log) and to the run's state (``cleanup``).
+    """
+    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    lake = Lake(settings.lake)
+    by = lake.published_by(day)
+    if len(set(by.values())) > 1:
+        log(f"[{day}] the published tables come from different runs ({', '.join(f'{t}: {r}' for t, r in sorted(by.items()))}): "
+            "a publish was killed between two tables; this run publishes every table again")
+    removed = [str(p.relative_to(lake.root)) for p in lake.remove_leftovers(day, run_id)]
+    for p in removed:
+        log(f"[{day}] removed a killed run's leftover: {p}")
+    save_state(settings, run_id, "cleanup", {"removed": removed, "published_by": by})
+    return removed
 
 
 def step_report(settings: Settings, day: dt.date, run_id: str) -> dict:
@@ -422,6 +446,8 @@ def run_local_step(settings: Settings, step: str, day: dt.date, run_id: str) -> 
 
     with date_lock(settings.lake, day, run_id), recorded(settings, step, day, run_id,
                                                          failed_row=step not in AFTER_PUBLISH):
+        if step == "pull":  # the first step that writes to the lake, in kindling run and in Airflow
+            remove_leftovers(settings, day, run_id)
         result = LOCAL_STEPS[step](settings, day, run_id)
         if step not in ("publish",):
             save_state(settings, run_id, step, result)

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,6 +22,7 @@ from kindling.lake import Lake
 from kindling.locks import DateLocked, date_lock
 from kindling.settings import load_settings
 
+ROOT = Path(__file__).resolve().parent.parent
 END = dt.date(2026, 11, 20)
 D1 = END - dt.timedelta(days=1)
 
@@ -101,3 +103,68 @@ def test_lock_is_reentrant_within_a_process(tmp_path):
         pass
     with date_lock(str(tmp_path), END, "again"):
         pass
+
+
+def test_lock_is_reentrant_with_a_relative_lake_before_its_file_exists(tmp_path, monkeypatch):
+    """The default lake is "./lake": the nested lock of a step must be the run's own, not a second flock."""
+    monkeypatch.chdir(tmp_path)
+    assert not (tmp_path / "lake").exists()
+    with date_lock("./lake", END, "r"), date_lock("./lake", END, "r"), date_lock(str(tmp_path / "lake"), END, "r"):
+        pass
+
+
+def _cli_env(lake) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KINDLING_")}
+    return {**env, "KINDLING_LAKE": str(lake), "KINDLING_SOURCE": str(lake.parent / "no-source"),
+            "PYTHONPATH": str(ROOT)}
+
+
+def test_kindling_run_for_a_locked_date_is_refused_naming_the_holder(tmp_path):
+    """A second `kindling run` of the same date, as a process: exit 1, the holder named, the lake untouched."""
+    lake = tmp_path / "lake"
+    p = subprocess.Popen([sys.executable, "-c", HOLDER, str(lake)], stdout=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        assert p.stdout.readline().strip() == "locked"
+        second = subprocess.run([sys.executable, "-m", "kindling.cli", "run", "--date", END.isoformat()],
+                                cwd=tmp_path, env=_cli_env(lake), capture_output=True, text=True, timeout=120)
+        assert second.returncode == 1, second.stderr
+        assert "DateLocked" in second.stderr and f"dt={END}" in second.stderr
+        assert "holder-run" in second.stderr and f'"pid": {p.pid}' in second.stderr
+        assert sorted(x.name for x in lake.iterdir()) == ["_locks"]  # no step ran: no state, no staging
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait(timeout=10)
+
+
+BARRIER = """
+import datetime, pathlib, sys, time
+from kindling.locks import date_lock
+lake, day, barrier = sys.argv[1], datetime.date.fromisoformat(sys.argv[2]), pathlib.Path(sys.argv[3])
+with date_lock(lake, day, "run-" + sys.argv[2]):
+    (barrier / sys.argv[2]).touch()
+    deadline = time.time() + 60
+    while len(list(barrier.iterdir())) < 2:  # wait, holding the lock, until the other date's run is in too
+        if time.time() > deadline:
+            sys.exit(3)
+        time.sleep(0.05)
+print("both inside", flush=True)
+"""
+
+
+def test_runs_for_different_dates_hold_their_locks_at_the_same_time(tmp_path):
+    """Two processes, two dates: each enters its lock and waits there for the other; both get through."""
+    lake, barrier = tmp_path / "lake", tmp_path / "barrier"
+    barrier.mkdir()
+    procs = [subprocess.Popen([sys.executable, "-c", BARRIER, str(lake), d.isoformat(), str(barrier)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+             for d in (D1, END)]
+    try:
+        results = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+    for p, (out, err) in zip(procs, results, strict=True):
+        assert p.returncode == 0 and out.strip() == "both inside", (p.returncode, out, err)
+    assert sorted(x.name for x in barrier.iterdir()) == [D1.isoformat(), END.isoformat()]
