@@ -41,6 +41,9 @@ def write_pages(docs_dir: Path, result, network: str, run_name: str, run_time: d
     pages = []
     for table, (suite, validation) in sorted(result.validations.items()):
         validation.meta["run_id"] = run_id  # shown as Run Name / Run Time on the page
+        for r in validation.results:
+            if r.result:
+                r.result = _plain(r.result)
         parts = suite.name.split(".")
         page = Path("validations", *parts, *run_id.to_tuple(), f"{network}.html")
         suite_page = Path("expectations", *parts[:-1], f"{parts[-1]}.html")
@@ -53,6 +56,20 @@ def write_pages(docs_dir: Path, result, network: str, run_name: str, run_time: d
                       "page": page.as_posix(), "suite_page": suite_page.as_posix()})
     return {"suite": result.suite, "network": network, "success": result.success, "pages": pages,
             "checks": result.checks}
+
+
+def _plain(x):
+    """Python numbers for NumPy ones: GE's renderer formats ``repr(x)``, which NumPy 2 spells
+    ``np.float64(1.0)``, and the cell then renders as an error (seen for a PageRank sum)."""
+    import numpy as np
+
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_plain(v) for v in x]
+    return x
 
 
 def write_index(docs_dir: Path, entries: list[dict], title: str) -> Path:

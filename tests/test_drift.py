@@ -376,3 +376,18 @@ def test_runs_files_without_data_docs_path_still_read(settings, capsys):
     assert [(r["run_id"], r["data_docs_path"]) for r in rows] == [("r1", "_runs/r1/data_docs/index.html"), ("old", None)]
     got = query.sql(settings.lake, "SELECT run_id, data_docs_path FROM runs ORDER BY run_id")
     assert got == [{"run_id": "old", "data_docs_path": None}, {"run_id": "r1", "data_docs_path": "_runs/r1/data_docs/index.html"}]
+
+
+def test_data_docs_render_numpy_observed_values_without_errors(tmp_path, caplog):
+    """GE's renderer formats repr(value); NumPy 2 spells it np.float64(...), and the cell failed
+    (seen for the PageRank sum). The page must render the observed value, with nothing logged."""
+    import datetime as dt
+
+    from kindling import quality
+    from kindling.data_docs import write_pages
+
+    res = quality.validate_output({"account_scores": _scores(BASE_INFLUENCE)}, NET, tmp_path / "q")
+    entry = write_pages(tmp_path / "docs", res, NET, "r1", dt.datetime(2026, 11, 20, tzinfo=dt.UTC))
+    assert "num_to_str" not in caplog.text and "invalid value" not in caplog.text
+    page = _text(tmp_path / "docs" / entry["pages"][0]["page"])
+    assert "sum" in page.lower() and "np.float64" not in page
