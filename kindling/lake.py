@@ -97,37 +97,121 @@ class Lake:
 
     # --- publishing ----------------------------------------------------------
     def publish_partition(self, table: str, day: dt.date, staged_day: Path, run_id: str) -> Path:
-        """Atomically make ``staged_day`` (holding network=<n>/ folders) the published ``dt=day`` of ``table``.
+        """Publish one table's ``dt=day`` (see :meth:`publish_day`); return its version folder."""
+        return self.publish_day(day, {table: staged_day}, run_id)[table]
 
-        Networks published earlier for the same day and absent from this run are
-        carried over (hard links), so publishing one network never drops another.
+    def days(self, day: dt.date) -> Path:
+        """``tables/_days/dt=D``: the day's manifests and its ``current`` link."""
+        return self.tables / "_days" / f"dt={day.isoformat()}"
+
+    def publish_day(self, day: dt.date, staged: dict[str, Path], run_id: str) -> dict[str, Path]:
+        """Atomically make the staged tables (each a folder of network=<n>/ folders) the published ``dt=day``.
+
+        Every table's version is written first, beside the published one; then one manifest
+        folder names the version of every table of the day; then the single link
+        ``_days/dt=D/current`` is swapped to it with ``os.replace``. Each table's
+        ``<table>/dt=D`` link points through ``current``, so that one swap changes every
+        table of the day at once: a reader, or a crash at any moment, sees the old day or
+        the new day of all of them, never some of each. Tables of the day not in ``staged``
+        keep their version, and networks published earlier and absent from a table's staged
+        folder are carried over (hard links), so publishing one network never drops another.
         """
+        from kindling.failpoints import failpoint
+
+        days = self.days(day)
+        days.mkdir(parents=True, exist_ok=True)
+        self._adopt_per_table_links(day)
+        before = self._current_versions(day)
+        targets = {}
+        for table, staged_day in staged.items():
+            targets[table] = self._write_version(table, day, staged_day, run_id, before.get(table))
+            failpoint("publish:after-first-table", when=len(targets) == 1)
+        versions = {**before, **targets}
+        manifest = self._write_manifest(day, versions, run_id)
+        for table in versions:
+            self._link_through_current(table, day)
+        _swap_link(days / "current", manifest.name)  # the atomic swap of the whole day
+        self.gc_day(day)
+        return targets
+
+    def _current_versions(self, day: dt.date) -> dict[str, Path]:
+        """The version folder each published table of ``day`` resolves to now."""
+        out = {}
+        for table in PUBLISHED_TABLES:
+            link = self.published(table, day)
+            if link.is_symlink() and link.exists():
+                out[table] = Path(os.path.realpath(link))
+        return out
+
+    def _write_version(self, table: str, day: dt.date, staged_day: Path, run_id: str, old: Path | None) -> Path:
         versions = self.versions(table, day)
         versions.mkdir(parents=True, exist_ok=True)
         target = versions / run_id
         if target.exists():
+            if old is not None and old == target.resolve():
+                raise RuntimeError(f"{target} is the published version of {table}; a run publishes once")
             shutil.rmtree(target)
-        link = self.published(table, day)
-        old_version = Path(os.path.realpath(link)) if link.is_symlink() else None
         tmp = versions / f".{run_id}.tmp"
         if tmp.exists():
             shutil.rmtree(tmp)
         shutil.copytree(staged_day, tmp)
-        if old_version is not None and old_version.is_dir():
-            for net in old_version.iterdir():
+        if old is not None and old.is_dir():
+            for net in old.iterdir():
                 if net.name.startswith("network=") and not (tmp / net.name).exists():
                     shutil.copytree(net, tmp / net.name, copy_function=os.link)
         _fsync_tree(tmp)
         os.replace(tmp, target)
-        link.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def _write_manifest(self, day: dt.date, versions: dict[str, Path], run_id: str) -> Path:
+        """A folder of links, one per table, to the versions of one publish of the day."""
+        days = self.days(day)
+        name = f"{run_id}.{uuid.uuid4().hex[:8]}"
+        tmp = days / f".{name}.tmp"
+        tmp.mkdir(parents=True)
+        for table, version in sorted(versions.items()):
+            os.symlink(os.path.relpath(version, days / name), tmp / table)
+        os.replace(tmp, days / name)
+        return days / name
+
+    def _link_through_current(self, table: str, day: dt.date) -> None:
+        link = self.published(table, day)
+        want = os.path.relpath(self.days(day) / "current" / table, link.parent)
+        if link.is_symlink() and os.readlink(link) == want:
+            return
         if link.exists() and not link.is_symlink():
             raise RuntimeError(f"{link} is a real folder, not a published link; refusing to replace it")
-        new_link = link.parent / f".dt={day.isoformat()}.{uuid.uuid4().hex}.lnk"
-        os.symlink(os.path.relpath(target, link.parent), new_link)
-        os.replace(new_link, link)  # the atomic swap
-        if old_version is not None and old_version != target and old_version.exists():
-            shutil.rmtree(old_version, ignore_errors=True)
-        return target
+        link.parent.mkdir(parents=True, exist_ok=True)
+        _swap_link(link, want)
+
+    def _adopt_per_table_links(self, day: dt.date) -> None:
+        """A day published before ``_days`` existed (one link per table, straight to a version):
+        give it a manifest and a ``current`` first, so re-pointing its links changes nothing seen."""
+        current = self.days(day) / "current"
+        if current.is_symlink():
+            return
+        versions = self._current_versions(day)
+        if not versions:
+            return
+        manifest = self._write_manifest(day, versions, "adopted")
+        _swap_link(current, manifest.name)
+        for table in versions:
+            self._link_through_current(table, day)
+
+    def gc_day(self, day: dt.date) -> list[Path]:
+        """Remove the day's manifests and versions the ``current`` link no longer reaches; return them."""
+        removed = []
+        days = self.days(day)
+        current = days / "current"
+        live = Path(os.path.realpath(current)) if current.is_symlink() else None
+        if days.is_dir() and live is not None:
+            for m in sorted(days.iterdir()):
+                if m.name != "current" and not m.name.startswith(".") and m.resolve() != live:
+                    shutil.rmtree(m, ignore_errors=True)
+                    removed.append(m)
+        for table in PUBLISHED_TABLES:
+            removed += self.gc_versions(table, day)
+        return removed
 
     def gc_versions(self, table: str, day: dt.date) -> list[Path]:
         """Remove version folders of ``day`` that the published link does not point at; return them."""
@@ -178,7 +262,9 @@ class Lake:
             for tmp in sorted(self.versions(table, day).glob(".*.tmp")):
                 rm(tmp)
             removed += self.gc_versions(table, day)
-        for pattern in (f"tables/*/.dt={d}.*", f"raw/*/.dt={d}.*", f"conformed/*/*/.dt={d}.*", f"tables/*/dt={d}/.*.tmp"):
+        removed += [m for m in self.gc_day(day) if m.parent == self.days(day)]
+        for pattern in (f"tables/*/.dt={d}.*", f"raw/*/.dt={d}.*", f"conformed/*/*/.dt={d}.*", f"tables/*/dt={d}/.*.tmp",
+                        f"tables/_days/dt={d}/.*"):
             for p in sorted(self.root.glob(pattern)):
                 if p.name.endswith((".tmp", ".old", ".lnk")):
                     rm(p)
@@ -198,6 +284,13 @@ def _fsync_tree(root: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+
+def _swap_link(link: Path, target: str) -> None:
+    """Point ``link`` at ``target`` atomically: a new link beside it, renamed over it."""
+    tmp = link.parent / f".{link.name}.{uuid.uuid4().hex}.lnk"
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
 
 
 def write_atomic_bytes(path: Path, data: bytes) -> None:

@@ -28,7 +28,6 @@ import time
 import uuid
 from pathlib import Path
 
-from kindling.failpoints import failpoint
 from kindling.lake import Lake, write_atomic_bytes
 from kindling.settings import Settings
 from kindling.state import load_states, save_state
@@ -277,13 +276,11 @@ def step_publish(settings: Settings, day: dt.date, run_id: str) -> dict:
     for need in ("quality-in", "quality-out"):
         if need not in states or not all(v.get("success") for v in states[need].values()):
             raise StepFailed(f"run {run_id}: refusing to publish dt={day}: {need} did not pass")
-    published = {}
-    for table in PUBLISHED_TABLES:
-        staged = lake.staged(run_id, table, day)
-        if not staged.is_dir():
-            raise StepFailed(f"{staged}: nothing staged for table {table}")
-        published[table] = str(lake.publish_partition(table, day, staged, run_id).relative_to(lake.root))
-        failpoint("publish:after-first-table", when=len(published) == 1)
+    staged = {table: lake.staged(run_id, table, day) for table in PUBLISHED_TABLES}
+    for table, path in staged.items():
+        if not path.is_dir():
+            raise StepFailed(f"{path}: nothing staged for table {table}")
+    published = {t: str(v.relative_to(lake.root)) for t, v in lake.publish_day(day, staged, run_id).items()}
     write_run_row(settings, day, run_id, status="published")
     shutil.rmtree(lake.staging(run_id), ignore_errors=True)
     return published
