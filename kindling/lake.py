@@ -200,6 +200,12 @@ class Lake:
 
     def gc_day(self, day: dt.date) -> list[Path]:
         """Remove the day's manifests and versions the ``current`` link no longer reaches; return them."""
+        removed = self._gc_manifests(day)
+        for table in PUBLISHED_TABLES:
+            removed += self.gc_versions(table, day)
+        return removed
+
+    def _gc_manifests(self, day: dt.date) -> list[Path]:
         removed = []
         days = self.days(day)
         current = days / "current"
@@ -209,8 +215,6 @@ class Lake:
                 if m.name != "current" and not m.name.startswith(".") and m.resolve() != live:
                     shutil.rmtree(m, ignore_errors=True)
                     removed.append(m)
-        for table in PUBLISHED_TABLES:
-            removed += self.gc_versions(table, day)
         return removed
 
     def gc_versions(self, table: str, day: dt.date) -> list[Path]:
@@ -262,7 +266,7 @@ class Lake:
             for tmp in sorted(self.versions(table, day).glob(".*.tmp")):
                 rm(tmp)
             removed += self.gc_versions(table, day)
-        removed += [m for m in self.gc_day(day) if m.parent == self.days(day)]
+        removed += self._gc_manifests(day)
         for pattern in (f"tables/*/.dt={d}.*", f"raw/*/.dt={d}.*", f"conformed/*/*/.dt={d}.*", f"tables/*/dt={d}/.*.tmp",
                         f"tables/_days/dt={d}/.*"):
             for p in sorted(self.root.glob(pattern)):
