@@ -37,6 +37,9 @@ def session(settings: Settings, app_name: str = "kindling", master: str | None =
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
+        # In process, this call starts the JVM, so the driver's heap is set here (spark-submit
+        # passes --driver-memory instead); left at Spark's 1g, a 10M-edge graph thrashed in GC.
+        builder = builder.config("spark.driver.memory", settings.spark_driver_memory)
     for k, v in spark_confs(settings).items():
         builder = builder.config(k, v)
     spark = builder.getOrCreate()

@@ -99,3 +99,34 @@ def test_personalized_keys_match_networkx_in_one_pass(spark):
         want = _nx(nodes, edges, personalization={n: p.get(n, 0.0) for n in nodes})
         l1 = sum(abs(got.get(n, 0.0) - want[n]) for n in nodes)
         assert l1 < 1e-6, (k, l1)
+
+
+def _ranks(spark, nodes, edges, id_type):
+    v = spark.createDataFrame([(n,) for n in nodes], f"id {id_type}")
+    e = spark.createDataFrame(edges, f"src {id_type}, dst {id_type}, weight double")
+    res = pagerank(v, e, tol=1e-10, max_iter=500)
+    got = {r["id"]: r["pagerank"] for r in res.ranks.collect()}
+    res.unpersist()
+    return got
+
+
+def test_integer_ids_rank_as_their_own_keys(spark):
+    """Integral ids skip the hash; the ranks come back under the original ids, with their type."""
+    _, nodes, edges = _graphs()[1]
+    num = {n: int(n[1:]) * 1_000_003 for n in nodes}  # large, sparse ids
+    got = _ranks(spark, [num[n] for n in nodes], [(num[s], num[d], w) for s, d, w in edges], "bigint")
+    want = _nx(nodes, edges)
+    assert set(got) == set(num.values())
+    assert sum(abs(got[num[k]] - want[k]) for k in nodes) < 1e-6
+
+
+def test_a_hash_collision_falls_back_to_the_ids(spark, monkeypatch):
+    """Two string ids with the same 64-bit hash would merge two accounts: the engine notices and uses the ids."""
+    from pyspark.sql import functions as F
+
+    monkeypatch.setattr(F, "xxhash64", lambda *cols: F.lit(42).cast("long"))  # every id collides
+    _, nodes, edges = _graphs()[1]
+    got = _ranks(spark, nodes, edges, "string")
+    want = _nx(nodes, edges)
+    assert set(got) == set(nodes)
+    assert sum(abs(got[k] - want[k]) for k in nodes) < 1e-6

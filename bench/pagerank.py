@@ -1,0 +1,351 @@
+"""PageRank throughput: Kindling's weighted engine against its peers, on heavy-tailed graphs.
+
+    make bench                                   # 1M, 3M and 10M edges
+    .venv/bin/python bench/pagerank.py [--edges 1e6,3e6,1e7] [--iters 20] [--topics K] [--e2e]
+
+For each size the script generates one weighted directed graph (Chung-Lu: every
+vertex draws an out-weight from Pareto(2) and an in-weight from Pareto(1.2), and
+each edge picks its source and target in proportion to them, so in-degrees are
+heavy-tailed; ten edges per vertex; duplicate pairs merged, their weights
+summed), then times, in the same run and for the same number of iterations:
+
+  kindling   jobs.pagerank.pagerank: weighted, dangling mass through the teleport
+             vector, the engine the daily job runs (Spark, local[2]);
+  graphx     org.apache.spark.graphx.lib.PageRank.run, unweighted: the code that
+             GraphFrames' built-in ``pageRank`` calls (GraphFrames' own jars are not
+             served here, see README "GraphFrames"), in the same JVM;
+  scipy      a CSR matrix-vector power iteration of the same weighted iteration in
+             one process: the single-machine reference;
+  networkx   networkx.pagerank on the same weighted graph, graph construction
+             included; skipped when its time, extrapolated from the previous
+             size, would pass 10 minutes.
+
+"load" is reading the graph (Parquet for Kindling, GraphX's edge-list text
+loader, NumPy arrays into CSR for SciPy); "rank" is the ranking from loaded
+input to materialised ranks. Edge-iterations per second = edges x iterations /
+rank seconds. "x kindling" = that engine's rank time / Kindling's (above 1:
+Kindling is faster). SciPy and networkx run in a child process each, so their
+peak memory (ru_maxrss) is their own; the Spark figure is the JVM's peak RSS
+(VmHWM, reset before each engine where the kernel allows). Kindling's ranks are
+checked against SciPy's (L1 distance), so both computed the same thing.
+
+--topics K also times, per size, the topic-sensitive ranking of K topics in one
+pass (K + 1 slots) against one global run. --e2e runs the whole daily pipeline
+on a generated day instead (see bench/e2e.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+DAMPING = 0.85
+NETWORKX_LIMIT_S = 600.0
+
+
+# --------------------------------------------------------------------------- the graph
+def make_graph(edges: int, seed: int = 11) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """``src, dst, weight, n``: a heavy-tailed weighted digraph, unique pairs, no self-loops."""
+    rng = np.random.default_rng(seed)
+    n = max(10, edges // 10)
+    out_w = rng.pareto(2.0, n) + 1.0
+    in_w = rng.pareto(1.2, n) + 1.0
+    draw = int(edges * 1.08)  # a few percent are repeats or loops
+    src = np.minimum(np.searchsorted(np.cumsum(out_w) / out_w.sum(), rng.random(draw)), n - 1)
+    dst = np.minimum(np.searchsorted(np.cumsum(in_w) / in_w.sum(), rng.random(draw)), n - 1)
+    w = rng.lognormal(0.0, 1.0, draw)
+    keep = src != dst
+    src, dst, w = src[keep], dst[keep], w[keep]
+    pair, inverse = np.unique(src * n + dst, return_inverse=True)
+    weight = np.bincount(inverse, weights=w)
+    src, dst = (pair // n).astype(np.int64), (pair % n).astype(np.int64)
+    if len(src) > edges:  # trim to the nominal size, keeping a random subset
+        pick = np.sort(rng.choice(len(src), edges, replace=False))
+        src, dst, weight = src[pick], dst[pick], weight[pick]
+    return src, dst, weight, n
+
+
+def write_graph(folder: Path, src: np.ndarray, dst: np.ndarray, w: np.ndarray, n: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"src": src, "dst": dst, "weight": w}), folder / "edges.parquet")
+    pq.write_table(pa.table({"id": np.arange(n, dtype=np.int64)}), folder / "vertices.parquet")
+    np.save(folder / "arrays.npy", np.vstack([src.astype(np.float64), dst.astype(np.float64), w]))
+    with open(folder / "edges.txt", "w") as f:  # GraphX's edgeListFile format: "src dst" per line
+        np.savetxt(f, np.c_[src, dst], fmt="%d")
+
+
+# --------------------------------------------------------------------------- single-process references
+def scipy_rank(src, dst, w, n, iters):
+    """The same iteration as Kindling's engine: y <- d P^T y + (1 - d) v from y = v, then y / sum(y).
+
+    With dangling mass returned through v, PageRank is proportional to this map's fixed point
+    (see jobs/pagerank.py), so the two engines' ranks agree after any number of iterations."""
+    import scipy.sparse as sp
+
+    t0 = time.perf_counter()
+    out = np.bincount(src, weights=w, minlength=n)
+    pt = sp.csr_matrix((w / out[src], (dst, src)), shape=(n, n))  # P^T, rows = targets
+    v = np.full(n, 1.0 / n)
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    y = v.copy()
+    for _ in range(iters):  # the mass lost at dangling vertices is restored by the final normalisation
+        y = DAMPING * (pt @ y) + (1.0 - DAMPING) * v
+    ranks = y / y.sum()
+    return build, time.perf_counter() - t0, ranks
+
+
+def networkx_rank(src, dst, w, n, iters):
+    import networkx as nx
+
+    t0 = time.perf_counter()
+    g = nx.DiGraph()
+    g.add_nodes_from(range(n))
+    g.add_weighted_edges_from(zip(src.tolist(), dst.tolist(), w.tolist(), strict=True))
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    try:  # tol=0: exactly `iters` iterations, then networkx reports non-convergence
+        nx.pagerank(g, alpha=DAMPING, max_iter=iters, tol=0.0, weight="weight")
+    except nx.PowerIterationFailedConvergence:
+        pass
+    return build, time.perf_counter() - t0
+
+
+def child(engine: str, folder: Path, iters: int) -> None:
+    """Run one single-process engine and print its figures as JSON (peak memory is this process's)."""
+    a = np.load(folder / "arrays.npy")
+    src, dst, w = a[0].astype(np.int64), a[1].astype(np.int64), a[2]
+    n = int(json.loads((folder / "meta.json").read_text())["n"])
+    res: dict = {}
+    if engine == "scipy":
+        build, run, ranks = scipy_rank(src, dst, w, n, iters)
+        np.save(folder / "scipy_ranks.npy", ranks)
+    else:
+        build, run = networkx_rank(src, dst, w, n, iters)
+    res.update(load=build, rank=run, peak_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    print(json.dumps(res))
+
+
+def run_child(engine: str, folder: Path, iters: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", engine, "--folder", str(folder), "--iters", str(iters)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- Spark engines
+def _jvm_pid(spark) -> int:
+    return int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
+
+
+def _reset_peak(pid: int) -> None:
+    try:  # "5" resets VmHWM (Linux >= 4.0; needs the right to write it)
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _peak(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def kindling_rank(spark, folder: Path, iters: int):
+    from pyspark import StorageLevel
+
+    from jobs.pagerank import pagerank
+
+    t0 = time.perf_counter()
+    edges = spark.read.parquet(str(folder / "edges.parquet")).persist(StorageLevel.MEMORY_AND_DISK)
+    verts = spark.read.parquet(str(folder / "vertices.parquet")).persist(StorageLevel.MEMORY_AND_DISK)
+    edges.count(), verts.count()
+    load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    res = pagerank(verts, edges, tol=0.0, max_iter=iters)  # tol=0: exactly `iters` supersteps
+    rank = time.perf_counter() - t0
+    got = res.ranks.select("id", "pagerank").toPandas()
+    ranks = np.zeros(len(got) and int(got["id"].max()) + 1)
+    ranks[got["id"].to_numpy()] = got["pagerank"].to_numpy()
+    res.unpersist(), edges.unpersist(), verts.unpersist()
+    return load, rank, res.iterations, ranks
+
+
+def graphx_rank(spark, folder: Path, iters: int, partitions: int):
+    jvm = spark.sparkContext._jvm
+    level = jvm.org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK()
+    t0 = time.perf_counter()
+    graph = jvm.org.apache.spark.graphx.GraphLoader.edgeListFile(
+        spark.sparkContext._jsc.sc(), "file://" + str(folder / "edges.txt"), False, partitions, level, level)
+    graph.edges().count()
+    load = time.perf_counter() - t0
+    any_tag = jvm.scala.reflect.ClassTag.apply(jvm.java.lang.Class.forName("java.lang.Object"))
+    t0 = time.perf_counter()
+    ranked = jvm.org.apache.spark.graphx.lib.PageRank.run(graph, iters, 1.0 - DAMPING, any_tag, any_tag)
+    ranked.vertices().count()
+    rank = time.perf_counter() - t0
+    ranked.unpersist(False)
+    graph.unpersist(False)
+    return load, rank
+
+
+# --------------------------------------------------------------------------- the report
+def fmt_bytes(b: float) -> str:
+    return f"{b / 2**30:.2f} GiB"
+
+
+def table(size: int, n: int, iters: int, rows: list[dict], notes: list[str]) -> str:
+    k = next(r for r in rows if r["engine"] == "kindling")
+    head = f"{'engine':<28}{'load s':>9}{'rank s':>9}{'iters':>7}{'edge-iter/s':>14}{'peak mem':>11}{'x kindling':>12}"
+    lines = [f"## {size:,} edges, {n:,} vertices, {iters} iterations", head, "-" * len(head)]
+    for r in rows:
+        if r.get("skipped"):
+            lines.append(f"{r['label']:<28}{'skipped: ' + r['skipped']}")
+            continue
+        eps = size * r["iters"] / r["rank"]
+        lines.append(f"{r['label']:<28}{r['load']:>9.1f}{r['rank']:>9.1f}{r['iters']:>7}{eps:>14,.0f}"
+                     f"{fmt_bytes(r['peak']):>11}{r['rank'] / k['rank']:>12.2f}")
+    return "\n".join(lines + notes)
+
+
+def bench_size(spark, size: int, iters: int, partitions: int, topics: int, work: Path, nx_estimate: float | None):
+    t0 = time.perf_counter()
+    src, dst, w, n = make_graph(size)
+    folder = work / f"e{size}"
+    write_graph(folder, src, dst, w, n)
+    (folder / "meta.json").write_text(json.dumps({"n": n}))
+    size = len(src)
+    print(f"[{size:,} edges generated in {time.perf_counter() - t0:.0f} s]", flush=True)
+    pid = _jvm_pid(spark)
+    rows, notes = [], []
+
+    _reset_peak(pid)
+    load, rank, it, k_ranks = kindling_rank(spark, folder, iters)
+    rows.append(dict(engine="kindling", label="Kindling weighted (Spark)", load=load, rank=rank, iters=it, peak=_peak(pid)))
+    _reset_peak(pid)
+    load, rank = graphx_rank(spark, folder, iters, partitions)
+    rows.append(dict(engine="graphx", label="GraphX PageRank unweighted", load=load, rank=rank, iters=iters, peak=_peak(pid)))
+    sc = run_child("scipy", folder, iters)
+    rows.append(dict(engine="scipy", label="SciPy CSR, 1 process", load=sc["load"], rank=sc["rank"], iters=iters, peak=sc["peak_rss"]))
+    s_ranks = np.load(folder / "scipy_ranks.npy")
+    m = max(len(s_ranks), len(k_ranks))
+    l1 = float(np.abs(np.pad(k_ranks, (0, m - len(k_ranks))) - np.pad(s_ranks, (0, m - len(s_ranks)))).sum())
+    notes.append(f"Kindling vs SciPy ranks: L1 distance {l1:.2e} (same weighted iteration)")
+    if nx_estimate is not None and nx_estimate > NETWORKX_LIMIT_S:
+        rows.append(dict(engine="networkx", label="networkx.pagerank",
+                         skipped=f"estimated {nx_estimate:.0f} s from the previous size, over {NETWORKX_LIMIT_S:.0f} s"))
+        nx_total = None
+    else:
+        nxr = run_child("networkx", folder, iters)
+        rows.append(dict(engine="networkx", label="networkx.pagerank (+build)", load=nxr["load"],
+                         rank=nxr["load"] + nxr["rank"], iters=iters, peak=nxr["peak_rss"]))
+        nx_total = nxr["load"] + nxr["rank"]
+        notes.append(f"networkx: build {nxr['load']:.1f} s + rank {nxr['rank']:.1f} s (its rank s includes the build)")
+    if topics:
+        notes.append(topic_cost(spark, folder, size, n, iters, topics))
+    print(table(size, n, iters, rows, notes), flush=True)
+    for f in folder.iterdir():
+        f.unlink()
+    folder.rmdir()
+    return rows, nx_total, size
+
+
+def topic_cost(spark, folder: Path, size: int, n: int, iters: int, k: int) -> str:
+    """K topics plus the global score in one pass, against the global score alone."""
+    from pyspark.sql import functions as F
+
+    from jobs.pagerank import pagerank_arrays
+
+    rng = np.random.default_rng(5)
+    edges = spark.read.parquet(str(folder / "edges.parquet"))
+    # half the edges lie on one topic, with a random on-topic share; off-topic edges count 0.2
+    e = edges.select("src", "dst", "weight", (F.rand(3) < 0.5).alias("on"), (F.rand(4) * k).cast("int").alias("t"),
+                     F.rand(6).alias("share"))
+    weights = [F.col("weight")] + [
+        F.when(F.col("on") & (F.col("t") == t), F.col("weight") * (0.2 + 0.8 * F.col("share"))).otherwise(F.col("weight") * 0.2)
+        for t in range(k)
+    ]
+    edges_all = e.select("src", "dst", F.array(*weights).alias("w")).persist()
+    ids = np.arange(n)
+    who = [set(rng.choice(n, size=max(5, n // 50), replace=False).tolist()) for _ in range(k)]
+    import pandas as pd
+
+    tele = pd.DataFrame({"id": ids, "v": [[1.0] + [1.0 if i in s else 0.0 for s in who] for i in ids]})
+    tele_all = spark.createDataFrame(tele).persist()
+    verts = spark.createDataFrame(pd.DataFrame({"id": ids, "grp": "bench"})).persist()
+    for df in (edges_all, tele_all, verts):
+        df.count()
+
+    def run(slots: list[int]) -> float:
+        ed = edges_all.select("src", "dst", F.array(*[F.col("w")[i] for i in slots]).alias("w"))
+        te = tele_all.select("id", F.array(*[F.col("v")[i] for i in slots]).alias("v"))
+        t0 = time.perf_counter()
+        pagerank_arrays(verts, ed, te, tol=0.0, max_iter=iters).unpersist()
+        return time.perf_counter() - t0
+
+    g, allk = run([0]), run(list(range(k + 1)))
+    for df in (edges_all, tele_all, verts):
+        df.unpersist()
+    return (f"topics: global alone {g:.1f} s; global + {k} topics in one pass {allk:.1f} s = {allk / g:.2f}x one global run "
+            f"({k} separate runs would be about {k}x)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--edges", default="1e6,3e6,1e7", help="comma-separated sizes (default 1e6,3e6,1e7)")
+    ap.add_argument("--iters", type=int, default=20, help="iterations for every engine (default 20)")
+    ap.add_argument("--topics", type=int, default=0, help="also time K topics in one pass against one global run")
+    ap.add_argument("--e2e", action="store_true", help="run the whole daily pipeline on a generated day (bench/e2e.py)")
+    ap.add_argument("--child", choices=["scipy", "networkx"], help=argparse.SUPPRESS)
+    ap.add_argument("--folder", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        child(a.child, Path(a.folder), a.iters)
+        return
+    if a.e2e:
+        os.execv(sys.executable, [sys.executable, str(ROOT / "bench" / "e2e.py")])
+
+    from kindling.settings import load_settings
+    from kindling.spark import session
+
+    settings = load_settings()
+    spark = session(settings, app_name="bench-pagerank", master="local[2]")
+    spark.sparkContext.setLogLevel("ERROR")
+    partitions = settings.spark_shuffle_partitions
+    print(f"machine: {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; "
+          f"Spark {spark.version} local[2], driver memory {settings.spark_driver_memory}, "
+          f"{partitions} shuffle partitions", flush=True)
+    sizes = [int(float(x)) for x in a.edges.split(",")]
+    summary = []
+    nx_prev: tuple[float, int] | None = None
+    with tempfile.TemporaryDirectory(prefix="kindling-bench-") as tmp:
+        for size in sizes:
+            est = None if nx_prev is None else nx_prev[0] * size / nx_prev[1] * 1.1
+            rows, nx_total, real = bench_size(spark, size, a.iters, partitions, a.topics, Path(tmp), est)
+            if nx_total is not None:
+                nx_prev = (nx_total, real)
+            summary.append((real, {r["engine"]: r for r in rows}))
+    spark.stop()
+    if len(summary) > 1:
+        (s0, r0), (s1, r1) = summary[0], summary[-1]
+        print(f"\ngrowth {s0:,} -> {s1:,} edges ({s1 / s0:.1f}x): Kindling rank time x{r1['kindling']['rank'] / r0['kindling']['rank']:.2f}, "
+              f"GraphX x{r1['graphx']['rank'] / r0['graphx']['rank']:.2f}, SciPy x{r1['scipy']['rank'] / r0['scipy']['rank']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
