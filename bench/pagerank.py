@@ -166,6 +166,18 @@ def _peak(pid: int) -> int:
     return 0
 
 
+def shuffle_written(spark) -> int:
+    """Bytes of shuffle written so far by this application's completed stages (Spark's REST API)."""
+    import urllib.request
+
+    url = spark.sparkContext.uiWebUrl
+    if not url:
+        return 0
+    app = spark.sparkContext.applicationId
+    with urllib.request.urlopen(f"{url}/api/v1/applications/{app}/stages?status=complete", timeout=30) as r:
+        return sum(int(st.get("shuffleWriteBytes", 0)) for st in json.load(r))
+
+
 def kindling_rank(spark, folder: Path, iters: int):
     from pyspark import StorageLevel
 
@@ -235,11 +247,17 @@ def bench_size(spark, size: int, iters: int, partitions: int, topics: int, work:
     rows, notes = [], []
 
     _reset_peak(pid)
+    shuffled = shuffle_written(spark)
     load, rank, it, k_ranks = kindling_rank(spark, folder, iters)
+    shuffled = shuffle_written(spark) - shuffled
     rows.append(dict(engine="kindling", label="Kindling weighted (Spark)", load=load, rank=rank, iters=it, peak=_peak(pid)))
     _reset_peak(pid)
+    g_shuffled = shuffle_written(spark)
     load, rank = graphx_rank(spark, folder, iters, partitions)
+    g_shuffled = shuffle_written(spark) - g_shuffled
     rows.append(dict(engine="graphx", label="GraphX PageRank unweighted", load=load, rank=rank, iters=iters, peak=_peak(pid)))
+    notes.append(f"shuffle written, load + rank: Kindling {shuffled / 2**20:.0f} MiB ({shuffled / it / size:.1f} B per edge-iteration, "
+                 f"setup included), GraphX {g_shuffled / 2**20:.0f} MiB ({g_shuffled / iters / size:.1f} B per edge-iteration)")
     sc = run_child("scipy", folder, iters)
     rows.append(dict(engine="scipy", label="SciPy CSR, 1 process", load=sc["load"], rank=sc["rank"], iters=iters, peak=sc["peak_rss"]))
     s_ranks = np.load(folder / "scipy_ranks.npy")
@@ -305,17 +323,68 @@ def topic_cost(spark, folder: Path, size: int, n: int, iters: int, k: int) -> st
             f"({k} separate runs would be about {k}x)")
 
 
+TUNE = [  # (label, shuffle partitions, spark conf, JOIN_HINT, steps_per_job)
+    ("baseline: 4 partitions, AQE on, shuffle_hash, 5 steps/job", 4, {}, "shuffle_hash", 5),
+    ("2 partitions", 2, {}, "shuffle_hash", 5),
+    ("8 partitions", 8, {}, "shuffle_hash", 5),
+    ("16 partitions", 16, {}, "shuffle_hash", 5),
+    ("AQE off", 4, {"spark.sql.adaptive.enabled": "false"}, "shuffle_hash", 5),
+    ("no join hint (planner's choice)", 4, {}, None, 5),
+    ("sort-merge join", 4, {}, "merge", 5),
+    ("1 step/job (checkpoint + convergence test every superstep)", 4, {}, "shuffle_hash", 1),
+    ("10 steps/job", 4, {}, "shuffle_hash", 10),
+]
+
+
+def tune(size: int, iters: int) -> None:
+    """Each setting against the baseline, measured in the same session (baseline repeated last)."""
+    import jobs.pagerank as engine
+    from jobs.pagerank import pagerank
+    from kindling.settings import load_settings
+    from kindling.spark import session
+
+    spark = session(load_settings(), app_name="bench-tune", master="local[2]")
+    spark.sparkContext.setLogLevel("ERROR")
+    with tempfile.TemporaryDirectory(prefix="kindling-tune-") as tmp:
+        folder = Path(tmp)
+        src, dst, w, n = make_graph(size)
+        write_graph(folder, src, dst, w, n)
+        edges = spark.read.parquet(str(folder / "edges.parquet")).persist()
+        verts = spark.read.parquet(str(folder / "vertices.parquet")).persist()
+        edges.count(), verts.count()
+        pagerank(verts, edges, tol=0.0, max_iter=3).unpersist()  # warm-up
+        print(f"## tuning on {len(src):,} edges, {iters} supersteps (seconds; x = / the mean of the two baselines)")
+        results = []
+        for label, parts, conf, hint, spj in TUNE + TUNE[:1]:
+            spark.conf.set("spark.sql.shuffle.partitions", str(parts))
+            spark.conf.set("spark.sql.adaptive.enabled", "true")
+            for k, v in conf.items():
+                spark.conf.set(k, v)
+            engine.JOIN_HINT = hint
+            t0 = time.perf_counter()
+            pagerank(verts, edges, tol=0.0, max_iter=iters, steps_per_job=spj).unpersist()
+            results.append((label, time.perf_counter() - t0))
+        base = (results[0][1] + results[-1][1]) / 2
+        for label, sec in results:
+            print(f"{label:<64}{sec:>8.1f}{sec / base:>8.2f}x")
+    spark.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--edges", default="1e6,3e6,1e7", help="comma-separated sizes (default 1e6,3e6,1e7)")
     ap.add_argument("--iters", type=int, default=20, help="iterations for every engine (default 20)")
     ap.add_argument("--topics", type=int, default=0, help="also time K topics in one pass against one global run")
+    ap.add_argument("--tune", action="store_true", help="time the engine's settings one at a time on the first size")
     ap.add_argument("--e2e", action="store_true", help="run the whole daily pipeline on a generated day (bench/e2e.py)")
     ap.add_argument("--child", choices=["scipy", "networkx"], help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
         child(a.child, Path(a.folder), a.iters)
+        return
+    if a.tune:
+        tune(int(float(a.edges.split(",")[0])), a.iters)
         return
     if a.e2e:
         os.execv(sys.executable, [sys.executable, str(ROOT / "bench" / "e2e.py")])
@@ -331,6 +400,11 @@ def main() -> None:
           f"Spark {spark.version} local[2], driver memory {settings.spark_driver_memory}, "
           f"{partitions} shuffle partitions", flush=True)
     sizes = [int(float(x)) for x in a.edges.split(",")]
+    with tempfile.TemporaryDirectory(prefix="kindling-warmup-") as tmp:  # JIT and first-job costs, for both engines
+        src, dst, w, n = make_graph(20_000)
+        write_graph(Path(tmp), src, dst, w, n)
+        kindling_rank(spark, Path(tmp), 3)
+        graphx_rank(spark, Path(tmp), 3, partitions)
     summary = []
     nx_prev: tuple[float, int] | None = None
     with tempfile.TemporaryDirectory(prefix="kindling-bench-") as tmp:

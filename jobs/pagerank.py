@@ -26,13 +26,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ByteType, IntegerType, LongType, ShortType
 
 from kindling.failpoints import failpoint
 
 GLOBAL_KEY = "global"
+# The superstep's join of the state with the edges (bench/pagerank.py --tune compares the choices).
+JOIN_HINT = "shuffle_hash"
 
 
 @dataclass
@@ -60,17 +62,6 @@ class RankResult:
 # --- the engine -----------------------------------------------------------------
 def _cols(prefix: str, k: int) -> list[str]:
     return [f"{prefix}{i}" for i in range(k)]
-
-
-def _per_group(values: dict[str, list[float]], i: int) -> Column:
-    """Slot ``i``'s per-group constant as a column (groups are few: a literal map)."""
-    if len(values) == 1:
-        return F.lit(float(next(iter(values.values()))[i]))
-    return F.create_map(*[x for g, arr in sorted(values.items()) for x in (F.lit(g), F.lit(float(arr[i])))])[F.col("grp")]
-
-
-def _div(a: Column, b: Column) -> Column:
-    return F.when(b > 0, a / b).otherwise(F.lit(0.0))
 
 
 def pagerank_arrays(
@@ -136,61 +127,62 @@ def pagerank_arrays(
     if k == 0:
         raise ValueError("PageRank with an empty teleport vector")
     Y, V, W, P, PV = _cols("y", k), _cols("v", k), _cols("w", k), _cols("p", k), _cols("pv", k)
-    slot = lambda arr, i: F.greatest(F.coalesce(F.get(F.col(arr), i), F.lit(0.0)), F.lit(0.0))  # noqa: E731
+    slot = lambda arr, i: f"greatest(coalesce(get({arr}, {i}), 0.0D), 0.0D)"  # noqa: E731
+    sums = lambda cols: ", ".join(f"sum({c}) AS {c}" for c in cols)  # noqa: E731
+    spark = edges.sparkSession
+    d = float(damping)
 
     # Edges are hash-partitioned by source once, before anything else keyed by
     # source: the semi-join on sources, the merge of repeated pairs, the
     # out-weights and the transition matrix then need no further shuffle of the
-    # edges (2 edge shuffles in all, down from 6: setup 6.1 s -> see
-    # bench/pagerank.py). The state is aggregated by id into the same
-    # partitioning, so a superstep's join moves no edge: its only shuffle is the
-    # (pre-aggregated) messages.
-    parts_n = int(edges.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    # edges (2 edge shuffles in all, down from 6). The state is aggregated by id
+    # into the same partitioning, so a superstep's join moves no edge: its only
+    # shuffle is the (pre-aggregated) messages.
+    parts_n = int(spark.conf.get("spark.sql.shuffle.partitions"))
     ids = verts.select(F.col("id").alias("src"))
-    e = (
-        edges.join(ids.withColumnRenamed("src", "dst"), "dst", "left_semi")
-        .select("src", "dst", *[slot("w", i).alias(W[i]) for i in range(k)])
-        .repartition(parts_n, "src")
-        .join(ids.repartition(parts_n, "src"), "src", "left_semi")
-        .groupBy("src", "dst").agg(*[F.sum(c).alias(c) for c in W])
-    )
-    out = e.groupBy("src").agg(*[F.sum(c).alias(f"o{i}") for i, c in enumerate(W)])
-    trans = (
-        e.join(out, "src")
-        .select("src", "dst", *[_div(F.col(W[i]), F.col(f"o{i}")).alias(P[i]) for i in range(k)])
-        .localCheckpoint(eager=True)
-    )
+    e = _select(edges.join(ids.withColumnRenamed("src", "dst"), "dst", "left_semi"), "src", "dst",
+                *[f"{slot('w', i)} AS {W[i]}" for i in range(k)])
+    e = e.repartition(parts_n, "src").join(ids.repartition(parts_n, "src"), "src", "left_semi")
+    e = spark.sql(f"SELECT src, dst, {sums(W)} FROM {{e}} GROUP BY src, dst", e=e)
+    out = spark.sql(f"SELECT src, {', '.join(f'sum({W[i]}) AS o{i}' for i in range(k))} FROM {{e}} GROUP BY src", e=e)
+    # d * P, so that a superstep multiplies once per slot
+    dp = [f"{_sql_div(_num(d) + ' * e.' + W[i], 'o.o' + str(i))} AS {P[i]}" for i in range(k)]
+    trans = spark.sql(f"SELECT e.src, e.dst, {', '.join(dp)} FROM {{e}} e JOIN {{out}} o ON e.src = o.src", e=e, out=out)
+    trans = trans.localCheckpoint(eager=True)
 
-    tv = tele.select("id", "grp", *[slot("v", i).alias(V[i]) for i in range(k)])
+    tv = _select(tele, "id", "grp", *[f"{slot('v', i)} AS {V[i]}" for i in range(k)])
     tsum = _sums(tv, V)
     if all(sum(a) <= 0 for a in tsum.values()):
         raise ValueError("PageRank with an empty teleport vector")
-    tv = tv.select("id", "grp", *[_div(F.col(V[i]), _per_group(tsum, i)).alias(V[i]) for i in range(k)]).localCheckpoint(eager=True)
+    tv = _select(tv, "id", "grp", *[f"{_sql_div(V[i], _group_sql(tsum, i))} AS {V[i]}" for i in range(k)]).localCheckpoint(eager=True)
     tele.unpersist()
 
-    d = float(damping)
-    zero = F.lit(0.0)
-    fixed = tv.select("id", "grp", *[(F.lit(1.0 - d) * F.col(V[i])).alias(Y[i]) for i in range(k)])
-    state = tv.select("id", "grp", *[F.col(V[i]).alias(Y[i]) for i in range(k)]).repartition(parts_n, "id").localCheckpoint(eager=True)
+    fixed = _select(tv, "id", "grp", *[f"{_num(1.0 - d)} * {V[i]} AS {Y[i]}" for i in range(k)])
+    state = _select(tv, "id", "grp", *[f"{V[i]} AS {Y[i]}" for i in range(k)]).repartition(parts_n, "id").localCheckpoint(eager=True)
     iterations, converged = 0, False
     err: dict[str, list[float]] = {}
     total: dict[str, list[float]] = tsum
 
+    # A superstep is one SQL statement, text built once: with 100 slots, building
+    # it column by column through the Python API took 1.4-2.8 s of py4j calls per
+    # superstep, more than running it. The hint makes the join a hash join that
+    # builds on the state and streams the edges: no sort of the edges per
+    # superstep (sort-merge) and no broadcast of the state (measured 5.0-5.5 s
+    # against 7-8 s per 5 supersteps on 1M edges).
+    hint = f"/*+ {JOIN_HINT.upper()}(c) */ " if JOIN_HINT else ""
+    msgs = f"SELECT {hint}t.dst AS id, c.grp, {', '.join(f'c.{Y[i]} * t.{P[i]} AS {Y[i]}' for i in range(k))}"
+    join = "FROM {cur} c JOIN {trans} t ON c.id = t.src"
+    zero_pv = ", ".join(f"0.0D AS {c}" for c in PV)
+    plain = f"SELECT id, first(grp) AS grp, {sums(Y)} FROM ({msgs} {join} UNION ALL SELECT id, grp, {', '.join(Y)} FROM {{fixed}}) GROUP BY id"
+    carried = (  # also carries the previous value, for the convergence test
+        f"SELECT id, first(grp) AS grp, {sums(Y + PV)} FROM ({msgs}, {zero_pv} {join} "
+        f"UNION ALL SELECT id, grp, {', '.join(Y)}, {zero_pv} FROM {{fixed}} "
+        f"UNION ALL SELECT id, grp, {', '.join(f'0.0D AS {c}' for c in Y)}, {', '.join(f'{Y[i]} AS {PV[i]}' for i in range(k))} FROM {{cur}}) "
+        "GROUP BY id"
+    )
+
     def superstep(cur: DataFrame, carry: bool) -> DataFrame:
-        # A hash join that builds on the state and streams the edges: no sort of the
-        # edges per superstep (sort-merge) and no broadcast of the state (measured
-        # 5.0-5.5 s against 7-8 s per 5 supersteps on 1M edges).
-        cur = cur.hint("shuffle_hash")
-        msgs = cur.join(trans, cur["id"] == trans["src"]).select(
-            F.col("dst").alias("id"), "grp", *[(F.lit(d) * F.col(Y[i]) * F.col(P[i])).alias(Y[i]) for i in range(k)]
-        )
-        parts = msgs.unionByName(fixed)
-        if carry:  # carry the previous value for the convergence test
-            parts = parts.select("*", *[zero.alias(c) for c in PV]).unionByName(
-                cur.select("id", "grp", *[zero.alias(c) for c in Y], *[F.col(Y[i]).alias(PV[i]) for i in range(k)])
-            )
-        cols = Y + PV if carry else Y
-        return parts.groupBy("id").agg(F.first("grp").alias("grp"), *[F.sum(c).alias(c) for c in cols])
+        return spark.sql(carried if carry else plain, cur=cur, trans=trans, fixed=fixed)
 
     while iterations < max_iter:
         block = min(steps_per_job, max_iter - iterations)
@@ -204,26 +196,26 @@ def pagerank_arrays(
             mid.unpersist()
         iterations += block
         failpoint("rank:mid-pagerank", when=iterations >= 2)
-        sums = _sums(new, Y + PV)
-        total = {g: s[:k] for g, s in sums.items()}
-        prev_total = {g: s[k:] for g, s in sums.items()}
+        both = _sums(new, Y + PV)
+        total = {g: s[:k] for g, s in both.items()}
+        prev_total = {g: s[k:] for g, s in both.items()}
         change = [
-            F.abs(_div(F.col(Y[i]), _per_group(total, i)) - _div(F.col(PV[i]), _per_group(prev_total, i))).alias(f"c{i}")
+            f"abs({_sql_div(Y[i], _group_sql(total, i))} - {_sql_div(PV[i], _group_sql(prev_total, i))}) AS c{i}"
             for i in range(k)
         ]
-        err = _sums(new.select("grp", *change), _cols("c", k))
+        err = _sums(_select(new, "grp", *change), _cols("c", k))
         state.unpersist()
-        state = new.select("id", "grp", *Y)
+        state = _select(new, "id", "grp", *Y)
         if all(x < shape[g][0] * tol for g, arr in err.items() for x in arr):
             converged = True
             break
 
-    length = F.create_map(*[x for g, (_n, kg) in sorted(shape.items()) for x in (F.lit(g), F.lit(kg))])[F.col("grp")]
-    pr = F.slice(F.array(*[_div(F.col(Y[i]), _per_group(total, i)) for i in range(k)]), 1, length)
+    length = "CASE grp " + " ".join(f"WHEN {g} THEN {kg}" for g, (_n, kg) in sorted(shape.items())) + " END"
+    pr = f"slice(array({', '.join(_sql_div(Y[i], _group_sql(total, i)) for i in range(k))}), 1, {length})"
     label = F.array(*[F.lit(g) for g in names])[F.col("grp")]
     ranks = (
         state.join(idmap.select(F.col("k").alias("_k"), F.col("id").alias("_id")), F.col("id") == F.col("_k"))
-        .select(F.col("_id").alias("id"), label.alias("grp"), pr.alias("pr"))
+        .select(F.col("_id").alias("id"), label.alias("grp"), F.expr(pr).alias("pr"))
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     ranks.count()
@@ -234,8 +226,30 @@ def pagerank_arrays(
 
 def _sums(df: DataFrame, cols: list[str]) -> dict[str, list[float]]:
     """Per-group column sums, as lists in ``cols`` order."""
-    rows = df.groupBy("grp").agg(*[F.sum(c).alias(c) for c in cols]).collect()
+    rows = df.sparkSession.sql(f"SELECT grp, {', '.join(f'sum({c}) AS {c}' for c in cols)} FROM {{df}} GROUP BY grp", df=df).collect()
     return {r["grp"]: [float(r[c] or 0.0) for c in cols] for r in rows}
+
+
+# Wide selections are written as SQL text: one py4j call, where the Column API
+# makes several per column (hundreds per statement at 100 slots).
+def _select(df: DataFrame, *exprs: str) -> DataFrame:
+    return df.sparkSession.sql(f"SELECT {', '.join(exprs)} FROM {{df}}", df=df)
+
+
+def _num(x: float) -> str:
+    """A double literal that reads back to exactly ``x``."""
+    return f"CAST('{float(x)!r}' AS DOUBLE)"
+
+
+def _sql_div(a: str, b: str) -> str:
+    return f"IF({b} > 0, {a} / {b}, 0.0D)"
+
+
+def _group_sql(values: dict[int, list[float]], i: int) -> str:
+    """Slot ``i``'s per-group constant (groups are few: a CASE over the group code)."""
+    if len(values) == 1:
+        return _num(next(iter(values.values()))[i])
+    return "CASE grp " + " ".join(f"WHEN {g} THEN {_num(arr[i])}" for g, arr in sorted(values.items())) + " END"
 
 
 # --- one shared transition matrix, several teleport vectors -----------------------
