@@ -186,15 +186,17 @@ def kindling_rank(spark, folder: Path, iters: int):
     t0 = time.perf_counter()
     edges = spark.read.parquet(str(folder / "edges.parquet")).persist(StorageLevel.MEMORY_AND_DISK)
     verts = spark.read.parquet(str(folder / "vertices.parquet")).persist(StorageLevel.MEMORY_AND_DISK)
-    edges.count(), verts.count()
+    edges.count()
+    verts.count()
     load = time.perf_counter() - t0
     t0 = time.perf_counter()
     res = pagerank(verts, edges, tol=0.0, max_iter=iters)  # tol=0: exactly `iters` supersteps
     rank = time.perf_counter() - t0
     got = res.ranks.select("id", "pagerank").toPandas()
-    ranks = np.zeros(len(got) and int(got["id"].max()) + 1)
+    ranks = np.zeros(int(got["id"].max()) + 1 if len(got) else 0)
     ranks[got["id"].to_numpy()] = got["pagerank"].to_numpy()
-    res.unpersist(), edges.unpersist(), verts.unpersist()
+    for df in (res, edges, verts):
+        df.unpersist()
     return load, rank, res.iterations, ranks
 
 
@@ -351,7 +353,8 @@ def tune(size: int, iters: int) -> None:
         write_graph(folder, src, dst, w, n)
         edges = spark.read.parquet(str(folder / "edges.parquet")).persist()
         verts = spark.read.parquet(str(folder / "vertices.parquet")).persist()
-        edges.count(), verts.count()
+        edges.count()
+        verts.count()
         pagerank(verts, edges, tol=0.0, max_iter=3).unpersist()  # warm-up
         print(f"## tuning on {len(src):,} edges, {iters} supersteps (seconds; x = / the mean of the two baselines)")
         results = []
