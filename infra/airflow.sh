@@ -36,7 +36,10 @@ export AIRFLOW__CORE__DAGS_FOLDER="$project/dags"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 # SQLite under AIRFLOW_HOME is Airflow's default; spelled out so that an inherited setting does
 # not point this private home at someone else's database.
-export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="sqlite:///$AIRFLOW_HOME/airflow.db"
+# `timeout`: how long a connection waits for another's write lock before "database is locked".
+# The scheduler, dag-processor, API server and CLI all write this one file; SQLite's 5 s default
+# was exceeded on a busy 2-core machine (`backfill create` beside a running scheduler, CI).
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="sqlite:///$AIRFLOW_HOME/airflow.db?timeout=60"
 # Ports. The API server (UI, REST and the task execution API that workers call back) listens on
 # 127.0.0.1 only; KINDLING_AIRFLOW_PORT moves it, and the two log servers, so that a second Airflow
 # (the scheduler test) runs beside a developer's own. Workers reach the API at the same address.
@@ -72,5 +75,10 @@ if [[ ! -f "$marker" ]]; then
     }
     touch "$marker"
 fi
+# Write-ahead logging: readers no longer block the writer, nor the writer the readers, so the
+# components wait on each other less. The mode is stored in the database file; setting it again
+# is a no-op that takes milliseconds (and covers homes migrated before this line existed).
+python -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1], timeout=60).execute("PRAGMA journal_mode=WAL")' \
+    "$AIRFLOW_HOME/airflow.db"
 
 exec airflow "$@"
