@@ -105,14 +105,15 @@ def _cmd_query(args) -> int:
 
     lake = load_settings().lake
     if args.what == "top" and args.topic is not None:
-        rows = query.topic_top(lake, args.topic, by=args.by or "expertise", network=args.network, date=args.date, n=args.n)
+        rows = query.topic_top(lake, args.topic, by=args.by or "expertise", network=args.network, date=args.date, n=args.n,
+                               people_only=args.people_only)
         print(query.format_topic_top(rows, args.format))
     elif args.what == "top":
         if args.by is not None:
             raise InvalidArgument("--by orders a topic's ranking: give --topic too")
         if args.network is None:
             raise InvalidArgument("query top needs --network (or --topic T for a topic's ranking on every network)")
-        print(query.format_top(query.top(lake, args.network, args.date, args.n), args.format))
+        print(query.format_top(query.top(lake, args.network, args.date, args.n, people_only=args.people_only), args.format))
     elif args.what == "account":
         result = query.account(lake, args.account_id, network=args.network, date=args.date, topics=args.topics)
         print(query.format_account(result, args.format))
@@ -124,7 +125,8 @@ def _cmd_query(args) -> int:
     elif args.what == "sql":
         print(query.format_rows(query.sql(lake, args.statement), args.format))
     elif args.what == "movers":
-        result = query.movers(lake, args.network, args.date_from, args.date_to, n=args.n, topic=args.topic)
+        result = query.movers(lake, args.network, args.date_from, args.date_to, n=args.n, topic=args.topic,
+                              people_only=args.people_only)
         print(query.format_movers(result, args.format))
     else:
         raise InvalidArgument(f"unknown query {args.what!r}")
@@ -208,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     qt.add_argument("--topic", help="rank this topic's accounts (every network unless --network)")
     qt.add_argument("--by", choices=["expertise", "interest"], help="with --topic: order by (default expertise)")
     qt.add_argument("-n", type=int, default=20)
+    qt.add_argument("--people-only", action="store_true", help="only accounts the snapshot says are people (no organizations, bots or unknown)")
     qa = qs.add_parser("account", parents=[common], help="one account's scores per network and its top topics")
     qa.add_argument("account_id")
     qa.add_argument("--topics", type=int, default=5, help="topics listed by expertise and by interest")
@@ -228,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     qm.add_argument("--to", dest="date_to", default="latest", help="YYYY-MM-DD or latest")
     qm.add_argument("--topic", help="expertise in this topic instead of global influence")
     qm.add_argument("-n", type=int, default=10, help="accounts per list")
+    qm.add_argument("--people-only", action="store_true", help="only accounts the snapshot says are people (no organizations, bots or unknown)")
     qm.add_argument("--format", choices=["table", "json", "csv"], default="table")
     q.set_defaults(func=_cmd_query)
 

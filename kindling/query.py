@@ -142,8 +142,13 @@ def _is_network(name: str) -> bool:
 # --------------------------------------------------------------------------- queries
 
 
-def top(lake_root: str | Path, network: str, date: str | None = "latest", n: int = 20) -> list[dict]:
-    """The global influence ranking of one network."""
+# --people-only: only accounts the snapshot says are people (account_type, as published).
+# Organizations, bots and accounts of unknown type are left out; ranks stay the published ones.
+_PEOPLE = "account_type = 'person'"
+
+
+def top(lake_root: str | Path, network: str, date: str | None = "latest", n: int = 20, people_only: bool = False) -> list[dict]:
+    """The global influence ranking of one network (``people_only``: persons only, published ranks kept)."""
     t = _Tables(lake_root)
     network = network_name(network)
     n = _limit(n, "-n")
@@ -152,7 +157,7 @@ def top(lake_root: str | Path, network: str, date: str | None = "latest", n: int
     rows = t.rows(
         "account_scores", day, network,
         "SELECT rank, account_id, handle, account_type, influence, pagerank, influence_change "
-        "FROM read_parquet(?) ORDER BY rank, account_id LIMIT ?",
+        f"FROM read_parquet(?) {'WHERE ' + _PEOPLE if people_only else ''} ORDER BY rank, account_id LIMIT ?",
         [n],
     )
     return [dict(r, dt=day.isoformat(), network=network) for r in rows]
@@ -165,11 +170,14 @@ def topic_top(
     network: str | None = None,
     date: str | None = "latest",
     n: int = 20,
+    people_only: bool = False,
 ) -> list[dict]:
     """The accounts of one topic ranked by expertise or by interest, per network.
 
     ``rank`` is the position in this ordering (ties: the other score, then account_id);
-    without ``network`` every network that has the topic that day gets its own list.
+    without ``network`` every network that has the topic that day gets its own list. With
+    ``people_only`` only persons are listed and ``rank`` counts persons (``rank_in_topic`` stays
+    the published rank among every account).
     """
     t = _Tables(lake_root)
     topic = topic_slug(topic)
@@ -181,7 +189,8 @@ def topic_top(
     sql = (
         f"SELECT row_number() OVER (ORDER BY {_TOPIC_ORDER[by]}) AS rank, "
         "account_id, handle, account_type, expertise, interest, recognizers, own_posts, expertise_change, "
-        f"rank_in_topic FROM read_parquet(?) WHERE topic = ? ORDER BY {_TOPIC_ORDER[by]} LIMIT ?"
+        f"rank_in_topic FROM read_parquet(?) WHERE topic = ? {'AND ' + _PEOPLE if people_only else ''} "
+        f"ORDER BY {_TOPIC_ORDER[by]} LIMIT ?"
     )
     out = []
     for net in networks:
@@ -346,8 +355,12 @@ def movers(
     date_to: str | None = "latest",
     n: int = 10,
     topic: str | None = None,
+    people_only: bool = False,
 ) -> dict:
     """The largest rises and falls of ``influence`` (or, with ``topic``, ``expertise``) between two dates.
+
+    ``people_only``: only accounts published as persons on the date they are read from, in the
+    lists and in the counts.
 
     Both dates must be published; ``date_from`` defaults to the last published date before
     ``date_to``. Only accounts scored on both dates have a change, so only they rise or fall. An
@@ -378,7 +391,8 @@ def movers(
         if topic not in present:
             t.require_topic(topic, day_to, [network])  # raises, with suggestions
 
-    where = "WHERE topic = ?" if topic is not None else ""
+    conds = (["topic = ?"] if topic is not None else []) + ([_PEOPLE] if people_only else [])
+    where = f"WHERE {' AND '.join(conds)}" if conds else ""
     params = [topic] if topic is not None else []
     side = f"SELECT account_id, handle, account_type, {score_col} AS score, {rank_col} AS rank FROM read_parquet(?) {where}"
     joined = (

@@ -198,3 +198,16 @@ def test_an_injected_topic_matches_nothing_in_the_api(lake):
     with pytest.raises(LookupError):
         query.movers(lake, "alpha", topic="python'--")
     assert os.path.isdir(lake / "tables" / "account_scores")
+
+
+def test_movers_people_only_leave_organizations_out_of_lists_and_counts(lake, capsys):
+    everyone = query.movers(lake, "alpha", n=100)
+    people = query.movers(lake, "alpha", n=100, people_only=True)
+    orgs = {r["account_id"] for r in ALPHA_D1 + ALPHA_D2 if r.get("account_type") == "organization"}
+    assert orgs == {"a4"}
+    for name in ("rises", "falls", "new", "gone"):
+        assert [r["account_id"] for r in people[name]] == [r["account_id"] for r in everyone[name] if r["account_id"] not in orgs]
+    assert people["accounts_from"] == everyone["accounts_from"] - 1 and people["accounts_to"] == everyone["accounts_to"] - 1
+    assert people["compared"] == everyone["compared"] - 1
+    rc, out, _ = run(capsys, "query", "movers", "--network", "alpha", "--people-only", "--format", "json")
+    assert rc == 0 and json.loads(out)["compared"] == people["compared"]

@@ -459,3 +459,32 @@ def test_tables_fit_80_columns_with_long_values(tmp_path, monkeypatch, capsys):
         assert rc == 0, err
         assert len(out.splitlines()) > 5
         assert_80_columns(out)
+
+
+# --------------------------------------------------------------------------- --people-only
+
+
+def test_people_only_leaves_out_organizations_and_keeps_published_ranks(lake, capsys):
+    scores = DATA["account_scores"][(D2, "alpha")]
+    people = [r for r in sorted(scores, key=lambda r: r["rank"]) if r.get("account_type", "person") == "person"]
+    assert len(people) < len(scores)  # the fixture has an organization to leave out
+    rc, out, _ = run(capsys, "query", "top", "--network", "alpha", "--people-only", "--format", "json")
+    assert rc == 0
+    got = json.loads(out)
+    assert [(r["account_id"], r["rank"]) for r in got] == [(r["account_id"], r["rank"]) for r in people]
+    assert {r["account_type"] for r in got} == {"person"}
+    rc, out, _ = run(capsys, "query", "top", "--network", "alpha", "--people-only", "-n", "4", "--format", "json")
+    assert [r["account_id"] for r in json.loads(out)] == [r["account_id"] for r in people[:4]]
+
+    # a topic: persons only, counted among persons; rank_in_topic is still the published one
+    rows = _rows("topic_scores", D2, "alpha", topic="python")
+    want = [r for r in sorted(rows, key=lambda r: (-r["expertise"], -r["interest"], r["account_id"]))
+            if r.get("account_type", "person") == "person"]
+    assert len(want) < len(rows)
+    got = query.topic_top(lake, "python", network="alpha", people_only=True)
+    assert [r["account_id"] for r in got] == [r["account_id"] for r in want]
+    assert [r["rank"] for r in got] == list(range(1, len(want) + 1))
+    everyone = {r["account_id"]: r["rank_in_topic"] for r in query.topic_top(lake, "python", network="alpha")}
+    assert [r["rank_in_topic"] for r in got] == [everyone[r["account_id"]] for r in want]
+    rc, out, _ = run(capsys, "query", "top", "--topic", "python", "--network", "alpha", "--people-only")
+    assert rc == 0 and "dee_org" not in out and "h_a4" not in out and "h_a1" in out
