@@ -285,41 +285,61 @@ def bench_size(spark, size: int, iters: int, partitions: int, topics: int, work:
     return rows, nx_total, size
 
 
-def topic_cost(spark, folder: Path, size: int, n: int, iters: int, k: int) -> str:
-    """K topics plus the global score in one pass, against the global score alone."""
+def topic_workload(spark, edges, n: int, k: int, offtopic: float = 0.2, seed: int = 5):
+    """``verts, edges, teleport`` for K topics plus the global score (K + 1 slots), persisted.
+
+    ``edges``: ``src, dst, weight`` over vertices ``0 .. n - 1``. Half the edges lie on one
+    random topic with a random on-topic share; every edge counts ``offtopic`` of its weight on
+    the other topics (as ``jobs.topics.slot_edges`` does). Each topic teleports to a random 2%
+    of the vertices (at least 5), with log-normal recognition; slot 0 is uniform.
+    """
+    import pandas as pd
+    from pyspark.sql import functions as F
+
+    rng = np.random.default_rng(seed)
+    e = edges.select("src", "dst", "weight", (F.rand(seed) < 0.5).alias("on"), (F.rand(seed + 1) * k).cast("int").alias("t"),
+                     F.rand(seed + 2).alias("share"))
+    weights = [F.col("weight")] + [
+        F.when(F.col("on") & (F.col("t") == t), F.col("weight") * (offtopic + (1 - offtopic) * F.col("share")))
+        .otherwise(F.col("weight") * offtopic)
+        for t in range(k)
+    ]
+    v = np.zeros((n, k + 1))
+    v[:, 0] = 1.0
+    for t in range(k):
+        who = rng.choice(n, size=min(n, max(5, n // 50)), replace=False)
+        v[who, t + 1] = rng.lognormal(0, 1, len(who))
+    ids = np.arange(n)
+    spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")  # pandas -> Spark by Arrow, arrays included
+    frames = (
+        spark.createDataFrame(pd.DataFrame({"id": ids, "grp": "bench"}), "id long, grp string"),
+        e.select("src", "dst", F.array(*weights).alias("w")),
+        spark.createDataFrame(pd.DataFrame({"id": ids, "v": list(v)}), "id long, v array<double>"),
+    )
+    frames = tuple(df.persist() for df in frames)
+    for df in frames:
+        df.count()
+    return frames
+
+
+def time_slots(verts, edges_all, tele_all, slots: list[int], iters: int) -> float:
+    """Seconds for ``iters`` supersteps (tol=0: no early stop) of the given slots in one pass."""
     from pyspark.sql import functions as F
 
     from jobs.pagerank import pagerank_arrays
 
-    rng = np.random.default_rng(5)
-    edges = spark.read.parquet(str(folder / "edges.parquet"))
-    # half the edges lie on one topic, with a random on-topic share; off-topic edges count 0.2
-    e = edges.select("src", "dst", "weight", (F.rand(3) < 0.5).alias("on"), (F.rand(4) * k).cast("int").alias("t"),
-                     F.rand(6).alias("share"))
-    weights = [F.col("weight")] + [
-        F.when(F.col("on") & (F.col("t") == t), F.col("weight") * (0.2 + 0.8 * F.col("share"))).otherwise(F.col("weight") * 0.2)
-        for t in range(k)
-    ]
-    edges_all = e.select("src", "dst", F.array(*weights).alias("w")).persist()
-    ids = np.arange(n)
-    who = [set(rng.choice(n, size=max(5, n // 50), replace=False).tolist()) for _ in range(k)]
-    import pandas as pd
+    ed = edges_all.select("src", "dst", F.array(*[F.col("w")[i] for i in slots]).alias("w"))
+    te = tele_all.select("id", F.array(*[F.col("v")[i] for i in slots]).alias("v"))
+    t0 = time.perf_counter()
+    pagerank_arrays(verts, ed, te, tol=0.0, max_iter=iters).unpersist()
+    return time.perf_counter() - t0
 
-    tele = pd.DataFrame({"id": ids, "v": [[1.0] + [1.0 if i in s else 0.0 for s in who] for i in ids]})
-    tele_all = spark.createDataFrame(tele).persist()
-    verts = spark.createDataFrame(pd.DataFrame({"id": ids, "grp": "bench"})).persist()
-    for df in (edges_all, tele_all, verts):
-        df.count()
 
-    def run(slots: list[int]) -> float:
-        ed = edges_all.select("src", "dst", F.array(*[F.col("w")[i] for i in slots]).alias("w"))
-        te = tele_all.select("id", F.array(*[F.col("v")[i] for i in slots]).alias("v"))
-        t0 = time.perf_counter()
-        pagerank_arrays(verts, ed, te, tol=0.0, max_iter=iters).unpersist()
-        return time.perf_counter() - t0
-
-    g, allk = run([0]), run(list(range(k + 1)))
-    for df in (edges_all, tele_all, verts):
+def topic_cost(spark, folder: Path, size: int, n: int, iters: int, k: int) -> str:
+    """K topics plus the global score in one pass, against the global score alone."""
+    frames = topic_workload(spark, spark.read.parquet(str(folder / "edges.parquet")), n, k)
+    g, allk = time_slots(*frames, [0], iters), time_slots(*frames, list(range(k + 1)), iters)
+    for df in frames:
         df.unpersist()
     return (f"topics: global alone {g:.1f} s; global + {k} topics in one pass {allk:.1f} s = {allk / g:.2f}x one global run "
             f"({k} separate runs would be about {k}x)")

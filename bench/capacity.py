@@ -1,0 +1,79 @@
+"""Capacity model: what ranking N accounts a day would take on a Spark cluster (docs/scale.md).
+
+    .venv/bin/python bench/capacity.py [--rank3 S --rank10 S] [--shuffle B] [--slots-factor F] ...
+
+Projects from figures measured here by ``make bench`` (defaults: the run quoted in
+docs/scale.md; pass your own run's figures to redo the projection):
+
+- the marginal cost of one edge-iteration (one slot), from Kindling's rank time at 3M and
+  10M edges (20 iterations each, ``local[2]``): the fixed cost cancels out;
+- the bytes shuffled per edge-iteration;
+- the cost of K topics in one pass, as a multiple of one global run (``bench/topic_cost.py``).
+
+Workload per day: E = density x N distinct weighted pairs in the window, ``iters`` supersteps
+(55 on the Higgs network at tol 1e-9), global score + K topics. Memory is counted from the
+row layout of the cached transition matrix (an UnsafeRow: 8-byte null bitmap, 8 bytes per
+field: src, dst and one d*P per slot) and of the state, not measured at scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+# GraphX/Spark PageRank at scale, edge-iterations per second per core (docs/scale.md, sources 1-4)
+PUBLISHED = {
+    "GraphX, twitter_rv, 128 cores (COST, 2015)": 5.5e5,
+    "GraphX, uk-2007-05, 128 cores (COST, 2015)": 1.26e6,
+    "GraphX, twitter_rv, 10 GbE (McSherry-Schwarzkopf 2015)": 6.9e5,
+    "GraphX, 1.27B edges (SPARK-3427)": 2.5e5,
+    "Spark RDD, 14B edges (soundcloud, low)": 4.6e4,
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rank3", type=float, default=84.1, help="Kindling rank s, 3M edges, 20 iterations")
+    ap.add_argument("--rank10", type=float, default=None, help="Kindling rank s, 10M edges, 20 iterations")
+    ap.add_argument("--cores", type=int, default=2, help="cores of the measuring machine")
+    ap.add_argument("--shuffle", type=float, default=12.7, help="shuffle bytes per edge-iteration (one slot)")
+    ap.add_argument("--slots-factor", type=float, default=4.35, help="global + K topics in one pass / one global run")
+    ap.add_argument("--topics", type=int, default=50)
+    ap.add_argument("--density", type=float, default=35.0, help="edges per account in the window (twitter_rv: 35.3)")
+    ap.add_argument("--iters", type=int, default=55)
+    ap.add_argument("--hours", type=float, default=1.0, help="time budget for the rank step")
+    ap.add_argument("--executor-gib", type=float, default=28.0, help="memory per executor (4 cores each)")
+    a = ap.parse_args()
+    if a.rank10 is None:
+        ap.error("--rank10 is required (the 10M-edge Kindling rank time of the same make bench run)")
+
+    per_edge_iter = (a.rank10 - a.rank3) / ((10e6 - 3e6) * 20)  # seconds on the whole machine
+    per_core = 1.0 / (per_edge_iter * a.cores)  # edge-iterations per second per core
+    slots = a.topics + 1
+    edge_bytes = 8 + 8 * (2 + slots)  # bitmap, src, dst, one d*P per slot
+    vertex_bytes = 2 * (8 + 8 * (2 + slots))  # state + fixed teleport term, both cached
+    print(f"measured here: {per_edge_iter * 1e9:.1f} ns per edge-iteration on {a.cores} cores "
+          f"= {per_core:,.0f} edge-iterations/s per core (marginal, 3M -> 10M edges)")
+    print(f"workload: {a.density:g} edges per account, {a.iters} supersteps, global + {a.topics} topics "
+          f"= {a.slots_factor:g}x one global run; rank step within {a.hours:g} h")
+    print(f"cached per edge {edge_bytes} B, per account {vertex_bytes} B ({slots} slots); "
+          f"shuffle {a.shuffle:g} B per edge-iteration with one slot, scaled by the message row's width\n")
+    head = f"{'accounts':>12}{'edges':>10}{'edge-iter':>11}{'cores':>9}{'cached':>10}{'executors':>11}{'shuffle/step':>14}"
+    print(head)
+    print("-" * len(head))
+    for n in (10e6, 100e6, 750e6):
+        e = a.density * n
+        work = e * a.iters * a.slots_factor
+        cores = work / per_core / (a.hours * 3600)
+        cached = e * edge_bytes + n * vertex_bytes
+        executors = max(cores / 4, cached * 2 / (a.executor_gib * 2**30 * 0.6))  # 2x: headroom; 60%: Spark's memory fraction
+        shuffle = e * a.shuffle * (16 + 8 * slots) / 24  # a message row: key, group, one double per slot
+        print(f"{n:>12,.0f}{e / 1e9:>9.2f}B{work:>11.2e}{cores:>9,.0f}{cached / 2**40:>8.1f}TB{executors:>11,.0f}"
+              f"{shuffle / 2**40:>12.2f}TB")
+    print("\ncores if Kindling ran at the published per-core throughput instead (750M accounts):")
+    e = a.density * 750e6
+    for label, pc in PUBLISHED.items():
+        print(f"  {label:<58}{pc:>10,.0f}/s/core -> {e * a.iters * a.slots_factor / pc / (a.hours * 3600):>9,.0f} cores")
+
+
+if __name__ == "__main__":
+    main()
