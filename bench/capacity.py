@@ -33,9 +33,9 @@ PUBLISHED = {
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rank3", type=float, default=84.1, help="Kindling rank s, 3M edges, 20 iterations")
-    ap.add_argument("--rank10", type=float, default=None, help="Kindling rank s, 10M edges, 20 iterations")
+    ap.add_argument("--rank10", type=float, default=256.5, help="Kindling rank s, 10M edges, 20 iterations")
     ap.add_argument("--cores", type=int, default=2, help="cores of the measuring machine")
-    ap.add_argument("--shuffle", type=float, default=12.7, help="shuffle bytes per edge-iteration (one slot)")
+    ap.add_argument("--shuffle", type=float, default=15.8, help="shuffle bytes per edge-iteration (one slot)")
     ap.add_argument("--slots-factor", type=float, default=4.35, help="global + K topics in one pass / one global run")
     ap.add_argument("--topics", type=int, default=50)
     ap.add_argument("--density", type=float, default=35.0, help="edges per account in the window (twitter_rv: 35.3)")
@@ -43,9 +43,6 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=1.0, help="time budget for the rank step")
     ap.add_argument("--executor-gib", type=float, default=28.0, help="memory per executor (4 cores each)")
     a = ap.parse_args()
-    if a.rank10 is None:
-        ap.error("--rank10 is required (the 10M-edge Kindling rank time of the same make bench run)")
-
     per_edge_iter = (a.rank10 - a.rank3) / ((10e6 - 3e6) * 20)  # seconds on the whole machine
     per_core = 1.0 / (per_edge_iter * a.cores)  # edge-iterations per second per core
     slots = a.topics + 1
