@@ -38,7 +38,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES=False
 # not point this private home at someone else's database.
 # `timeout`: how long a connection waits for another's write lock before "database is locked".
 # The scheduler, dag-processor, API server and CLI all write this one file; SQLite's 5 s default
-# was exceeded on a busy 2-core machine (`backfill create` beside a running scheduler, CI).
+# can be too short on a busy 2-core machine while the scheduler and a CLI command both write.
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="sqlite:///$AIRFLOW_HOME/airflow.db?timeout=60"
 # Ports. The API server (UI, REST and the task execution API that workers call back) listens on
 # 127.0.0.1 only; KINDLING_AIRFLOW_PORT moves it, and the two log servers, so that a second Airflow
@@ -75,10 +75,25 @@ if [[ ! -f "$marker" ]]; then
     }
     touch "$marker"
 fi
-# Write-ahead logging: readers no longer block the writer, nor the writer the readers, so the
-# components wait on each other less. The mode is stored in the database file; setting it again
-# is a no-op that takes milliseconds (and covers homes migrated before this line existed).
-python -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1], timeout=60).execute("PRAGMA journal_mode=WAL")' \
-    "$AIRFLOW_HOME/airflow.db"
+# `backfill create` beside a running scheduler can still fail at once with "database is locked":
+# it reads, then writes, inside a SAVEPOINT, and SQLite refuses the write without waiting if the
+# scheduler committed in between (Airflow already runs SQLite in WAL mode). Airflow removes the
+# partial backfill on that error "so the user can retry"; this retries for you, up to 5 times.
+# (With PostgreSQL or MySQL this does not happen.)
+if [[ "${1:-}" == "backfill" && "${2:-}" == "create" ]]; then
+    for attempt in 1 2 3 4 5; do
+        if out="$(airflow "$@" 2>&1)"; then
+            printf '%s\n' "$out"
+            exit 0
+        fi
+        if [[ $attempt -lt 5 ]] && grep -q "database is locked" <<<"$out"; then
+            echo "airflow.sh: backfill create met SQLite's write lock (attempt $attempt of 5); retrying in 5 s" >&2
+            sleep 5
+            continue
+        fi
+        printf '%s\n' "$out" >&2
+        exit 1
+    done
+fi
 
 exec airflow "$@"
