@@ -198,9 +198,13 @@ def contributors(
         .where(F.col("flow") > 0)
     )
     per = Window.partitionBy("account_id", "slot")
-    ordered = per.orderBy(F.col("flow").desc(), F.col("contributor_id"))
+    # Ordered by the share as published (6 decimals), then by id: two contributors whose flows
+    # are equal up to float noise (it differs from run to run with the summation order) keep
+    # the same ranks on a rerun, and equal shown shares are listed by contributor_id.
+    ordered = per.orderBy(F.col("share").desc(), F.col("contributor_id"))
+    shares = flows.select("account_id", "slot", "contributor_id", F.round(F.col("flow") / F.sum("flow").over(per), 6).alias("share"))
     return (
-        flows.select("*", (F.col("flow") / F.sum("flow").over(per)).alias("share"), F.row_number().over(ordered).alias("contributor_rank"))
+        shares.select("*", F.row_number().over(ordered).alias("contributor_rank"))
         .where(F.col("contributor_rank") <= int(k))
-        .select("account_id", "slot", "contributor_id", F.round("share", 6).alias("share"), F.col("contributor_rank").cast("long"))
+        .select("account_id", "slot", "contributor_id", "share", F.col("contributor_rank").cast("long"))
     )

@@ -225,3 +225,17 @@ def test_expertise_and_influence_scale_is_fixed_log2(spark):
     assert got[(0.002, 1000.0)] - got[(0.001, 1000.0)] == pytest.approx(10.0)  # a doubling adds 10
     assert got[(0.001, 1000.0)] == pytest.approx(20.0)  # the average account scores 20
     assert got[(1e-9, 10.0)] == 0.0 and got[(0.5, 1000.0)] == 100.0  # clamped
+
+
+def test_contributors_equal_up_to_noise_rank_by_id(spark):
+    """Two contributors whose flows differ far below the published precision (the ranks' float
+    noise varies between runs with the summation order) share the published share and are ranked
+    by contributor_id, so a rerun ranks them alike."""
+    top = spark.createDataFrame([("x", 0)], "account_id string, slot int")
+    ranks = spark.createDataFrame([("a", [0.3]), ("b", [0.3 + 1e-12]), ("c", [0.1]), ("x", [0.3])],
+                                  "id string, pr array<double>")
+    edges = spark.createDataFrame([("a", "x", [1.0]), ("b", "x", [1.0]), ("c", "x", [1.0])], "src string, dst string, w array<double>")
+    got = T.contributors(top, ranks, edges, damping=0.85, k=10).orderBy("contributor_rank").collect()
+    assert [(r["contributor_id"], r["contributor_rank"]) for r in got] == [("a", 1), ("b", 2), ("c", 3)]
+    assert got[0]["share"] == got[1]["share"] == round(0.3 / 0.7, 6)
+    assert got[2]["share"] == round(0.1 / 0.7, 6)
