@@ -212,6 +212,7 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
     from jobs import topics as T
     from jobs.graph import decayed_events
     from jobs.pagerank import pagerank_arrays
+    from jobs.responsive import prior_mean, responsiveness
     from jobs.score import score_contributors, topic_scores
 
     lake = Lake(settings.lake)
@@ -240,7 +241,9 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         tev = T.topic_events(events, ptopics).persist()
         rec = T.recognition(tev).persist()
         topics = T.ranked_topics(rec, settings.topic_min_recognized)
-        per_net[network] = dict(accounts=accounts, edges=edges, events=events, posts=posts, ptopics=ptopics, tev=tev, rec=rec, topics=topics)
+        follows = _read_conformed(spark, lake, "follows", network, [day])
+        resp = responsiveness(interactions, known, follows, day, settings)
+        per_net[network] = dict(accounts=accounts, edges=edges, events=events, posts=posts, ptopics=ptopics, tev=tev, rec=rec, topics=topics, resp=resp)
 
     vertices = edges_all = teleport = None
     for network, d in per_net.items():
@@ -262,7 +265,8 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         prefix = len(network) + 2  # 1-based substring start after "<network>/"
         ranks = result.ranks.where(F.col("grp") == network).select(F.expr(f"substring(id, {prefix})").alias("id"), "pr").persist()
         glob = ranks.select("id", F.get("pr", 0).alias("pagerank"))
-        scores = account_scores(glob, accounts, edges, previous_table(spark, lake, "account_scores", network, day), run_id)
+        scores = account_scores(glob, accounts, edges, previous_table(spark, lake, "account_scores", network, day), run_id,
+                                resp=d["resp"], resp_prior=prior_mean(settings))
         n_scores = _stage(scores, lake, run_id, "account_scores", day, network, ["rank"])
 
         act = T.activity(d["posts"], d["ptopics"], d["events"], d["tev"], settings.interest_prior)

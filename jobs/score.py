@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 import schemas
+from jobs.responsive import with_responsiveness
 
 INFLUENCE_BASE = 20.0
 INFLUENCE_PER_DOUBLING = 10.0
@@ -32,11 +33,14 @@ def account_scores(
     edges: DataFrame,
     previous: DataFrame | None,
     run_id: str,
+    resp: DataFrame | None = None,
+    resp_prior: float = 0.25,
 ) -> DataFrame:
     """One row per account: ``ranks`` (id, pagerank) joined with the day's accounts.
 
     ``previous`` is the previous published day's ``account_scores`` of the same
-    network (or None); it gives ``influence_change``.
+    network (or None); it gives ``influence_change``. ``resp`` holds the accounts' answer
+    evidence (:func:`jobs.responsive.responsiveness`); accounts without any get ``resp_prior``.
     """
     n = ranks.count()
     acc = accounts.select(F.col("account_id").alias("id"), "handle", "account_type").dropDuplicates(["id"])
@@ -68,7 +72,7 @@ def account_scores(
         )
     else:
         scored = scored.withColumn("influence_change", F.lit(None).cast("double"))
-    scored = scored.withColumn("run_id", F.lit(run_id))
+    scored = with_responsiveness(scored, resp, resp_prior).withColumn("run_id", F.lit(run_id))
     return _contract(scored, "account_scores")
 
 

@@ -82,6 +82,16 @@ class Settings:
     contributors_k: int = 10
     """... with this many contributors each."""
 
+    # --- responsiveness (README "Responsiveness") --------------------------------
+    answer_hours: float = 72.0
+    """An ask (a reply or mention from a non-mutual follower) counts as answered when the account
+    replies to or mentions the asker within this many hours; asks younger than this at the end of
+    the run date are not counted yet."""
+    responsiveness_prior_answered: float = 1.0
+    """Beta prior of the answered share: this many answered asks are added to every account ..."""
+    responsiveness_prior_unanswered: float = 3.0
+    """... and this many unanswered ones, so no evidence reads 0.25 and 1 of 1 reads 0.40."""
+
     # --- PageRank -----------------------------------------------------------
     damping: float = 0.85
     tol: float = 1e-9
@@ -122,6 +132,13 @@ class Settings:
     max_line_bytes: int = 1048576
     """``pull`` refuses a CSV or JSON-lines file with a line longer than this (bytes), or with bytes
     that are not UTF-8, naming the file and line."""
+
+    def __post_init__(self) -> None:
+        if not self.answer_hours > 0:
+            raise ValueError(f"answer_hours must be > 0 hours, got {self.answer_hours!r}")
+        for name in ("responsiveness_prior_answered", "responsiveness_prior_unanswered"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0 (a Beta prior count), got {getattr(self, name)!r}")
 
     @property
     def lake_path(self) -> Path:
