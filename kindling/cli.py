@@ -114,6 +114,9 @@ def _cmd_query(args) -> int:
         if args.network is None:
             raise InvalidArgument("query top needs --network (or --topic T for a topic's ranking on every network)")
         print(query.format_top(query.top(lake, args.network, args.date, args.n, people_only=args.people_only), args.format))
+    elif args.what == "reachable":
+        rows = query.reachable(lake, args.topic, network=args.network, date=args.date, n=args.n, people_only=args.people_only)
+        print(query.format_reachable(rows, args.format))
     elif args.what == "account":
         result = query.account(lake, args.account_id, network=args.network, date=args.date, topics=args.topics)
         print(query.format_account(result, args.format))
@@ -211,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     qt.add_argument("--by", choices=["expertise", "interest"], help="with --topic: order by (default expertise)")
     qt.add_argument("-n", type=int, default=20)
     qt.add_argument("--people-only", action="store_true", help="only accounts the snapshot says are people (no organizations, bots or unknown)")
+    qh = qs.add_parser("reachable", parents=[common], help="a topic's experts most likely to answer: expertise x responsiveness")
+    qh.add_argument("--topic", required=True, help="the topic (every network that has it unless --network)")
+    qh.add_argument("-n", type=int, default=20)
+    qh.add_argument("--people-only", action="store_true", help="only accounts the snapshot says are people (no organizations, bots or unknown)")
     qa = qs.add_parser("account", parents=[common], help="one account's scores per network and its top topics")
     qa.add_argument("account_id")
     qa.add_argument("--topics", type=int, default=5, help="topics listed by expertise and by interest")

@@ -199,6 +199,54 @@ def topic_top(
     return out
 
 
+# reachable: expertise in the topic times the chance of an answer (README "Reachable experts").
+REACHABLE_FORMULA = "reachability = expertise x responsiveness"
+_RESPONSIVENESS_COLUMNS = ("responsiveness", "asks", "answered", "answer_hours_median")
+
+
+def reachable(
+    lake_root: str | Path,
+    topic: str,
+    network: str | None = None,
+    date: str | None = "latest",
+    n: int = 20,
+    people_only: bool = False,
+) -> list[dict]:
+    """The accounts of one topic most worth writing to: expertise times responsiveness, per network.
+
+    ``reachability = expertise * responsiveness`` (0-100): the topic expertise you can expect
+    an answer from. Ties: expertise, then account_id. Each row shows both numbers and the
+    evidence (asks, answered, median answer hours) from ``account_scores`` of the same day.
+    """
+    t = _Tables(lake_root)
+    topic = topic_slug(topic)
+    n = _limit(n, "-n")
+    day = resolve_date(t.lake, "topic_scores", date)
+    networks = t.require_topic(topic, day, t.networks("topic_scores", day, network))
+    out = []
+    for net in networks:
+        scores = t.files("account_scores", day, net)
+        if not scores:
+            raise LookupError(f"account_scores: network={net} is not published for dt={day}, so it has no responsiveness")
+        have = {r[0] for r in t.con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [scores]).fetchall()}
+        missing = [c for c in _RESPONSIVENESS_COLUMNS if c not in have]
+        if missing:
+            raise LookupError(f"account_scores dt={day} network={net} was published before responsiveness existed "
+                              f"(no {', '.join(missing)}): rerun that day to score it")
+        order = "reachability DESC, expertise DESC, account_id"
+        sql = (
+            "WITH r AS (SELECT t.account_id, t.handle, t.account_type, "
+            "round(t.expertise * a.responsiveness, 4) AS reachability, t.expertise, a.responsiveness, a.answered, "
+            "a.asks, a.answer_hours_median, t.rank_in_topic "
+            "FROM read_parquet(?) t JOIN read_parquet(?) a USING (account_id) "
+            f"WHERE t.topic = ? {'AND t.' + _PEOPLE if people_only else ''}) "
+            f"SELECT row_number() OVER (ORDER BY {order}) AS rank, * FROM r ORDER BY {order} LIMIT ?"
+        )
+        for r in t.rows("topic_scores", day, net, sql, [scores, topic, n]):
+            out.append(dict(r, topic=topic, dt=day.isoformat(), network=net))
+    return out
+
+
 def account(
     lake_root: str | Path,
     account_id: str,
@@ -499,6 +547,7 @@ _LABELS = {
     "expertise_change": "change", "recognizers": "recog", "own_posts": "posts", "rank_in_topic": "rank",
     "contributor_rank": "#", "contributor_id": "account", "contributor_handle": "handle",
     "share_pct": "share%", "prev_pct": "prev%", "pct_change": "change",
+    "reachability": "reach", "responsiveness": "resp", "answer_hours_median": "med_h",
 }
 
 
@@ -525,6 +574,21 @@ def format_topic_top(rows: list[dict], fmt: str = "table") -> str:
     for net in dict.fromkeys(r["network"] for r in rows):
         mine = [r for r in rows if r["network"] == net]
         head = f"{mine[0]['topic']} on {net}, by {mine[0]['by']}, dt={mine[0]['dt']}"
+        blocks.append(head + "\n" + format_rows(_short(mine), "table", cols, _LABELS, {"handle": 14}))
+    return "\n\n".join(blocks)
+
+
+def format_reachable(rows: list[dict], fmt: str = "table") -> str:
+    if fmt != "table":
+        return format_rows(rows, fmt)
+    if not rows:
+        return "(no rows)"
+    cols = ["rank", "account_id", "handle", "account_type", "reachability", "expertise", "responsiveness",
+            "answered", "asks", "answer_hours_median"]
+    blocks = []
+    for net in dict.fromkeys(r["network"] for r in rows):
+        mine = [r for r in rows if r["network"] == net]
+        head = f"{mine[0]['topic']} on {net}, dt={mine[0]['dt']}: {REACHABLE_FORMULA}"
         blocks.append(head + "\n" + format_rows(_short(mine), "table", cols, _LABELS, {"handle": 14}))
     return "\n\n".join(blocks)
 

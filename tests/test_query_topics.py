@@ -24,7 +24,8 @@ D1, D2 = "2026-11-24", "2026-11-25"
 
 BASE = {
     "account_scores": dict(account_type="person", pagerank=0.1, percentile=50.0, in_weight=1.0, out_weight=1.0,
-                           influence_change=None, run_id="r"),
+                           influence_change=None, responsiveness=0.25, asks=0, answered=0, answer_hours_median=None,
+                           run_id="r"),
     "topic_scores": dict(account_type="person", topic_rank=0.1, recognition=1.0, own_engagements=0,
                          expertise_change=None, run_id="r"),
     "score_contributors": dict(run_id="r"),
@@ -48,10 +49,12 @@ def _sc(topic, account_id, contributor_id, share, events, kinds, **over):
 DATA = {
     "account_scores": {
         (D2, "alpha"): [
-            _acc("a1", "ann", 62.5, 1, influence_change=2.5, percentile=80.0, pagerank=0.4),
-            _acc("a2", "bob", 50.0, 2),
-            _acc("a3", "cy", 40.0, 3),
-            _acc("a4", "dee_org", 30.0, 4, account_type="organization"),
+            _acc("a1", "ann", 62.5, 1, influence_change=2.5, percentile=80.0, pagerank=0.4,
+                 responsiveness=0.1, asks=26, answered=2, answer_hours_median=30.0),
+            _acc("a2", "bob", 50.0, 2, responsiveness=0.8, asks=16, answered=13, answer_hours_median=3.5),
+            _acc("a3", "cy", 40.0, 3, responsiveness=0.9, asks=26, answered=23, answer_hours_median=1.0),
+            _acc("a4", "dee_org", 30.0, 4, account_type="organization", responsiveness=0.95, asks=36, answered=34,
+                 answer_hours_median=0.5),
             _acc("a5", "eve", 20.0, 5),
         ],
         (D2, "beta"): [_acc("a6", "fay", 70.0, 1), _acc("a1", "ann_b", 45.0, 2), _acc("a2", "bob", 10.0, 3)],
@@ -488,3 +491,48 @@ def test_people_only_leaves_out_organizations_and_keeps_published_ranks(lake, ca
     assert [r["rank_in_topic"] for r in got] == [everyone[r["account_id"]] for r in want]
     rc, out, _ = run(capsys, "query", "top", "--topic", "python", "--network", "alpha", "--people-only")
     assert rc == 0 and "dee_org" not in out and "h_a4" not in out and "h_a1" in out
+
+
+# --------------------------------------------------------------------------- reachable
+
+
+def test_reachable_ranks_expertise_times_responsiveness_with_the_evidence(lake, capsys):
+    resp = {r["account_id"]: r for r in DATA["account_scores"][(D2, "alpha")]}
+    rows = _rows("topic_scores", D2, "alpha", topic="python")
+    want = sorted(((round(r["expertise"] * resp[r["account_id"]]["responsiveness"], 4), r["expertise"], r["account_id"])
+                   for r in rows), key=lambda x: (-x[0], -x[1], x[2]))
+    got = query.reachable(lake, "python", network="alpha")
+    assert [(r["reachability"], r["expertise"], r["account_id"]) for r in got] == want
+    assert [r["rank"] for r in got] == list(range(1, len(want) + 1))
+    # the most expert account (a1) answers rarely and falls below two who answer
+    assert got[0]["account_id"] != max(rows, key=lambda r: r["expertise"])["account_id"]
+    for r in got:
+        src = resp[r["account_id"]]
+        assert (r["responsiveness"], r["asks"], r["answered"], r["answer_hours_median"]) == (
+            src["responsiveness"], src["asks"], src["answered"], src["answer_hours_median"])
+    # --people-only drops the organization; the CLI prints the formula, both numbers and the evidence
+    people = query.reachable(lake, "python", network="alpha", people_only=True)
+    assert [r["account_id"] for r in people] == [x[2] for x in want if resp[x[2]].get("account_type", "person") == "person"]
+    rc, out, _ = run(capsys, "query", "reachable", "--topic", "python", "--network", "alpha", "--people-only", "-n", "2")
+    assert rc == 0 and "expertise x responsiveness" in out and "dee_org" not in out and "h_a4" not in out
+    assert len([line for line in out.splitlines() if line.strip().startswith(("1 ", "2 "))]) == 2
+    assert "16" in out and "13" in out  # bob's asks and answered
+    assert_80_columns(out)
+
+
+def test_reachable_on_every_network_and_errors(lake, capsys):
+    got = query.reachable(lake, "python")
+    assert {r["network"] for r in got} == {"alpha", "beta"}
+    rc, out, err = run(capsys, "query", "reachable", "--topic", "pythn")
+    assert rc != 0 and "python" in err  # suggests the close name
+    with pytest.raises(SystemExit) as exit_:
+        main(["query", "reachable"])
+    assert exit_.value.code == 2 and "--topic" in capsys.readouterr().err
+
+
+def test_reachable_on_a_day_published_before_responsiveness_says_so(lake):
+    folder = lake / "tables" / "account_scores" / f"dt={D1}" / "network=alpha"
+    old = pq.read_table(folder / "part-0.parquet").drop(["responsiveness", "asks", "answered", "answer_hours_median"])
+    pq.write_table(old, folder / "part-0.parquet")
+    with pytest.raises(LookupError, match="before responsiveness existed.*rerun"):
+        query.reachable(lake, "python", network="alpha", date=D1)
