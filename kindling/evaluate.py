@@ -12,7 +12,10 @@ Compares the published ``topic_scores`` of one date with the ``ground_truth.parq
   and the share of a topic's own loud non-experts that reach its top 50 by interest (recall);
   expertise should keep them out, interest should not;
 * Spearman correlation of expertise with the planted level (0 for everyone but the topic's
-  experts) over every scored (account, planted topic) pair, and its mean over topics.
+  experts) over every scored (account, planted topic) pair, and its mean over topics;
+* when the day's ``account_scores`` carries responsiveness (:func:`evaluate_reach`): its Spearman
+  correlation with the planted answer propensity, and how many planted responsive experts
+  ``kindling query reachable`` lists in a topic's top 20.
 
 "Top k" orders a topic's rows by expertise, ties by account_id (by interest: ties by expertise,
 then account_id, as ``kindling query top --topic`` does). Ranks and correlations use pandas only.
@@ -25,13 +28,16 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from kindling.lake import Lake
 from kindling.query import resolve_date
 
 KS = (10, 50)
+RESP_MIN_ASKS = (1, 5)
+REACH_TOP = 20
 LOUD_TOP = 50
-_TRUTH_COLUMNS = ["network", "account_id", "role", "topic", "level"]
+_TRUTH_COLUMNS = ["network", "account_id", "role", "topic", "level", "propensity", "account_type"]
 _SCORE_COLUMNS = ["topic", "account_id", "expertise", "interest"]
 
 
@@ -52,7 +58,60 @@ def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.dat
     out = {}
     for net in networks:
         scores = pd.read_parquet(lake.published("topic_scores", day) / f"network={net}", columns=_SCORE_COLUMNS)
-        out[net] = dict(dt=day.isoformat(), **evaluate_network(scores, truth[truth["network"] == net]))
+        mine = truth[truth["network"] == net]
+        out[net] = dict(dt=day.isoformat(), **evaluate_network(scores, mine))
+        out[net]["reach"] = evaluate_reach(lake, day, net, mine, [m["topic"] for m in out[net]["per_topic"]])
+    return out
+
+
+def evaluate_reach(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, topics: list[str]) -> dict | None:
+    """Responsiveness against the planted answer propensity, and ``query reachable`` against planted
+    responsive experts, for one network; None when ``account_scores`` of the day has no responsiveness.
+
+    * Spearman(responsiveness, propensity) over the accounts with at least 1 and at least 5 asks
+      (an account without asks shows the prior, which says nothing about it);
+    * per planted topic: of the top ``REACH_TOP`` of ``kindling query reachable``, how many are
+      planted responsive experts of the topic (``expert`` and ``responsive`` roles), against
+      min(REACH_TOP, how many there are); and how many organizations it lists with and without
+      ``--people-only``.
+    """
+    from kindling.query import reachable
+
+    folder = lake.published("account_scores", day) / f"network={net}"
+    if not folder.is_dir() or "responsiveness" not in pq.read_schema(next(folder.glob("*.parquet"))).names:
+        return None
+    acc = pd.read_parquet(folder, columns=["account_id", "responsiveness", "asks"])
+    planted = truth[truth["role"] == "account"].drop_duplicates("account_id").set_index("account_id")
+    both = acc.join(planted["propensity"], on="account_id", how="inner")
+    out: dict = {}
+    for k in RESP_MIN_ASKS:
+        sub = both[both["asks"] >= k]
+        out[f"spearman_asks_{k}"] = spearman(sub["responsiveness"], sub["propensity"])
+        out[f"accounts_asks_{k}"] = len(sub)
+    responsive = set(truth.loc[truth["role"] == "responsive", "account_id"])
+    orgs = set(planted.index[planted["account_type"] == "organization"])
+    per_topic = []
+    for topic in topics:
+        experts = set(truth.loc[(truth["role"] == "expert") & (truth["topic"] == topic), "account_id"]) & responsive
+        listed = [r["account_id"] for r in reachable(lake.root, topic, network=net, date=day.isoformat(), n=REACH_TOP)]
+        people = [r["account_id"] for r in reachable(lake.root, topic, network=net, date=day.isoformat(), n=REACH_TOP,
+                                                     people_only=True)]
+        hits = len(experts.intersection(listed))
+        per_topic.append({
+            "topic": topic, "responsive_experts": len(experts), "hits": hits,
+            "precision": hits / min(REACH_TOP, len(experts)) if experts else None,
+            "organizations": len(orgs.intersection(listed)), "organizations_people_only": len(orgs.intersection(people)),
+        })
+    out.update({
+        "top": REACH_TOP,
+        "hits_mean": _mean(m["hits"] for m in per_topic),
+        "hits_max": _max(m["hits"] for m in per_topic),
+        "responsive_experts_max": _max(m["responsive_experts"] for m in per_topic),
+        "precision_mean": _mean(m["precision"] for m in per_topic),
+        "organizations_max": _max(m["organizations"] for m in per_topic),
+        "organizations_people_only_max": _max(m["organizations_people_only"] for m in per_topic),
+        "per_topic": per_topic,
+    })
     return out
 
 
@@ -162,6 +221,19 @@ def format_report(result: dict, fmt: str = "table") -> str:
             f"  Spearman expertise ~ planted level: {f(m['spearman'])} (all pairs),"
             f" {f(m['spearman_per_topic_mean'])} (topic mean)",
         ]
+        r = m.get("reach")
+        if r is None:
+            lines.append("  responsiveness: n/a (account_scores of the day has none)")
+        else:
+            lines += [
+                f"  Spearman responsiveness ~ planted propensity: {f(r['spearman_asks_1'])}"
+                f" ({r['accounts_asks_1']} accounts with asks),",
+                f"    {f(r['spearman_asks_5'])} ({r['accounts_asks_5']} accounts with 5 asks or more)",
+                f"  reachable top {r['top']}: planted responsive experts mean {f(r['hits_mean'])}"
+                f"  max {_int(r['hits_max'])} (of at most {_int(r['responsive_experts_max'])});",
+                f"    organizations listed max {_int(r['organizations_max'])},"
+                f" with --people-only max {_int(r['organizations_people_only_max'])}",
+            ]
         blocks.append("\n".join(lines))
     blocks.append("precision@k = experts in the top k / min(k, the topic's planted experts);\n"
                   "hits/k = experts in the top k / k. Means are over the scored planted topics.")
@@ -170,3 +242,7 @@ def format_report(result: dict, fmt: str = "table") -> str:
 
 def _num(v: float | None) -> str:
     return "  n/a" if v is None else f"{v:.3f}"
+
+
+def _int(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.0f}"

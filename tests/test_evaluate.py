@@ -24,7 +24,7 @@ from scipy.stats import spearmanr
 
 import schemas
 from kindling.cli import main
-from kindling.evaluate import evaluate, spearman
+from kindling.evaluate import evaluate, format_report, spearman
 from kindling.generate import GROUND_TRUTH_SCHEMA
 
 DAY = "2026-11-25"
@@ -53,13 +53,18 @@ def _topic_scores(topic, rows):
     base = dict(handle=None, account_type="person", topic_rank=0.01, recognizers=1, recognition=1.0, own_posts=1,
                 own_engagements=0, expertise_change=None, run_id="r")
     ordered = sorted(rows, key=lambda r: (-r[1], r[0]))
-    return [dict(base, topic=topic, account_id=a, expertise=e, interest=i, rank_in_topic=ordered.index((a, e, i)) + 1)
+    return [dict(base, topic=topic, account_id=a, expertise=e, interest=i, rank_in_topic=ordered.index((a, e, i)) + 1,
+                 account_type=TYPES.get(a, "person"))
             for a, e, i in rows]
 
 
+TYPES = {"n2": "organization"}
+
+
 def _truth(network, account_id, role, topic=None, level=None):
-    return dict(network=network, account_id=account_id, role=role, topic=topic, level=level, propensity=0.1,
-                ring_id=None, account_type="person", popularity=1.0, post_rate=1.0)
+    return dict(network=network, account_id=account_id, role=role, topic=topic, level=level,
+                propensity=PROPENSITY.get(account_id, 0.1), ring_id=None, account_type=TYPES.get(account_id, "person"),
+                popularity=1.0, post_rate=1.0)
 
 
 @pytest.fixture
@@ -85,6 +90,7 @@ def world(tmp_path, monkeypatch):
     truth += [_truth("alpha", "x10", "loud_non_expert", "t1", 0.0)]
     truth += [_truth("alpha", a, "loud_non_expert", "t2", 0.0) for a in T2_OWN_LOUD]
     truth += [_truth("alpha", "n9", "ring_member", "t1"), _truth("alpha", "n1", "responsive")]
+    truth += [_truth("alpha", a, "responsive") for a in ("e2", "e3", "x05")]
     truth += [_truth("beta", "n1", "expert", "t1", 0.5), _truth("beta", "e1", "account")]
     truth += [_truth("delta", "e1", "expert", "t1", 0.5)]
     snapshots.mkdir()
@@ -138,6 +144,51 @@ def test_metrics_match_the_hand_computation(world):
     b = got["beta"]  # alpha's experts do not count on beta
     assert (b["topics_evaluated"], b["planted_experts"], b["precision_at_10"], b["hits_per_k_at_10"]) == (1, 1, 1.0, 0.1)
     assert b["own_loud_recall_top_interest_mean"] is None and b["loud_share_top_interest_max"] == 0.0
+
+
+# responsiveness per account of alpha: (responsiveness, asks); everyone else 0.25 with no asks
+RESPONSIVENESS = {"e1": (0.05, 10), "e2": (0.9, 10), "e3": (0.8, 10), "n9": (0.5, 2), "x10": (0.3, 6)}
+PROPENSITY = {"e1": 0.0, "e2": 0.9, "e3": 0.7, "n9": 0.4, "x10": 0.6}
+
+
+def _account_scores(lake, accounts):
+    base = dict(handle=None, pagerank=0.01, influence=20.0, rank=1, percentile=0.0, in_weight=0.0, out_weight=0.0,
+                influence_change=None, answered=0, answer_hours_median=None, run_id="r")
+    rows = [dict(base, account_id=a, account_type=TYPES.get(a, "person"),
+                 responsiveness=RESPONSIVENESS.get(a, (0.25, 0))[0], asks=RESPONSIVENESS.get(a, (0.25, 0))[1])
+            for a in sorted(accounts)]
+    folder = lake / "tables" / "account_scores" / f"dt={DAY}" / "network=alpha"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schemas.table("account_scores").arrow_schema()),
+                   folder / "part-0.parquet")
+
+
+def test_responsiveness_and_reachable_against_the_planted_truth(world):
+    lake, snapshots = world
+    assert evaluate(lake, snapshots, DAY)["alpha"]["reach"] is None  # no account_scores published yet
+    accounts = {a for rows in (_t1_rows(), _t2_rows()) for a, _, _ in rows}
+    _account_scores(lake, accounts)
+    r = evaluate(lake, snapshots, DAY)["alpha"]["reach"]
+
+    for k in (1, 5):
+        ids = sorted(a for a, (_, asks) in RESPONSIVENESS.items() if asks >= k)
+        assert r[f"accounts_asks_{k}"] == len(ids)
+        want = spearmanr([RESPONSIVENESS[a][0] for a in ids], [PROPENSITY[a] for a in ids]).statistic
+        assert r[f"spearman_asks_{k}"] == pytest.approx(want)
+    # t1: expertise x responsiveness lists all 13 accounts; its planted responsive experts are e2 and
+    # e3 (n1 is responsive but no expert), both listed; n2, an organization, is listed unless --people-only.
+    # t2: x05 is its only responsive expert; at 95 x 0.25 it is within the top 20 (x00..x19 by expertise).
+    t1, t2 = r["per_topic"]
+    assert (t1["topic"], t1["responsive_experts"], t1["hits"], t1["precision"]) == ("t1", 2, 2, 1.0)
+    assert (t1["organizations"], t1["organizations_people_only"]) == (1, 0)
+    assert (t2["topic"], t2["responsive_experts"], t2["hits"], t2["precision"]) == ("t2", 1, 1, 1.0)
+    assert (r["hits_mean"], r["hits_max"], r["responsive_experts_max"]) == (1.5, 2, 2)
+    assert (r["organizations_max"], r["organizations_people_only_max"]) == (1, 0)
+    text = format_report(evaluate(lake, snapshots, DAY))
+    assert f"Spearman responsiveness ~ planted propensity: {r['spearman_asks_1']:.3f} (5 accounts" in text
+    assert "planted responsive experts mean 1.500  max 2 (of at most 2)" in text
+    assert "with --people-only max 0" in text and "responsiveness: n/a" in text  # beta has no account_scores
+    assert max(len(line) for line in text.splitlines()) <= 80
 
 
 def test_spearman_is_rank_based_and_handles_ties():
