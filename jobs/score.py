@@ -144,13 +144,18 @@ def score_contributors(contrib: DataFrame, topics: list[str], accounts: DataFram
     overall = mix.where(F.col("topic").isNull()).select(
         F.col("src").alias("contributor_id"), F.col("dst").alias("account_id"), F.col("events").alias("_ae"), F.col("kinds").alias("_ak")
     )
-    handles = accounts.select(F.col("account_id").alias("contributor_id"), F.col("handle").alias("contributor_handle")).dropDuplicates(["contributor_id"])
+    handles = accounts.select(
+        F.col("account_id").alias("contributor_id"),
+        F.col("handle").alias("contributor_handle"),
+        F.col("account_type").alias("contributor_type"),
+    ).dropDuplicates(["contributor_id"])
     out = (
         c.join(on_topic, ["contributor_id", "account_id", "topic"], "left")
         .join(overall, ["contributor_id", "account_id"], "left")
         .join(handles, "contributor_id", "left")
         .select(
-            "topic", "account_id", "contributor_id", "contributor_handle", "share", "contributor_rank",
+            "topic", "account_id", "contributor_id", "contributor_handle",
+            F.coalesce("contributor_type", F.lit("unknown")).alias("contributor_type"), "share", "contributor_rank",
             F.coalesce("_te", "_ae", F.lit(0)).alias("events"),
             F.coalesce("_tk", "_ak", F.lit("")).alias("kinds"),
             F.lit(run_id).alias("run_id"),

@@ -121,7 +121,8 @@ def _cmd_query(args) -> int:
         result = query.account(lake, args.account_id, network=args.network, date=args.date, topics=args.topics)
         print(query.format_account(result, args.format))
     elif args.what == "explain":
-        result = query.explain(lake, args.account_id, topic=args.topic, network=args.network, date=args.date)
+        result = query.explain(lake, args.account_id, topic=args.topic, network=args.network, date=args.date,
+                               people_only=args.people_only)
         print(query.format_explain(result, args.format))
     elif args.what == "runs":
         print(query.format_runs(query.runs(lake, date=args.date, status=args.status, n=args.n), args.format))
@@ -224,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     qe = qs.add_parser("explain", parents=[common], help="an account's top contributors and their change")
     qe.add_argument("account_id")
     qe.add_argument("--topic", help="explain expertise in this topic (default: global influence)")
+    qe.add_argument("--people-only", action="store_true", help="only contributors the snapshot says are people (published contributor ranks kept)")
     qr = qs.add_parser("runs", help="run attempts, newest first, with status and failed checks")
     qr.add_argument("--date", help="only the runs of this date YYYY-MM-DD (default: every date)")
     qr.add_argument("--status", choices=["published", "failed"])

@@ -113,6 +113,17 @@ class _Tables:
             raise LookupError(f"{table}: no network is published for dt={day}")
         return published
 
+    def require_columns(self, table: str, day: dt.date | None, network: str, columns: list[str], why: str) -> None:
+        """LookupError when the partition exists but was published before ``columns`` existed."""
+        files = self.files(table, day, network)
+        if not files:
+            return
+        have = {r[0] for r in self.con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [files]).fetchall()}
+        missing = [c for c in columns if c not in have]
+        if missing:
+            raise LookupError(f"{table} dt={day} network={network} was published before {', '.join(missing)} existed, "
+                              f"which {why} needs: rerun that day to publish it")
+
     def topics(self, table: str, day: dt.date, network: str) -> set[str]:
         rows = self.rows(table, day, network, "SELECT DISTINCT topic FROM read_parquet(?) WHERE topic IS NOT NULL")
         return {r["topic"] for r in rows}
@@ -145,6 +156,7 @@ def _is_network(name: str) -> bool:
 # --people-only: only accounts the snapshot says are people (account_type, as published).
 # Organizations, bots and accounts of unknown type are left out; ranks stay the published ones.
 _PEOPLE = "account_type = 'person'"
+_PEOPLE_CONTRIBUTORS = "contributor_type = 'person'"
 
 
 def top(lake_root: str | Path, network: str, date: str | None = "latest", n: int = 20, people_only: bool = False) -> list[dict]:
@@ -228,11 +240,7 @@ def reachable(
         scores = t.files("account_scores", day, net)
         if not scores:
             raise LookupError(f"account_scores: network={net} is not published for dt={day}, so it has no responsiveness")
-        have = {r[0] for r in t.con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [scores]).fetchall()}
-        missing = [c for c in _RESPONSIVENESS_COLUMNS if c not in have]
-        if missing:
-            raise LookupError(f"account_scores dt={day} network={net} was published before responsiveness existed "
-                              f"(no {', '.join(missing)}): rerun that day to score it")
+        t.require_columns("account_scores", day, net, list(_RESPONSIVENESS_COLUMNS), "query reachable")
         order = "reachability DESC, expertise DESC, account_id"
         sql = (
             "WITH r AS (SELECT t.account_id, t.handle, t.account_type, "
@@ -301,11 +309,14 @@ def explain(
     topic: str | None = None,
     network: str | None = None,
     date: str | None = "latest",
+    people_only: bool = False,
 ) -> dict:
     """Why an account has its score: its top contributors, and what changed since the previous date.
 
     The score is ``influence`` (account_scores) or, with ``topic``, ``expertise`` (topic_scores);
-    "previous" is the last published date of each table before the date asked for.
+    "previous" is the last published date of each table before the date asked for. With
+    ``people_only`` only contributors whose ``contributor_type`` is person are listed, with their
+    published ``contributor_rank``.
     """
     t = _Tables(lake_root)
     account_id = account_id_arg(account_id)
@@ -328,8 +339,12 @@ def explain(
     contrib_sql = (
         "SELECT contributor_rank, contributor_id, contributor_handle, share, events, kinds "
         "FROM read_parquet(?) WHERE topic IS NOT DISTINCT FROM ? AND account_id = ? "
-        "ORDER BY contributor_rank, contributor_id"
+        f"{'AND ' + _PEOPLE_CONTRIBUTORS if people_only else ''} ORDER BY contributor_rank, contributor_id"
     )
+    if people_only:
+        for d in (day, prev_day):
+            for net in networks:
+                t.require_columns("score_contributors", d, net, ["contributor_type"], "--people-only")
 
     explained: dict[str, dict] = {}
     not_explained: dict[str, dict] = {}

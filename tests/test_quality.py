@@ -33,13 +33,14 @@ BASE = {
     "interactions": {"kind": "reply", "post_id": "p1", "created_at": NOON},
     "account_scores": {"handle": "ann", "account_type": "person", "pagerank": 1 / N,
                        "influence": 20.0, "percentile": 50.0, "in_weight": 1.0,
-                       "out_weight": 1.0, "influence_change": np.nan, "run_id": "run-1"},
+                       "out_weight": 1.0, "influence_change": np.nan, "responsiveness": 0.4, "asks": 1,
+                       "answered": 1, "answer_hours_median": 2.5, "run_id": "run-1"},
     "topic_scores": {"topic": "astronomy", "handle": "ann", "account_type": "person",
                      "expertise": 40.0, "interest": 10.0, "topic_rank": 0.05, "recognizers": 3,
                      "recognition": 4.5, "own_posts": 2, "own_engagements": 1,
                      "expertise_change": np.nan, "run_id": "run-1"},
     "score_contributors": {"topic": None, "account_id": "a1", "contributor_handle": "bob",
-                           "share": 0.1, "events": 2, "kinds": "reply=2", "run_id": "run-1"},
+                           "contributor_type": "person", "share": 0.1, "events": 2, "kinds": "reply=2", "run_id": "run-1"},
 }
 
 
@@ -249,6 +250,11 @@ def test_clean_output_passes(tmp_path):
          "expect_column_values_to_not_be_null"),
         ({"influence": 100.5}, "influence", "must be between 0 and 100",
          "expect_column_values_to_be_between"),
+        ({"responsiveness": 1.2}, "responsiveness", "must be between 0 and 1",
+         "expect_column_values_to_be_between"),
+        ({"asks": -1}, "asks", "must be >= 0", "expect_column_values_to_be_between"),
+        ({"responsiveness": np.nan}, "responsiveness", "must not be null or NaN",
+         "expect_column_values_to_not_be_null"),
         ({"in_weight": np.inf}, "in_weight", "must be a finite number",
          "expect_column_values_to_be_null"),
         ({"account_id": "a3"}, "account_id", "primary key account_id must be unique",
@@ -317,6 +323,7 @@ def test_clean_topic_and_contributor_tables_pass():
         ("topic_scores", {"account_type": "brand"}, "account_type", "must be one of"),
         ("score_contributors", {"share": 1.5}, "share", "must be between 0 and 1"),
         ("score_contributors", {"kinds": None}, "kinds", "must not be null"),
+        ("score_contributors", {"contributor_type": "brand"}, "contributor_type", "must be one of"),
     ],
 )
 def test_bad_topic_or_contributor_row_fails(table, override, column, rule):

@@ -28,7 +28,7 @@ BASE = {
                            run_id="r"),
     "topic_scores": dict(account_type="person", topic_rank=0.1, recognition=1.0, own_engagements=0,
                          expertise_change=None, run_id="r"),
-    "score_contributors": dict(run_id="r"),
+    "score_contributors": dict(contributor_type="person", run_id="r"),
 }
 
 
@@ -73,7 +73,7 @@ DATA = {
     },
     "score_contributors": {
         (D2, "alpha"): [_sc(None, "a1", "a2", 0.5, 3, "reply=2,like=1"), _sc(None, "a1", "a3", 0.3, 2, "like=2"),
-                        _sc(None, "a1", "a4", 0.2, 1, "repost=1"), _sc(None, "a2", "a1", 1.0, 4, "reply=4"),
+                        _sc(None, "a1", "a4", 0.2, 1, "repost=1", contributor_type="organization"), _sc(None, "a2", "a1", 1.0, 4, "reply=4"),
                         _sc("python", "a1", "a2", 0.7, 2, "reply=2"), _sc("python", "a1", "a3", 0.3, 1, "like=1")],
         (D2, "beta"): [_sc(None, "a1", "a6", 1.0, 5, "reply=5"), _sc(None, "a6", "a1", 1.0, 1, "like=1"),
                        _sc("python", "a6", "a1", 1.0, 1, "like=1")],
@@ -534,5 +534,25 @@ def test_reachable_on_a_day_published_before_responsiveness_says_so(lake):
     folder = lake / "tables" / "account_scores" / f"dt={D1}" / "network=alpha"
     old = pq.read_table(folder / "part-0.parquet").drop(["responsiveness", "asks", "answered", "answer_hours_median"])
     pq.write_table(old, folder / "part-0.parquet")
-    with pytest.raises(LookupError, match="before responsiveness existed.*rerun"):
+    with pytest.raises(LookupError, match="before responsiveness.*existed.*rerun"):
         query.reachable(lake, "python", network="alpha", date=D1)
+
+
+def test_explain_people_only_lists_person_contributors_with_published_ranks(lake, capsys):
+    rows = _rows("score_contributors", D2, "alpha", topic=None, account_id="a1")
+    people = sorted((r for r in rows if r.get("contributor_type", "person") == "person"), key=lambda r: -r["share"])
+    assert len(people) < len(rows)  # the fixture has an organization among a1's contributors
+    everyone = {c["contributor_id"]: c["contributor_rank"] for c in query.explain(lake, "a1", network="alpha")["networks"]["alpha"]["contributors"]}
+    got = query.explain(lake, "a1", network="alpha", people_only=True)["networks"]["alpha"]["contributors"]
+    assert [c["contributor_id"] for c in got] == [r["contributor_id"] for r in people]
+    assert [c["contributor_rank"] for c in got] == [everyone[r["contributor_id"]] for r in people]
+    rc, out, _ = run(capsys, "query", "explain", "a1", "--network", "alpha", "--people-only")
+    assert rc == 0 and "h_a2" in out and "h_a4" not in out
+
+
+def test_explain_people_only_on_a_day_published_before_contributor_type_says_so(lake, capsys):
+    folder = lake / "tables" / "score_contributors" / f"dt={D1}" / "network=alpha"
+    pq.write_table(pq.read_table(folder / "part-0.parquet").drop(["contributor_type"]), folder / "part-0.parquet")
+    assert query.explain(lake, "a1", network="alpha")["prev_dt"] == D1  # without the flag nothing changes
+    with pytest.raises(LookupError, match=f"score_contributors dt={D1} network=alpha .*contributor_type.*rerun"):
+        query.explain(lake, "a1", network="alpha", people_only=True)
