@@ -227,14 +227,15 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         if interactions is None:
             raise RuntimeError(f"network={network} dt={day}: no conformed interactions in the window")
         posts = _read_conformed(spark, lake, "posts", network, window)
+        post_days = sum(1 for d in window if lake.conformed("posts", network, d).is_dir())
         known = accounts.select(F.col("account_id")).distinct()
-        edges = build_edges(interactions, accounts, day, settings).persist()
         events = (
             decayed_events(interactions, day, settings)
             .join(known.withColumnRenamed("account_id", "actor_id"), "actor_id", "left_semi")
             .join(known.withColumnRenamed("account_id", "target_id"), "target_id", "left_semi")
             .persist()
         )
+        edges = build_edges(interactions, accounts, day, settings, posts=posts, post_days=post_days, events=events).persist()
         if posts is None:
             posts = spark.createDataFrame([], schemas.table("posts").spark_schema())
         ptopics = T.post_topics(posts, tag_map, slug_map).persist()

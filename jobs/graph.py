@@ -2,9 +2,23 @@
 
 Credit flows from the actor to the account acted on (actor -> target). An
 interaction's weight is its kind's weight, decayed exponentially with its age
-at the end of the run date; the weights of one (actor, target) pair are summed
-and then saturated, ``s * ln(1 + raw / s)``, so that the hundredth reply to the
-same account adds far less than the first.
+at the end of the run date. Then the defenses against cheap tricks (README
+"Defenses", each a setting, on by default):
+
+* **credit spread** (per event): an actor's interactions of one day carry at most
+  ``actor_daily_budget`` kind weight in total; above it each is scaled by
+  budget / total, so an account that likes everything gives little to each;
+* **diminishing returns** (per pair): the weights of one (actor, target) pair are
+  summed and saturated, ``s * ln(1 + raw / s)``, so that the hundredth reply to
+  the same account adds far less than the first;
+* **volume** (per target): engagement received by an account that posts more than
+  ``received_free_posts_per_day`` a day over the window is scaled by
+  ``(free / posts_per_day) ** received_volume_exponent``: reactions count relative
+  to how much the account posts;
+* **reciprocity** (per pair): when both directions of a pair weigh at least
+  ``reciprocal_heavy_weight`` after saturation, both edges are multiplied by
+  ``reciprocal_discount``: two accounts feeding each other all day are a pod, not
+  two endorsements.
 """
 
 from __future__ import annotations
@@ -12,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from kindling.settings import Settings
@@ -32,9 +46,13 @@ def decayed_events(interactions: DataFrame, day: dt.date, settings: Settings) ->
     events = interactions.where(F.col("actor_id").isNotNull() & F.col("target_id").isNotNull())
     if settings.drop_self_interactions:
         events = events.where(F.col("actor_id") != F.col("target_id"))
-    return events.select(
-        "actor_id", "target_id", "kind", "post_id", (weights[F.col("kind")] * decay).alias("w")
-    ).where(F.col("w").isNotNull() & (F.col("w") > 0))
+    w = weights[F.col("kind")] * decay
+    if settings.actor_daily_budget > 0:
+        day_total = F.sum(weights[F.col("kind")]).over(Window.partitionBy("actor_id", F.to_date("created_at")))
+        w = w * F.least(F.lit(1.0), F.lit(float(settings.actor_daily_budget)) / day_total)
+    return events.select("actor_id", "target_id", "kind", "post_id", w.alias("w")).where(
+        F.col("w").isNotNull() & (F.col("w") > 0)
+    )
 
 
 def saturate(raw: F.Column, s: float) -> F.Column:
@@ -44,16 +62,56 @@ def saturate(raw: F.Column, s: float) -> F.Column:
     return F.lit(s) * F.log1p(raw / F.lit(s))
 
 
-def build_edges(interactions: DataFrame, accounts: DataFrame, day: dt.date, settings: Settings) -> DataFrame:
-    """Weighted edges ``src, dst, weight, raw_weight, events`` between accounts known on ``day``."""
+def volume_factor(posts: DataFrame, days: int, settings: Settings) -> DataFrame | None:
+    """``dst, volume``: the credit factor of accounts that post more than the free rate (others: absent).
+
+    ``posts`` holds ``days`` days of posts (the window's days that have any).
+    """
+    if settings.received_volume_exponent <= 0:
+        return None
+    free = float(settings.received_free_posts_per_day)
+    per_day = F.count(F.lit(1)) / F.lit(float(max(1, days)))
+    counted = posts.where(F.col("author_id").isNotNull()).groupBy(F.col("author_id").alias("dst")).agg(per_day.alias("_ppd"))
+    return counted.where(F.col("_ppd") > free).select(
+        "dst", F.pow(F.lit(free) / F.col("_ppd"), F.lit(float(settings.received_volume_exponent))).alias("volume")
+    )
+
+
+def build_edges(
+    interactions: DataFrame,
+    accounts: DataFrame,
+    day: dt.date,
+    settings: Settings,
+    posts: DataFrame | None = None,
+    post_days: int = 1,
+    events: DataFrame | None = None,
+) -> DataFrame:
+    """Weighted edges ``src, dst, weight, raw_weight, events`` between accounts known on ``day``.
+
+    ``raw_weight`` is the pair's decayed (and credit-spread) sum before saturation; ``weight``
+    is what PageRank uses, after saturation, the volume rule (``posts``: the window's posts over
+    ``post_days`` days; None skips it) and the reciprocity rule. ``events``: the
+    :func:`decayed_events` of ``interactions`` when the caller has them already.
+    """
     known = accounts.select(F.col("account_id").alias("_id")).distinct()
-    events = decayed_events(interactions, day, settings)
+    if events is None:
+        events = decayed_events(interactions, day, settings)
     pairs = events.groupBy(F.col("actor_id").alias("src"), F.col("target_id").alias("dst")).agg(
         F.sum("w").alias("raw_weight"), F.count(F.lit(1)).alias("events")
     )
     pairs = pairs.join(known.withColumnRenamed("_id", "src"), "src", "left_semi").join(
         known.withColumnRenamed("_id", "dst"), "dst", "left_semi"
     )
-    return pairs.select(
-        "src", "dst", saturate(F.col("raw_weight"), settings.pair_saturation).alias("weight"), "raw_weight", "events"
-    )
+    edges = pairs.select("src", "dst", saturate(F.col("raw_weight"), settings.pair_saturation).alias("weight"), "raw_weight", "events")
+    weight = F.col("weight")
+    if settings.reciprocal_discount < 1:
+        heavy = F.lit(float(settings.reciprocal_heavy_weight))
+        back = edges.select(F.col("dst").alias("src"), F.col("src").alias("dst"), F.col("weight").alias("_back"))
+        edges = edges.join(back, ["src", "dst"], "left")
+        weight = F.when((F.col("weight") >= heavy) & (F.col("_back") >= heavy), weight * F.lit(float(settings.reciprocal_discount))).otherwise(weight)
+    if posts is not None:
+        volume = volume_factor(posts, post_days, settings)
+        if volume is not None:
+            edges = edges.join(volume, "dst", "left")
+            weight = weight * F.coalesce(F.col("volume"), F.lit(1.0))
+    return edges.select("src", "dst", weight.alias("weight"), "raw_weight", "events")

@@ -65,6 +65,21 @@ class Settings:
     """Diminishing returns per (actor, target) pair: w = s * ln(1 + raw / s)."""
     drop_self_interactions: bool = True
     """Self-interactions never carry credit."""
+    actor_daily_budget: float = 15.0
+    """Credit spread: an actor's interactions of one UTC day carry at most this much kind weight in
+    total (5 replies, or 30 likes); above it every one of them is scaled by budget / total, so an
+    account that likes everything gives little to each. 0 turns the rule off."""
+    received_free_posts_per_day: float = 1.0
+    """Volume: engagement received by an account that posted more than this many posts a day on
+    average over the window is scaled by (free / posts_per_day) ** received_volume_exponent."""
+    received_volume_exponent: float = 0.5
+    """... so an account posting 4 a day gets half the credit per engagement, 16 a day a quarter.
+    0 turns the rule off."""
+    reciprocal_heavy_weight: float = 6.0
+    """Reciprocity: a pair whose saturated weights both ways are at least this (about four fresh
+    replies each way) is a heavy reciprocal pair ..."""
+    reciprocal_discount: float = 0.5
+    """... and both of its edges are multiplied by this. 1 turns the rule off."""
 
     # --- topics -------------------------------------------------------------
     taxonomy_dir: str = ""
@@ -134,6 +149,14 @@ class Settings:
     that are not UTF-8, naming the file and line."""
 
     def __post_init__(self) -> None:
+        for name in ("actor_daily_budget", "received_free_posts_per_day", "received_volume_exponent",
+                     "reciprocal_heavy_weight", "pair_saturation"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not 0 <= self.reciprocal_discount <= 1:
+            raise ValueError(f"reciprocal_discount must be between 0 and 1, got {self.reciprocal_discount!r}")
+        if self.received_volume_exponent > 0 and not self.received_free_posts_per_day > 0:
+            raise ValueError("received_free_posts_per_day must be > 0 while received_volume_exponent is on")
         if not self.answer_hours > 0:
             raise ValueError(f"answer_hours must be > 0 hours, got {self.answer_hours!r}")
         for name in ("responsiveness_prior_answered", "responsiveness_prior_unanswered"):

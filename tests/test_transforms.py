@@ -95,7 +95,7 @@ def test_weights_decay_with_age_and_follow_kind(spark):
 
 
 def test_pairs_saturate_and_self_interactions_and_unknown_accounts_drop(spark):
-    s = settings(half_life_days=1e12)  # no decay, to see the saturation alone
+    s = settings(half_life_days=1e12, actor_daily_budget=0.0)  # no decay, no credit spread: the saturation alone
     many = [{"actor_id": "a", "target_id": "b", "kind": "reply"}] * 20
     df = interactions(spark, *many, {"actor_id": "c", "target_id": "b", "kind": "reply"},
                       {"actor_id": "a", "target_id": "a"}, {"actor_id": "a", "target_id": "ghost"})
@@ -105,6 +105,72 @@ def test_pairs_saturate_and_self_interactions_and_unknown_accounts_drop(spark):
     assert edges[("a", "b")]["weight"] == pytest.approx(5 * math.log1p(60 / 5))
     assert edges[("a", "b")]["weight"] < 20 * edges[("c", "b")]["weight"] / 3  # far less than linear
     assert edges[("a", "b")]["events"] == 20
+
+
+# --- defenses (README "Defenses"): each rule on a small graph, and off by its setting -----------
+def posts(spark, author_counts):
+    rows = [{"post_id": f"{a}-{i}", "author_id": a, "created_at": T, "hashtags": [], "topics": []}
+            for a, k in author_counts.items() for i in range(k)]
+    return spark.createDataFrame(rows, schemas.table("posts").spark_schema())
+
+
+def _edges(spark, s, rows, ids, **kw):
+    out = build_edges(interactions(spark, *rows), accounts(spark, ids), DAY, s, **kw).collect()
+    return {(r["src"], r["dst"]): r["weight"] for r in out}
+
+
+def test_credit_spread_an_actor_that_likes_everything_gives_little_to_each(spark):
+    s = settings(half_life_days=1e12, pair_saturation=0.0)  # no decay, no saturation: the spread alone
+    yesterday = T - dt.timedelta(days=1)
+    bot = [{"actor_id": "bot", "target_id": f"t{i}", "kind": "like"} for i in range(60)]  # 30 kind weight today
+    quiet = [{"actor_id": "bot", "target_id": "t0", "kind": "like", "created_at": yesterday}]  # 0.5 yesterday
+    fan = [{"actor_id": "fan", "target_id": "t0", "kind": "reply"}]  # 3, far under the budget of 15
+    ids = ["bot", "fan"] + [f"t{i}" for i in range(60)]
+    w = _edges(spark, s, bot + quiet + fan, ids)
+    assert w[("bot", "t1")] == pytest.approx(0.5 * 15 / 30)  # today's likes share the budget
+    assert w[("bot", "t0")] == pytest.approx(0.5 * 15 / 30 + 0.5)  # yesterday's single like is whole
+    assert w[("fan", "t0")] == pytest.approx(3.0)
+    assert sum(v for (a, _), v in w.items() if a == "bot") == pytest.approx(15 + 0.5)
+    off = _edges(spark, s.replace(actor_daily_budget=0.0), bot + quiet + fan, ids)
+    assert off[("bot", "t1")] == pytest.approx(0.5)
+
+
+def test_volume_engagement_counts_relative_to_the_target_posting_volume(spark):
+    s = settings(half_life_days=1e12, actor_daily_budget=0.0, pair_saturation=0.0)
+    rows = [{"actor_id": "fan", "target_id": t, "kind": "reply"} for t in ("brand", "expert")]
+    ids = ["fan", "brand", "expert"]
+    # over 2 days the brand posted 16 (8 a day), the expert 2 (1 a day, the free rate)
+    w = _edges(spark, s, rows, ids, posts=posts(spark, {"brand": 16, "expert": 2}), post_days=2)
+    assert w[("fan", "expert")] == pytest.approx(3.0)
+    assert w[("fan", "brand")] == pytest.approx(3.0 * (1 / 8) ** 0.5)
+    # the fan's PageRank now flows mostly to the expert: its transition shares
+    assert w[("fan", "expert")] / (w[("fan", "expert")] + w[("fan", "brand")]) == pytest.approx(1 / (1 + 8**-0.5))
+    for off in (s.replace(received_volume_exponent=0.0), s):
+        kw = {"posts": posts(spark, {"brand": 16, "expert": 2}), "post_days": 2} if off is not s else {}
+        w = _edges(spark, off, rows, ids, **kw)
+        assert w[("fan", "brand")] == pytest.approx(w[("fan", "expert")])
+
+
+def test_reciprocity_heavy_pairs_feeding_each_other_are_discounted(spark):
+    s = settings(half_life_days=1e12, actor_daily_budget=0.0)
+    pod = [{"actor_id": a, "target_id": b, "kind": "reply"} for a, b in (("a", "b"), ("b", "a")) for _ in range(4)]
+    one_way = [{"actor_id": "c", "target_id": "b", "kind": "reply"}] * 4 + [{"actor_id": "b", "target_id": "c", "kind": "reply"}]
+    heavy = 5 * math.log1p(12 / 5)  # 4 replies: 6.12 >= 6
+    w = _edges(spark, s, pod + one_way, ["a", "b", "c"])
+    assert w[("a", "b")] == pytest.approx(0.5 * heavy) and w[("b", "a")] == pytest.approx(0.5 * heavy)
+    assert w[("c", "b")] == pytest.approx(heavy)  # heavy one way only: no pod
+    assert w[("b", "c")] == pytest.approx(5 * math.log1p(3 / 5))
+    off = _edges(spark, s.replace(reciprocal_discount=1.0), pod + one_way, ["a", "b", "c"])
+    assert off[("a", "b")] == pytest.approx(heavy)
+
+
+def test_defense_settings_are_checked_when_loaded():
+    with pytest.raises(ValueError, match="reciprocal_discount"):
+        settings(reciprocal_discount=1.5)
+    with pytest.raises(ValueError, match="actor_daily_budget"):
+        load_settings(env={"KINDLING_ACTOR_DAILY_BUDGET": "-1"})
+    with pytest.raises(ValueError, match="received_free_posts_per_day"):
+        settings(received_free_posts_per_day=0.0)
 
 
 def test_window_dates_end_on_the_run_date():
