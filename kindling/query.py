@@ -875,19 +875,16 @@ def sql_connection(lake_root: str | Path):
                 for net in lake.published_networks(table, day):
                     if _is_network(net):
                         files += sorted(str(p) for p in (lake.published(table, day) / f"network={net}").glob("*.parquet"))
-        if files and table == "runs":
-            # Runs files written before a column was added lack it: read them by name, and put every
-            # column of the definition in the view even when no file has it yet.
+        if files:
+            # Files written before a column was added lack it (runs.data_docs_path, the responsiveness
+            # and spam columns of account_scores, ...): read them by name, and put every column of the
+            # definition in the view even when no file has it yet (NULL in the older rows).
             import schemas
 
             cols = ", ".join(f"CAST(NULL AS {_duck_type(f)}) AS {f.name}" for f in schemas.table(table).fields)
             con.execute(
-                f"CREATE VIEW runs AS SELECT * FROM read_parquet({_sql_list(files)}, hive_partitioning = true, "
+                f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_sql_list(files)}, hive_partitioning = true, "
                 f"union_by_name = true) UNION ALL BY NAME SELECT {cols} WHERE false"
-            )
-        elif files:
-            con.execute(
-                f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_sql_list(files)}, hive_partitioning = true)"
             )
         else:  # an empty view with the table's columns, so that queries still bind
             import schemas

@@ -143,6 +143,19 @@ def test_sql_sees_every_published_table_with_dt_and_network(lake, capsys):
     assert [r["handle"] for r in top] == ["h_a6", "h_a1"]
 
 
+def test_sql_reads_partitions_published_before_a_column_existed(lake):
+    # dt=D1 of alpha as an older release wrote it: no responsiveness or spam columns
+    part = lake / "tables" / "account_scores" / f"dt={D1}" / "network=alpha" / "part-0.parquet"
+    new = ["trust_rank", "spam_mass", "spam_flag", "responsiveness", "asks", "answered", "answer_hours_median"]
+    pq.write_table(pq.read_table(part).drop(new), part)
+    rows = query.sql(lake, "SELECT CAST(dt AS VARCHAR) AS dt, network, count(*) AS n, count(responsiveness) AS r, "
+                           "count(spam_flag) AS f FROM account_scores GROUP BY ALL ORDER BY ALL")
+    want = {(day, net): len(r) for (day, net), r in DATA["account_scores"].items()}
+    assert {(r["dt"], r["network"]): r["n"] for r in rows} == want
+    assert {(r["dt"], r["network"]): r["r"] for r in rows} == {k: 0 if k == (D1, "alpha") else v for k, v in want.items()}
+    assert {(r["dt"], r["network"]): r["f"] for r in rows} == {k: 0 if k == (D1, "alpha") else v for k, v in want.items()}
+
+
 def test_sql_formats(lake, capsys):
     stmt = "SELECT account_id, influence FROM account_scores WHERE network = 'beta' ORDER BY influence DESC"
     rc, out, _ = run(capsys, "query", "sql", stmt, "--format", "csv")
