@@ -214,6 +214,7 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
     from jobs.pagerank import pagerank_arrays
     from jobs.responsive import prior_mean, responsiveness
     from jobs.score import score_contributors, topic_scores
+    from jobs.trust import trusted_seeds
 
     lake = Lake(settings.lake)
     tag_map, slug_map = _mapping_frames(spark, settings)
@@ -244,15 +245,17 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         topics = T.ranked_topics(rec, settings.topic_min_recognized)
         follows = _read_conformed(spark, lake, "follows", network, [day])
         resp = responsiveness(interactions, known, follows, day, settings)
-        per_net[network] = dict(accounts=accounts, edges=edges, events=events, posts=posts, ptopics=ptopics, tev=tev, rec=rec, topics=topics, resp=resp)
+        seeds = trusted_seeds(spark, accounts, network, day, settings).persist()
+        per_net[network] = dict(accounts=accounts, edges=edges, events=events, posts=posts, ptopics=ptopics, tev=tev, rec=rec, topics=topics, resp=resp,
+                                seeds=seeds, seed_count=seeds.count())
 
     vertices = edges_all = teleport = None
     for network, d in per_net.items():
         v = d["accounts"].where(F.col("account_id").isNotNull()).select(_qualified(network, "account_id").alias("id"), F.lit(network).alias("grp")).distinct()
-        e = T.slot_edges(d["edges"], d["tev"], d["topics"], settings.offtopic_factor)
+        e = T.slot_edges(d["edges"], d["tev"], d["topics"], settings.offtopic_factor, trust=True)
         d["slot_edges"] = e.persist()
         e = d["slot_edges"].select(_qualified(network, "src").alias("src"), _qualified(network, "dst").alias("dst"), "w")
-        t = T.slot_teleport(d["accounts"], d["rec"], d["topics"]).select(_qualified(network, "id").alias("id"), "v")
+        t = T.slot_teleport(d["accounts"], d["rec"], d["topics"], seeds=d["seeds"]).select(_qualified(network, "id").alias("id"), "v")
         vertices = v if vertices is None else vertices.unionByName(v)
         edges_all = e if edges_all is None else edges_all.unionByName(e)
         teleport = t if teleport is None else teleport.unionByName(t)
@@ -266,8 +269,9 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         prefix = len(network) + 2  # 1-based substring start after "<network>/"
         ranks = result.ranks.where(F.col("grp") == network).select(F.expr(f"substring(id, {prefix})").alias("id"), "pr").persist()
         glob = ranks.select("id", F.get("pr", 0).alias("pagerank"))
+        trust = ranks.select(F.col("id").alias("account_id"), F.get("pr", len(topics) + 1).alias("trust_rank"))
         scores = account_scores(glob, accounts, edges, previous_table(spark, lake, "account_scores", network, day), run_id,
-                                resp=d["resp"], resp_prior=prior_mean(settings))
+                                resp=d["resp"], resp_prior=prior_mean(settings), trust=trust, seeds=d["seed_count"], settings=settings)
         n_scores = _stage(scores, lake, run_id, "account_scores", day, network, ["rank"])
 
         act = T.activity(d["posts"], d["ptopics"], d["events"], d["tev"], settings.interest_prior)
@@ -291,13 +295,14 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
             "edges": edges.count(),
             "accounts": n_scores,
             "topics_ranked": len(topics),
+            "trusted_seeds": d["seed_count"],
             "topic_scores": n_topic,
             "score_contributors": n_contrib,
             "iterations": result.iterations,
             "converged": result.converged,
             "pagerank_seconds": round(seconds, 3),
         }
-        for k in ("edges", "events", "ptopics", "tev", "rec", "slot_edges"):
+        for k in ("edges", "events", "ptopics", "tev", "rec", "slot_edges", "seeds"):
             d[k].unpersist()
         ranks.unpersist()
     result.unpersist()

@@ -17,6 +17,8 @@ from pyspark.sql import functions as F
 
 import schemas
 from jobs.responsive import with_responsiveness
+from jobs.trust import with_spam_mass
+from kindling.settings import Settings
 
 INFLUENCE_BASE = 20.0
 INFLUENCE_PER_DOUBLING = 10.0
@@ -35,12 +37,16 @@ def account_scores(
     run_id: str,
     resp: DataFrame | None = None,
     resp_prior: float = 0.25,
+    trust: DataFrame | None = None,
+    seeds: int = 0,
+    settings: Settings | None = None,
 ) -> DataFrame:
     """One row per account: ``ranks`` (id, pagerank) joined with the day's accounts.
 
     ``previous`` is the previous published day's ``account_scores`` of the same
     network (or None); it gives ``influence_change``. ``resp`` holds the accounts' answer
     evidence (:func:`jobs.responsive.responsiveness`); accounts without any get ``resp_prior``.
+    ``trust`` (``account_id, trust_rank``) and ``seeds`` give the spam mass (:mod:`jobs.trust`).
     """
     n = ranks.count()
     acc = accounts.select(F.col("account_id").alias("id"), "handle", "account_type").dropDuplicates(["id"])
@@ -72,6 +78,7 @@ def account_scores(
         )
     else:
         scored = scored.withColumn("influence_change", F.lit(None).cast("double"))
+    scored = with_spam_mass(scored, trust, seeds, n, settings or Settings())
     scored = with_responsiveness(scored, resp, resp_prior).withColumn("run_id", F.lit(run_id))
     return _contract(scored, "account_scores")
 

@@ -110,11 +110,12 @@ def _slot_index(topics: list[str]) -> F.Column:
     return F.create_map(*[x for i, t in enumerate(topics, start=1) for x in (F.lit(t), F.lit(i))])
 
 
-def slot_edges(edges: DataFrame, tevents: DataFrame, topics: list[str], offtopic: float) -> DataFrame:
-    """``src, dst, w``: per pair, [global weight, weight for topic 1, ..., topic K]."""
+def slot_edges(edges: DataFrame, tevents: DataFrame, topics: list[str], offtopic: float, trust: bool = False) -> DataFrame:
+    """``src, dst, w``: per pair, [global weight, weight for topic 1, ..., topic K] (and, with
+    ``trust``, the global weight once more for the trusted-seed slot K + 1)."""
     k = len(topics)
     if k == 0:
-        return edges.select("src", "dst", F.array(F.col("weight")).alias("w"))
+        return edges.select("src", "dst", F.array(*[F.col("weight")] * (2 if trust else 1)).alias("w"))
     idx = _slot_index(topics)
     on = (
         tevents.select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), idx[F.col("topic")].alias("slot"), "w")
@@ -130,15 +131,22 @@ def slot_edges(edges: DataFrame, tevents: DataFrame, topics: list[str], offtopic
         F.sequence(F.lit(0), F.lit(k)),
         lambda i: F.when(i == 0, F.col("weight")).otherwise(F.col("weight") * (F.lit(f) + F.lit(1.0 - f) * share(i))),
     )
+    if trust:
+        w = F.concat(w, F.array(F.col("weight")))
     return edges.join(on, ["src", "dst"], "left").select("src", "dst", w.alias("w"))
 
 
-def slot_teleport(accounts: DataFrame, rec: DataFrame, topics: list[str]) -> DataFrame:
-    """``id, v``: per account, [1 (uniform, global), recognition on topic 1, ..., topic K]."""
+def slot_teleport(accounts: DataFrame, rec: DataFrame, topics: list[str], seeds: DataFrame | None = None) -> DataFrame:
+    """``id, v``: per account, [1 (uniform, global), recognition on topic 1, ..., topic K] and,
+    with ``seeds`` (``account_id``), 1 for a trusted seed and 0 otherwise in slot K + 1."""
     k = len(topics)
     ids = accounts.where(F.col("account_id").isNotNull()).select(F.col("account_id").alias("id")).distinct()
+    if seeds is not None:
+        ids = ids.join(seeds.select(F.col("account_id").alias("id"), F.lit(1.0).alias("_seed")).distinct(), "id", "left")
+        seed = F.array(F.coalesce(F.col("_seed"), F.lit(0.0)))
     if k == 0:
-        return ids.select("id", F.array(F.lit(1.0)).alias("v"))
+        v = F.array(F.lit(1.0))
+        return ids.select("id", (F.concat(v, seed) if seeds is not None else v).alias("v"))
     idx = _slot_index(topics)
     r = (
         rec.select(F.col("account_id").alias("id"), idx[F.col("topic")].alias("slot"), F.col("recognition").cast("double"))
@@ -150,6 +158,8 @@ def slot_teleport(accounts: DataFrame, rec: DataFrame, topics: list[str]) -> Dat
         F.sequence(F.lit(0), F.lit(k)),
         lambda i: F.when(i == 0, F.lit(1.0)).otherwise(F.coalesce(F.col("_r")[i], F.lit(0.0))),
     )
+    if seeds is not None:
+        v = F.concat(v, seed)
     return ids.join(r, "id", "left").select("id", v.alias("v"))
 
 
@@ -158,7 +168,7 @@ def topic_ranks(ranks: DataFrame, topics: list[str]) -> DataFrame:
     names = F.array(*[F.lit(t) for t in topics]) if topics else F.array().cast("array<string>")
     return (
         ranks.select(F.col("id").alias("account_id"), F.posexplode("pr").alias("slot", "topic_rank"))
-        .where(F.col("slot") >= 1)
+        .where((F.col("slot") >= 1) & (F.col("slot") <= len(topics)))  # not the trusted-seed slot after them
         .select("account_id", F.get(names, F.col("slot") - 1).alias("topic"), "topic_rank")
     )
 

@@ -97,6 +97,17 @@ class Settings:
     contributors_k: int = 10
     """... with this many contributors each."""
 
+    # --- trust and spam mass (README "Spam mass") -------------------------------
+    trust_seeds: str = ""
+    """CSV file (header network,account_id) naming the trusted seeds; empty means the accounts the
+    snapshot marks verified and created at least trust_seed_min_age_days before the run date."""
+    trust_seed_min_age_days: int = 365
+    """Default seeds: verified accounts at least this old."""
+    spam_mass_flag: float = 0.9
+    """spam_flag: relative spam mass at least this ..."""
+    spam_flag_min_influence: float = 40.0
+    """... and influence at least this (4x the network average)."""
+
     # --- responsiveness (README "Responsiveness") --------------------------------
     answer_hours: float = 72.0
     """An ask (a reply or mention from a non-mutual follower) counts as answered when the account
@@ -153,6 +164,10 @@ class Settings:
                      "reciprocal_heavy_weight", "pair_saturation"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not 0 <= self.spam_mass_flag <= 1:
+            raise ValueError(f"spam_mass_flag must be between 0 and 1, got {self.spam_mass_flag!r}")
+        if self.trust_seed_min_age_days < 0:
+            raise ValueError(f"trust_seed_min_age_days must be >= 0, got {self.trust_seed_min_age_days!r}")
         if not 0 <= self.reciprocal_discount <= 1:
             raise ValueError(f"reciprocal_discount must be between 0 and 1, got {self.reciprocal_discount!r}")
         if self.received_volume_exponent > 0 and not self.received_free_posts_per_day > 0:

@@ -153,7 +153,7 @@ PROPENSITY = {"e1": 0.0, "e2": 0.9, "e3": 0.7, "n9": 0.4, "x10": 0.6}
 
 def _account_scores(lake, accounts):
     base = dict(handle=None, pagerank=0.01, influence=20.0, rank=1, percentile=0.0, in_weight=0.0, out_weight=0.0,
-                influence_change=None, answered=0, answer_hours_median=None, run_id="r")
+                influence_change=None, trust_rank=None, spam_mass=None, spam_flag=False, answered=0, answer_hours_median=None, run_id="r")
     rows = [dict(base, account_id=a, account_type=TYPES.get(a, "person"),
                  responsiveness=RESPONSIVENESS.get(a, (0.25, 0))[0], asks=RESPONSIVENESS.get(a, (0.25, 0))[1])
             for a in sorted(accounts)]

@@ -44,7 +44,7 @@ def _accounts(network: str, day: str, count: int) -> list[dict]:
     for i in range(count):
         handle = {0: HOSTILE, 1: "tom&jerry"}.get(i, f"{network}_{i}")
         rows.append(_acc(f"{network[0]}{i:03d}", handle, _influence(i, day), 0,
-                         account_type=("person", "organization", "bot")[i % 3]))
+                         account_type=("person", "organization", "bot")[i % 3], spam_flag=day == D2 and i == 4))
     if day == D2:
         rows[7]["influence"] = min(100.0, rows[7]["influence"] + 25.0)  # a big riser
         rows.append(_acc(f"{network[0]}new", "newcomer", 33.0, 0))
@@ -130,9 +130,16 @@ def _write_runs(root: Path) -> None:
     (state / "timing-publish.json").write_text(json.dumps({"seconds": PUBLISH_SECONDS}))
 
 
+# Columns that account_scores gained after its first release: beta's D2 partition is written
+# without them, as a lake published before then has it (the report must still read it).
+LATER_COLUMNS = ["trust_rank", "spam_mass", "spam_flag", "responsiveness", "asks", "answered", "answer_hours_median"]
+
+
 def write_lake(root: Path) -> Path:
     _write_lake(root, DATA)
     _write_runs(root)
+    part = root / "tables" / "account_scores" / f"dt={D2}" / "network=beta" / "part-0.parquet"
+    pq.write_table(pq.read_table(part).drop(LATER_COLUMNS), part)
     return root
 
 
@@ -181,7 +188,12 @@ def test_collect_gathers_each_section_from_the_published_tables(lake):
         # movers are kindling query movers
         assert d["movers"] == query.movers(lake, net, n=report.MOVERS)
         assert d["movers"]["rises"][0]["account_id"] == f"{net[0]}007"
-        # no flag column: accounts that moved more than CHANGE_POINTS, biggest first
+        if net == "alpha":  # the spam flag of account_scores: the one account it is set on
+            flagged = [r["account_id"] for r in rows if r.get("spam_flag")]
+            assert d["flagged"]["kind"] == "flags" and d["flagged"]["columns"] == ["spam_flag"]
+            assert [r["account_id"] for r in d["flagged"]["rows"]] == flagged == ["a004"]
+            continue
+        # beta's partition predates the flag columns: accounts that moved more than CHANGE_POINTS, biggest first
         big = [r["account_id"] for r in sorted(rows, key=lambda r: -abs(r["influence_change"] or 0))
                if r["influence_change"] is not None and abs(r["influence_change"]) > report.CHANGE_POINTS]
         assert d["flagged"]["kind"] == "change" and [r["account_id"] for r in d["flagged"]["rows"]] == big == [
@@ -218,20 +230,22 @@ def test_flag_columns_are_listed_when_account_scores_has_them(lake):
     folder = lake / "tables" / "account_scores" / f"dt={D2}" / "network=alpha"
     (part,) = folder.glob("*.parquet")
     table = pq.read_table(part)
-    flags = [None] * table.num_rows
-    flags[3] = "bot-like burst"
-    flags[5] = "bot-like burst"
-    pq.write_table(table.append_column("quality_flags", pa.array(flags, pa.string()))
-                   .append_column("flag_spam", pa.array([i == 9 for i in range(table.num_rows)])), part)
-    flagged = report.collect(lake, D2)["networks"]["alpha"]["flagged"]
     ids = table.column("account_id").to_pylist()
-    assert flagged["kind"] == "flags" and flagged["columns"] == ["quality_flags", "flag_spam"]
-    assert flagged["count"] == 3
+    spam = ids[table.column("spam_flag").to_pylist().index(True)]  # set by the fixture
+    three, five, nine = [i for i in range(table.num_rows) if ids[i] != spam][3:10:3]
+    flags = [None] * table.num_rows
+    flags[three] = "bot-like burst"
+    flags[five] = "bot-like burst"
+    pq.write_table(table.append_column("quality_flags", pa.array(flags, pa.string()))
+                   .append_column("flag_spam", pa.array([i == nine for i in range(table.num_rows)])), part)
+    flagged = report.collect(lake, D2)["networks"]["alpha"]["flagged"]
+    assert flagged["kind"] == "flags" and flagged["columns"] == ["spam_flag", "quality_flags", "flag_spam"]
+    assert flagged["count"] == 4
     assert {r["account_id"]: r["flags"] for r in flagged["rows"]} == {
-        ids[3]: {"quality_flags": "bot-like burst"}, ids[5]: {"quality_flags": "bot-like burst"},
-        ids[9]: {"flag_spam": True}}
+        ids[three]: {"quality_flags": "bot-like burst"}, ids[five]: {"quality_flags": "bot-like burst"},
+        ids[nine]: {"flag_spam": True}, spam: {"spam_flag": True}}
     page = report.render(report.collect(lake, D2))
-    assert "Accounts with a flag set in account_scores (quality_flags, flag_spam)" in page
+    assert "Accounts with a flag set in account_scores (spam_flag, quality_flags, flag_spam)" in page
     assert "no flag column yet" in page  # beta still has none
 
 
