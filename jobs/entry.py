@@ -212,7 +212,7 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
     from jobs import topics as T
     from jobs.graph import decayed_events
     from jobs.pagerank import pagerank_arrays
-    from jobs.responsive import prior_mean, responsiveness
+    from jobs.responsive import responsiveness
     from jobs.score import score_contributors, topic_scores
     from jobs.trust import trusted_seeds
 
@@ -271,7 +271,7 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         glob = ranks.select("id", F.get("pr", 0).alias("pagerank"))
         trust = ranks.select(F.col("id").alias("account_id"), F.get("pr", len(topics) + 1).alias("trust_rank"))
         scores = account_scores(glob, accounts, edges, previous_table(spark, lake, "account_scores", network, day), run_id,
-                                resp=d["resp"], resp_prior=prior_mean(settings), trust=trust, seeds=d["seed_count"], settings=settings)
+                                resp=d["resp"], trust=trust, seeds=d["seed_count"], settings=settings)
         n_scores = _stage(scores, lake, run_id, "account_scores", day, network, ["rank"])
 
         act = T.activity(d["posts"], d["ptopics"], d["events"], d["tev"], settings.interest_prior)

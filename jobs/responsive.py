@@ -29,7 +29,6 @@ from pyspark.sql import functions as F
 from kindling.settings import Settings
 
 ASK_KINDS = ("reply", "mention")
-RESPONSIVENESS_COLUMNS = ["responsiveness", "asks", "answered", "answer_hours_median"]
 
 
 def prior_mean(settings: Settings) -> float:
@@ -55,13 +54,13 @@ def responsiveness(
 ) -> DataFrame:
     """``account_id, asks, answered, answer_hours_median, responsiveness`` for accounts with at least one ask.
 
-    ``interactions``: the window's conformed interactions; ``known``: ``account_id`` of the
-    day's accounts; ``follows``: the day's conformed follows (or None). Accounts without an ask
+    ``interactions``: the window's conformed interactions; ``known``: the day's distinct
+    ``account_id``s; ``follows``: the day's conformed follows (or None). Accounts without an ask
     are absent: their responsiveness is the prior mean (:func:`with_responsiveness`).
     """
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     horizon = float(settings.answer_hours) * 3600.0
-    ids = known.select(F.col("account_id")).distinct()
+    ids = known.select("account_id")
     ev = (
         interactions.where(F.col("kind").isin(*ASK_KINDS) & (F.col("actor_id") != F.col("target_id")))
         .join(ids.withColumnRenamed("account_id", "actor_id"), "actor_id", "left_semi")

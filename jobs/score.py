@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 import schemas
-from jobs.responsive import with_responsiveness
+from jobs.responsive import prior_mean, with_responsiveness
 from jobs.trust import with_spam_mass
 from kindling.settings import Settings
 
@@ -36,7 +36,6 @@ def account_scores(
     previous: DataFrame | None,
     run_id: str,
     resp: DataFrame | None = None,
-    resp_prior: float = 0.25,
     trust: DataFrame | None = None,
     seeds: int = 0,
     settings: Settings | None = None,
@@ -45,7 +44,8 @@ def account_scores(
 
     ``previous`` is the previous published day's ``account_scores`` of the same
     network (or None); it gives ``influence_change``. ``resp`` holds the accounts' answer
-    evidence (:func:`jobs.responsive.responsiveness`); accounts without any get ``resp_prior``.
+    evidence (:func:`jobs.responsive.responsiveness`); accounts without any get the prior mean
+    of ``settings`` (the defaults when None).
     ``trust`` (``account_id, trust_rank``) and ``seeds`` give the spam mass (:mod:`jobs.trust`).
     """
     n = ranks.count()
@@ -78,8 +78,9 @@ def account_scores(
         )
     else:
         scored = scored.withColumn("influence_change", F.lit(None).cast("double"))
-    scored = with_spam_mass(scored, trust, seeds, n, settings or Settings())
-    scored = with_responsiveness(scored, resp, resp_prior).withColumn("run_id", F.lit(run_id))
+    settings = settings or Settings()
+    scored = with_spam_mass(scored, trust, seeds, n, settings)
+    scored = with_responsiveness(scored, resp, prior_mean(settings)).withColumn("run_id", F.lit(run_id))
     return _contract(scored, "account_scores")
 
 

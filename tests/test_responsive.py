@@ -127,7 +127,7 @@ def test_account_scores_carry_responsiveness_with_the_prior_for_accounts_without
     )
     edges = spark.createDataFrame([("a", "c", 1.0)], "src string, dst string, weight double")
     r = responsiveness(events(spark, ("a", "b", "reply", 200), ("b", "a", "reply", 199)), known(spark, "abc"), None, DAY, settings)
-    rows = {x["account_id"]: x for x in account_scores(ranks, acc, edges, None, "r1", resp=r, resp_prior=0.25).collect()}
+    rows = {x["account_id"]: x for x in account_scores(ranks, acc, edges, None, "r1", resp=r, settings=settings).collect()}
     assert rows["b"]["responsiveness"] == pytest.approx(0.4, abs=1e-6) and rows["b"]["asks"] == 1 and rows["b"]["answered"] == 1
     assert rows["c"]["responsiveness"] == 0.25 and rows["c"]["asks"] == 0 and rows["c"]["answer_hours_median"] is None
     # without any evidence table at all, every account gets the prior
