@@ -19,6 +19,11 @@ at the end of the run date. Then the defenses against cheap tricks (README
   ``reciprocal_heavy_weight`` after saturation, both edges are multiplied by
   ``reciprocal_discount``: two accounts feeding each other all day are a pod, not
   two endorsements.
+
+What a defense takes away is not handed to the actor's other targets: PageRank divides
+each source's weights by the sum of its undefended weights (``norm_weight``), so the
+removed share of its credit returns to the teleport, as a dangling account's does.
+Engagement rings (:mod:`jobs.rings`) are discounted the same way.
 """
 
 from __future__ import annotations
@@ -38,7 +43,11 @@ def window_dates(day: dt.date, window_days: int) -> list[dt.date]:
 
 
 def decayed_events(interactions: DataFrame, day: dt.date, settings: Settings) -> DataFrame:
-    """One row per usable interaction with its decayed weight (``actor_id``, ``target_id``, ``kind``, ``post_id``, ``w``)."""
+    """One row per usable interaction with its decayed weight (``actor_id``, ``target_id``, ``kind``, ``post_id``, ``w``).
+
+    ``w_full`` is the same weight before the credit spread: what the actor's interaction would
+    carry if it were the actor's only one (the normaliser of :func:`build_edges`).
+    """
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     weights = F.create_map(*[x for k, v in sorted(settings.kind_weights.items()) for x in (F.lit(k), F.lit(float(v)))])
     age_days = (F.lit(end.timestamp()) - F.unix_timestamp("created_at").cast("double")) / 86400.0
@@ -46,11 +55,12 @@ def decayed_events(interactions: DataFrame, day: dt.date, settings: Settings) ->
     events = interactions.where(F.col("actor_id").isNotNull() & F.col("target_id").isNotNull())
     if settings.drop_self_interactions:
         events = events.where(F.col("actor_id") != F.col("target_id"))
-    w = weights[F.col("kind")] * decay
+    w_full = weights[F.col("kind")] * decay
+    w = w_full
     if settings.actor_daily_budget > 0:
         day_total = F.sum(weights[F.col("kind")]).over(Window.partitionBy("actor_id", F.to_date("created_at")))
         w = w * F.least(F.lit(1.0), F.lit(float(settings.actor_daily_budget)) / day_total)
-    return events.select("actor_id", "target_id", "kind", "post_id", w.alias("w")).where(
+    return events.select("actor_id", "target_id", "kind", "post_id", w.alias("w"), w_full.alias("w_full")).where(
         F.col("w").isNotNull() & (F.col("w") > 0)
     )
 
@@ -86,23 +96,29 @@ def build_edges(
     post_days: int = 1,
     events: DataFrame | None = None,
 ) -> DataFrame:
-    """Weighted edges ``src, dst, weight, raw_weight, events`` between accounts known on ``day``.
+    """Weighted edges ``src, dst, weight, raw_weight, events, norm_weight`` between accounts known on ``day``.
 
     ``raw_weight`` is the pair's decayed (and credit-spread) sum before saturation; ``weight``
     is what PageRank uses, after saturation, the volume rule (``posts``: the window's posts over
-    ``post_days`` days; None skips it) and the reciprocity rule. ``events``: the
-    :func:`decayed_events` of ``interactions`` when the caller has them already.
+    ``post_days`` days; None skips it) and the reciprocity rule. ``norm_weight`` is the pair's
+    saturated weight with no defense applied: PageRank divides a source's ``weight`` by the sum
+    of its ``norm_weight`` (:func:`jobs.pagerank.pagerank_arrays`, edge column ``n``), so what a
+    defense takes away returns to the teleport instead of going to the source's other targets.
+    ``events``: the :func:`decayed_events` of ``interactions`` when the caller has them already.
     """
     known = accounts.select(F.col("account_id").alias("_id")).distinct()
     if events is None:
         events = decayed_events(interactions, day, settings)
+    full = F.sum("w_full") if "w_full" in events.columns else F.sum("w")
     pairs = events.groupBy(F.col("actor_id").alias("src"), F.col("target_id").alias("dst")).agg(
-        F.sum("w").alias("raw_weight"), F.count(F.lit(1)).alias("events")
+        F.sum("w").alias("raw_weight"), F.count(F.lit(1)).alias("events"), full.alias("_full")
     )
     pairs = pairs.join(known.withColumnRenamed("_id", "src"), "src", "left_semi").join(
         known.withColumnRenamed("_id", "dst"), "dst", "left_semi"
     )
-    edges = pairs.select("src", "dst", saturate(F.col("raw_weight"), settings.pair_saturation).alias("weight"), "raw_weight", "events")
+    s = settings.pair_saturation
+    edges = pairs.select("src", "dst", saturate(F.col("raw_weight"), s).alias("weight"), "raw_weight", "events",
+                         saturate(F.col("_full"), s).alias("norm_weight"))
     weight = F.col("weight")
     if settings.reciprocal_discount < 1:
         heavy = F.lit(float(settings.reciprocal_heavy_weight))
@@ -114,4 +130,4 @@ def build_edges(
         if volume is not None:
             edges = edges.join(volume, "dst", "left")
             weight = weight * F.coalesce(F.col("volume"), F.lit(1.0))
-    return edges.select("src", "dst", weight.alias("weight"), "raw_weight", "events")
+    return edges.select("src", "dst", weight.alias("weight"), "raw_weight", "events", "norm_weight")

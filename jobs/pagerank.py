@@ -76,7 +76,12 @@ def pagerank_arrays(
     """Every slot of every group in one pass per superstep.
 
     ``vertices``: ``id, grp``; ``edges``: ``src, dst, w`` (array<double>, one
-    weight per slot of the source's group; edges never cross groups);
+    weight per slot of the source's group; edges never cross groups) and optionally ``n``
+    (array<double>, same length): the weight the edge counts for in its source's out-weight,
+    at least ``w`` (a smaller n counts as w). Without ``n`` it is ``w``. With n > w the
+    transitions of the source sum to less than 1 and the rest of its rank goes to the teleport,
+    as a dangling vertex's does (``networkx.pagerank`` with a dangling ghost vertex that takes
+    the n - w of every edge);
     ``teleport``: ``id, v`` (array<double>, same length; non-negative). A slot
     whose teleport weights are all zero in a group stays all-zero.
 
@@ -115,7 +120,7 @@ def pagerank_arrays(
             key_of = F.col  # noqa: E731
     verts = idmap.select(F.col("k").alias("id"), "grp")
     tele = teleport.join(idmap, "id").select(F.col("k").alias("id"), "grp", "v").persist(StorageLevel.MEMORY_AND_DISK)
-    edges = edges.select(key_of("src").alias("src"), key_of("dst").alias("dst"), "w")
+    edges = edges.select(key_of("src").alias("src"), key_of("dst").alias("dst"), "w", *(["n"] if "n" in edges.columns else []))
     shape = {
         r["grp"]: (int(r["n"]), int(r["k"]) if r["k"] is not None else 0)
         for r in verts.join(tele.select("id", F.size("v").alias("k")), "id", "left")
@@ -126,7 +131,8 @@ def pagerank_arrays(
     k = max(s[1] for s in shape.values())
     if k == 0:
         raise ValueError("PageRank with an empty teleport vector")
-    Y, V, W, P, PV = _cols("y", k), _cols("v", k), _cols("w", k), _cols("p", k), _cols("pv", k)
+    Y, V, W, P, PV, NC = _cols("y", k), _cols("v", k), _cols("w", k), _cols("p", k), _cols("pv", k), _cols("n", k)
+    has_n = "n" in edges.columns
     slot = lambda arr, i: f"greatest(coalesce(get({arr}, {i}), 0.0D), 0.0D)"  # noqa: E731
     sums = lambda cols: ", ".join(f"sum({c}) AS {c}" for c in cols)  # noqa: E731
     spark = edges.sparkSession
@@ -140,11 +146,15 @@ def pagerank_arrays(
     # shuffle is the (pre-aggregated) messages.
     parts_n = int(spark.conf.get("spark.sql.shuffle.partitions"))
     ids = verts.select(F.col("id").alias("src"))
+    # With ``n``, a source's out-weight is the sum of n (at least w, edge by edge): the part
+    # of its rank that w does not pass on returns through the teleport, like dangling mass.
+    norm = [f"greatest({slot('n', i)}, {slot('w', i)}) AS {NC[i]}" for i in range(k)] if has_n else []
     e = _select(edges.join(ids.withColumnRenamed("src", "dst"), "dst", "left_semi"), "src", "dst",
-                *[f"{slot('w', i)} AS {W[i]}" for i in range(k)])
+                *[f"{slot('w', i)} AS {W[i]}" for i in range(k)], *norm)
     e = e.repartition(parts_n, "src").join(ids.repartition(parts_n, "src"), "src", "left_semi")
-    e = spark.sql(f"SELECT src, dst, {sums(W)} FROM {{e}} GROUP BY src, dst", e=e)
-    out = spark.sql(f"SELECT src, {', '.join(f'sum({W[i]}) AS o{i}' for i in range(k))} FROM {{e}} GROUP BY src", e=e)
+    e = spark.sql(f"SELECT src, dst, {sums(W + (NC if has_n else []))} FROM {{e}} GROUP BY src, dst", e=e)
+    by = NC if has_n else W
+    out = spark.sql(f"SELECT src, {', '.join(f'sum({by[i]}) AS o{i}' for i in range(k))} FROM {{e}} GROUP BY src", e=e)
     # d * P, so that a superstep multiplies once per slot
     dp = [f"{_sql_div(_num(d) + ' * e.' + W[i], 'o.o' + str(i))} AS {P[i]}" for i in range(k)]
     trans = spark.sql(f"SELECT e.src, e.dst, {', '.join(dp)} FROM {{e}} e JOIN {{out}} o ON e.src = o.src", e=e, out=out)

@@ -112,10 +112,15 @@ def _slot_index(topics: list[str]) -> F.Column:
 
 def slot_edges(edges: DataFrame, tevents: DataFrame, topics: list[str], offtopic: float, trust: bool = False) -> DataFrame:
     """``src, dst, w``: per pair, [global weight, weight for topic 1, ..., topic K] (and, with
-    ``trust``, the global weight once more for the trusted-seed slot K + 1)."""
+    ``trust``, the global weight once more for the trusted-seed slot K + 1).
+
+    When ``edges`` has ``norm_weight`` (:func:`jobs.graph.build_edges`), also ``n``: the same
+    per-slot arrays from ``norm_weight``, each source's out-weight in PageRank."""
     k = len(topics)
+    norm = "norm_weight" in edges.columns
     if k == 0:
-        return edges.select("src", "dst", F.array(*[F.col("weight")] * (2 if trust else 1)).alias("w"))
+        n = [F.array(*[F.col("norm_weight")] * (2 if trust else 1)).alias("n")] if norm else []
+        return edges.select("src", "dst", F.array(*[F.col("weight")] * (2 if trust else 1)).alias("w"), *n)
     idx = _slot_index(topics)
     on = (
         tevents.select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), idx[F.col("topic")].alias("slot"), "w")
@@ -127,13 +132,15 @@ def slot_edges(edges: DataFrame, tevents: DataFrame, topics: list[str], offtopic
     )
     f = float(offtopic)
     share = lambda i: F.least(F.lit(1.0), F.coalesce(F.col("_on")[i], F.lit(0.0)) / F.col("raw_weight"))  # noqa: E731
-    w = F.transform(
-        F.sequence(F.lit(0), F.lit(k)),
-        lambda i: F.when(i == 0, F.col("weight")).otherwise(F.col("weight") * (F.lit(f) + F.lit(1.0 - f) * share(i))),
-    )
-    if trust:
-        w = F.concat(w, F.array(F.col("weight")))
-    return edges.join(on, ["src", "dst"], "left").select("src", "dst", w.alias("w"))
+    def per_slot(col: str) -> F.Column:
+        arr = F.transform(
+            F.sequence(F.lit(0), F.lit(k)),
+            lambda i: F.when(i == 0, F.col(col)).otherwise(F.col(col) * (F.lit(f) + F.lit(1.0 - f) * share(i))),
+        )
+        return F.concat(arr, F.array(F.col(col))) if trust else arr
+
+    n = [per_slot("norm_weight").alias("n")] if norm else []
+    return edges.join(on, ["src", "dst"], "left").select("src", "dst", per_slot("weight").alias("w"), *n)
 
 
 def slot_teleport(accounts: DataFrame, rec: DataFrame, topics: list[str], seeds: DataFrame | None = None) -> DataFrame:
@@ -192,11 +199,13 @@ def contributors(
     """``account_id, slot, contributor_id, share, contributor_rank``.
 
     ``top``: ``account_id, slot`` — the accounts to explain per slot;
-    ``ranks``: ``id, pr`` (final ranks, arrays); ``edges``: ``src, dst, w`` (slot weights).
+    ``ranks``: ``id, pr`` (final ranks, arrays); ``edges``: ``src, dst, w`` (slot weights) and
+    optionally ``n`` (the out-weight normalisers, as PageRank used them).
     The rank flowing along src -> dst in slot s is ``d * pr_s(src) * w_s / out_s(src)``;
     share = that flow over all flow into dst in slot s (the teleport part left out).
     """
-    out = edges.groupBy("src").agg(F.collect_list("w").alias("_l")).select("src", array_sum(F.col("_l")).alias("_out"))
+    norm = "n" if "n" in edges.columns else "w"  # the out-weight PageRank divided by
+    out = edges.groupBy("src").agg(F.collect_list(norm).alias("_l")).select("src", array_sum(F.col("_l")).alias("_out"))
     flows = (
         edges.join(top.select(F.col("account_id").alias("dst"), "slot"), "dst")
         .join(out, "src")

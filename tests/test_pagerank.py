@@ -130,3 +130,34 @@ def test_a_hash_collision_falls_back_to_the_ids(spark, monkeypatch):
     want = _nx(nodes, edges)
     assert set(got) == set(nodes)
     assert sum(abs(got[k] - want[k]) for k in nodes) < 1e-6
+
+
+def test_a_normaliser_above_the_weight_returns_the_rest_to_the_teleport(spark):
+    """Edge column ``n``: a source divides by the sum of n, so w/n of its rank follows the edge
+    and the rest returns through the teleport. The reference: networkx with a dangling ghost
+    vertex that takes n - w of every edge (its mass comes back through the teleport), the ghost
+    then dropped and the rest renormalised."""
+    from pyspark.sql import functions as F
+
+    from jobs.pagerank import pagerank_arrays
+
+    # (src, dst, w, n): b's pod edge to c keeps a tenth of its weight; d's edge is untouched.
+    rows = [("a", "b", 2.0, 2.0), ("a", "c", 1.0, 1.0), ("b", "c", 0.3, 3.0), ("b", "a", 1.0, 1.0),
+            ("c", "b", 0.5, 5.0), ("d", "a", 1.0, 1.0), ("d", "b", 1.0, 0.5)]  # n < w counts as w
+    nodes = ["a", "b", "c", "d", "e"]
+    edges = spark.createDataFrame([(s, d, [w], [n]) for s, d, w, n in rows], "src string, dst string, w array<double>, n array<double>")
+    verts = spark.createDataFrame([(v, "g") for v in nodes], "id string, grp string")
+    tele = verts.select("id", F.array(F.lit(1.0)).alias("v"))
+    res = pagerank_arrays(verts, edges, tele, tol=1e-12, max_iter=500)
+    got = {r["id"]: r["pr"][0] for r in res.ranks.collect()}
+    res.unpersist()
+
+    ghost = [(s, "GHOST", max(n, w) - w) for s, d, w, n in rows if max(n, w) > w]
+    ref = _nx(nodes + ["GHOST"], [(s, d, w) for s, d, w, _ in rows] + ghost,
+              personalization={**{v: 1.0 for v in nodes}, "GHOST": 0.0})
+    total = sum(v for k, v in ref.items() if k != "GHOST")
+    want = {k: v / total for k, v in ref.items() if k != "GHOST"}
+    assert sum(abs(got[k] - want[k]) for k in nodes) < 1e-8
+    # against the plain weighted PageRank: the pod b <-> c keeps less, the teleport (e) gets more
+    plain = _nx(nodes, [(s, d, w) for s, d, w, _ in rows])
+    assert got["b"] < plain["b"] - 0.05 and got["e"] > plain["e"] + 0.05
