@@ -213,9 +213,11 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
     from jobs.graph import decayed_events
     from jobs.pagerank import pagerank_arrays
     from jobs.responsive import responsiveness
+    from jobs.rings import detect_rings, discount_rings
     from jobs.score import score_contributors, topic_scores
     from jobs.trust import trusted_seeds
 
+    settings = settings.effective()  # with defenses=false, every defense off (evaluation only)
     lake = Lake(settings.lake)
     tag_map, slug_map = _mapping_frames(spark, settings)
     window = window_dates(day, settings.window_days)
@@ -237,6 +239,11 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
             .persist()
         )
         edges = build_edges(interactions, accounts, day, settings, posts=posts, post_days=post_days, events=events).persist()
+        rings = detect_rings(edges, settings)
+        if settings.ring_discount < 1:
+            discounted = discount_rings(edges, rings, settings.ring_discount).persist()
+            edges.unpersist()
+            edges = discounted
         if posts is None:
             posts = spark.createDataFrame([], schemas.table("posts").spark_schema())
         ptopics = T.post_topics(posts, tag_map, slug_map).persist()
@@ -247,14 +254,14 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         resp = responsiveness(interactions, known, follows, day, settings)
         seeds = trusted_seeds(spark, accounts, network, day, settings).persist()
         per_net[network] = dict(accounts=accounts, edges=edges, events=events, posts=posts, ptopics=ptopics, tev=tev, rec=rec, topics=topics, resp=resp,
-                                seeds=seeds, seed_count=seeds.count())
+                                seeds=seeds, seed_count=seeds.count(), rings=rings)
 
     vertices = edges_all = teleport = None
     for network, d in per_net.items():
         v = d["accounts"].where(F.col("account_id").isNotNull()).select(_qualified(network, "account_id").alias("id"), F.lit(network).alias("grp")).distinct()
         e = T.slot_edges(d["edges"], d["tev"], d["topics"], settings.offtopic_factor, trust=True)
         d["slot_edges"] = e.persist()
-        e = d["slot_edges"].select(_qualified(network, "src").alias("src"), _qualified(network, "dst").alias("dst"), "w")
+        e = d["slot_edges"].select(_qualified(network, "src").alias("src"), _qualified(network, "dst").alias("dst"), "w", "n")
         t = T.slot_teleport(d["accounts"], d["rec"], d["topics"], seeds=d["seeds"]).select(_qualified(network, "id").alias("id"), "v")
         vertices = v if vertices is None else vertices.unionByName(v)
         edges_all = e if edges_all is None else edges_all.unionByName(e)
@@ -271,7 +278,8 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         glob = ranks.select("id", F.get("pr", 0).alias("pagerank"))
         trust = ranks.select(F.col("id").alias("account_id"), F.get("pr", len(topics) + 1).alias("trust_rank"))
         scores = account_scores(glob, accounts, edges, previous_table(spark, lake, "account_scores", network, day), run_id,
-                                resp=d["resp"], trust=trust, seeds=d["seed_count"], settings=settings)
+                                resp=d["resp"], trust=trust, seeds=d["seed_count"], settings=settings,
+                                rings=d["rings"])
         n_scores = _stage(scores, lake, run_id, "account_scores", day, network, ["rank"])
 
         act = T.activity(d["posts"], d["ptopics"], d["events"], d["tev"], settings.interest_prior)
@@ -296,13 +304,14 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
             "accounts": n_scores,
             "topics_ranked": len(topics),
             "trusted_seeds": d["seed_count"],
+            "ring_members": d["rings"].count(),
             "topic_scores": n_topic,
             "score_contributors": n_contrib,
             "iterations": result.iterations,
             "converged": result.converged,
             "pagerank_seconds": round(seconds, 3),
         }
-        for k in ("edges", "events", "ptopics", "tev", "rec", "slot_edges", "seeds"):
+        for k in ("edges", "events", "ptopics", "tev", "rec", "slot_edges", "seeds", "rings"):
             d[k].unpersist()
         ranks.unpersist()
     result.unpersist()

@@ -39,6 +39,7 @@ def account_scores(
     trust: DataFrame | None = None,
     seeds: int = 0,
     settings: Settings | None = None,
+    rings: DataFrame | None = None,
 ) -> DataFrame:
     """One row per account: ``ranks`` (id, pagerank) joined with the day's accounts.
 
@@ -47,6 +48,8 @@ def account_scores(
     evidence (:func:`jobs.responsive.responsiveness`); accounts without any get the prior mean
     of ``settings`` (the defaults when None).
     ``trust`` (``account_id, trust_rank``) and ``seeds`` give the spam mass (:mod:`jobs.trust`).
+    ``rings`` (``account_id, ring_id``: :func:`jobs.rings.detect_rings`) gives ``ring_id`` and
+    ``ring_flag``; None: no account is in a ring.
     """
     n = ranks.count()
     acc = accounts.select(F.col("account_id").alias("id"), "handle", "account_type").dropDuplicates(["id"])
@@ -80,6 +83,11 @@ def account_scores(
         scored = scored.withColumn("influence_change", F.lit(None).cast("double"))
     settings = settings or Settings()
     scored = with_spam_mass(scored, trust, seeds, n, settings)
+    if rings is not None:
+        scored = scored.join(rings.select("account_id", "ring_id").dropDuplicates(["account_id"]), "account_id", "left")
+    else:
+        scored = scored.withColumn("ring_id", F.lit(None).cast("string"))
+    scored = scored.withColumn("ring_flag", F.col("ring_id").isNotNull())
     scored = with_responsiveness(scored, resp, prior_mean(settings)).withColumn("run_id", F.lit(run_id))
     return _contract(scored, "account_scores")
 

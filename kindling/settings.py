@@ -80,6 +80,22 @@ class Settings:
     replies each way) is a heavy reciprocal pair ..."""
     reciprocal_discount: float = 0.5
     """... and both of its edges are multiplied by this. 1 turns the rule off."""
+    ring_pair_weight: float = 3.0
+    """Engagement rings (README "Engagement rings"): two accounts are a mutual heavy pair when
+    their saturated weights both ways are at least this (about two fresh replies each way) ..."""
+    ring_min_size: int = 3
+    """... a ring is a connected group of mutual heavy pairs of at least this many accounts ..."""
+    ring_max_size: int = 30
+    """... and at most this many (a larger connected group is a community, not a pod) ..."""
+    ring_internal_share: float = 0.6
+    """... whose members give at least this share of their engagement (saturated weight) to each other."""
+    ring_discount: float = 0.1
+    """Credit between two members of the same ring is multiplied by this; the rest returns to the
+    teleport. 1 turns the discount off (rings are still detected and flagged)."""
+    defenses: bool = True
+    """false turns every defense off at once (credit spread, pair saturation, volume, reciprocity,
+    the ring discount): for measuring what they do (``kindling evaluate --baseline-lake``), never
+    for publishing."""
 
     # --- topics -------------------------------------------------------------
     taxonomy_dir: str = ""
@@ -172,6 +188,14 @@ class Settings:
             raise ValueError(f"reciprocal_discount must be between 0 and 1, got {self.reciprocal_discount!r}")
         if self.received_volume_exponent > 0 and not self.received_free_posts_per_day > 0:
             raise ValueError("received_free_posts_per_day must be > 0 while received_volume_exponent is on")
+        if not 0 <= self.ring_discount <= 1:
+            raise ValueError(f"ring_discount must be between 0 and 1, got {self.ring_discount!r}")
+        if not 0 <= self.ring_internal_share <= 1:
+            raise ValueError(f"ring_internal_share must be between 0 and 1, got {self.ring_internal_share!r}")
+        if not 2 <= self.ring_min_size <= self.ring_max_size:
+            raise ValueError(f"need 2 <= ring_min_size <= ring_max_size, got {self.ring_min_size!r} and {self.ring_max_size!r}")
+        if not self.ring_pair_weight > 0:
+            raise ValueError(f"ring_pair_weight must be > 0, got {self.ring_pair_weight!r}")
         if not self.answer_hours > 0:
             raise ValueError(f"answer_hours must be > 0 hours, got {self.answer_hours!r}")
         for name in ("responsiveness_prior_answered", "responsiveness_prior_unanswered"):
@@ -185,6 +209,13 @@ class Settings:
     @property
     def checkpoint_path(self) -> str:
         return self.checkpoint_dir or str(Path(self.lake) / "_checkpoints")
+
+    def effective(self) -> Settings:
+        """These settings as ranking applies them: with ``defenses`` false, every defense off."""
+        if self.defenses:
+            return self
+        return self.replace(actor_daily_budget=0.0, pair_saturation=0.0, received_volume_exponent=0.0,
+                            reciprocal_discount=1.0, ring_discount=1.0)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -145,7 +145,7 @@ def _scores(influence, ids=None, run_id="r") -> pd.DataFrame:
         "account_id": ids, "handle": [f"h_{i}" for i in ids], "account_type": "person",
         "pagerank": pr / pr.sum(), "influence": influence, "rank": rank,
         "percentile": 100.0 * (n - rank) / n, "in_weight": 1.0, "out_weight": 1.0,
-        "influence_change": None, "trust_rank": None, "spam_mass": None, "spam_flag": False,
+        "influence_change": None, "trust_rank": None, "spam_mass": None, "spam_flag": False, "ring_id": None, "ring_flag": False,
         "responsiveness": 0.25, "asks": 0, "answered": 0, "answer_hours_median": None, "run_id": run_id,
     })
 

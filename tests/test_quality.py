@@ -34,7 +34,7 @@ BASE = {
     "account_scores": {"handle": "ann", "account_type": "person", "pagerank": 1 / N,
                        "influence": 20.0, "percentile": 50.0, "in_weight": 1.0,
                        "out_weight": 1.0, "influence_change": np.nan, "trust_rank": 1 / N, "spam_mass": 0.0,
-                       "spam_flag": False, "responsiveness": 0.4, "asks": 1,
+                       "spam_flag": False, "ring_id": None, "ring_flag": False, "responsiveness": 0.4, "asks": 1,
                        "answered": 1, "answer_hours_median": 2.5, "run_id": "run-1"},
     "topic_scores": {"topic": "astronomy", "handle": "ann", "account_type": "person",
                      "expertise": 40.0, "interest": 10.0, "topic_rank": 0.05, "recognizers": 3,

@@ -146,7 +146,7 @@ def test_sql_sees_every_published_table_with_dt_and_network(lake, capsys):
 def test_sql_reads_partitions_published_before_a_column_existed(lake):
     # dt=D1 of alpha as an older release wrote it: no responsiveness or spam columns
     part = lake / "tables" / "account_scores" / f"dt={D1}" / "network=alpha" / "part-0.parquet"
-    new = ["trust_rank", "spam_mass", "spam_flag", "responsiveness", "asks", "answered", "answer_hours_median"]
+    new = ["trust_rank", "spam_mass", "spam_flag", "ring_id", "ring_flag", "responsiveness", "asks", "answered", "answer_hours_median"]
     pq.write_table(pq.read_table(part).drop(new), part)
     rows = query.sql(lake, "SELECT CAST(dt AS VARCHAR) AS dt, network, count(*) AS n, count(responsiveness) AS r, "
                            "count(spam_flag) AS f FROM account_scores GROUP BY ALL ORDER BY ALL")

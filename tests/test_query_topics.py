@@ -24,7 +24,7 @@ D1, D2 = "2026-11-24", "2026-11-25"
 
 BASE = {
     "account_scores": dict(account_type="person", pagerank=0.1, percentile=50.0, in_weight=1.0, out_weight=1.0,
-                           influence_change=None, trust_rank=None, spam_mass=None, spam_flag=False, responsiveness=0.25, asks=0, answered=0, answer_hours_median=None,
+                           influence_change=None, trust_rank=None, spam_mass=None, spam_flag=False, ring_id=None, ring_flag=False, responsiveness=0.25, asks=0, answered=0, answer_hours_median=None,
                            run_id="r"),
     "topic_scores": dict(account_type="person", topic_rank=0.1, recognition=1.0, own_engagements=0,
                          expertise_change=None, run_id="r"),

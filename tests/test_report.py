@@ -132,7 +132,7 @@ def _write_runs(root: Path) -> None:
 
 # Columns that account_scores gained after its first release: beta's D2 partition is written
 # without them, as a lake published before then has it (the report must still read it).
-LATER_COLUMNS = ["trust_rank", "spam_mass", "spam_flag", "responsiveness", "asks", "answered", "answer_hours_median"]
+LATER_COLUMNS = ["trust_rank", "spam_mass", "spam_flag", "ring_id", "ring_flag", "responsiveness", "asks", "answered", "answer_hours_median"]
 
 
 def write_lake(root: Path) -> Path:
@@ -188,9 +188,9 @@ def test_collect_gathers_each_section_from_the_published_tables(lake):
         # movers are kindling query movers
         assert d["movers"] == query.movers(lake, net, n=report.MOVERS)
         assert d["movers"]["rises"][0]["account_id"] == f"{net[0]}007"
-        if net == "alpha":  # the spam flag of account_scores: the one account it is set on
+        if net == "alpha":  # the flags of account_scores (spam_flag, ring_flag): the one account set
             flagged = [r["account_id"] for r in rows if r.get("spam_flag")]
-            assert d["flagged"]["kind"] == "flags" and d["flagged"]["columns"] == ["spam_flag"]
+            assert d["flagged"]["kind"] == "flags" and d["flagged"]["columns"] == ["spam_flag", "ring_flag"]
             assert [r["account_id"] for r in d["flagged"]["rows"]] == flagged == ["a004"]
             continue
         # beta's partition predates the flag columns: accounts that moved more than CHANGE_POINTS, biggest first
@@ -239,13 +239,13 @@ def test_flag_columns_are_listed_when_account_scores_has_them(lake):
     pq.write_table(table.append_column("quality_flags", pa.array(flags, pa.string()))
                    .append_column("flag_spam", pa.array([i == nine for i in range(table.num_rows)])), part)
     flagged = report.collect(lake, D2)["networks"]["alpha"]["flagged"]
-    assert flagged["kind"] == "flags" and flagged["columns"] == ["spam_flag", "quality_flags", "flag_spam"]
+    assert flagged["kind"] == "flags" and flagged["columns"] == ["spam_flag", "ring_flag", "quality_flags", "flag_spam"]
     assert flagged["count"] == 4
     assert {r["account_id"]: r["flags"] for r in flagged["rows"]} == {
         ids[three]: {"quality_flags": "bot-like burst"}, ids[five]: {"quality_flags": "bot-like burst"},
         ids[nine]: {"flag_spam": True}, spam: {"spam_flag": True}}
     page = report.render(report.collect(lake, D2))
-    assert "Accounts with a flag set in account_scores (spam_flag, quality_flags, flag_spam)" in page
+    assert "Accounts with a flag set in account_scores (spam_flag, ring_flag, quality_flags, flag_spam)" in page
     assert "no flag column yet" in page  # beta still has none
 
 

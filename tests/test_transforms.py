@@ -164,6 +164,22 @@ def test_reciprocity_heavy_pairs_feeding_each_other_are_discounted(spark):
     assert off[("a", "b")] == pytest.approx(heavy)
 
 
+def test_norm_weight_is_the_saturated_weight_before_any_defense(spark):
+    s = settings(half_life_days=1e12)
+    bot = [{"actor_id": "bot", "target_id": f"t{i}", "kind": "like"} for i in range(60)]  # 30 kind weight: spread to 15
+    pod = [{"actor_id": a, "target_id": b, "kind": "reply"} for a, b in (("a", "b"), ("b", "a")) for _ in range(4)]
+    ids = ["bot", "a", "b"] + [f"t{i}" for i in range(60)]
+    out = {(r["src"], r["dst"]): r for r in build_edges(interactions(spark, *bot, *pod), accounts(spark, ids), DAY, s).collect()}
+    heavy = 5 * math.log1p(12 / 5)
+    assert out[("a", "b")]["norm_weight"] == pytest.approx(heavy) and out[("a", "b")]["weight"] == pytest.approx(0.5 * heavy)
+    assert out[("bot", "t1")]["norm_weight"] == pytest.approx(5 * math.log1p(0.5 / 5))  # the like before the spread
+    assert out[("bot", "t1")]["weight"] == pytest.approx(5 * math.log1p(0.25 / 5))
+    off = {(r["src"], r["dst"]): r for r in build_edges(interactions(spark, *bot, *pod), accounts(spark, ids), DAY,
+                                                          s.replace(defenses=False).effective()).collect()}
+    assert all(r["weight"] == pytest.approx(r["norm_weight"]) for r in off.values())
+    assert off[("a", "b")]["weight"] == pytest.approx(12.0)  # no saturation either
+
+
 def test_defense_settings_are_checked_when_loaded():
     with pytest.raises(ValueError, match="reciprocal_discount"):
         settings(reciprocal_discount=1.5)
@@ -171,6 +187,11 @@ def test_defense_settings_are_checked_when_loaded():
         load_settings(env={"KINDLING_ACTOR_DAILY_BUDGET": "-1"})
     with pytest.raises(ValueError, match="received_free_posts_per_day"):
         settings(received_free_posts_per_day=0.0)
+    with pytest.raises(ValueError, match="ring_discount"):
+        settings(ring_discount=2.0)
+    with pytest.raises(ValueError, match="ring_min_size"):
+        settings(ring_min_size=40)
+    assert load_settings(env={"KINDLING_DEFENSES": "off"}).effective().reciprocal_discount == 1.0
 
 
 def test_window_dates_end_on_the_run_date():

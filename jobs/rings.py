@@ -1,0 +1,111 @@
+"""rings: engagement rings (pods) — groups of accounts that mostly engage each other.
+
+A ring is found in three steps, each a published setting (README "Engagement rings"):
+
+1. **mutual heavy pairs**: two accounts whose saturated weights both ways (``norm_weight`` of
+   :func:`jobs.graph.build_edges`: before any discount) are at least ``ring_pair_weight``;
+2. **groups**: the connected components of the graph of those pairs, by min-label propagation
+   over DataFrames (every account takes the smallest id among itself and its partners until
+   nothing changes) — GraphFrames' ``connectedComponents`` would do the same, but its JVM jars
+   are not reachable here (README "GraphFrames");
+3. **insular groups**: a component of ``ring_min_size`` to ``ring_max_size`` accounts whose
+   members give at least ``ring_internal_share`` of their engagement (saturated weight) to each
+   other. A larger component is a community, not a pod; a group that also engages widely
+   outside is a circle of friends, not a ring.
+
+A ring is named ``ring-<smallest member id>``. Before ranking, the weight of every edge between
+two members of the same ring is multiplied by ``ring_discount``; PageRank still divides by the
+undiscounted weights, so the credit a ring passes around inside returns to the teleport.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from kindling.settings import Settings
+
+
+def mutual_heavy_pairs(edges: DataFrame, min_weight: float) -> DataFrame:
+    """``src, dst``: both directions of every pair whose weights both ways are >= ``min_weight``."""
+    col = "norm_weight" if "norm_weight" in edges.columns else "weight"
+    e = edges.where(F.col(col) >= F.lit(float(min_weight))).select("src", "dst")
+    back = e.select(F.col("dst").alias("src"), F.col("src").alias("dst"))
+    return e.join(back, ["src", "dst"], "left_semi").where(F.col("src") != F.col("dst"))
+
+
+def components(pairs: DataFrame, max_iter: int) -> DataFrame:
+    """``id, label``: the smallest id of each vertex's connected component in ``pairs`` (symmetric
+    ``src, dst``), by min-label propagation; at most ``max_iter`` rounds.
+
+    A component that has not settled after ``max_iter`` rounds (one with a longer path, so more
+    than ``max_iter`` accounts) can be left split in several labels; :func:`detect_rings` drops
+    any label group with a pair leading out of it, which such a piece always has.
+    """
+    labels = pairs.select(F.col("src").alias("id")).distinct().withColumn("label", F.col("id")).localCheckpoint(eager=True)
+    for _ in range(max_iter):
+        best = (
+            pairs.join(labels.withColumnRenamed("id", "src"), "src")
+            .groupBy(F.col("dst").alias("id"))
+            .agg(F.min("label").alias("_m"))
+        )
+        new = (
+            labels.join(best, "id", "left")
+            .select("id", F.least(F.col("label"), F.coalesce(F.col("_m"), F.col("label"))).alias("label"))
+            .localCheckpoint(eager=True)
+        )
+        changed = new.join(labels.withColumnRenamed("label", "_old"), "id").where(F.col("label") != F.col("_old")).limit(1).count()
+        labels.unpersist()
+        labels = new
+        if not changed:
+            break
+    return labels
+
+
+def detect_rings(edges: DataFrame, settings: Settings) -> DataFrame:
+    """``account_id, ring_id`` of the members of every engagement ring in ``edges``
+    (``src, dst, weight`` and, from :func:`jobs.graph.build_edges`, ``norm_weight``)."""
+    col = "norm_weight" if "norm_weight" in edges.columns else "weight"
+    pairs = mutual_heavy_pairs(edges, settings.ring_pair_weight).persist()
+    try:
+        labels = components(pairs, settings.ring_max_size + 1)
+        # a group with a heavy pair leading out of it is not a whole component
+        open_ = (
+            pairs.join(labels.select(F.col("id").alias("src"), F.col("label").alias("_a")), "src")
+            .join(labels.select(F.col("id").alias("dst"), F.col("label").alias("_b")), "dst")
+            .where(F.col("_a") != F.col("_b"))
+            .select(F.col("_a").alias("label"))
+            .distinct()
+        )
+        sized = (
+            labels.groupBy("label").agg(F.count(F.lit(1)).alias("size"))
+            .where((F.col("size") >= settings.ring_min_size) & (F.col("size") <= settings.ring_max_size))
+            .join(open_, "label", "left_anti")
+        )
+        members = labels.join(sized.select("label"), "label", "left_semi")
+        out = edges.select("src", "dst", F.col(col).alias("x")).join(members.select(F.col("id").alias("src"), F.col("label").alias("_s")), "src")
+        out = out.join(members.select(F.col("id").alias("dst"), F.col("label").alias("_d")), "dst", "left")
+        share = out.groupBy(F.col("_s").alias("label")).agg(
+            (F.sum(F.when(F.col("_d") == F.col("_s"), F.col("x")).otherwise(0.0)) / F.sum("x")).alias("share")
+        )
+        insular = share.where(F.col("share") >= F.lit(float(settings.ring_internal_share))).select("label")
+        rings = members.join(insular, "label", "left_semi").select(
+            F.col("id").alias("account_id"), F.concat(F.lit("ring-"), F.col("label")).alias("ring_id")
+        )
+        return rings.localCheckpoint(eager=True)
+    finally:
+        pairs.unpersist()
+
+
+def discount_rings(edges: DataFrame, rings: DataFrame, factor: float) -> DataFrame:
+    """``edges`` with the ``weight`` of every edge inside one ring multiplied by ``factor``."""
+    if factor >= 1:
+        return edges
+    cols = edges.columns
+    r = rings.select("account_id", "ring_id")
+    joined = edges.join(r.select(F.col("account_id").alias("src"), F.col("ring_id").alias("_rs")), "src", "left").join(
+        r.select(F.col("account_id").alias("dst"), F.col("ring_id").alias("_rd")), "dst", "left"
+    )
+    inside = F.col("_rs").isNotNull() & (F.col("_rs") == F.col("_rd"))
+    weight = F.when(inside, F.col("weight") * F.lit(float(factor))).otherwise(F.col("weight"))
+    return joined.select(*[weight.alias("weight") if c == "weight" else F.col(c) for c in cols])
