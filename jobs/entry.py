@@ -248,7 +248,8 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
             posts = spark.createDataFrame([], schemas.table("posts").spark_schema())
         ptopics = T.post_topics(posts, tag_map, slug_map).persist()
         tev = T.topic_events(events, ptopics).persist()
-        rec = T.recognition(tev).persist()
+        # recognition members of one ring give each other counts for little too
+        rec = T.recognition(discount_rings(tev, rings, settings.ring_discount, "actor_id", "target_id", "w")).persist()
         topics = T.ranked_topics(rec, settings.topic_min_recognized)
         follows = _read_conformed(spark, lake, "follows", network, [day])
         resp = responsiveness(interactions, known, follows, day, settings)

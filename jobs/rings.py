@@ -15,7 +15,8 @@ A ring is found in three steps, each a published setting (README "Engagement rin
 
 A ring is named ``ring-<smallest member id>``. Before ranking, the weight of every edge between
 two members of the same ring is multiplied by ``ring_discount``; PageRank still divides by the
-undiscounted weights, so the credit a ring passes around inside returns to the teleport.
+undiscounted weights, so the credit a ring passes around inside returns to the teleport. The
+recognition members give each other on a topic (the topic's teleport) is discounted the same way.
 """
 
 from __future__ import annotations
@@ -97,15 +98,20 @@ def detect_rings(edges: DataFrame, settings: Settings) -> DataFrame:
         pairs.unpersist()
 
 
-def discount_rings(edges: DataFrame, rings: DataFrame, factor: float) -> DataFrame:
-    """``edges`` with the ``weight`` of every edge inside one ring multiplied by ``factor``."""
+def discount_rings(edges: DataFrame, rings: DataFrame, factor: float, src: str = "src", dst: str = "dst",
+                   weight: str = "weight") -> DataFrame:
+    """``edges`` with the ``weight`` of every row between two members of one ring multiplied by ``factor``.
+
+    The same for any table of engagements: ``src``, ``dst`` and ``weight`` name its columns
+    (the topic events: ``actor_id``, ``target_id``, ``w``).
+    """
     if factor >= 1:
         return edges
     cols = edges.columns
     r = rings.select("account_id", "ring_id")
-    joined = edges.join(r.select(F.col("account_id").alias("src"), F.col("ring_id").alias("_rs")), "src", "left").join(
-        r.select(F.col("account_id").alias("dst"), F.col("ring_id").alias("_rd")), "dst", "left"
+    joined = edges.join(r.select(F.col("account_id").alias(src), F.col("ring_id").alias("_rs")), src, "left").join(
+        r.select(F.col("account_id").alias(dst), F.col("ring_id").alias("_rd")), dst, "left"
     )
     inside = F.col("_rs").isNotNull() & (F.col("_rs") == F.col("_rd"))
-    weight = F.when(inside, F.col("weight") * F.lit(float(factor))).otherwise(F.col("weight"))
-    return joined.select(*[weight.alias("weight") if c == "weight" else F.col(c) for c in cols])
+    w = F.when(inside, F.col(weight) * F.lit(float(factor))).otherwise(F.col(weight))
+    return joined.select(*[w.alias(weight) if c == weight else F.col(c) for c in cols])

@@ -93,6 +93,11 @@ def test_the_discount_applies_inside_one_ring_only(spark):
     got = {(r["src"], r["dst"]): (r["weight"], r["norm_weight"]) for r in discount_rings(edges, rings, 0.1).collect()}
     assert got == {("a", "b"): (pytest.approx(0.2), 2.0), ("b", "a"): (pytest.approx(0.2), 2.0), ("a", "x"): (1.0, 1.0), ("c", "d"): (2.0, 2.0)}
     assert discount_rings(edges, rings, 1.0) is edges
+    # the topic events (the recognition members give each other) by their own column names
+    tev = spark.createDataFrame([("a", "b", "reply", 3.0, "t"), ("x", "b", "reply", 3.0, "t")],
+                                "actor_id string, target_id string, kind string, w double, topic string")
+    got = {r["actor_id"]: r["w"] for r in discount_rings(tev, rings, 0.1, "actor_id", "target_id", "w").collect()}
+    assert got == {"a": pytest.approx(0.3), "x": 3.0}
 
 
 def _ring_share(spark, edges, ids, with_norm=True):
