@@ -23,6 +23,15 @@ The planted world (per network; the two networks share the account id space ``a0
 and the topic set but not behaviour: popularity, roles and activity are drawn per network):
 
 * popularity is lognormal (heavy-tailed); it drives follows, organic engagement and followers_count;
+* topics have a Zipf-like popularity (the weights people's interests are drawn with). A topic has
+  10-20 experts (at most max(3, 0.2·accounts/topics)), a quarter of them responsive, a quarter
+  unresponsive (drawn over the experts of all such topics together). The network's
+  ``DEEP_TOPICS`` (2) most popular topics are *deep*: 40-50 experts (at most
+  max(that cap, accounts // 50), so 40 or more from 2,000 accounts), half of them responsive and a
+  quarter unresponsive, per topic: from 2,000 accounts each deep topic has 20 or more planted
+  responsive experts (rows ``expert`` and ``responsive``), enough for a full top 20 of
+  ``kindling query reachable``. Deep topics are not marked in the ground truth: from 2,000
+  accounts they are the only topics with more than 20 experts;
 * every engagement picks a post from the pool of today's and yesterday's posts, either by topic
   (among the actor's interests, weighted by the author's topical quality) or globally (weighted by
   popularity); the post's author is the target;
@@ -47,7 +56,8 @@ role           ``account``: every account, once (its propensity, type, popularit
                ``like_bot``: ~60 likes a day, each on a post of a uniformly drawn poster (labelled bot,
                unknown or person)
                ``reply_gamer``: ~35 replies (and some mentions) a day aimed at the most popular accounts
-               ``responsive``: planted propensity in [0.6, 0.95]; includes quiet experts (post ~0.3/day)
+               ``responsive``: planted propensity in [0.6, 0.95]; includes quiet experts (post ~0.3/day):
+               a quarter of the experts of ordinary topics, half of a deep topic's, 10% of plain persons
                ``unresponsive``: planted propensity 0 among experts and top person accounts
 topic          taxonomy slug, or null
 level          expertise level (``expert``: (0.2, 1]; ``loud_non_expert``: 0), else null
@@ -95,6 +105,9 @@ ROLES = (
     "responsive",
     "unresponsive",
 )
+
+DEEP_TOPICS = 2  # per network, its most popular planted topics get many experts
+DEEP_EXPERTS = (40, 51)  # experts of a deep topic: 40..50 (rng.integers bounds), half of them responsive
 
 DAY = 86_400
 HISTORY_DAYS = 7  # responses may point at the actor's latest post of this many days
@@ -281,11 +294,17 @@ def _build_world(name: str, n: int, topics: list[str], seed: int, anchor_day: in
         own_topic[members] = int(rng.integers(T))
         rings.append(members)
 
+    # Topic popularity (Zipf-like weights of the interests below); the most popular topics are deep.
+    topic_pop = rng.permutation(1.0 / np.arange(1, T + 1) ** 0.7)
+    deep = np.zeros(T, dtype=bool)
+    deep[np.argsort(-topic_pop, kind="stable")[:DEEP_TOPICS]] = True
     expert_level = np.zeros(n)
     is_expert = np.zeros(n, dtype=bool)
     per_topic_cap = max(3, int(0.2 * n / T))
+    deep_cap = max(per_topic_cap, n // 50)
     for t in range(T):
-        members = take(min(int(rng.integers(10, 21)), per_topic_cap), atype == PERSON)
+        k = min(int(rng.integers(*DEEP_EXPERTS)), deep_cap) if deep[t] else min(int(rng.integers(10, 21)), per_topic_cap)
+        members = take(k, atype == PERSON)
         is_expert[members] = True
         own_topic[members] = t
         expert_level[members] = 0.2 + 0.8 * rng.beta(2.0, 1.5, size=len(members))
@@ -304,7 +323,7 @@ def _build_world(name: str, n: int, topics: list[str], seed: int, anchor_day: in
     top_accounts = np.argsort(-pop, kind="stable")[: max(10, n // 250)]
 
     # Interests: 1-3 topics (Zipf-like topic popularity), plus the planted topic.
-    topic_w = np.cumsum(rng.permutation(1.0 / np.arange(1, T + 1) ** 0.7))
+    topic_w = np.cumsum(topic_pop)
     n_int = rng.integers(1, 4, size=n)
     n_int[is_like_bot] = 0
     lists = []
@@ -322,12 +341,18 @@ def _build_world(name: str, n: int, topics: list[str], seed: int, anchor_day: in
     propensity = rng.beta(1.2, 6.0, size=n)
     responsive = np.zeros(n, dtype=bool)
     unresponsive = np.zeros(n, dtype=bool)
-    experts = idx[is_expert]
-    shuffled = rng.permutation(experts)
+    in_deep = is_expert & deep[own_topic]  # an expert's own_topic is its topic (never -1)
+    shuffled = rng.permutation(idx[is_expert & ~in_deep])
     q = len(shuffled) // 4
-    quiet_experts = shuffled[:q]  # answer a lot, post little
+    quiet, silent = [shuffled[:q]], [shuffled[q : 2 * q]]  # a quarter each
+    for t in np.nonzero(deep)[0]:  # deep topics: half responsive, a quarter unresponsive
+        mine = rng.permutation(idx[is_expert & (own_topic == t)])
+        h, q = len(mine) // 2, len(mine) // 4
+        quiet.append(mine[:h])
+        silent.append(mine[h : h + q])
+    quiet_experts = np.sort(np.concatenate(quiet))  # answer a lot, post little
     responsive[quiet_experts] = True
-    unresponsive[shuffled[q : 2 * q]] = True
+    unresponsive[np.concatenate(silent)] = True
     plain = idx[free & (atype == PERSON)]
     responsive[_pick(rng, plain, round(0.10 * len(plain)))] = True
     top_persons = [i for i in top_accounts if atype[i] == PERSON and not is_expert[i] and free[i]]

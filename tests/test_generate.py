@@ -247,6 +247,50 @@ def test_ground_truth_columns_and_roles(snap):
     assert set(truth.topic.dropna()) <= set(summary["topics"])
 
 
+def _experts_per_topic(t: pd.DataFrame) -> pd.DataFrame:
+    """Per planted topic of one network: experts, and how many of them are responsive / unresponsive."""
+    experts = t[t.role == "expert"]
+    responsive = set(t.loc[t.role == "responsive", "account_id"])
+    unresponsive = set(t.loc[t.role == "unresponsive", "account_id"])
+    return experts.groupby("topic").account_id.agg(
+        experts="size",
+        responsive=lambda a: len(responsive.intersection(a)),
+        unresponsive=lambda a: len(unresponsive.intersection(a)),
+    )
+
+
+def test_deep_topics_have_enough_responsive_experts_for_the_reachable_top_20(tmp_path):
+    # From 2,000 accounts the DEEP_TOPICS most popular topics of each network get 40-50 experts
+    # (capped at max(per-topic cap, accounts // 50) = 40 here), half of them responsive.
+    gen.generate(tmp_path, accounts=2000, days=1, networks=NETS, seed=3, end_date=END)
+    truth = _truth(tmp_path)
+    per_topic_cap = int(0.2 * 2000 / 16)  # 16 topics: 2000 // 125
+    for net in NETS:
+        per = _experts_per_topic(truth[truth.network == net])
+        assert len(per) == 16
+        deep = per[per.experts > per_topic_cap]
+        assert len(deep) == gen.DEEP_TOPICS == 2
+        assert (deep.experts == 40).all()
+        assert (deep.responsive == 20).all() and (deep.unresponsive == 10).all()
+        rest = per.drop(deep.index)
+        assert rest.experts.between(10, 20).all() and (rest.responsive < 20).all()
+    deep_of = {net: set(per.index[per.experts > per_topic_cap])
+               for net in NETS for per in [_experts_per_topic(truth[truth.network == net])]}
+    assert deep_of["alpha"] != deep_of["beta"]  # drawn per network
+
+
+def test_deep_topics_respect_the_cap_of_small_sets(snap, tmp_path):
+    root, _ = snap
+    truth = _truth(root)
+    for net in NETS:  # 300 accounts, 3 topics: at most max(3, 0.2 * 300 / 3) = 20 experts a topic
+        per = _experts_per_topic(truth[truth.network == net])
+        assert per.experts.max() <= 20
+        assert (per.experts == 20).sum() >= gen.DEEP_TOPICS and (per.responsive == 10).sum() >= gen.DEEP_TOPICS
+    gen.generate(tmp_path, accounts=100, days=1, networks=("alpha",), seed=1, end_date=END)
+    per = _experts_per_topic(_truth(tmp_path))  # 100 accounts, 3 topics: at most max(3, 6) = 6
+    assert per.experts.max() <= 6 and per.experts.min() >= 3
+
+
 def _role_sets(truth: pd.DataFrame) -> dict[str, set[str]]:
     return {r: set(g.account_id) for r, g in truth.groupby("role")}
 
