@@ -148,7 +148,8 @@ def _cmd_report(args) -> int:
 def _cmd_evaluate(args) -> int:
     from kindling.evaluate import evaluate, format_report
 
-    print(format_report(evaluate(load_settings().lake, args.snapshots, args.date), args.format))
+    print(format_report(evaluate(load_settings().lake, args.snapshots, args.date, baseline_lake=args.baseline_lake),
+                        args.format))
     return 0
 
 
@@ -253,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--snapshots", required=True, help="folder holding ground_truth.parquet (kindling generate --out)")
     ev.add_argument("--date", required=True, help="published date YYYY-MM-DD or latest")
     ev.add_argument("--format", choices=["table", "json"], default="table")
+    ev.add_argument("--baseline-lake", metavar="PATH",
+                    help="lake of a run of the same snapshots with the defenses off: its ring ranks and gamer gains "
+                         "are shown beside this lake's")
     ev.set_defaults(func=_cmd_evaluate)
 
     im = sub.add_parser("import", help="write snapshot folders from an external dataset")

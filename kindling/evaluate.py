@@ -15,7 +15,30 @@ Compares the published ``topic_scores`` of one date with the ``ground_truth.parq
   experts) over every scored (account, planted topic) pair, and its mean over topics;
 * when the day's ``account_scores`` carries responsiveness (:func:`evaluate_reach`): its Spearman
   correlation with the planted answer propensity, and how many planted responsive experts
-  ``kindling query reachable`` lists in a topic's top 20.
+  ``kindling query reachable`` lists in a topic's top 20;
+* when the day's ``account_scores`` carries ``ring_flag`` (:func:`evaluate_defenses`; None for a
+  partition published before it):
+
+  - ring detection at the account level: flagged = accounts with ``ring_flag`` true, planted =
+    the network's ``ring_member`` accounts; precision = |flagged ∩ planted| / |flagged| (None when
+    nothing is flagged), recall = |flagged ∩ planted| / |planted|; and how many planted rings
+    (``ring_id`` of the truth) have every member in one and the same detected ``ring_id``
+    ("whole");
+  - the best (smallest) rank a planted ring member reaches: globally (``account_scores.rank``)
+    and over every topic of ``topic_scores`` (``rank_in_topic``, the published rank by topic_rank,
+    hence by expertise, that ``kindling query top --topic`` shows), with the target that none is
+    in the global or any topic's top ``RING_TOP`` (100);
+  - reply gamers (``reply_gamer``): gain = the gamer's ``influence`` minus its baseline, the
+    median influence of the ``GAMER_BASELINE_K`` (50) ordinary accounts whose planted
+    ``popularity`` is closest to the gamer's (smallest |log popularity difference|, ties by
+    account_id). Ordinary: of type person, with no planted role but ``account`` (no expert,
+    loud_non_expert, organization, ring_member, like_bot, reply_gamer, responsive or
+    unresponsive row), and scored that day. Mean and max gain over the scored gamers, with the
+    target max gain <= ``GAMER_MAX_GAIN`` (5 influence points): gaming the big accounts' replies
+    should buy no more than an ordinary account of the same planted popularity gets;
+  - with ``baseline_lake`` (a lake of the same snapshots ranked with the defenses off), the same
+    best ranks and gamer gains from that lake's tables of the same date, beside those of the
+    lake evaluated (defenses on).
 
 "Top k" orders a topic's rows by expertise, ties by account_id (by interest: ties by expertise,
 then account_id, as ``kindling query top --topic`` does). Ranks and correlations use pandas only.
@@ -27,6 +50,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -37,14 +61,30 @@ KS = (10, 50)
 RESP_MIN_ASKS = (1, 5)
 REACH_TOP = 20
 LOUD_TOP = 50
-_TRUTH_COLUMNS = ["network", "account_id", "role", "topic", "level", "propensity", "account_type"]
+RING_TOP = 100  # target: no planted ring member in the global or any topic's top RING_TOP
+GAMER_BASELINE_K = 50  # a reply gamer's baseline: median influence of this many ordinary accounts
+GAMER_MAX_GAIN = 5.0  # target: no reply gamer more than this many influence points over its baseline
+_TRUTH_COLUMNS = ["network", "account_id", "role", "topic", "level", "propensity", "ring_id", "account_type",
+                  "popularity"]
 _SCORE_COLUMNS = ["topic", "account_id", "expertise", "interest"]
 
 
-def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.date | None) -> dict:
-    """Metrics per network: ``{network: {metric: value, ..., "per_topic": [...]}}``."""
+def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.date | None,
+             baseline_lake: str | Path | None = None) -> dict:
+    """Metrics per network: ``{network: {metric: value, ..., "per_topic": [...]}}``.
+
+    ``baseline_lake``: a lake of the same snapshots ranked with the defenses off; its tables of the
+    same date give the "defenses off" ring ranks and gamer gains (:func:`evaluate_defenses`).
+    """
     lake = Lake(lake_root)
     day = resolve_date(lake, "topic_scores", day.isoformat() if isinstance(day, dt.date) else day)
+    baseline = None
+    if baseline_lake is not None:
+        baseline = Lake(baseline_lake)
+        try:
+            resolve_date(baseline, "account_scores", day.isoformat())
+        except LookupError as e:
+            raise LookupError(f"baseline lake {baseline_lake}: {e}") from None
     truth_path = Path(snapshots_dir) / "ground_truth.parquet"
     if not truth_path.is_file():
         raise FileNotFoundError(f"{truth_path} does not exist (kindling generate writes it beside the snapshots)")
@@ -61,7 +101,112 @@ def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.dat
         mine = truth[truth["network"] == net]
         out[net] = dict(dt=day.isoformat(), **evaluate_network(scores, mine))
         out[net]["reach"] = evaluate_reach(lake, day, net, mine, [m["topic"] for m in out[net]["per_topic"]])
+        out[net]["defenses"] = evaluate_defenses(lake, day, net, mine, baseline)
     return out
+
+
+def _columns(folder: Path) -> list[str] | None:
+    """The columns of a published partition folder (None when it is not there)."""
+    first = next(folder.glob("*.parquet"), None) if folder.is_dir() else None
+    return None if first is None else pq.read_schema(first).names
+
+
+def evaluate_defenses(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame,
+                      baseline: Lake | None = None) -> dict | None:
+    """Engagement rings and reply gamers against the planted truth, for one network; None when
+    ``account_scores`` of the day has no ``ring_flag`` (published before ring detection).
+
+    Ring detection (precision, recall, whole rings), then :func:`gaming_ranks` of ``lake`` (defenses
+    on) and, under ``"baseline"``, of ``baseline`` (defenses off; None without one, or when it has
+    no account_scores of the network that day; ``"baseline_lake"`` is its root or None). See the
+    module docstring for the definitions.
+    """
+    folder = lake.published("account_scores", day) / f"network={net}"
+    names = _columns(folder)
+    if names is None or "ring_flag" not in names:
+        return None
+    acc = pd.read_parquet(folder, columns=["account_id", "ring_flag"] + (["ring_id"] if "ring_id" in names else []))
+    members = truth.loc[truth["role"] == "ring_member", ["account_id", "ring_id"]].drop_duplicates("account_id")
+    planted = set(members["account_id"])
+    flagged = set(acc.loc[acc["ring_flag"].fillna(False).astype(bool), "account_id"])
+    hits = len(flagged & planted)
+    out: dict = {
+        "ring_flagged": len(flagged), "ring_planted": len(planted), "ring_hits": hits,
+        "ring_precision": hits / len(flagged) if flagged else None,
+        "ring_recall": hits / len(planted) if planted else None,
+        "rings_planted": int(members["ring_id"].nunique()), "rings_whole": None, "rings_detected": None,
+    }
+    if "ring_id" in acc.columns:
+        detected = acc.set_index("account_id")["ring_id"]
+        out["rings_detected"] = int(detected.dropna().nunique())
+        out["rings_whole"] = sum(
+            1 for _, g in members.groupby("ring_id")
+            if (found := detected.reindex(g["account_id"])).notna().all() and found.nunique() == 1
+        )
+    out.update(gaming_ranks(lake, day, net, truth))
+    out["baseline_lake"] = None if baseline is None else str(baseline.root)
+    out["baseline"] = None if baseline is None else gaming_ranks(baseline, day, net, truth)
+    return out
+
+
+def gaming_ranks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> dict | None:
+    """The best global and topic rank of a planted ring member and the reply gamers' influence gain
+    over their baseline, from ``lake``'s tables of ``day`` (None without account_scores of ``net``)."""
+    folder = lake.published("account_scores", day) / f"network={net}"
+    if _columns(folder) is None:
+        return None
+    acc = pd.read_parquet(folder, columns=["account_id", "rank", "influence"])
+    members = sorted(set(truth.loc[truth["role"] == "ring_member", "account_id"]))
+    out: dict = {"ring_best_global_rank": None, "ring_best_global_account": None, "ring_best_topic_rank": None,
+                 "ring_best_topic": None, "ring_best_topic_account": None}
+    ranked = acc[acc["account_id"].isin(members)].sort_values(["rank", "account_id"])
+    if len(ranked):
+        out["ring_best_global_rank"] = int(ranked["rank"].iloc[0])
+        out["ring_best_global_account"] = ranked["account_id"].iloc[0]
+    topics = lake.published("topic_scores", day) / f"network={net}"
+    if members and _columns(topics) is not None:
+        rows = pd.read_parquet(topics, columns=["topic", "account_id", "rank_in_topic"],
+                               filters=[("account_id", "in", members)])
+        rows = rows.sort_values(["rank_in_topic", "topic", "account_id"])
+        if len(rows):
+            best = rows.iloc[0]
+            out.update(ring_best_topic_rank=int(best["rank_in_topic"]), ring_best_topic=best["topic"],
+                       ring_best_topic_account=best["account_id"])
+    seen = [r for r in (out["ring_best_global_rank"], out["ring_best_topic_rank"]) if r is not None]
+    out["ring_top"] = RING_TOP
+    out["ring_target_met"] = all(r > RING_TOP for r in seen) if seen else None
+    out.update(gamer_gains(acc, truth))
+    return out
+
+
+def gamer_gains(acc: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    """Each scored reply gamer's influence minus its baseline (module docstring), with mean and max."""
+    planted = truth[truth["role"] == "account"].drop_duplicates("account_id").set_index("account_id")
+    influence = acc.set_index("account_id")["influence"]
+    with_role = set(truth.loc[truth["role"] != "account", "account_id"])
+    ordinary = planted[(planted["account_type"] == "person") & ~planted.index.isin(with_role)
+                       & planted.index.isin(influence.index)]
+    ids = ordinary.index.to_numpy().astype(str)
+    log_pop = np.log(np.maximum(ordinary["popularity"].to_numpy(dtype=float), 1e-300))
+    infl = influence.reindex(ids).to_numpy(dtype=float)
+    gamers = sorted(set(truth.loc[truth["role"] == "reply_gamer", "account_id"]))
+    per_gamer = []
+    for g in gamers:
+        if g not in influence.index or g not in planted.index or not len(ids):
+            continue
+        distance = np.abs(log_pop - np.log(max(float(planted.at[g, "popularity"]), 1e-300)))
+        nearest = np.lexsort((ids, distance))[:GAMER_BASELINE_K]
+        base = float(np.median(infl[nearest]))
+        mine = float(influence.at[g])
+        per_gamer.append({"account_id": g, "influence": mine, "baseline": base, "gain": mine - base})
+    gain_max = _max(m["gain"] for m in per_gamer)
+    return {
+        "gamers_planted": len(gamers), "gamers": len(per_gamer),
+        "gamer_gain_mean": _mean(m["gain"] for m in per_gamer), "gamer_gain_max": gain_max,
+        "gamer_max_gain": GAMER_MAX_GAIN, "gamer_baseline_k": GAMER_BASELINE_K,
+        "gamer_target_met": None if gain_max is None else gain_max <= GAMER_MAX_GAIN,
+        "per_gamer": per_gamer,
+    }
 
 
 def evaluate_reach(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, topics: list[str]) -> dict | None:
@@ -224,6 +369,8 @@ def format_report(result: dict, fmt: str = "table") -> str:
         r = m.get("reach")
         if r is None:
             lines.append("  responsiveness: n/a (account_scores of the day has none)")
+        elif not r["per_topic"]:
+            lines.append(f"  responsiveness: n/a (no planted topic scored; {r['accounts_asks_1']} accounts with asks)")
         else:
             lines += [
                 f"  Spearman responsiveness ~ planted propensity: {f(r['spearman_asks_1'])}"
@@ -234,10 +381,54 @@ def format_report(result: dict, fmt: str = "table") -> str:
                 f"    organizations listed max {_int(r['organizations_max'])},"
                 f" with --people-only max {_int(r['organizations_people_only_max'])}",
             ]
+        lines += _defenses_lines(m.get("defenses"))
         blocks.append("\n".join(lines))
-    blocks.append("precision@k = experts in the top k / min(k, the topic's planted experts);\n"
-                  "hits/k = experts in the top k / k. Means are over the scored planted topics.")
+    notes = ("precision@k = experts in the top k / min(k, the topic's planted experts);\n"
+             "hits/k = experts in the top k / k. Means are over the scored planted topics.")
+    defenses = [m["defenses"] for m in result.values() if m.get("defenses")]
+    if defenses:
+        notes += (f"\ngamer gain = influence - median influence of the {GAMER_BASELINE_K} ordinary persons"
+                  " of\nthe closest planted popularity.")
+        if any(d["baseline_lake"] for d in defenses):
+            notes += " Defenses off: the tables of --baseline-lake."
+    blocks.append(notes)
     return "\n\n".join(blocks)
+
+
+def _defenses_lines(d: dict | None) -> list[str]:
+    """The rings and reply gamers part of a network's block (80 columns)."""
+    if d is None:
+        return ["  rings and reply gamers: n/a (account_scores of the day has no ring_flag)"]
+    f = _num
+    whole = ("" if d["rings_whole"] is None else
+             f"; {d['rings_whole']} of {d['rings_planted']} planted rings whole"
+             f" ({d['rings_detected']} detected)")
+    lines = [
+        f"  rings flagged: {d['ring_flagged']} accounts, {d['ring_hits']} of the {d['ring_planted']} planted members",
+        f"    precision {f(d['ring_precision'])}  recall {f(d['ring_recall'])}{whole}",
+    ]
+    sides = [("defenses on", d)] + ([("off", d["baseline"] or {})] if d["baseline_lake"] else [])
+    head = "".join(f"{name:>13}" for name, _ in sides)
+    lines.append(f"  {'ring members, best rank':<36}{head}")
+
+    def row(label: str, key: str, fmt) -> str:
+        return f"    {label:<34}" + "".join(f"{fmt(s.get(key)):>13}" for _, s in sides)
+
+    lines += [
+        row("global", "ring_best_global_rank", _int),
+        row("any topic", "ring_best_topic_rank", _int),
+    ]
+    for name, s in sides:
+        if s.get("ring_best_topic") is not None:
+            lines.append(f"      {name.split()[-1] + ':':<5}{s['ring_best_topic']} ({s['ring_best_topic_account']})")
+    lines += [
+        row(f"none in a top {RING_TOP}", "ring_target_met", _yes),
+        f"  reply gamers' gain over baseline ({d['gamers']} of {d['gamers_planted']} gamers scored):",
+        row("mean (influence points)", "gamer_gain_mean", _signed),
+        row("max", "gamer_gain_max", _signed),
+        row(f"max <= {GAMER_MAX_GAIN:g}", "gamer_target_met", _yes),
+    ]
+    return lines
 
 
 def _num(v: float | None) -> str:
@@ -246,3 +437,11 @@ def _num(v: float | None) -> str:
 
 def _int(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.0f}"
+
+
+def _signed(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:+.3f}"
+
+
+def _yes(v: bool | None) -> str:
+    return "n/a" if v is None else ("yes" if v else "no")

@@ -16,6 +16,7 @@ Network beta ranks its single expert first; gamma is scored but has no ground tr
 from __future__ import annotations
 
 import json
+import math
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -153,7 +154,7 @@ PROPENSITY = {"e1": 0.0, "e2": 0.9, "e3": 0.7, "n9": 0.4, "x10": 0.6}
 
 def _account_scores(lake, accounts):
     base = dict(handle=None, pagerank=0.01, influence=20.0, rank=1, percentile=0.0, in_weight=0.0, out_weight=0.0,
-                influence_change=None, trust_rank=None, spam_mass=None, spam_flag=False, answered=0, answer_hours_median=None, run_id="r")
+                influence_change=None, trust_rank=None, spam_mass=None, spam_flag=False, ring_id=None, ring_flag=False, answered=0, answer_hours_median=None, run_id="r")
     rows = [dict(base, account_id=a, account_type=TYPES.get(a, "person"),
                  responsiveness=RESPONSIVENESS.get(a, (0.25, 0))[0], asks=RESPONSIVENESS.get(a, (0.25, 0))[1])
             for a in sorted(accounts)]
@@ -221,3 +222,204 @@ def test_cli_errors(world, capsys, tmp_path):
     assert "not published" in capsys.readouterr().err
     assert main(["evaluate", "--snapshots", str(snapshots), "--date", "../../etc"]) == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- rings and reply gamers
+#
+# A separate world (network alpha, plus beta with nothing planted) with two lakes of the same date:
+# "on" (account_scores with ring_id/ring_flag) and "off" (the baseline lake, written like a partition
+# published before the ring columns: it needs none of them).
+#
+# Planted rings: alpha-ring-0 = r1 r2 r3, alpha-ring-1 = s1 s2 s3 s4, alpha-ring-2 = q1 q2.
+# Detected (lake on): ring-r1 = {r1, r2, r3}; ring-f1 = {f1, f2, s1, s2, s3} (two outsiders, s4 missed);
+# ring-q1 = {q1} and ring-q2 = {q2} (one planted ring split in two).
+#   flagged 10, planted 9, flagged and planted 8: precision 8/10, recall 8/9;
+#   whole: only alpha-ring-0 (ring-1 misses s4, ring-2 is split); 4 detected rings.
+# Best ranks, lake on: global r2 at 150 (f1, flagged but not planted, is 1st: it does not count);
+#   topics: t1 has s2 at 120 and r1 at 130, t2 has q1 at 101: best 101 (t2, q1); none in a top 100.
+# Lake off: global s1 at 2; topics: s2 1st of t1 and q1 1st of t2: the tie goes to t1 (topic order).
+#
+# Reply gamers g1 (planted popularity e^1.0) and g2 (e^5.5). Ordinary persons o00..o59 have popularity
+# e^(0.1 i) and influence i (lake on) or i + 1 (lake off). |log popularity difference| = |0.1 i - 1.0|
+# for g1: the 50 nearest are o00..o49 (o49 at 3.9, o50 at 4.0), median influence 24.5 (on), 25.5 (off).
+# For g2, |0.1 i - 5.5|: o10..o59 (o10 at 4.5, o09 at 4.6), median 34.5 (on), 35.5 (off).
+# Not ordinary, though as close to g1 as can be: p1 (person, also planted responsive) and u1 (type
+# unknown), both at influence 0 (counted, they would pull g1's median down to 22.5), and m1 (ordinary
+# but not scored). Ring members, f1 and f2 (popularity 100, |log 100 - 5.5| = 0.9) score 99.
+#   on:  g1 29.0 - 24.5 = 4.5, g2 32.5 - 34.5 = -2.0: mean 1.25, max 4.5 <= 5 (met)
+#   off: g1 40.0 - 25.5 = 14.5, g2 44.5 - 35.5 = 9.0: mean 11.75, max 14.5 (not met)
+
+
+RINGS = {"alpha-ring-0": ["r1", "r2", "r3"], "alpha-ring-1": ["s1", "s2", "s3", "s4"], "alpha-ring-2": ["q1", "q2"]}
+DETECTED = {"r1": "ring-r1", "r2": "ring-r1", "r3": "ring-r1", "s1": "ring-f1", "s2": "ring-f1", "s3": "ring-f1",
+            "f1": "ring-f1", "f2": "ring-f1", "q1": "ring-q1", "q2": "ring-q2"}
+GAMER_POP = {"g1": 1.0, "g2": 5.5}  # log popularity
+ORDINARY = [f"o{i:02d}" for i in range(60)]
+RANKS_ON = {"f1": 1, "g1": 2, "r2": 150, "s1": 210, "s2": 220, "s3": 230, "s4": 240, "r1": 300, "r3": 400,
+            "q1": 500, "q2": 501}
+RANKS_OFF = dict(RANKS_ON, s1=2, g1=1, r2=5, f1=3)
+TOPIC_RANKS_ON = {"t1": {"f1": 1, "s2": 120, "r1": 130}, "t2": {"o00": 1, "q1": 101}}
+TOPIC_RANKS_OFF = {"t1": {"s2": 1, "f1": 2}, "t2": {"q1": 1, "o00": 2}}
+RING_COLUMNS = ("ring_id", "ring_flag")
+
+
+def _ring_truth():
+    def row(net, a, role, account_type="person", popularity=1.0, ring_id=None):
+        return dict(network=net, account_id=a, role=role, topic=None, level=None, propensity=0.1, ring_id=ring_id,
+                    account_type=account_type, popularity=popularity, post_rate=1.0)
+
+    pop = {**{a: math.exp(lp) for a, lp in GAMER_POP.items()}, **{o: math.exp(0.1 * i) for i, o in enumerate(ORDINARY)}}
+    pop.update(p1=math.exp(1.0), u1=math.exp(1.0), m1=math.exp(1.0))
+    members = {a: ring for ring, ms in RINGS.items() for a in ms}
+    everyone = sorted(set(members) | set(pop) | {"f1", "f2"})
+    rows = [row("alpha", a, "account", "unknown" if a == "u1" else "person", pop.get(a, 100.0)) for a in everyone]
+    rows += [row("alpha", a, "ring_member", ring_id=ring) for a, ring in members.items()]
+    rows += [row("alpha", a, "reply_gamer") for a in GAMER_POP]
+    rows += [row("alpha", a, "responsive") for a in ("f1", "f2", "p1")]
+    rows += [row("beta", "b1", "account")]
+    return rows
+
+
+def _influence(a, off):
+    if a in ORDINARY:
+        return float(ORDINARY.index(a)) + (1.0 if off else 0.0)
+    return {"g1": 40.0 if off else 29.0, "g2": 44.5 if off else 32.5, "p1": 0.0, "u1": 0.0}.get(a, 99.0)
+
+
+def _write(lake, table, net, rows, drop=()):
+    schema = schemas.table(table).arrow_schema()
+    schema = pa.schema([f for f in schema if f.name not in drop])
+    folder = lake / "tables" / table / f"dt={DAY}" / f"network={net}"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / "part-0.parquet")
+
+
+def _write_ring_lake(lake, off=False, ring_columns=True):
+    drop = () if ring_columns else RING_COLUMNS
+    base = dict(handle=None, account_type="person", pagerank=0.01, percentile=0.0, in_weight=0.0, out_weight=0.0,
+                influence_change=None, trust_rank=None, spam_mass=None, spam_flag=False, responsiveness=0.25, asks=0,
+                answered=0, answer_hours_median=None, run_id="r")
+    scored = sorted({r["account_id"] for r in _ring_truth() if r["network"] == "alpha"} - {"m1"})
+    ranks = RANKS_OFF if off else RANKS_ON
+    free = iter(range(1000, 2000))
+    rows = []
+    for a in scored:
+        ring = None if off else DETECTED.get(a)
+        rows.append(dict(base, account_id=a, account_type="unknown" if a == "u1" else "person",
+                         influence=_influence(a, off), rank=ranks.get(a) or next(free),
+                         ring_id=ring, ring_flag=ring is not None))
+    _write(lake, "account_scores", "alpha", rows, drop)
+    topic_base = dict(handle=None, account_type="person", expertise=50.0, interest=5.0, topic_rank=0.01, recognizers=1,
+                      recognition=1.0, own_posts=1, own_engagements=0, expertise_change=None, run_id="r")
+    ranks = TOPIC_RANKS_OFF if off else TOPIC_RANKS_ON
+    _write(lake, "topic_scores", "alpha", [dict(topic_base, topic=t, account_id=a, rank_in_topic=r)
+                                           for t, by in ranks.items() for a, r in by.items()])
+    if not off:  # beta: scored, nothing planted but its account; absent from the baseline lake
+        _write(lake, "topic_scores", "beta", [dict(topic_base, topic="t1", account_id="b1", rank_in_topic=1)])
+        _write(lake, "account_scores", "beta", [dict(base, account_id="b1", influence=20.0, rank=1, ring_id=None,
+                                                     ring_flag=False)], drop)
+
+
+@pytest.fixture
+def ring_world(tmp_path, monkeypatch):
+    on, off, snapshots = tmp_path / "on", tmp_path / "off", tmp_path / "snapshots"
+    _write_ring_lake(on)
+    _write_ring_lake(off, off=True, ring_columns=False)
+    snapshots.mkdir()
+    pq.write_table(pa.Table.from_pylist(_ring_truth(), schema=GROUND_TRUTH_SCHEMA), snapshots / "ground_truth.parquet")
+    monkeypatch.setenv("KINDLING_LAKE", str(on))
+    monkeypatch.delenv("KINDLING_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return on, off, snapshots
+
+
+def test_ring_detection_best_ranks_and_gamer_gains(ring_world):
+    on, _, snapshots = ring_world
+    d = evaluate(on, snapshots, DAY)["alpha"]["defenses"]
+    assert (d["ring_flagged"], d["ring_planted"], d["ring_hits"]) == (10, 9, 8)
+    assert d["ring_precision"] == pytest.approx(8 / 10) and d["ring_recall"] == pytest.approx(8 / 9)
+    assert (d["rings_planted"], d["rings_whole"], d["rings_detected"]) == (3, 1, 4)
+
+    assert (d["ring_best_global_rank"], d["ring_best_global_account"]) == (150, "r2")
+    assert (d["ring_best_topic_rank"], d["ring_best_topic"], d["ring_best_topic_account"]) == (101, "t2", "q1")
+    assert d["ring_top"] == 100 and d["ring_target_met"] is True
+
+    assert (d["gamers_planted"], d["gamers"], d["gamer_baseline_k"]) == (2, 2, 50)
+    gains = {g["account_id"]: g for g in d["per_gamer"]}
+    assert gains["g1"]["baseline"] == pytest.approx(24.5) and gains["g1"]["gain"] == pytest.approx(4.5)
+    assert gains["g2"]["baseline"] == pytest.approx(34.5) and gains["g2"]["gain"] == pytest.approx(-2.0)
+    assert d["gamer_gain_mean"] == pytest.approx(1.25) and d["gamer_gain_max"] == pytest.approx(4.5)
+    assert d["gamer_target_met"] is True
+    assert d["baseline_lake"] is None and d["baseline"] is None
+
+    b = evaluate(on, snapshots, DAY)["beta"]["defenses"]  # nothing planted: nothing to measure
+    assert (b["ring_flagged"], b["ring_planted"], b["ring_precision"], b["ring_recall"]) == (0, 0, None, None)
+    assert (b["ring_best_global_rank"], b["ring_best_topic_rank"], b["ring_target_met"]) == (None, None, None)
+    assert (b["gamers"], b["gamer_gain_max"], b["gamer_target_met"]) == (0, None, None)
+
+
+def test_the_baseline_lake_gives_the_defenses_off_side(ring_world):
+    on, off, snapshots = ring_world
+    got = evaluate(on, snapshots, DAY, baseline_lake=off)
+    d = got["alpha"]["defenses"]
+    assert d["baseline_lake"] == str(off)
+    assert (d["ring_precision"], d["ring_best_global_rank"], d["gamer_gain_max"]) == (
+        pytest.approx(0.8), 150, pytest.approx(4.5))  # the lake evaluated is still the "on" side
+    o = d["baseline"]
+    assert (o["ring_best_global_rank"], o["ring_best_global_account"]) == (2, "s1")
+    assert (o["ring_best_topic_rank"], o["ring_best_topic"], o["ring_best_topic_account"]) == (1, "t1", "s2")
+    assert o["ring_target_met"] is False
+    gains = {g["account_id"]: g["gain"] for g in o["per_gamer"]}
+    assert gains == {"g1": pytest.approx(40.0 - 25.5), "g2": pytest.approx(44.5 - 35.5)}
+    assert o["gamer_gain_mean"] == pytest.approx(11.75) and o["gamer_gain_max"] == pytest.approx(14.5)
+    assert o["gamer_target_met"] is False
+    assert got["beta"]["defenses"]["baseline"] is None  # the baseline lake has no beta
+
+    text = format_report(got)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "rings flagged: 10 accounts, 8 of the 9 planted members" in text
+    assert "precision 0.800  recall 0.889; 1 of 3 planted rings whole (4 detected)" in text
+    alpha, beta = text.split("\n\nbeta")
+    assert "defenses on          off" in alpha
+    assert alpha.split("    global")[1].splitlines()[0].split() == ["150", "2"]
+    assert alpha.split("    any topic")[1].splitlines()[0].split() == ["101", "1"]
+    assert "      on:  t2 (q1)\n      off: t1 (s2)" in alpha
+    assert alpha.split("    none in a top 100")[1].splitlines()[0].split() == ["yes", "no"]
+    assert alpha.split("    mean (influence points)")[1].splitlines()[0].split() == ["+1.250", "+11.750"]
+    assert alpha.split("    max  ")[1].splitlines()[0].split() == ["+4.500", "+14.500"]
+    assert alpha.split("    max <= 5")[1].splitlines()[0].split() == ["yes", "no"]
+    assert "(2 of 2 gamers scored)" in alpha
+    assert beta.split("    global")[1].splitlines()[0].split() == ["n/a", "n/a"]
+
+
+def test_a_partition_without_ring_flag_skips_rings_and_gamers(ring_world, tmp_path):
+    _, off, snapshots = ring_world
+    # the baseline lake was written without ring_id and ring_flag, as published before them
+    got = evaluate(off, snapshots, DAY)
+    assert got["alpha"]["defenses"] is None
+    assert "alpha" in got and got["alpha"]["reach"] is not None  # the rest is evaluated
+    assert "rings and reply gamers: n/a (account_scores of the day has no ring_flag)" in format_report(got)
+    # no account_scores at all: the same
+    lake = tmp_path / "topics_only"
+    _write(lake, "topic_scores", "alpha", [dict(topic="t1", account_id="r1", handle=None, account_type="person",
+                                                expertise=50.0, interest=1.0, topic_rank=0.1, rank_in_topic=1,
+                                                recognizers=1, recognition=1.0, own_posts=1, own_engagements=0,
+                                                expertise_change=None, run_id="r")])
+    assert evaluate(lake, snapshots, DAY)["alpha"]["defenses"] is None
+
+
+def test_cli_baseline_lake(ring_world, capsys, tmp_path):
+    on, off, snapshots = ring_world
+    argv = ["evaluate", "--snapshots", str(snapshots), "--date", DAY, "--baseline-lake", str(off)]
+    assert main(argv + ["--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got == json.loads(json.dumps(evaluate(on, snapshots, DAY, baseline_lake=off)))
+    assert got["alpha"]["defenses"]["baseline"]["ring_best_global_rank"] == 2
+
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "defenses on          off" in out and "Defenses off: the tables of --baseline-lake." in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+    assert main(argv[:-1] + [str(tmp_path / "nowhere")]) == 2
+    assert "baseline lake" in capsys.readouterr().err
