@@ -15,6 +15,9 @@ at the end of the run date. Then the defenses against cheap tricks (README
   ``received_free_posts_per_day`` a day over the window is scaled by
   ``(free / posts_per_day) ** received_volume_exponent``: reactions count relative
   to how much the account posts;
+* **responses** (per event): an interaction with an account that replied to or mentioned the
+  actor at most ``answer_hours`` before carries ``answer_credit`` of its weight: a big account
+  answering whoever replies to it all day is being polite, not endorsing them;
 * **reciprocity** (per pair): when both directions of a pair weigh at least
   ``reciprocal_heavy_weight`` after saturation, both edges are multiplied by
   ``reciprocal_discount``: two accounts feeding each other all day are a pod, not
@@ -60,9 +63,23 @@ def decayed_events(interactions: DataFrame, day: dt.date, settings: Settings) ->
     if settings.actor_daily_budget > 0:
         day_total = F.sum(weights[F.col("kind")]).over(Window.partitionBy("actor_id", F.to_date("created_at")))
         w = w * F.least(F.lit(1.0), F.lit(float(settings.actor_daily_budget)) / day_total)
+    if settings.answer_credit < 1:
+        w = F.when(responds(settings.answer_hours), w * F.lit(float(settings.answer_credit))).otherwise(w)
     return events.select("actor_id", "target_id", "kind", "post_id", w.alias("w"), w_full.alias("w_full")).where(
         F.col("w").isNotNull() & (F.col("w") > 0)
     )
+
+
+def responds(hours: float) -> F.Column:
+    """True for an interaction X -> Y that follows a reply or mention Y -> X by at most ``hours``
+    (and at least a second): a response to the target, not an endorsement of it."""
+    lo, hi = F.least("actor_id", "target_id"), F.greatest("actor_id", "target_id")
+    t = F.unix_timestamp("created_at")
+    before = Window.partitionBy(lo, hi).orderBy(t).rangeBetween(-int(round(hours * 3600)), -1)
+    ask = F.col("kind").isin("reply", "mention")
+    by_lo = F.max(F.when(ask & (F.col("actor_id") == lo), F.lit(1))).over(before)
+    by_hi = F.max(F.when(ask & (F.col("actor_id") == hi), F.lit(1))).over(before)
+    return F.coalesce(F.when(F.col("actor_id") == lo, by_hi).otherwise(by_lo), F.lit(0)) == 1
 
 
 def saturate(raw: F.Column, s: float) -> F.Column:

@@ -80,6 +80,10 @@ class Settings:
     replies each way) is a heavy reciprocal pair ..."""
     reciprocal_discount: float = 0.5
     """... and both of its edges are multiplied by this. 1 turns the rule off."""
+    answer_credit: float = 0.25
+    """Responses: an interaction with an account that replied to or mentioned the actor at most
+    answer_hours before carries this share of its weight (the rest returns to the teleport): an
+    answer you asked for is not an endorsement. 1 turns the rule off."""
     ring_pair_weight: float = 3.0
     """Engagement rings (README "Engagement rings"): two accounts are a mutual heavy pair when
     their saturated weights both ways are at least this (about two fresh replies each way) ..."""
@@ -93,8 +97,8 @@ class Settings:
     """Credit between two members of the same ring is multiplied by this; the rest returns to the
     teleport. 1 turns the discount off (rings are still detected and flagged)."""
     defenses: bool = True
-    """false turns every defense off at once (credit spread, pair saturation, volume, reciprocity,
-    the ring discount): for measuring what they do (``kindling evaluate --baseline-lake``), never
+    """false turns every defense off at once (credit spread, pair saturation, volume, responses,
+    reciprocity, the ring discount): for measuring what they do (``kindling evaluate --baseline-lake``), never
     for publishing."""
 
     # --- topics -------------------------------------------------------------
@@ -188,6 +192,8 @@ class Settings:
             raise ValueError(f"reciprocal_discount must be between 0 and 1, got {self.reciprocal_discount!r}")
         if self.received_volume_exponent > 0 and not self.received_free_posts_per_day > 0:
             raise ValueError("received_free_posts_per_day must be > 0 while received_volume_exponent is on")
+        if not 0 <= self.answer_credit <= 1:
+            raise ValueError(f"answer_credit must be between 0 and 1, got {self.answer_credit!r}")
         if not 0 <= self.ring_discount <= 1:
             raise ValueError(f"ring_discount must be between 0 and 1, got {self.ring_discount!r}")
         if not 0 <= self.ring_internal_share <= 1:
@@ -215,7 +221,7 @@ class Settings:
         if self.defenses:
             return self
         return self.replace(actor_daily_budget=0.0, pair_saturation=0.0, received_volume_exponent=0.0,
-                            reciprocal_discount=1.0, ring_discount=1.0)
+                            reciprocal_discount=1.0, ring_discount=1.0, answer_credit=1.0)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -164,6 +164,31 @@ def test_reciprocity_heavy_pairs_feeding_each_other_are_discounted(spark):
     assert off[("a", "b")] == pytest.approx(heavy)
 
 
+def test_responses_a_reply_you_asked_for_is_not_an_endorsement(spark):
+    s = settings(half_life_days=1e12, actor_daily_budget=0.0, pair_saturation=0.0)
+    h = dt.timedelta(hours=1)
+    rows = [
+        {"actor_id": "gamer", "target_id": "star", "kind": "reply", "created_at": T - 10 * h},  # the ask
+        {"actor_id": "star", "target_id": "gamer", "kind": "reply", "created_at": T - 9 * h},  # answered: a quarter
+        {"actor_id": "star", "target_id": "gamer", "kind": "like", "created_at": T - 8 * h},  # any kind
+        {"actor_id": "star", "target_id": "fan", "kind": "reply", "created_at": T},  # nobody asked: whole
+        {"actor_id": "fan", "target_id": "star", "kind": "reply", "created_at": T + h},  # fan answers the star
+        {"actor_id": "old", "target_id": "star", "kind": "mention", "created_at": T - 80 * h},  # 80 h before: too old
+        {"actor_id": "star", "target_id": "old", "kind": "reply", "created_at": T},
+    ]
+    ev = {(r["actor_id"], r["target_id"], r["kind"]): r for r in decayed_events(interactions(spark, *rows), DAY, s).collect()}
+    assert ev[("star", "gamer", "reply")]["w"] == pytest.approx(0.25 * 3.0)
+    assert ev[("star", "gamer", "like")]["w"] == pytest.approx(0.25 * 0.5)
+    assert ev[("star", "gamer", "reply")]["w_full"] == pytest.approx(3.0)  # the normaliser keeps it whole
+    assert ev[("star", "fan", "reply")]["w"] == pytest.approx(3.0)
+    assert ev[("fan", "star", "reply")]["w"] == pytest.approx(0.75)
+    assert ev[("star", "old", "reply")]["w"] == pytest.approx(3.0)
+    assert ev[("gamer", "star", "reply")]["w"] == pytest.approx(3.0)  # the ask itself
+    off = {(r["actor_id"], r["target_id"], r["kind"]): r for r in decayed_events(interactions(spark, *rows), DAY,
+                                                                                   s.replace(answer_credit=1.0)).collect()}
+    assert off[("star", "gamer", "reply")]["w"] == pytest.approx(3.0)
+
+
 def test_norm_weight_is_the_saturated_weight_before_any_defense(spark):
     s = settings(half_life_days=1e12)
     bot = [{"actor_id": "bot", "target_id": f"t{i}", "kind": "like"} for i in range(60)]  # 30 kind weight: spread to 15
