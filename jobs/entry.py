@@ -210,7 +210,7 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
     ``topic_scores`` and ``score_contributors`` are staged.
     """
     from jobs import topics as T
-    from jobs.graph import decayed_events
+    from jobs.graph import decayed_events, volume_factor
     from jobs.pagerank import pagerank_arrays
     from jobs.responsive import responsiveness
     from jobs.rings import detect_rings, discount_rings
@@ -248,8 +248,10 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
             posts = spark.createDataFrame([], schemas.table("posts").spark_schema())
         ptopics = T.post_topics(posts, tag_map, slug_map).persist()
         tev = T.topic_events(events, ptopics).persist()
-        # recognition members of one ring give each other counts for little too
-        rec = T.recognition(discount_rings(tev, rings, settings.ring_discount, "actor_id", "target_id", "w")).persist()
+        # recognition members of one ring give each other counts for little too, and recognition
+        # is counted relative to the account's posting volume, as its edges are
+        rec = T.recognition(discount_rings(tev, rings, settings.ring_discount, "actor_id", "target_id", "w"))
+        rec = T.scale_recognition(rec, volume_factor(posts, post_days, settings)).persist()
         topics = T.ranked_topics(rec, settings.topic_min_recognized)
         follows = _read_conformed(spark, lake, "follows", network, [day])
         resp = responsiveness(interactions, known, follows, day, settings)

@@ -75,6 +75,19 @@ def recognition(tevents: DataFrame) -> DataFrame:
     )
 
 
+def scale_recognition(rec: DataFrame, volume: DataFrame | None) -> DataFrame:
+    """``rec`` with ``recognition`` multiplied by the account's ``volume`` factor
+    (:func:`jobs.graph.volume_factor`: ``dst, volume``; absent: 1): the volume rule of the
+    edges applied to the topic's teleport, so posting all day does not buy recognition either."""
+    if volume is None:
+        return rec
+    v = volume.select(F.col("dst").alias("account_id"), "volume")
+    return rec.join(v, "account_id", "left").select(
+        *[(F.col("recognition") * F.coalesce(F.col("volume"), F.lit(1.0))).alias("recognition") if c == "recognition" else F.col(c)
+          for c in rec.columns]
+    )
+
+
 def ranked_topics(rec: DataFrame, min_recognized: int) -> list[str]:
     """Topics with at least ``min_recognized`` recognised accounts, sorted (slots 1..K)."""
     rows = rec.groupBy("topic").agg(F.count(F.lit(1)).alias("n")).where(F.col("n") >= int(min_recognized)).collect()

@@ -212,6 +212,16 @@ def test_recognition_counts_others_not_own_volume(spark):
     assert act[("fan1", "astronomy")]["interest"] == pytest.approx(100 * 1 / 11, abs=1e-4)
 
 
+def test_recognition_of_a_busy_poster_is_scaled_by_the_volume_rule(spark):
+    rec = spark.createDataFrame([("busy", "astronomy", 5, 8.0), ("calm", "astronomy", 5, 8.0)],
+                                "account_id string, topic string, recognizers long, recognition double")
+    volume = spark.createDataFrame([("busy", 0.25)], "dst string, volume double")  # 16 posts a day
+    got = {r["account_id"]: r for r in T.scale_recognition(rec, volume).collect()}
+    assert got["busy"]["recognition"] == pytest.approx(2.0) and got["calm"]["recognition"] == pytest.approx(8.0)
+    assert got["busy"]["recognizers"] == 5 and T.scale_recognition(rec, volume).columns == rec.columns
+    assert T.scale_recognition(rec, None) is rec
+
+
 # --- the 0-100 scale -------------------------------------------------------------------------
 
 
