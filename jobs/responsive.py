@@ -6,6 +6,9 @@ Per account of one network on run date D, over the scoring window (README "Respo
   that is *not* one of its mutual followers (the two follow each other in D's follows; without
   a follows table nobody is mutual), made at least ``answer_hours`` before the end of D, so
   every ask counted has had its full time to be answered;
+* a reply or mention that comes at most ``answer_hours`` after the account's own reply or
+  mention to that actor is not an ask: it answers the account (the other side of a conversation
+  the account started), and counting it would make everyone who writes to others look deaf;
 * the ask is **answered** when the account replied to or mentioned that actor at or after the
   ask's time and within ``answer_hours`` of it; the first such event is the answer;
 * ``responsiveness = (answered + a) / (asks + a + b)``: the answered share smoothed with a
@@ -74,6 +77,11 @@ def responsiveness(
     if mutual is not None:
         asks = asks.join(mutual, ["acc", "other"], "left_anti")
     both = asks.unionByName(answers.join(asks.select("acc", "other").distinct(), ["acc", "other"], "left_semi"))
+    # A reply or mention that answers the account's own reply or mention to that actor (within
+    # answer_hours before it) is the other side of a conversation the account started, not an ask.
+    before = Window.partitionBy("acc", "other").orderBy(F.col("ts").cast("long")).rangeBetween(-int(horizon), -1)
+    response = F.max(F.when(F.col("is_ask") == 0, F.lit(1))).over(before)
+    both = both.withColumn("_response", response).where((F.col("is_ask") == 0) | F.col("_response").isNull()).drop("_response")
     # Newest first, an answer before an ask of the same second: the rows before an ask are the
     # events at or after it, and the running minimum of their answer times is its first answer.
     later = Window.partitionBy("acc", "other").orderBy(F.col("ts").desc(), F.col("is_ask").asc()).rowsBetween(

@@ -133,3 +133,14 @@ def test_account_scores_carry_responsiveness_with_the_prior_for_accounts_without
     # without any evidence table at all, every account gets the prior
     plain = with_responsiveness(ranks.withColumnRenamed("id", "account_id"), None, 0.25).collect()
     assert {x["responsiveness"] for x in plain} == {0.25} and {x["asks"] for x in plain} == {0}
+
+
+def test_a_reply_to_the_account_own_reply_is_no_ask(spark):
+    r = resp(spark, [
+        ("b", "a", "reply", 150), ("a", "b", "reply", 149),  # b started it: a's answer is not an ask of b
+        ("c", "b", "reply", 300), ("b", "c", "reply", 299),  # c asked, b answered ...
+        ("c", "b", "reply", 298),                            # ... and c's thanks is not a new ask
+        ("b", "d", "reply", 290), ("d", "b", "mention", 200),  # 90 h after b wrote to d: a new ask
+    ])
+    assert r["b"]["asks"] == 2 and r["b"]["answered"] == 1
+    assert r["a"]["asks"] == 1 and r["a"]["answered"] == 1  # b's reply asked a, and a answered it
