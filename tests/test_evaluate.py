@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -423,3 +425,23 @@ def test_cli_baseline_lake(ring_world, capsys, tmp_path):
 
     assert main(argv[:-1] + [str(tmp_path / "nowhere")]) == 2
     assert "baseline lake" in capsys.readouterr().err
+
+
+def test_the_gain_measure_taken_for_ordinary_accounts_gives_its_noise(monkeypatch):
+    """Ordinary o1..o4 (popularity e^1..e^4, influence 10..40) and one gamer; K = 2 nearest."""
+    from kindling import evaluate as ev
+
+    monkeypatch.setattr(ev, "GAMER_BASELINE_K", 2)
+    truth = pd.DataFrame(
+        [dict(network="n", account_id=f"o{i}", role="account", account_type="person", popularity=math.exp(i)) for i in range(1, 5)]
+        + [dict(network="n", account_id="g", role="account", account_type="person", popularity=math.exp(2.4)),
+           dict(network="n", account_id="g", role="reply_gamer", account_type="person", popularity=math.exp(2.4))]
+    )
+    acc = pd.DataFrame({"account_id": ["o1", "o2", "o3", "o4", "g"], "influence": [10.0, 20.0, 30.0, 40.0, 31.0]})
+    got = ev.gamer_gains(acc, truth)
+    # the gamer: nearest o2 (0.4) and o3 (0.6), median 25, gain +6: mean and max 6, over 5
+    assert got["gamer_gain_mean"] == pytest.approx(6.0) and got["gamer_target_met"] is False
+    assert got["gamer_mean_target_met"] is False
+    # o1: o2, o3 -> 25, -15; o2: o1, o3 (tie at 1, both) -> 20, 0; o3: o2, o4 -> 30, 0; o4: o3, o2 -> 25, +15
+    assert got["ordinary_gain_mean"] == pytest.approx(0.0) and got["ordinary_gain_max"] == pytest.approx(15.0)
+    assert got["ordinary_gain_p95"] == pytest.approx(float(np.percentile([-15, 0, 0, 15], 95)))
