@@ -36,7 +36,8 @@ and the topic set but not behaviour: popularity, roles and activity are drawn pe
   (among the actor's interests, weighted by the author's topical quality) or globally (weighted by
   popularity); the post's author is the target;
 * an account that receives a reply or mention answers that actor with a reply (a mention when the
-  actor has no post of the last 7 days) with probability = its ``propensity``, within hours, the same day.
+  actor has no post of the last 7 days) with probability = its ``propensity``, within hours, the
+  same day (an answer due after midnight is given at the day's last second).
 
 ``ground_truth.parquet`` — one row per (network, account_id, role, topic), sorted by network,
 account_id, then role in the order below:
@@ -677,8 +678,9 @@ def _interactions(w: _World, seed: int, day: int, today: _Posts, yesterday: _Pos
     r_actor, r_target = target[answers], actor[answers]
     r_delay = rng.exponential(1.0, size=len(answers)) * w.resp_delay[r_actor]
     r_when = (when[answers] + r_delay).astype(np.int64)
-    inside = r_when < end
-    r_actor, r_target, r_when = r_actor[inside], r_target[inside], r_when[inside]
+    # Each day is generated on its own: an answer that would fall after midnight is given at the
+    # day's last second instead of being lost, so the planted propensity stays the answer rate.
+    r_when = np.minimum(r_when, end - 1)
     # the post answered: the asker's latest post before the answer (today's, else of the last days)
     r_key = last_key[r_target]
     if len(today.author) and len(r_target):
