@@ -238,7 +238,10 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
             .join(known.withColumnRenamed("account_id", "target_id"), "target_id", "left_semi")
             .persist()
         )
-        edges = build_edges(interactions, accounts, day, settings, posts=posts, post_days=post_days, events=events).persist()
+        volume = volume_factor(posts, post_days, settings) if posts is not None else None
+        if volume is not None:
+            volume = volume.persist()
+        edges = build_edges(interactions, accounts, day, settings, events=events, volume=volume).persist()
         rings = detect_rings(edges, settings)
         if settings.ring_discount < 1:
             discounted = discount_rings(edges, rings, settings.ring_discount).persist()
@@ -251,13 +254,14 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         # recognition members of one ring give each other counts for little too, and recognition
         # is counted relative to the account's posting volume, as its edges are
         rec = T.recognition(discount_rings(tev, rings, settings.ring_discount, "actor_id", "target_id", "w"))
-        rec = T.scale_recognition(rec, volume_factor(posts, post_days, settings)).persist()
+        rec = T.scale_recognition(rec, volume).persist()
         topics = T.ranked_topics(rec, settings.topic_min_recognized)
         follows = _read_conformed(spark, lake, "follows", network, [day])
         resp = responsiveness(interactions, known, follows, day, settings)
         seeds = trusted_seeds(spark, accounts, network, day, settings).persist()
         per_net[network] = dict(accounts=accounts, edges=edges, events=events, posts=posts, ptopics=ptopics, tev=tev, rec=rec, topics=topics, resp=resp,
-                                seeds=seeds, seed_count=seeds.count(), rings=rings)
+                                seeds=seeds, seed_count=seeds.count(), rings=rings,
+                                volume=volume)
 
     vertices = edges_all = teleport = None
     for network, d in per_net.items():
@@ -314,8 +318,9 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
             "converged": result.converged,
             "pagerank_seconds": round(seconds, 3),
         }
-        for k in ("edges", "events", "ptopics", "tev", "rec", "slot_edges", "seeds", "rings"):
-            d[k].unpersist()
+        for k in ("edges", "events", "ptopics", "tev", "rec", "slot_edges", "seeds", "rings", "volume"):
+            if d[k] is not None:
+                d[k].unpersist()
         ranks.unpersist()
     result.unpersist()
     return out

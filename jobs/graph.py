@@ -112,6 +112,7 @@ def build_edges(
     posts: DataFrame | None = None,
     post_days: int = 1,
     events: DataFrame | None = None,
+    volume: DataFrame | None = None,
 ) -> DataFrame:
     """Weighted edges ``src, dst, weight, raw_weight, events, norm_weight`` between accounts known on ``day``.
 
@@ -121,14 +122,14 @@ def build_edges(
     saturated weight with no defense applied: PageRank divides a source's ``weight`` by the sum
     of its ``norm_weight`` (:func:`jobs.pagerank.pagerank_arrays`, edge column ``n``), so what a
     defense takes away returns to the teleport instead of going to the source's other targets.
-    ``events``: the :func:`decayed_events` of ``interactions`` when the caller has them already.
+    ``events``: the :func:`decayed_events` of ``interactions`` when the caller has them already;
+    ``volume``: the :func:`volume_factor` of ``posts`` likewise (then ``posts`` is not read).
     """
     known = accounts.select(F.col("account_id").alias("_id")).distinct()
     if events is None:
         events = decayed_events(interactions, day, settings)
-    full = F.sum("w_full") if "w_full" in events.columns else F.sum("w")
     pairs = events.groupBy(F.col("actor_id").alias("src"), F.col("target_id").alias("dst")).agg(
-        F.sum("w").alias("raw_weight"), F.count(F.lit(1)).alias("events"), full.alias("_full")
+        F.sum("w").alias("raw_weight"), F.count(F.lit(1)).alias("events"), F.sum("w_full").alias("_full")
     )
     pairs = pairs.join(known.withColumnRenamed("_id", "src"), "src", "left_semi").join(
         known.withColumnRenamed("_id", "dst"), "dst", "left_semi"
@@ -142,9 +143,9 @@ def build_edges(
         back = edges.select(F.col("dst").alias("src"), F.col("src").alias("dst"), F.col("weight").alias("_back"))
         edges = edges.join(back, ["src", "dst"], "left")
         weight = F.when((F.col("weight") >= heavy) & (F.col("_back") >= heavy), weight * F.lit(float(settings.reciprocal_discount))).otherwise(weight)
-    if posts is not None:
+    if volume is None and posts is not None:
         volume = volume_factor(posts, post_days, settings)
-        if volume is not None:
-            edges = edges.join(volume, "dst", "left")
-            weight = weight * F.coalesce(F.col("volume"), F.lit(1.0))
+    if volume is not None:
+        edges = edges.join(volume, "dst", "left")
+        weight = weight * F.coalesce(F.col("volume"), F.lit(1.0))
     return edges.select("src", "dst", weight.alias("weight"), "raw_weight", "events", "norm_weight")

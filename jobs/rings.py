@@ -52,15 +52,16 @@ def components(pairs: DataFrame, max_iter: int) -> DataFrame:
         )
         new = (
             labels.join(best, "id", "left")
-            .select("id", F.least(F.col("label"), F.coalesce(F.col("_m"), F.col("label"))).alias("label"))
+            .select("id", F.least(F.col("label"), F.coalesce(F.col("_m"), F.col("label"))).alias("label"),
+                    F.coalesce(F.col("_m") < F.col("label"), F.lit(False)).alias("_changed"))
             .localCheckpoint(eager=True)
         )
-        changed = new.join(labels.withColumnRenamed("label", "_old"), "id").where(F.col("label") != F.col("_old")).limit(1).count()
+        changed = new.where(F.col("_changed")).limit(1).count()
         labels.unpersist()
         labels = new
         if not changed:
             break
-    return labels
+    return labels.select("id", "label")
 
 
 def detect_rings(edges: DataFrame, settings: Settings) -> DataFrame:

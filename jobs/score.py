@@ -84,7 +84,7 @@ def account_scores(
     settings = settings or Settings()
     scored = with_spam_mass(scored, trust, seeds, n, settings)
     if rings is not None:
-        scored = scored.join(rings.select("account_id", "ring_id").dropDuplicates(["account_id"]), "account_id", "left")
+        scored = scored.join(rings.select("account_id", "ring_id"), "account_id", "left")
     else:
         scored = scored.withColumn("ring_id", F.lit(None).cast("string"))
     scored = scored.withColumn("ring_flag", F.col("ring_id").isNotNull())

@@ -239,7 +239,7 @@ def evaluate_reach(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, topi
     from kindling.query import reachable
 
     folder = lake.published("account_scores", day) / f"network={net}"
-    if not folder.is_dir() or "responsiveness" not in pq.read_schema(next(folder.glob("*.parquet"))).names:
+    if "responsiveness" not in (_columns(folder) or []):
         return None
     acc = pd.read_parquet(folder, columns=["account_id", "responsiveness", "asks"])
     planted = truth[truth["role"] == "account"].drop_duplicates("account_id").set_index("account_id")
