@@ -243,17 +243,18 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
             volume = volume.persist()
         edges = build_edges(interactions, accounts, day, settings, events=events, volume=volume).persist()
         rings = detect_rings(edges, settings)
-        if settings.ring_discount < 1:
-            discounted = discount_rings(edges, rings, settings.ring_discount).persist()
+        if min(settings.ring_discount, settings.ring_member_credit) < 1:
+            discounted = discount_rings(edges, rings, settings.ring_discount, outside=settings.ring_member_credit).persist()
             edges.unpersist()
             edges = discounted
         if posts is None:
             posts = spark.createDataFrame([], schemas.table("posts").spark_schema())
         ptopics = T.post_topics(posts, tag_map, slug_map).persist()
         tev = T.topic_events(events, ptopics).persist()
-        # recognition members of one ring give each other counts for little too, and recognition
-        # is counted relative to the account's posting volume, as its edges are
-        rec = T.recognition(discount_rings(tev, rings, settings.ring_discount, "actor_id", "target_id", "w"))
+        # recognition of ring members is discounted as their edges are, and recognition is counted
+        # relative to the account's posting volume, as its edges are
+        rec = T.recognition(discount_rings(tev, rings, settings.ring_discount, "actor_id", "target_id", "w",
+                                           outside=settings.ring_member_credit))
         rec = T.scale_recognition(rec, volume).persist()
         topics = T.ranked_topics(rec, settings.topic_min_recognized)
         follows = _read_conformed(spark, lake, "follows", network, [day])

@@ -15,8 +15,10 @@ A ring is found in three steps, each a published setting (README "Engagement rin
 
 A ring is named ``ring-<smallest member id>``. Before ranking, the weight of every edge between
 two members of the same ring is multiplied by ``ring_discount``; PageRank still divides by the
-undiscounted weights, so the credit a ring passes around inside returns to the teleport. The
-recognition members give each other on a topic (the topic's teleport) is discounted the same way.
+undiscounted weights, so the credit a ring passes around inside returns to the teleport; the
+weight of every other edge into a member is multiplied by ``ring_member_credit`` (the outside
+engagement a pod's members collect is what the pod is for). The recognition on a topic (the
+topic's teleport) is discounted the same two ways.
 """
 
 from __future__ import annotations
@@ -100,13 +102,18 @@ def detect_rings(edges: DataFrame, settings: Settings) -> DataFrame:
 
 
 def discount_rings(edges: DataFrame, rings: DataFrame, factor: float, src: str = "src", dst: str = "dst",
-                   weight: str = "weight") -> DataFrame:
-    """``edges`` with the ``weight`` of every row between two members of one ring multiplied by ``factor``.
+                   weight: str = "weight", outside: float = 1.0) -> DataFrame:
+    """``edges`` with the ``weight`` of every row between two members of one ring multiplied by
+    ``factor``, and of every other row into a ring member multiplied by ``outside``.
+
+    ``outside`` (``ring_member_credit``) is the share a detected member keeps of the credit it gets
+    from outside its ring: a pod exists to make the platform show its members' posts to more people,
+    so the outside engagement they collect is a product of the pod too. 1 leaves it whole.
 
     The same for any table of engagements: ``src``, ``dst`` and ``weight`` name its columns
     (the topic events: ``actor_id``, ``target_id``, ``w``).
     """
-    if factor >= 1:
+    if factor >= 1 and outside >= 1:
         return edges
     cols = edges.columns
     r = rings.select("account_id", "ring_id")
@@ -114,5 +121,7 @@ def discount_rings(edges: DataFrame, rings: DataFrame, factor: float, src: str =
         r.select(F.col("account_id").alias(dst), F.col("ring_id").alias("_rd")), dst, "left"
     )
     inside = F.col("_rs").isNotNull() & (F.col("_rs") == F.col("_rd"))
-    w = F.when(inside, F.col(weight) * F.lit(float(factor))).otherwise(F.col(weight))
+    w = (F.when(inside, F.col(weight) * F.lit(float(factor)))
+         .when(F.col("_rd").isNotNull(), F.col(weight) * F.lit(float(outside)))
+         .otherwise(F.col(weight)))
     return joined.select(*[w.alias(weight) if c == weight else F.col(c) for c in cols])

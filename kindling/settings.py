@@ -96,9 +96,13 @@ class Settings:
     ring_discount: float = 0.1
     """Credit between two members of the same ring is multiplied by this; the rest returns to the
     teleport. 1 turns the discount off (rings are still detected and flagged)."""
+    ring_member_credit: float = 0.1
+    """Credit a ring member gets from outside its ring is multiplied by this (the rest returns to the
+    teleport): a pod exists to get its members' posts shown to more people, so the outside engagement
+    they collect is a product of the pod too. 1 leaves it whole."""
     defenses: bool = True
     """false turns every defense off at once (credit spread, pair saturation, volume, responses,
-    reciprocity, the ring discount): for measuring what they do (``kindling evaluate --baseline-lake``), never
+    reciprocity, the ring discounts): for measuring what they do (``kindling evaluate --baseline-lake``), never
     for publishing."""
 
     # --- topics -------------------------------------------------------------
@@ -196,6 +200,8 @@ class Settings:
             raise ValueError(f"answer_credit must be between 0 and 1, got {self.answer_credit!r}")
         if not 0 <= self.ring_discount <= 1:
             raise ValueError(f"ring_discount must be between 0 and 1, got {self.ring_discount!r}")
+        if not 0 <= self.ring_member_credit <= 1:
+            raise ValueError(f"ring_member_credit must be between 0 and 1, got {self.ring_member_credit!r}")
         if not 0 <= self.ring_internal_share <= 1:
             raise ValueError(f"ring_internal_share must be between 0 and 1, got {self.ring_internal_share!r}")
         if not 2 <= self.ring_min_size <= self.ring_max_size:
@@ -221,7 +227,8 @@ class Settings:
         if self.defenses:
             return self
         return self.replace(actor_daily_budget=0.0, pair_saturation=0.0, received_volume_exponent=0.0,
-                            reciprocal_discount=1.0, ring_discount=1.0, answer_credit=1.0)
+                            reciprocal_discount=1.0, ring_discount=1.0, ring_member_credit=1.0,
+                            answer_credit=1.0)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -100,6 +100,31 @@ def test_the_discount_applies_inside_one_ring_only(spark):
     assert got == {"a": pytest.approx(0.3), "x": 3.0}
 
 
+def test_a_ring_member_keeps_a_share_of_its_outside_credit(spark):
+    """``outside`` scales every edge into a member from outside its ring (from an outsider or
+    from a member of another ring); edges inside take ``factor``, edges to outsiders stay whole."""
+    edges = spark.createDataFrame([("a", "b", 2.0, 2.0), ("x", "a", 4.0, 4.0), ("c", "a", 2.0, 2.0), ("a", "x", 1.0, 1.0),
+                                   ("x", "y", 1.0, 1.0)], "src string, dst string, weight double, norm_weight double")
+    rings = spark.createDataFrame([("a", "ring-a"), ("b", "ring-a"), ("c", "ring-c")], "account_id string, ring_id string")
+    got = {(r["src"], r["dst"]): (r["weight"], r["norm_weight"])
+           for r in discount_rings(edges, rings, 0.1, outside=0.25).collect()}
+    assert got == {("a", "b"): (pytest.approx(0.2), 2.0), ("x", "a"): (1.0, 4.0), ("c", "a"): (0.5, 2.0),
+                   ("a", "x"): (1.0, 1.0), ("x", "y"): (1.0, 1.0)}
+    # the outside share alone, the inside discount off
+    got = {(r["src"], r["dst"]): r["weight"] for r in discount_rings(edges, rings, 1.0, outside=0.25).collect()}
+    assert got[("a", "b")] == 2.0 and got[("x", "a")] == 1.0
+    # the topic events: recognition from outsiders is scaled the same way
+    tev = spark.createDataFrame([("x", "b", "reply", 3.0, "t"), ("x", "y", "reply", 3.0, "t")],
+                                "actor_id string, target_id string, kind string, w double, topic string")
+    got = {r["target_id"]: r["w"] for r in discount_rings(tev, rings, 0.1, "actor_id", "target_id", "w", outside=0.25).collect()}
+    assert got == {"b": pytest.approx(0.75), "y": 3.0}
+    s = load_settings(env={})
+    assert s.ring_member_credit == 0.1
+    assert s.replace(defenses=False).effective().ring_member_credit == 1.0
+    with pytest.raises(ValueError, match="ring_member_credit"):
+        load_settings(env={}, ring_member_credit=1.5)
+
+
 def _ring_share(spark, edges, ids, with_norm=True):
     e = T.slot_edges(edges, None, [], 0.2)
     if not with_norm:
@@ -127,4 +152,8 @@ def test_the_discount_takes_credit_out_of_the_ring(spark):
     # two thirds, and by more than when the discounted credit only goes to the members' other targets
     assert after - uniform < (before - uniform) / 3
     assert after < moved
+    # members keeping a tenth of the fans' likes as well: the pod is left about its teleport share
+    outside = _ring_share(spark, discount_rings(edges, rings, s.ring_discount, outside=s.ring_member_credit), ids)
+    assert outside < after
+    assert outside - uniform < (after - uniform) / 2
     edges.unpersist()
