@@ -63,6 +63,8 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=1_000_000)
     ap.add_argument("--days", type=int, default=3, help="days generated; all but the last are only admitted")
     ap.add_argument("--keep", help="write snapshots and lake here and keep them (default: a temporary folder)")
+    ap.add_argument("--no-gaming", action="store_true",
+                    help="generate the twin world without the reply gamers' strategy (kindling evaluate --twin-lake)")
     a = ap.parse_args()
 
     from kindling import steps
@@ -73,7 +75,8 @@ def main() -> None:
     work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="kindling-e2e-"))
     end = dt.date(2026, 11, 20)
     t0 = time.perf_counter()
-    summary = generate(work / "snapshots", accounts=a.accounts, days=a.days, networks=["bench"], end_date=end)
+    summary = generate(work / "snapshots", accounts=a.accounts, days=a.days, networks=["bench"], end_date=end,
+                       gaming=not a.no_gaming)
     print(f"generated {a.accounts:,} accounts x {a.days} days in {time.perf_counter() - t0:.0f} s: "
           + ", ".join(f"{v:,} {k}" for k, v in summary["rows"].items()), flush=True)
 

@@ -18,6 +18,9 @@ seeded by (seed, network, day, stream), rows are sorted, and nothing reads the c
 default ``end_date``, yesterday UTC). A day's content depends only on (seed, network, accounts,
 that day), not on how many days were asked for, so a longer run extends a shorter one. Files are
 written to a temporary name and renamed; a folder's ``_SUCCESS`` is removed first and written last.
+``--no-gaming`` writes the *twin* of the same arguments: the same files except that the reply
+gamers do not play their strategy (their replies to the top accounts, and the answers to them, are
+left out; every other event is the same); ranked, it gives each gamer its planted baseline.
 
 The planted world (per network; the two networks share the account id space ``a000000...``
 and the topic set but not behaviour: popularity, roles and activity are drawn per network):
@@ -568,8 +571,13 @@ def _sorted_unique(keys: np.ndarray) -> np.ndarray:
 
 
 def _interactions(w: _World, seed: int, day: int, today: _Posts, yesterday: _Posts,
-                  last_key: np.ndarray, n_topics: int) -> dict[str, np.ndarray]:
-    """One day's events as integer arrays: actor, target, kind, post key (-1: none), time."""
+                  last_key: np.ndarray, n_topics: int, gaming: bool = True) -> dict[str, np.ndarray]:
+    """One day's events as integer arrays: actor, target, kind, post key (-1: none), time.
+
+    ``gaming`` False drops the reply gamers' strategy (their replies to the top accounts and the
+    answers to those) and nothing else: every draw is made as with gaming, so every other event is
+    the same, and the gamers' scores in that world are their planted baseline.
+    """
     rng = _rng(seed, w.name, day, "interactions")
     n = w.n
     start, end = day * DAY, (day + 1) * DAY
@@ -582,6 +590,7 @@ def _interactions(w: _World, seed: int, day: int, today: _Posts, yesterday: _Pos
     recency = np.concatenate([np.ones(len(today.author)), np.full(len(yesterday.author), 0.35)])
     glob_w = w.pop[p_author] * w.quality_glob[p_author] * recency
     empty = np.zeros(0, dtype=np.int64)
+    game_from = game_to = 0  # the reply gamers' strategic events: acts[game_from:game_to]
     acts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # actor, target, post, kind
 
     by_author = np.argsort(p_author, kind="stable")
@@ -643,7 +652,9 @@ def _interactions(w: _World, seed: int, day: int, today: _Posts, yesterday: _Pos
         a = np.repeat(gamers, rng.poisson(35, size=len(gamers)))
         if len(cand):
             p = cand[_weighted(rng, np.cumsum(glob_w[cand]), len(a))]
+            game_from = sum(len(x[0]) for x in acts)
             acts.append((a, p_author[p], p, np.where(rng.random(len(a)) < 0.85, REPLY, MENTION)))
+            game_to = game_from + len(a)
 
     # 4. Engagement rings: members like and reply to each other all day.
     for members in w.rings:
@@ -659,6 +670,8 @@ def _interactions(w: _World, seed: int, day: int, today: _Posts, yesterday: _Pos
     target = np.concatenate([x[1] for x in acts] or [empty]).astype(np.int64)
     post = np.concatenate([x[2] for x in acts] or [empty]).astype(np.int64)
     kind = np.concatenate([x[3] for x in acts] or [empty]).astype(np.int64)
+    gamed = np.zeros(len(actor), dtype=bool)
+    gamed[game_from:game_to] = True
 
     has_post = post >= 0
     safe = np.where(has_post, post, 0)
@@ -697,8 +710,11 @@ def _interactions(w: _World, seed: int, day: int, today: _Posts, yesterday: _Pos
     kind = np.concatenate([kind, r_kind])
     pkey = np.concatenate([pkey, r_key])
     when = np.concatenate([when, r_when])
+    gamed = np.concatenate([gamed, gamed[answers]])
 
     keep = actor != target
+    if not gaming:
+        keep &= ~gamed
     actor, target, kind, pkey, when = actor[keep], target[keep], kind[keep], pkey[keep], when[keep]
     order = np.lexsort((pkey, kind, target, actor, when))
     return {"actor": actor[order], "target": target[order], "kind": kind[order],
@@ -935,10 +951,13 @@ def generate(
     end_date: dt.date | None = None,
     *,
     topics: int | None = None,
+    gaming: bool = True,
 ) -> dict:
     """Write ``days`` daily snapshot folders per network ending on ``end_date``, and the ground truth.
 
     ``topics`` is the number of planted topics (default: accounts // 125, between 3 and 40).
+    ``gaming`` False writes the twin world of the same arguments in which the reply gamers do not
+    play their strategy (:func:`_interactions`); its ground truth is the same.
     Returns a summary: rows per table, folders written, the planted topics.
     """
     if seed < 0:
@@ -978,7 +997,7 @@ def generate(
             last_key = np.full(w.n, -1, dtype=np.int64)
             for d in range(day - HISTORY_DAYS, day):
                 np.maximum.at(last_key, cache[d].author, cache[d].key)
-            inter = _interactions(w, seed, day, cache[day], cache[day - 1], last_key, n_topics)
+            inter = _interactions(w, seed, day, cache[day], cache[day - 1], last_key, n_topics, gaming=gaming)
             follows = _follows_of_day(w, seed, day)
             date = dt.date(1970, 1, 1) + dt.timedelta(days=day)
             folder = out / f"network={net}" / f"dt={date.isoformat()}"
@@ -1006,6 +1025,7 @@ def generate(
         "ground_truth_rows": len(truth),
         "roles": role_counts,
         "topics": slugs,
+        "gaming": gaming,
     }
 
 
@@ -1020,6 +1040,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--networks", default="alpha,beta", help="comma-separated names (default alpha,beta)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument("--end-date", default=None, help="last day, YYYY-MM-DD (default: yesterday UTC)")
+    parser.add_argument("--no-gaming", action="store_true",
+                        help="the twin world: the same snapshots without the reply gamers' strategy "
+                             "(their planted baseline; kindling evaluate --twin-lake)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -1027,7 +1050,7 @@ def run(args: argparse.Namespace) -> int:
     nets = tuple(n.strip() for n in args.networks.split(",") if n.strip())
     t0 = time.perf_counter()
     summary = generate(args.out, accounts=args.accounts, days=args.days, networks=nets,
-                       seed=args.seed, end_date=end)
+                       seed=args.seed, end_date=end, gaming=not args.no_gaming)
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     print(json.dumps(summary, indent=2))
     return 0

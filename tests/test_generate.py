@@ -375,6 +375,34 @@ def test_rejects_bad_arguments(tmp_path):
     assert not any(tmp_path.rglob("*.csv"))
 
 
+def test_the_twin_world_drops_the_reply_gamers_strategy_and_nothing_else(snap, tmp_path):
+    """--no-gaming: the same accounts, follows, posts and truth; the interactions are the gaming
+    world's minus the gamers' replies and mentions to the top accounts and the answers to them."""
+    root, summary = snap
+    twin = gen.generate(tmp_path, **SMALL, gaming=False)
+    assert twin == dict(summary, out_dir=str(tmp_path), gaming=False, rows=twin["rows"])
+    assert (root / "ground_truth.parquet").read_bytes() == (tmp_path / "ground_truth.parquet").read_bytes()
+    for d in DATES:
+        for f in ("accounts.csv", "follows.csv", "posts.jsonl"):
+            assert (_folder(root, "alpha", d) / f).read_bytes() == (_folder(tmp_path, "alpha", d) / f).read_bytes(), f
+    truth = _truth(root)
+    for net in NETS:
+        gamers = set(truth.loc[(truth.network == net) & (truth.role == "reply_gamer"), "account_id"])
+        key = ["actor_id", "target_id", "kind", "post_id", "created_at"]
+        full = _interactions(root, net)[key].fillna("").value_counts()
+        mine = _interactions(tmp_path, net)[key].fillna("").value_counts()
+        assert (mine.reindex(full.index).fillna(0) <= full).all() and mine.index.isin(full.index).all()
+        gone = (full - mine.reindex(full.index).fillna(0)).loc[lambda c: c > 0].reset_index()
+        assert len(gone) > 0
+        assert (gone.actor_id.isin(gamers) | gone.target_id.isin(gamers)).all()
+        assert gone.kind.isin(["reply", "mention"]).all()
+        top = set(truth[(truth.network == net) & (truth.role == "account")].nlargest(10, "popularity").account_id)
+        strategy = gone[gone.actor_id.isin(gamers)]
+        assert len(strategy) and strategy.target_id.isin(top).all()
+        # the answers dropped are the top accounts answering the strategy
+        assert gone[gone.target_id.isin(gamers)].actor_id.isin(top).all()
+
+
 def test_cli_arguments(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     gen.add_arguments(parser)
@@ -382,6 +410,7 @@ def test_cli_arguments(tmp_path, capsys):
         ["--out", str(tmp_path), "--accounts", "150", "--days", "1", "--networks", "gamma", "--seed", "3",
          "--end-date", "2024-01-05"]
     )
+    assert not args.no_gaming and parser.parse_args(["--out", "x", "--no-gaming"]).no_gaming
     assert gen.run(args) == 0
     assert (tmp_path / "network=gamma" / "dt=2024-01-05" / "_SUCCESS").exists()
     assert json.loads(capsys.readouterr().out)["folders"] == 1
