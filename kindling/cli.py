@@ -148,7 +148,8 @@ def _cmd_report(args) -> int:
 def _cmd_evaluate(args) -> int:
     from kindling.evaluate import evaluate, format_report
 
-    print(format_report(evaluate(load_settings().lake, args.snapshots, args.date, baseline_lake=args.baseline_lake),
+    print(format_report(evaluate(load_settings().lake, args.snapshots, args.date, baseline_lake=args.baseline_lake,
+                                 twin_lake=args.twin_lake, baseline_twin_lake=args.baseline_twin_lake),
                         args.format))
     return 0
 
@@ -257,6 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--baseline-lake", metavar="PATH",
                     help="lake of a run of the same snapshots with the defenses off: its ring ranks and gamer gains "
                          "are shown beside this lake's")
+    ev.add_argument("--twin-lake", metavar="PATH",
+                    help="lake of the twin snapshots (kindling generate --no-gaming) ranked with the same settings: "
+                         "each reply gamer's gain over its own influence there")
+    ev.add_argument("--baseline-twin-lake", metavar="PATH",
+                    help="the twin snapshots ranked with the defenses off (the twin of --baseline-lake)")
     ev.set_defaults(func=_cmd_evaluate)
 
     im = sub.add_parser("import", help="write snapshot folders from an external dataset")

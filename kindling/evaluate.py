@@ -39,9 +39,15 @@ Compares the published ``topic_scores`` of one date with the ``ground_truth.parq
     the strategy's effect; the max is one account's, and is compared with the same measure taken
     for every ordinary account against the K nearest others: its mean, 95th percentile and max
     are the noise of the baseline, what gaming nothing scores);
+  - with ``twin_lake`` (a lake of the twin snapshots, ``kindling generate --no-gaming``: the same
+    world without the gamers' strategy, ranked with the same settings), each gamer's gain over its
+    *planted* baseline, its own influence in the twin: gain = influence here - influence in the
+    twin, with the target max <= ``GAMER_MAX_GAIN``. The same difference for every ordinary account
+    is what the gaming moved everyone else (its mean, 95th percentile and max);
   - with ``baseline_lake`` (a lake of the same snapshots ranked with the defenses off), the same
     best ranks and gamer gains from that lake's tables of the same date, beside those of the
-    lake evaluated (defenses on).
+    lake evaluated (defenses on); with ``baseline_twin_lake`` (the twin ranked with the defenses
+    off) the twin gains of that side.
 
 "Top k" orders a topic's rows by expertise, ties by account_id (by interest: ties by expertise,
 then account_id, as ``kindling query top --topic`` does). Ranks and correlations use pandas only.
@@ -73,21 +79,32 @@ _SCORE_COLUMNS = ["topic", "account_id", "expertise", "interest"]
 
 
 def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.date | None,
-             baseline_lake: str | Path | None = None) -> dict:
+             baseline_lake: str | Path | None = None, twin_lake: str | Path | None = None,
+             baseline_twin_lake: str | Path | None = None) -> dict:
     """Metrics per network: ``{network: {metric: value, ..., "per_topic": [...]}}``.
 
     ``baseline_lake``: a lake of the same snapshots ranked with the defenses off; its tables of the
     same date give the "defenses off" ring ranks and gamer gains (:func:`evaluate_defenses`).
+    ``twin_lake`` and ``baseline_twin_lake``: lakes of the twin snapshots (``--no-gaming``) ranked
+    with the defenses on and off: the gamers' planted baseline of each side.
     """
     lake = Lake(lake_root)
     day = resolve_date(lake, "topic_scores", day.isoformat() if isinstance(day, dt.date) else day)
-    baseline = None
-    if baseline_lake is not None:
-        baseline = Lake(baseline_lake)
+
+    def other(root: str | Path | None, what: str) -> Lake | None:
+        if root is None:
+            return None
         try:
-            resolve_date(baseline, "account_scores", day.isoformat())
+            resolve_date(Lake(root), "account_scores", day.isoformat())
         except LookupError as e:
-            raise LookupError(f"baseline lake {baseline_lake}: {e}") from None
+            raise LookupError(f"{what} {root}: {e}") from None
+        return Lake(root)
+
+    baseline = other(baseline_lake, "baseline lake")
+    twin = other(twin_lake, "twin lake")
+    baseline_twin = other(baseline_twin_lake, "baseline twin lake")
+    if baseline_twin is not None and baseline is None:
+        raise ValueError("a baseline twin lake needs a baseline lake (the defenses-off run of the gaming world)")
     truth_path = Path(snapshots_dir) / "ground_truth.parquet"
     if not truth_path.is_file():
         raise FileNotFoundError(f"{truth_path} does not exist (kindling generate writes it beside the snapshots)")
@@ -104,7 +121,7 @@ def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.dat
         mine = truth[truth["network"] == net]
         out[net] = dict(dt=day.isoformat(), **evaluate_network(scores, mine))
         out[net]["reach"] = evaluate_reach(lake, day, net, mine, [m["topic"] for m in out[net]["per_topic"]])
-        out[net]["defenses"] = evaluate_defenses(lake, day, net, mine, baseline)
+        out[net]["defenses"] = evaluate_defenses(lake, day, net, mine, baseline, twin, baseline_twin)
     return out
 
 
@@ -115,14 +132,15 @@ def _columns(folder: Path) -> list[str] | None:
 
 
 def evaluate_defenses(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame,
-                      baseline: Lake | None = None) -> dict | None:
+                      baseline: Lake | None = None, twin: Lake | None = None,
+                      baseline_twin: Lake | None = None) -> dict | None:
     """Engagement rings and reply gamers against the planted truth, for one network; None when
     ``account_scores`` of the day has no ``ring_flag`` (published before ring detection).
 
     Ring detection (precision, recall, whole rings), then :func:`gaming_ranks` of ``lake`` (defenses
     on) and, under ``"baseline"``, of ``baseline`` (defenses off; None without one, or when it has
-    no account_scores of the network that day; ``"baseline_lake"`` is its root or None). See the
-    module docstring for the definitions.
+    no account_scores of the network that day; ``"baseline_lake"`` is its root or None), each with
+    the gains over its twin lake when there is one. See the module docstring for the definitions.
     """
     folder = lake.published("account_scores", day) / f"network={net}"
     names = _columns(folder)
@@ -146,19 +164,26 @@ def evaluate_defenses(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame,
             1 for _, g in members.groupby("ring_id")
             if (found := detected.reindex(g["account_id"])).notna().all() and found.nunique() == 1
         )
-    out.update(gaming_ranks(lake, day, net, truth))
+    out.update(gaming_ranks(lake, day, net, truth, twin))
     out["baseline_lake"] = None if baseline is None else str(baseline.root)
-    out["baseline"] = None if baseline is None else gaming_ranks(baseline, day, net, truth)
+    out["baseline"] = None if baseline is None else gaming_ranks(baseline, day, net, truth, baseline_twin)
     return out
 
 
-def gaming_ranks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> dict | None:
-    """The best global and topic rank of a planted ring member and the reply gamers' influence gain
-    over their baseline, from ``lake``'s tables of ``day`` (None without account_scores of ``net``)."""
+def _influence(lake: Lake, day: dt.date, net: str) -> pd.DataFrame | None:
     folder = lake.published("account_scores", day) / f"network={net}"
     if _columns(folder) is None:
         return None
-    acc = pd.read_parquet(folder, columns=["account_id", "rank", "influence"])
+    return pd.read_parquet(folder, columns=["account_id", "rank", "influence"])
+
+
+def gaming_ranks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, twin: Lake | None = None) -> dict | None:
+    """The best global and topic rank of a planted ring member and the reply gamers' influence gain
+    over their baseline, from ``lake``'s tables of ``day`` (None without account_scores of ``net``);
+    with ``twin``, the gains over the twin's influence too (:func:`twin_gains`)."""
+    acc = _influence(lake, day, net)
+    if acc is None:
+        return None
     members = sorted(set(truth.loc[truth["role"] == "ring_member", "account_id"]))
     out: dict = {"ring_best_global_rank": None, "ring_best_global_account": None, "ring_best_topic_rank": None,
                  "ring_best_topic": None, "ring_best_topic_account": None}
@@ -179,7 +204,34 @@ def gaming_ranks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> dic
     out["ring_top"] = RING_TOP
     out["ring_target_met"] = all(r > RING_TOP for r in seen) if seen else None
     out.update(gamer_gains(acc, truth))
+    twin_acc = None if twin is None else _influence(twin, day, net)
+    out["twin_lake"] = None if twin is None else str(twin.root)
+    out.update(twin_gains(acc, twin_acc, truth))
     return out
+
+
+def twin_gains(acc: pd.DataFrame, twin: pd.DataFrame | None, truth: pd.DataFrame) -> dict:
+    """Each reply gamer's influence minus its influence in the twin world (its planted baseline),
+    over the gamers scored in both; the same difference for the ordinary accounts (module
+    docstring) is what the gaming moved the others. All None without a twin."""
+    keys = ["twin_gamers", "twin_gain_mean", "twin_gain_max", "twin_target_met",
+            "twin_ordinary_mean", "twin_ordinary_p95", "twin_ordinary_max"]
+    if twin is None:
+        return dict.fromkeys(keys) | {"per_gamer_twin": []}
+    diff = (acc.set_index("account_id")["influence"] - twin.set_index("account_id")["influence"]).dropna()
+    gamers = sorted(set(truth.loc[truth["role"] == "reply_gamer", "account_id"]) & set(diff.index))
+    with_role = set(truth.loc[truth["role"] != "account", "account_id"])
+    persons = set(truth.loc[(truth["role"] == "account") & (truth["account_type"] == "person"), "account_id"])
+    ordinary = diff[diff.index.isin(persons - with_role)].to_numpy(dtype=float)
+    gains = diff.reindex(gamers).to_numpy(dtype=float)
+    gain_max = _max(gains)
+    return {
+        "twin_gamers": len(gamers), "twin_gain_mean": _mean(gains), "twin_gain_max": gain_max,
+        "twin_target_met": None if gain_max is None else gain_max <= GAMER_MAX_GAIN,
+        "twin_ordinary_mean": _mean(ordinary), "twin_ordinary_max": _max(ordinary),
+        "twin_ordinary_p95": float(np.percentile(ordinary, 95)) if len(ordinary) else None,
+        "per_gamer_twin": [{"account_id": g, "gain": float(x)} for g, x in zip(gamers, gains, strict=True)],
+    }
 
 
 def gamer_gains(acc: pd.DataFrame, truth: pd.DataFrame) -> dict:
@@ -407,6 +459,9 @@ def format_report(result: dict, fmt: str = "table") -> str:
                   " of\nthe closest planted popularity.")
         if any(d["baseline_lake"] for d in defenses):
             notes += " Defenses off: the tables of --baseline-lake."
+        if any(d.get("twin_lake") for d in defenses):
+            notes += ("\ngain over the twin = influence - influence in the same world without the gamers'"
+                      "\nstrategy (kindling generate --no-gaming): --twin-lake, --baseline-twin-lake.")
     blocks.append(notes)
     return "\n\n".join(blocks)
 
@@ -449,6 +504,17 @@ def _defenses_lines(d: dict | None) -> list[str]:
         row("95th percentile", "ordinary_gain_p95", _signed),
         row("max", "ordinary_gain_max", _signed),
     ]
+    if any(s.get("twin_lake") for _, s in sides):
+        lines += [
+            f"  reply gamers' gain over their twin ({d['twin_gamers']} gamers scored in both):",
+            row("mean (influence points)", "twin_gain_mean", _signed),
+            row("max", "twin_gain_max", _signed),
+            row(f"max <= {GAMER_MAX_GAIN:g}", "twin_target_met", _yes),
+            "  ordinary accounts, here - twin (what the gaming moved them):",
+            row("mean", "twin_ordinary_mean", _signed),
+            row("95th percentile", "twin_ordinary_p95", _signed),
+            row("max", "twin_ordinary_max", _signed),
+        ]
     return lines
 
 

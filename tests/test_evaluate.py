@@ -296,7 +296,7 @@ def _write(lake, table, net, rows, drop=()):
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / "part-0.parquet")
 
 
-def _write_ring_lake(lake, off=False, ring_columns=True):
+def _write_ring_lake(lake, off=False, ring_columns=True, influence=None):
     drop = () if ring_columns else RING_COLUMNS
     base = dict(handle=None, account_type="person", pagerank=0.01, percentile=0.0, in_weight=0.0, out_weight=0.0,
                 influence_change=None, trust_rank=None, spam_mass=None, spam_flag=False, responsiveness=0.25, asks=0,
@@ -308,7 +308,7 @@ def _write_ring_lake(lake, off=False, ring_columns=True):
     for a in scored:
         ring = None if off else DETECTED.get(a)
         rows.append(dict(base, account_id=a, account_type="unknown" if a == "u1" else "person",
-                         influence=_influence(a, off), rank=ranks.get(a) or next(free),
+                         influence=(influence or _influence)(a, off), rank=ranks.get(a) or next(free),
                          ring_id=ring, ring_flag=ring is not None))
     _write(lake, "account_scores", "alpha", rows, drop)
     topic_base = dict(handle=None, account_type="person", expertise=50.0, interest=5.0, topic_rank=0.01, recognizers=1,
@@ -425,6 +425,57 @@ def test_cli_baseline_lake(ring_world, capsys, tmp_path):
 
     assert main(argv[:-1] + [str(tmp_path / "nowhere")]) == 2
     assert "baseline lake" in capsys.readouterr().err
+
+
+# The twin lakes (the same world without the gamers' strategy): g1 26.0, g2 25.0 (on), 30.0 and 44.0
+# (off); ordinary o_i one half lower at even i, the same at odd i. Gains over the twin:
+#   on:  g1 29.0 - 26.0 = 3.0, g2 32.5 - 25.0 = 7.5: mean 5.25, max 7.5 (not met)
+#   off: g1 40.0 - 30.0 = 10.0, g2 44.5 - 44.0 = 0.5: mean 5.25, max 10.0 (not met)
+#   ordinary (o00..o59; p1, u1, ring members, f1/f2 are not ordinary, m1 unscored): 30 at +0.5 and
+#   30 at 0: mean 0.25, 95th percentile 0.5, max 0.5 on both sides.
+def _twin_influence(a, off):
+    if a in ORDINARY:
+        return _influence(a, off) - (0.5 if ORDINARY.index(a) % 2 == 0 else 0.0)
+    return {"g1": 30.0 if off else 26.0, "g2": 44.0 if off else 25.0}.get(a, _influence(a, off))
+
+
+def test_the_twin_lake_gives_each_gamer_its_planted_baseline(ring_world, capsys, tmp_path):
+    on, off, snapshots = ring_world
+    twin, twin_off = tmp_path / "twin", tmp_path / "twin_off"
+    _write_ring_lake(twin, influence=_twin_influence)
+    _write_ring_lake(twin_off, off=True, ring_columns=False, influence=_twin_influence)
+    got = evaluate(on, snapshots, DAY, baseline_lake=off, twin_lake=twin, baseline_twin_lake=twin_off)
+    d = got["alpha"]["defenses"]
+    assert d["twin_lake"] == str(twin) and d["twin_gamers"] == 2
+    assert {g["account_id"]: g["gain"] for g in d["per_gamer_twin"]} == {"g1": pytest.approx(3.0), "g2": pytest.approx(7.5)}
+    assert (d["twin_gain_mean"], d["twin_gain_max"], d["twin_target_met"]) == (pytest.approx(5.25), pytest.approx(7.5), False)
+    assert (d["twin_ordinary_mean"], d["twin_ordinary_p95"], d["twin_ordinary_max"]) == (
+        pytest.approx(0.25), pytest.approx(0.5), pytest.approx(0.5))
+    assert d["gamer_gain_max"] == pytest.approx(4.5)  # the popularity-matched measure is unchanged
+    o = d["baseline"]
+    assert o["twin_lake"] == str(twin_off)
+    assert (o["twin_gain_mean"], o["twin_gain_max"], o["twin_target_met"]) == (pytest.approx(5.25), pytest.approx(10.0), False)
+
+    text = format_report(got)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    alpha = text.split("\n\nbeta")[0]
+    twin_part = alpha.split("gain over their twin (2 gamers scored in both):")[1]
+    assert twin_part.split("    max  ")[1].splitlines()[0].split() == ["+7.500", "+10.000"]
+    assert twin_part.split("    max <= 5")[1].splitlines()[0].split() == ["no", "no"]
+    assert twin_part.split("    95th percentile")[1].splitlines()[0].split() == ["+0.500", "+0.500"]
+
+    # without a twin: no twin figures, and no twin block in the report
+    plain = evaluate(on, snapshots, DAY)["alpha"]["defenses"]
+    assert plain["twin_lake"] is None and plain["twin_gain_max"] is None and plain["per_gamer_twin"] == []
+    assert "over their twin" not in format_report(evaluate(on, snapshots, DAY))
+    with pytest.raises(ValueError, match="baseline twin lake needs a baseline lake"):
+        evaluate(on, snapshots, DAY, baseline_twin_lake=twin_off)
+
+    argv = ["evaluate", "--snapshots", str(snapshots), "--date", DAY, "--twin-lake", str(twin), "--format", "json"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["alpha"]["defenses"]["twin_gain_max"] == pytest.approx(7.5)
+    assert main(argv[:-4] + ["--twin-lake", str(tmp_path / "nowhere")]) == 2
+    assert "twin lake" in capsys.readouterr().err
 
 
 def test_the_gain_measure_taken_for_ordinary_accounts_gives_its_noise(monkeypatch):
