@@ -93,7 +93,8 @@ def read_raw_table(spark: SparkSession, path: Path, table: schemas.Table, rel: s
     return C.parse_json_lines(lines, table, rel)
 
 
-def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.date, run_id: str) -> dict:
+def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.date, run_id: str,
+                timings: dict | None = None) -> dict:
     """Conform one network-day into the run's staging: good rows per table, rejected rows to quarantine.
 
     Day-level problems (a required table or column missing, a file that cannot be read at
@@ -105,6 +106,7 @@ def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.d
 
     Per table: one aggregation (rows, rejected rows, and for JSON lines whether each required
     column appears at all) and one write; the quarantine is written once per network.
+    ``timings``, when given, receives each table's wall seconds (``bench/conform.py``).
     """
     lake = Lake(settings.lake)
     raw_dir = lake.raw(network, day)
@@ -123,6 +125,7 @@ def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.d
             if len(files) > 1:
                 raise C.ConformError(f"network={network} dt={day}: table {name!r} given twice: {', '.join(f.name for f in files)}")
             path = files[0]
+            t0 = time.perf_counter()
             rel = f"raw/network={network}/dt={day}/{path.name}"
             checked = C.row_problems(read_raw_table(spark, path, table, rel), table, day, known, held).persist()
             cached.append(checked)
@@ -149,6 +152,8 @@ def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.d
             if name == "accounts":
                 known = spark.read.parquet(str(target)).select("account_id")
                 held = checked.where(F.col(C.PROBLEM).isNotNull() & (F.trim("account_id") != "")).select("account_id")
+            if timings is not None:
+                timings[name] = time.perf_counter() - t0
         q = spark.createDataFrame([], schemas.table("quarantine").spark_schema())
         for bad in quarantined:
             q = q.unionByName(bad)
