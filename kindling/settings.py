@@ -80,7 +80,7 @@ class Settings:
     replies each way) is a heavy reciprocal pair ..."""
     reciprocal_discount: float = 0.5
     """... and both of its edges are multiplied by this. 1 turns the rule off."""
-    answer_credit: float = 0.25
+    answer_credit: float = 0.1
     """Responses: an interaction with an account that replied to or mentioned the actor at most
     answer_hours before carries this share of its weight (the rest returns to the teleport): an
     answer you asked for is not an endorsement. 1 turns the rule off."""

@@ -169,7 +169,7 @@ def test_responses_a_reply_you_asked_for_is_not_an_endorsement(spark):
     h = dt.timedelta(hours=1)
     rows = [
         {"actor_id": "gamer", "target_id": "star", "kind": "reply", "created_at": T - 10 * h},  # the ask
-        {"actor_id": "star", "target_id": "gamer", "kind": "reply", "created_at": T - 9 * h},  # answered: a quarter
+        {"actor_id": "star", "target_id": "gamer", "kind": "reply", "created_at": T - 9 * h},  # answered: answer_credit of it
         {"actor_id": "star", "target_id": "gamer", "kind": "like", "created_at": T - 8 * h},  # any kind
         {"actor_id": "star", "target_id": "fan", "kind": "reply", "created_at": T},  # nobody asked: whole
         {"actor_id": "fan", "target_id": "star", "kind": "reply", "created_at": T + h},  # fan answers the star
@@ -177,11 +177,13 @@ def test_responses_a_reply_you_asked_for_is_not_an_endorsement(spark):
         {"actor_id": "star", "target_id": "old", "kind": "reply", "created_at": T},
     ]
     ev = {(r["actor_id"], r["target_id"], r["kind"]): r for r in decayed_events(interactions(spark, *rows), DAY, s).collect()}
-    assert ev[("star", "gamer", "reply")]["w"] == pytest.approx(0.25 * 3.0)
-    assert ev[("star", "gamer", "like")]["w"] == pytest.approx(0.25 * 0.5)
+    c = s.answer_credit
+    assert 0 < c < 1
+    assert ev[("star", "gamer", "reply")]["w"] == pytest.approx(c * 3.0)
+    assert ev[("star", "gamer", "like")]["w"] == pytest.approx(c * 0.5)
     assert ev[("star", "gamer", "reply")]["w_full"] == pytest.approx(3.0)  # the normaliser keeps it whole
     assert ev[("star", "fan", "reply")]["w"] == pytest.approx(3.0)
-    assert ev[("fan", "star", "reply")]["w"] == pytest.approx(0.75)
+    assert ev[("fan", "star", "reply")]["w"] == pytest.approx(c * 3.0)
     assert ev[("star", "old", "reply")]["w"] == pytest.approx(3.0)
     assert ev[("gamer", "star", "reply")]["w"] == pytest.approx(3.0)  # the ask itself
     off = {(r["actor_id"], r["target_id"], r["kind"]): r for r in decayed_events(interactions(spark, *rows), DAY,
