@@ -148,8 +148,10 @@ def _cmd_report(args) -> int:
 def _cmd_evaluate(args) -> int:
     from kindling.evaluate import evaluate, format_report
 
-    print(format_report(evaluate(load_settings().lake, args.snapshots, args.date, baseline_lake=args.baseline_lake,
-                                 twin_lake=args.twin_lake, baseline_twin_lake=args.baseline_twin_lake),
+    s = load_settings()
+    print(format_report(evaluate(s.lake, args.snapshots, args.date, baseline_lake=args.baseline_lake,
+                                 twin_lake=args.twin_lake, baseline_twin_lake=args.baseline_twin_lake,
+                                 prior=(s.responsiveness_prior_answered, s.responsiveness_prior_unanswered)),
                         args.format))
     return 0
 

@@ -14,8 +14,10 @@ Compares the published ``topic_scores`` of one date with the ``ground_truth.parq
 * Spearman correlation of expertise with the planted level (0 for everyone but the topic's
   experts) over every scored (account, planted topic) pair, and its mean over topics;
 * when the day's ``account_scores`` carries responsiveness (:func:`evaluate_reach`): its Spearman
-  correlation with the planted answer propensity, and how many planted responsive experts
-  ``kindling query reachable`` lists in a topic's top 20;
+  correlation with the planted answer propensity, beside what the same evidence allows (the same
+  formula on answers drawn from each account's planted propensity with its own number of asks:
+  :func:`evidence_ceiling`), and how many planted responsive experts ``kindling query reachable``
+  lists in a topic's top 20;
 * when the day's ``account_scores`` carries ``ring_flag`` (:func:`evaluate_defenses`; None for a
   partition published before it):
 
@@ -80,13 +82,14 @@ _SCORE_COLUMNS = ["topic", "account_id", "expertise", "interest"]
 
 def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.date | None,
              baseline_lake: str | Path | None = None, twin_lake: str | Path | None = None,
-             baseline_twin_lake: str | Path | None = None) -> dict:
+             baseline_twin_lake: str | Path | None = None, prior: tuple[float, float] = (1.0, 3.0)) -> dict:
     """Metrics per network: ``{network: {metric: value, ..., "per_topic": [...]}}``.
 
     ``baseline_lake``: a lake of the same snapshots ranked with the defenses off; its tables of the
     same date give the "defenses off" ring ranks and gamer gains (:func:`evaluate_defenses`).
     ``twin_lake`` and ``baseline_twin_lake``: lakes of the twin snapshots (``--no-gaming``) ranked
-    with the defenses on and off: the gamers' planted baseline of each side.
+    with the defenses on and off: the gamers' planted baseline of each side. ``prior``: the
+    responsiveness Beta prior (answered, unanswered) the lake was scored with.
     """
     lake = Lake(lake_root)
     day = resolve_date(lake, "topic_scores", day.isoformat() if isinstance(day, dt.date) else day)
@@ -120,7 +123,7 @@ def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.dat
         scores = pd.read_parquet(lake.published("topic_scores", day) / f"network={net}", columns=_SCORE_COLUMNS)
         mine = truth[truth["network"] == net]
         out[net] = dict(dt=day.isoformat(), **evaluate_network(scores, mine))
-        out[net]["reach"] = evaluate_reach(lake, day, net, mine, [m["topic"] for m in out[net]["per_topic"]])
+        out[net]["reach"] = evaluate_reach(lake, day, net, mine, [m["topic"] for m in out[net]["per_topic"]], prior)
         out[net]["defenses"] = evaluate_defenses(lake, day, net, mine, baseline, twin, baseline_twin)
     return out
 
@@ -277,12 +280,34 @@ def gamer_gains(acc: pd.DataFrame, truth: pd.DataFrame) -> dict:
     }
 
 
-def evaluate_reach(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, topics: list[str]) -> dict | None:
+CEILING_DRAWS = 20  # draws averaged by evidence_ceiling
+
+
+def evidence_ceiling(asks, propensity, prior: tuple[float, float], draws: int = CEILING_DRAWS, seed: int = 0) -> float | None:
+    """The Spearman correlation with ``propensity`` that responsiveness would reach if every ask were
+    classified right: answered ~ Binomial(asks, propensity) per account, scored with the same Beta
+    prior ``(a, b)`` as ``(answered + a) / (asks + a + b)``, averaged over ``draws`` seeded draws.
+    What is left between this and the measured correlation is the pipeline's error; what is left
+    between this and 1 is what so few asks cannot tell."""
+    n = np.asarray(asks, dtype=np.int64)
+    p = np.clip(np.asarray(propensity, dtype=float), 0.0, 1.0)
+    if len(n) < 2:
+        return None
+    a, b = prior
+    rng = np.random.default_rng(seed)
+    values = [spearman((rng.binomial(n, p) + a) / (n + a + b), p) for _ in range(draws)]
+    values = [v for v in values if v is not None]
+    return _mean(values)
+
+
+def evaluate_reach(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, topics: list[str],
+                   prior: tuple[float, float] = (1.0, 3.0)) -> dict | None:
     """Responsiveness against the planted answer propensity, and ``query reachable`` against planted
     responsive experts, for one network; None when ``account_scores`` of the day has no responsiveness.
 
     * Spearman(responsiveness, propensity) over the accounts with at least 1 and at least 5 asks
-      (an account without asks shows the prior, which says nothing about it);
+      (an account without asks shows the prior, which says nothing about it), each with its
+      :func:`evidence_ceiling` under ``prior`` (the Beta prior of the run's settings);
     * per planted topic: of the top ``REACH_TOP`` of ``kindling query reachable``, how many are
       planted responsive experts of the topic (``expert`` and ``responsive`` roles), against
       min(REACH_TOP, how many there are); and how many organizations it lists with and without
@@ -301,6 +326,7 @@ def evaluate_reach(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, topi
         sub = both[both["asks"] >= k]
         out[f"spearman_asks_{k}"] = spearman(sub["responsiveness"], sub["propensity"])
         out[f"accounts_asks_{k}"] = len(sub)
+        out[f"ceiling_asks_{k}"] = evidence_ceiling(sub["asks"], sub["propensity"], prior)
     responsive = set(truth.loc[truth["role"] == "responsive", "account_id"])
     orgs = set(planted.index[planted["account_type"] == "organization"])
     per_topic = []
@@ -443,7 +469,9 @@ def format_report(result: dict, fmt: str = "table") -> str:
             lines += [
                 f"  Spearman responsiveness ~ planted propensity: {f(r['spearman_asks_1'])}"
                 f" ({r['accounts_asks_1']} accounts with asks),",
-                f"    {f(r['spearman_asks_5'])} ({r['accounts_asks_5']} accounts with 5 asks or more)",
+                f"    {f(r['spearman_asks_5'])} ({r['accounts_asks_5']} accounts with 5 asks or more);",
+                f"    the same asks answered at the planted propensity: {f(r['ceiling_asks_1'])},"
+                f" {f(r['ceiling_asks_5'])}",
                 f"  reachable top {r['top']}: planted responsive experts mean {f(r['hits_mean'])}"
                 f"  max {_int(r['hits_max'])} (of at most {_int(r['responsive_experts_max'])});",
                 f"    organizations listed max {_int(r['organizations_max'])},"

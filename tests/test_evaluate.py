@@ -27,7 +27,7 @@ from scipy.stats import spearmanr
 
 import schemas
 from kindling.cli import main
-from kindling.evaluate import evaluate, format_report, spearman
+from kindling.evaluate import evaluate, evidence_ceiling, format_report, spearman
 from kindling.generate import GROUND_TRUTH_SCHEMA
 
 DAY = "2026-11-25"
@@ -178,6 +178,8 @@ def test_responsiveness_and_reachable_against_the_planted_truth(world):
         assert r[f"accounts_asks_{k}"] == len(ids)
         want = spearmanr([RESPONSIVENESS[a][0] for a in ids], [PROPENSITY[a] for a in ids]).statistic
         assert r[f"spearman_asks_{k}"] == pytest.approx(want)
+        assert r[f"ceiling_asks_{k}"] == pytest.approx(evidence_ceiling(
+            [RESPONSIVENESS[a][1] for a in ids], [PROPENSITY[a] for a in ids], (1.0, 3.0)))
     # t1: expertise x responsiveness lists all 13 accounts; its planted responsive experts are e2 and
     # e3 (n1 is responsive but no expert), both listed; n2, an organization, is listed unless --people-only.
     # t2: x05 is its only responsive expert; at 95 x 0.25 it is within the top 20 (x00..x19 by expertise).
@@ -192,6 +194,20 @@ def test_responsiveness_and_reachable_against_the_planted_truth(world):
     assert "planted responsive experts mean 1.500  max 2 (of at most 2)" in text
     assert "with --people-only max 0" in text and "responsiveness: n/a" in text  # beta has no account_scores
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_the_evidence_ceiling_is_what_the_same_asks_can_tell():
+    # propensities 0 and 1 answer deterministically: scores (0+1)/(1+4), (2+1)/(2+4), (10+1)/(10+4)
+    want = spearmanr([1 / 5, 3 / 6, 11 / 14], [0.0, 1.0, 1.0]).statistic
+    assert evidence_ceiling([1, 2, 10], [0.0, 1.0, 1.0], (1.0, 3.0)) == pytest.approx(want)
+    # a different prior changes the scores, here not their order
+    assert evidence_ceiling([1, 2, 10], [0.0, 1.0, 1.0], (2.0, 2.0)) == pytest.approx(want)
+    # the more asks, the closer the ceiling comes to 1; seeded, so the same every time
+    p = np.linspace(0.0, 0.95, 200)
+    few, many = evidence_ceiling(np.full(200, 2), p, (1.0, 3.0)), evidence_ceiling(np.full(200, 100), p, (1.0, 3.0))
+    assert few < 0.8 < 0.95 < many < 1.0
+    assert evidence_ceiling(np.full(200, 2), p, (1.0, 3.0)) == few
+    assert evidence_ceiling([3], [0.5], (1.0, 3.0)) is None
 
 
 def test_spearman_is_rank_based_and_handles_ties():
