@@ -78,7 +78,10 @@ def main() -> None:
             conform_day(spark, settings, "bench", day, f"{first}-{variant}-{time.monotonic_ns()}", timings=timings)
         finally:
             for k, v in before.items():
-                spark.conf.unset(k) if v is None else spark.conf.set(k, v)
+                if v is None:
+                    spark.conf.unset(k)
+                else:
+                    spark.conf.set(k, v)
         return timings
 
     if not a.no_warmup:

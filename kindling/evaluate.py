@@ -67,6 +67,7 @@ import pyarrow.parquet as pq
 
 from kindling.lake import Lake
 from kindling.query import resolve_date
+from kindling.settings import Settings
 
 KS = (10, 50)
 RESP_MIN_ASKS = (1, 5)
@@ -75,6 +76,8 @@ LOUD_TOP = 50
 RING_TOP = 100  # target: no planted ring member in the global or any topic's top RING_TOP
 GAMER_BASELINE_K = 50  # a reply gamer's baseline: median influence of this many ordinary accounts
 GAMER_MAX_GAIN = 5.0  # target: no reply gamer more than this many influence points over its baseline
+# the responsiveness Beta prior (answered, unanswered) of the default settings
+DEFAULT_PRIOR = (Settings.responsiveness_prior_answered, Settings.responsiveness_prior_unanswered)
 _TRUTH_COLUMNS = ["network", "account_id", "role", "topic", "level", "propensity", "ring_id", "account_type",
                   "popularity"]
 _SCORE_COLUMNS = ["topic", "account_id", "expertise", "interest"]
@@ -82,7 +85,7 @@ _SCORE_COLUMNS = ["topic", "account_id", "expertise", "interest"]
 
 def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.date | None,
              baseline_lake: str | Path | None = None, twin_lake: str | Path | None = None,
-             baseline_twin_lake: str | Path | None = None, prior: tuple[float, float] = (1.0, 3.0)) -> dict:
+             baseline_twin_lake: str | Path | None = None, prior: tuple[float, float] = DEFAULT_PRIOR) -> dict:
     """Metrics per network: ``{network: {metric: value, ..., "per_topic": [...]}}``.
 
     ``baseline_lake``: a lake of the same snapshots ranked with the defenses off; its tables of the
@@ -97,11 +100,12 @@ def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.dat
     def other(root: str | Path | None, what: str) -> Lake | None:
         if root is None:
             return None
+        found = Lake(root)
         try:
-            resolve_date(Lake(root), "account_scores", day.isoformat())
+            resolve_date(found, "account_scores", day.isoformat())
         except LookupError as e:
             raise LookupError(f"{what} {root}: {e}") from None
-        return Lake(root)
+        return found
 
     baseline = other(baseline_lake, "baseline lake")
     twin = other(twin_lake, "twin lake")
@@ -223,9 +227,7 @@ def twin_gains(acc: pd.DataFrame, twin: pd.DataFrame | None, truth: pd.DataFrame
         return dict.fromkeys(keys) | {"per_gamer_twin": []}
     diff = (acc.set_index("account_id")["influence"] - twin.set_index("account_id")["influence"]).dropna()
     gamers = sorted(set(truth.loc[truth["role"] == "reply_gamer", "account_id"]) & set(diff.index))
-    with_role = set(truth.loc[truth["role"] != "account", "account_id"])
-    persons = set(truth.loc[(truth["role"] == "account") & (truth["account_type"] == "person"), "account_id"])
-    ordinary = diff[diff.index.isin(persons - with_role)].to_numpy(dtype=float)
+    ordinary = diff[diff.index.isin(_ordinary(truth).index)].to_numpy(dtype=float)
     gains = diff.reindex(gamers).to_numpy(dtype=float)
     gain_max = _max(gains)
     return {
@@ -237,13 +239,19 @@ def twin_gains(acc: pd.DataFrame, twin: pd.DataFrame | None, truth: pd.DataFrame
     }
 
 
+def _ordinary(truth: pd.DataFrame) -> pd.DataFrame:
+    """The ``account`` rows (indexed by account_id) of persons with no other planted role."""
+    planted = truth[truth["role"] == "account"].drop_duplicates("account_id").set_index("account_id")
+    with_role = set(truth.loc[truth["role"] != "account", "account_id"])
+    return planted[(planted["account_type"] == "person") & ~planted.index.isin(with_role)]
+
+
 def gamer_gains(acc: pd.DataFrame, truth: pd.DataFrame) -> dict:
     """Each scored reply gamer's influence minus its baseline (module docstring), with mean and max."""
     planted = truth[truth["role"] == "account"].drop_duplicates("account_id").set_index("account_id")
     influence = acc.set_index("account_id")["influence"]
-    with_role = set(truth.loc[truth["role"] != "account", "account_id"])
-    ordinary = planted[(planted["account_type"] == "person") & ~planted.index.isin(with_role)
-                       & planted.index.isin(influence.index)]
+    ordinary = _ordinary(truth)
+    ordinary = ordinary[ordinary.index.isin(influence.index)]
     ids = ordinary.index.to_numpy().astype(str)
     log_pop = np.log(np.maximum(ordinary["popularity"].to_numpy(dtype=float), 1e-300))
     infl = influence.reindex(ids).to_numpy(dtype=float)
@@ -301,7 +309,7 @@ def evidence_ceiling(asks, propensity, prior: tuple[float, float], draws: int = 
 
 
 def evaluate_reach(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, topics: list[str],
-                   prior: tuple[float, float] = (1.0, 3.0)) -> dict | None:
+                   prior: tuple[float, float] = DEFAULT_PRIOR) -> dict | None:
     """Responsiveness against the planted answer propensity, and ``query reachable`` against planted
     responsive experts, for one network; None when ``account_scores`` of the day has no responsiveness.
 
