@@ -18,3 +18,4 @@ else
     uv="$project/.cache/uv/bin/uv"
 fi
 "$uv" sync --frozen --quiet
+"$project/infra/build_engine.sh"

@@ -18,6 +18,12 @@ if [[ -z "$major" || "$major" -lt "$need_java" ]]; then
     echo "Install it (Debian/Ubuntu: apt-get install openjdk-17-jre-headless) or set JAVA_HOME." >&2
     exit 1
 fi
+javac_bin="${JAVA_HOME:+$JAVA_HOME/bin/}javac"
+if ! command -v "$javac_bin" >/dev/null 2>&1; then
+    echo "Kindling builds its PageRank engine (engine/) with javac, and found none: a JRE is not enough." >&2
+    echo "Install a JDK ${need_java}+ (Debian/Ubuntu: apt-get install openjdk-17-jdk-headless) or set JAVA_HOME." >&2
+    exit 1
+fi
 if ! command -v python3 >/dev/null 2>&1; then
     echo "Kindling needs Python 3.11 (python3) to bootstrap uv." >&2
     exit 1

@@ -280,7 +280,8 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         edges_all = e if edges_all is None else edges_all.unionByName(e)
         teleport = t if teleport is None else teleport.unionByName(t)
     t0 = time.time()
-    result = pagerank_arrays(vertices, edges_all, teleport, damping=settings.damping, tol=settings.tol, max_iter=settings.max_iter)
+    result = pagerank_arrays(vertices, edges_all, teleport, damping=settings.damping, tol=settings.tol, max_iter=settings.max_iter,
+                             engine=settings.pagerank_engine, vector_max_mb=settings.pagerank_vector_max_mb)
     seconds = time.time() - t0
 
     out = {}

@@ -31,10 +31,19 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ByteType, IntegerType, LongType, ShortType
 
 from kindling.failpoints import failpoint
+from kindling.settings import PAGERANK_ENGINES, Settings
 
 GLOBAL_KEY = "global"
 # The superstep's join of the state with the edges (bench/pagerank.py --tune compares the choices).
 JOIN_HINT = "shuffle_hash"
+# The engines (``engine=``): "vector" keeps the N x K rank vector on the driver and broadcasts it
+# to cached CSR edge blocks (engine/, a JVM class); "dataframe" runs each superstep as a join and
+# an aggregation. "auto" takes the vector engine when one N x K vector of doubles is at most
+# ``vector_max_mb`` MiB (the driver holds about four: the vector, the next one, the broadcast's
+# serialised copy and the teleport part). Settings: pagerank_engine, pagerank_vector_max_mb.
+ENGINES = PAGERANK_ENGINES
+VECTOR_MAX_MB = Settings.pagerank_vector_max_mb
+VECTOR_CLASS = "kindling.engine.VectorPageRank"
 
 
 @dataclass
@@ -72,6 +81,8 @@ def pagerank_arrays(
     tol: float = 1e-9,
     max_iter: int = 100,
     steps_per_job: int = 5,
+    engine: str = "auto",
+    vector_max_mb: float = VECTOR_MAX_MB,
 ) -> ArrayRankResult:
     """Every slot of every group in one pass per superstep.
 
@@ -118,6 +129,7 @@ def pagerank_arrays(
             idmap = vertices.select("id", F.col("id").alias("k"), code[F.col("grp")].alias("grp")).dropDuplicates(["id"])
             idmap = idmap.persist(StorageLevel.MEMORY_AND_DISK)
             key_of = F.col  # noqa: E731
+            engine = "dataframe"  # the vector engine indexes 64-bit keys
     verts = idmap.select(F.col("k").alias("id"), "grp")
     tele = teleport.join(idmap, "id").select(F.col("k").alias("id"), "grp", "v").persist(StorageLevel.MEMORY_AND_DISK)
     edges = edges.select(key_of("src").alias("src"), key_of("dst").alias("dst"), "w", *(["n"] if "n" in edges.columns else []))
@@ -131,12 +143,86 @@ def pagerank_arrays(
     k = max(s[1] for s in shape.values())
     if k == 0:
         raise ValueError("PageRank with an empty teleport vector")
+    Y = _cols("y", k)
+    # Each slot's weight, clamped to >= 0 (a missing slot is 0): SQL text, one py4j call.
+    slot = lambda arr, i: f"greatest(coalesce(get({arr}, {i}), 0.0D), 0.0D)"  # noqa: E731
+    spark = edges.sparkSession
+    parts_n = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    if _vector_fits(engine, sum(n for n, _k in shape.values()), k, vector_max_mb):
+        state, total, err, iterations, converged, release = _run_vector(
+            verts, edges, teleport.select(key_of("id").alias("id"), "v"), slot, k, len(names), float(damping),
+            tol, max_iter, steps_per_job, parts_n)
+        tele.unpersist()
+    else:
+        state, total, err, iterations, converged = _run_dataframe(
+            verts, edges, tele, slot, shape, k, float(damping), tol, max_iter, steps_per_job, parts_n)
+        release = state.unpersist
+    length = "CASE grp " + " ".join(f"WHEN {g} THEN {kg}" for g, (_n, kg) in sorted(shape.items())) + " END"
+    pr = f"slice(array({', '.join(_sql_div(Y[i], _group_sql(total, i)) for i in range(k))}), 1, {length})"
+    label = F.array(*[F.lit(g) for g in names])[F.col("grp")]
+    if key_of is F.col or not integral:
+        named = state.join(idmap.select(F.col("k").alias("_k"), F.col("id").alias("_id")), F.col("id") == F.col("_k"))
+    else:  # an integral id is its own key
+        named = state.withColumn("_id", F.col("id").cast(vertices.schema["id"].dataType))
+    ranks = (
+        named
+        .select(F.col("_id").alias("id"), label.alias("grp"), F.expr(pr).alias("pr"))
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    ranks.count()
+    release()
+    idmap.unpersist()
+    return ArrayRankResult(ranks=ranks, iterations=iterations, converged=converged, last_error={names[g]: v for g, v in err.items()})
+
+
+def _vector_fits(engine: str, n: int, k: int, max_mb: float) -> bool:
+    if engine not in ENGINES:
+        raise ValueError(f"pagerank engine {engine!r}: expected one of {', '.join(ENGINES)}")
+    return engine == "vector" or (engine == "auto" and n * k * 8 <= max_mb * 2**20)
+
+
+def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: int, groups: int, d: float, tol: float,
+                max_iter: int, steps_per_job: int, parts: int):
+    """The supersteps on the JVM vector engine (engine/src, ``VECTOR_CLASS``), which also builds
+    the transition matrix from the edges. Returns its state and a callback that releases it."""
+    from py4j.java_gateway import JavaClass
+
+    spark = edges.sparkSession
+    cls = spark._jvm
+    for part in VECTOR_CLASS.split("."):
+        cls = getattr(cls, part)
+    if not isinstance(cls, JavaClass):
+        raise RuntimeError(
+            f"the PageRank vector engine ({VECTOR_CLASS}) is not on the Spark classpath: build it with "
+            "`make env` (build/kindling-engine.jar), or set KINDLING_PAGERANK_ENGINE=dataframe"
+        )
+    has_n = "n" in edges.columns
+    cols = [f"{slot('w', i)} AS w{i}" for i in range(k)] + ([f"{slot('n', i)} AS n{i}" for i in range(k)] if has_n else [])
+    eng = cls(
+        verts.select("id", "grp")._jdf,
+        _select(edges, "src", "dst", *cols)._jdf, has_n,
+        _select(tele, "id", *[f"{slot('v', i)} AS v{i}" for i in range(k)])._jdf,
+        k, groups, d, float(tol), parts,
+    )
+    if not eng.hasTeleport():
+        eng.close()
+        raise ValueError("PageRank with an empty teleport vector")
+    iterations = 0
+    while iterations < max_iter and not eng.converged():
+        iterations = eng.run(min(steps_per_job, max_iter - iterations))
+        failpoint("rank:mid-pagerank", when=iterations >= 2)
+    flat = lambda arr: {g: list(arr[g * k:(g + 1) * k]) for g in range(groups)}  # noqa: E731
+    state = DataFrame(eng.state(), spark)
+    return state, flat(list(eng.totals())), flat(list(eng.lastError())), iterations, bool(eng.converged()), eng.close
+
+
+def _run_dataframe(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, shape: dict, k: int, d: float, tol: float,
+                   max_iter: int, steps_per_job: int, parts_n: int) -> tuple[DataFrame, dict, dict, int, bool]:
+    """The supersteps as DataFrame joins and aggregations: the engine for vectors too big for the driver."""
+    spark = edges.sparkSession
     Y, V, W, P, PV, NC = _cols("y", k), _cols("v", k), _cols("w", k), _cols("p", k), _cols("pv", k), _cols("n", k)
     has_n = "n" in edges.columns
-    slot = lambda arr, i: f"greatest(coalesce(get({arr}, {i}), 0.0D), 0.0D)"  # noqa: E731
     sums = lambda cols: ", ".join(f"sum({c}) AS {c}" for c in cols)  # noqa: E731
-    spark = edges.sparkSession
-    d = float(damping)
 
     # Edges are hash-partitioned by source once, before anything else keyed by
     # source: the semi-join on sources, the merge of repeated pairs, the
@@ -144,7 +230,6 @@ def pagerank_arrays(
     # edges (2 edge shuffles in all, down from 6). The state is aggregated by id
     # into the same partitioning, so a superstep's join moves no edge: its only
     # shuffle is the (pre-aggregated) messages.
-    parts_n = int(spark.conf.get("spark.sql.shuffle.partitions"))
     ids = verts.select(F.col("id").alias("src"))
     # With ``n``, a source's out-weight is the sum of n (at least w, edge by edge): the part
     # of its rank that w does not pass on returns through the teleport, like dangling mass.
@@ -171,7 +256,7 @@ def pagerank_arrays(
     state = _select(tv, "id", "grp", *[f"{V[i]} AS {Y[i]}" for i in range(k)]).repartition(parts_n, "id").localCheckpoint(eager=True)
     iterations, converged = 0, False
     err: dict[str, list[float]] = {}
-    total: dict[str, list[float]] = tsum
+    total: dict[int, list[float]] = tsum
 
     # A superstep is one SQL statement, text built once: with 100 slots, building
     # it column by column through the Python API took 1.4-2.8 s of py4j calls per
@@ -220,18 +305,9 @@ def pagerank_arrays(
             converged = True
             break
 
-    length = "CASE grp " + " ".join(f"WHEN {g} THEN {kg}" for g, (_n, kg) in sorted(shape.items())) + " END"
-    pr = f"slice(array({', '.join(_sql_div(Y[i], _group_sql(total, i)) for i in range(k))}), 1, {length})"
-    label = F.array(*[F.lit(g) for g in names])[F.col("grp")]
-    ranks = (
-        state.join(idmap.select(F.col("k").alias("_k"), F.col("id").alias("_id")), F.col("id") == F.col("_k"))
-        .select(F.col("_id").alias("id"), label.alias("grp"), F.expr(pr).alias("pr"))
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
-    ranks.count()
-    for df in (state, trans, tv, idmap):
-        df.unpersist()
-    return ArrayRankResult(ranks=ranks, iterations=iterations, converged=converged, last_error={names[g]: v for g, v in err.items()})
+    trans.unpersist()
+    tv.unpersist()
+    return state, total, err, iterations, converged
 
 
 def _sums(df: DataFrame, cols: list[str]) -> dict[str, list[float]]:
@@ -271,6 +347,8 @@ def pagerank(
     tol: float = 1e-9,
     max_iter: int = 100,
     steps_per_job: int = 5,
+    engine: str = "auto",
+    vector_max_mb: float = VECTOR_MAX_MB,
 ) -> RankResult:
     """PageRank for every key of ``teleport`` (default: one uniform, global key), one weight per edge.
 
@@ -295,6 +373,7 @@ def pagerank(
     res = pagerank_arrays(
         vertices.select("id", F.lit("").alias("grp")), w, tele_arr,
         damping=damping, tol=tol, max_iter=max_iter, steps_per_job=steps_per_job,
+        engine=engine, vector_max_mb=vector_max_mb,
     )
     key_arr = F.array(*[F.lit(k) for k in keys])
     ranks = (

@@ -12,8 +12,11 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from kindling.settings import Settings
 
-def rank_edges(spark: SparkSession, edges_path: str, out: str, damping: float = 0.85, tol: float = 1e-9, max_iter: int = 200) -> dict:
+
+def rank_edges(spark: SparkSession, edges_path: str, out: str, damping: float = 0.85, tol: float = 1e-9, max_iter: int = 200,
+               engine: str = "auto", vector_max_mb: float = Settings.pagerank_vector_max_mb) -> dict:
     import pyarrow as pa
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
@@ -35,7 +38,7 @@ def rank_edges(spark: SparkSession, edges_path: str, out: str, damping: float = 
     if bad:
         raise ValueError(f"{src}: a row with a missing id or a missing, non-numeric or negative weight: {bad[0].asDict()}")
     v = e.select(F.col("src").alias("id")).union(e.select(F.col("dst").alias("id"))).distinct()
-    res = pagerank(v, e, damping=damping, tol=tol, max_iter=max_iter)
+    res = pagerank(v, e, damping=damping, tol=tol, max_iter=max_iter, engine=engine, vector_max_mb=vector_max_mb)
     rows = res.ranks.select("id", "pagerank").orderBy(F.col("pagerank").desc(), "id").toArrow()
     res.unpersist()
     tbl = pa.table({"id": rows.column("id"), "pagerank": rows.column("pagerank")})

@@ -92,7 +92,8 @@ def _cmd_rank(args) -> int:
     settings = load_settings()
     spark = session(settings, app_name="kindling-rank", master=settings.spark_master)
     try:
-        result = rank_edges(spark, args.edges, args.out, damping=args.damping, tol=args.tol, max_iter=args.max_iter)
+        result = rank_edges(spark, args.edges, args.out, damping=args.damping, tol=args.tol, max_iter=args.max_iter,
+                            engine=settings.pagerank_engine, vector_max_mb=settings.pagerank_vector_max_mb)
     finally:
         spark.stop()
     print(f"wrote {result['vertices']} ranks to {args.out} in {result['iterations']} iterations "

@@ -21,6 +21,9 @@ def _default_kind_weights() -> dict[str, float]:
     return {"reply": 3.0, "quote": 3.0, "repost": 2.0, "mention": 1.5, "like": 0.5}
 
 
+PAGERANK_ENGINES = ("auto", "vector", "dataframe")
+
+
 @dataclass(frozen=True)
 class Settings:
     # --- where things are -------------------------------------------------
@@ -147,6 +150,16 @@ class Settings:
     tol: float = 1e-9
     """Convergence: stop when the L1 change is below N * tol (networkx's rule)."""
     max_iter: int = 100
+    pagerank_engine: str = "auto"
+    """Default auto. ``vector``: the rank vector (accounts x slots) is held on the driver and
+    broadcast each superstep to cached blocks of the transition matrix (engine/, a JVM class built
+    by ``make env``): 3.8x GraphX's PageRank at 10M edges here (docs/performance.md).
+    ``dataframe``: each superstep is a join and an aggregation over DataFrames, for vectors too
+    big for the driver. ``auto`` takes ``vector`` when one vector fits ``pagerank_vector_max_mb``."""
+    pagerank_vector_max_mb: float = 512.0
+    """Default 512: ``auto`` uses the vector engine when accounts x slots x 8 bytes is at most
+    this many MiB. The driver holds about four such vectors, and the edge blocks hold 12 bytes
+    per edge and slot, so keep it near a tenth of spark_driver_memory."""
 
     # --- drift gates (audit-out, against the previous published day) --------------
     drift_psi_warn: float = 0.1
@@ -188,6 +201,10 @@ class Settings:
                      "reciprocal_heavy_weight", "pair_saturation"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.pagerank_engine not in PAGERANK_ENGINES:
+            raise ValueError(f"pagerank_engine must be one of {', '.join(PAGERANK_ENGINES)}, got {self.pagerank_engine!r}")
+        if not self.pagerank_vector_max_mb >= 0:
+            raise ValueError(f"pagerank_vector_max_mb must be >= 0, got {self.pagerank_vector_max_mb!r}")
         if not 0 <= self.spam_mass_flag <= 1:
             raise ValueError(f"spam_mass_flag must be between 0 and 1, got {self.spam_mass_flag!r}")
         if self.trust_seed_min_age_days < 0:

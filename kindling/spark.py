@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from kindling.settings import Settings
+
+# The JVM half of the PageRank vector engine (engine/), built by `make env` (infra/bootstrap.sh).
+ENGINE_JAR = Path(__file__).resolve().parent.parent / "build" / "kindling-engine.jar"
 
 
 def spark_confs(settings: Settings) -> dict[str, str]:
     """Spark settings every Kindling job runs with (also passed to spark-submit)."""
+    jars = {"spark.jars": str(ENGINE_JAR)} if ENGINE_JAR.exists() else {}
     return {
+        **jars,
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
         "spark.sql.adaptive.enabled": "true",

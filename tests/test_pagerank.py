@@ -161,3 +161,73 @@ def test_a_normaliser_above_the_weight_returns_the_rest_to_the_teleport(spark):
     # against the plain weighted PageRank: the pod b <-> c keeps less, the teleport (e) gets more
     plain = _nx(nodes, [(s, d, w) for s, d, w, _ in rows])
     assert got["b"] < plain["b"] - 0.05 and got["e"] > plain["e"] + 0.05
+
+
+def _mixed_case(spark):
+    """Two groups with different slot counts, normalisers, a dangling vertex, an isolated one,
+    an edge to an id outside the vertex set, repeated pairs and a slot with no teleport weight."""
+    rnd = random.Random(5)
+    na = [f"a{i}" for i in range(60)]
+    nb = [f"b{i}" for i in range(25)]
+    rows = []
+    for names, k in ((na, 3), (nb, 2)):
+        for _ in range(len(names) * 4):
+            s, d = rnd.choice(names[:-3]), rnd.choice(names)  # the last 3 have no out-edges
+            if s != d:
+                w = [rnd.paretovariate(1.5) * (0.0 if rnd.random() < 0.2 else 1.0) for _ in range(k)]
+                rows.append((s, d, w, [x * rnd.choice([1.0, 1.0, 4.0]) for x in w]))
+    rows.append(("a0", "nobody", [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]))
+    verts = spark.createDataFrame([(v, "A") for v in na] + [(v, "B") for v in nb] + [("lonely", "B")], "id string, grp string")
+    edges = spark.createDataFrame(rows, "src string, dst string, w array<double>, n array<double>")
+    tele = spark.createDataFrame(
+        [(v, [1.0, rnd.random() if i % 4 == 0 else 0.0, 0.0]) for i, v in enumerate(na)]
+        + [(v, [1.0, 2.0 if i < 5 else 0.0]) for i, v in enumerate(nb)] + [("lonely", [1.0, 0.0])],
+        "id string, v array<double>")
+    return verts, edges, tele
+
+
+@pytest.mark.parametrize("tol", [1e-12, 0.0], ids=["converged", "fixed-iterations"])
+def test_the_vector_and_dataframe_engines_agree(spark, tol):
+    """The vector engine (engine/, the default) and the DataFrame engine compute the same ranks,
+    group by group and slot by slot, with the same set of ranked ids; a slot with no teleport
+    weight stays all-zero, as the docstring promises."""
+    from jobs.pagerank import pagerank_arrays
+
+    verts, edges, tele = _mixed_case(spark)
+    got = {}
+    for engine in ("vector", "dataframe"):
+        res = pagerank_arrays(verts, edges, tele, tol=tol, max_iter=300 if tol else 40, engine=engine)
+        got[engine] = ({r["id"]: (r["grp"], r["pr"]) for r in res.ranks.collect()}, res.iterations, res.converged)
+        res.unpersist()
+    (vec, vit, vconv), (dfr, dit, dconv) = got["vector"], got["dataframe"]
+    assert set(vec) == set(dfr) and "nobody" not in vec
+    assert vconv and dconv if tol else (vit, dit, vconv) == (40, 40, False)
+    for v, (g, pr) in dfr.items():
+        assert vec[v][0] == g and len(vec[v][1]) == len(pr) == (3 if g == "A" else 2)
+        assert vec[v][1] == pytest.approx(pr, abs=1e-10), v
+    for g, k in (("A", 3), ("B", 2)):
+        for i in range(k):
+            total = sum(pr[i] for gg, pr in vec.values() if gg == g)
+            assert total == pytest.approx(0.0 if (g, i) == ("A", 2) else 1.0, abs=1e-9), (g, i)
+
+
+def test_auto_picks_the_dataframe_engine_when_the_vector_is_too_big(spark, monkeypatch):
+    """``auto`` takes the vector engine only when N x K doubles fit ``vector_max_mb``; an unknown
+    engine is refused; a vector engine that is not on the classpath says how to build it."""
+    import jobs.pagerank as P
+
+    verts, edges, tele = _mixed_case(spark)
+    calls = []
+    for name in ("_run_vector", "_run_dataframe"):
+        real = getattr(P, name)
+        monkeypatch.setattr(P, name, lambda *a, _real=real, _name=name, **kw: calls.append(_name) or _real(*a, **kw))
+    n, k = 86, 3  # vertices, widest group's slots
+    for max_mb, want in ((n * k * 8 / 2**20, "_run_vector"), (n * k * 8 / 2**20 * 0.99, "_run_dataframe")):
+        calls.clear()
+        P.pagerank_arrays(verts, edges, tele, tol=1e-6, max_iter=50, vector_max_mb=max_mb).unpersist()
+        assert calls == [want], max_mb
+    with pytest.raises(ValueError, match="engine 'fast'"):
+        P.pagerank_arrays(verts, edges, tele, engine="fast")
+    monkeypatch.setattr(P, "VECTOR_CLASS", "kindling.engine.NoSuchEngine")
+    with pytest.raises(RuntimeError, match="make env"):
+        P.pagerank_arrays(verts, edges, tele, engine="vector")
