@@ -14,6 +14,11 @@ Workload per day: E = density x N distinct weighted pairs in the window, ``iters
 (55 on the Higgs network at tol 1e-9), global score + K topics. Memory is counted from the
 row layout of the cached transition matrix (an UnsafeRow: 8-byte null bitmap, 8 bytes per
 field: src, dst and one d*P per slot) and of the state, not measured at scale.
+
+With ``--engine vector`` (the default engine, ``pagerank_engine``) the figures are the vector
+engine's: its edge blocks hold 4 + 8 x slots bytes per edge, the driver about four vectors of
+N x slots doubles, and each superstep sends the vector to every executor (a broadcast) and
+back to the driver (the blocks' slices) instead of shuffling messages.
 """
 
 from __future__ import annotations
@@ -42,7 +47,13 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=55)
     ap.add_argument("--hours", type=float, default=1.0, help="time budget for the rank step")
     ap.add_argument("--executor-gib", type=float, default=28.0, help="memory per executor (4 cores each)")
+    ap.add_argument("--engine", choices=["dataframe", "vector"], default="dataframe",
+                    help="vector: the vector engine's figures (pass its --rank3/--rank10 and --slots-factor)")
+    ap.add_argument("--gbit", type=float, default=10.0, help="network per executor and driver, Gbit/s (vector engine)")
     a = ap.parse_args()
+    if a.engine == "vector":
+        vector(a)
+        return
     per_edge_iter = (a.rank10 - a.rank3) / ((10e6 - 3e6) * 20)  # seconds on the whole machine
     per_core = 1.0 / (per_edge_iter * a.cores)  # edge-iterations per second per core
     slots = a.topics + 1
@@ -70,6 +81,33 @@ def main() -> None:
     e = a.density * 750e6
     for label, pc in PUBLISHED.items():
         print(f"  {label:<58}{pc:>10,.0f}/s/core -> {e * a.iters * a.slots_factor / pc / (a.hours * 3600):>9,.0f} cores")
+
+
+def vector(a) -> None:
+    """The vector engine: CPU from the measured marginal cost, memory and network from its layout."""
+    per_edge_iter = (a.rank10 - a.rank3) / ((10e6 - 3e6) * 20)
+    per_core = 1.0 / (per_edge_iter * a.cores)
+    slots = a.topics + 1
+    edge_bytes = 4 + 8 * slots  # source index, one d*P per slot
+    print(f"vector engine, measured here: {per_edge_iter * 1e9:.1f} ns per edge-iteration on {a.cores} cores "
+          f"= {per_core:,.0f} edge-iterations/s per core (marginal, 3M -> 10M edges, setup included)")
+    print(f"workload: {a.density:g} edges per account, {a.iters} supersteps, global + {a.topics} topics = "
+          f"{a.slots_factor:g}x one global run; rank step within {a.hours:g} h; {a.gbit:g} Gbit/s links\n")
+    head = (f"{'accounts':>12}{'edges':>9}{'cores':>8}{'blocks':>9}{'vector':>9}{'driver':>9}"
+            f"{'executors':>11}{'net s/step':>12}{'net h/day':>11}")
+    print(head)
+    print("-" * len(head))
+    link = a.gbit * 1e9 / 8
+    for n in (10e6, 100e6, 750e6):
+        e = a.density * n
+        cores = e * a.iters * a.slots_factor / per_core / (a.hours * 3600)
+        blocks = e * edge_bytes
+        vec = n * slots * 8
+        executors = max(cores / 4, blocks * 2 / (a.executor_gib * 2**30 * 0.6))
+        # each superstep: every executor receives the whole vector, the driver receives it once
+        step = 2 * vec / link
+        print(f"{n:>12,.0f}{e / 1e9:>8.2f}B{cores:>8,.0f}{blocks / 2**40:>6.2f}TiB{vec / 2**30:>6.0f}GiB"
+              f"{(4 * vec + 12 * n) / 2**30:>6.0f}GiB{executors:>11,.0f}{step:>12.1f}{step * a.iters / 3600:>11.2f}")
 
 
 if __name__ == "__main__":

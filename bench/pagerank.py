@@ -178,7 +178,7 @@ def shuffle_written(spark) -> int:
         return sum(int(st.get("shuffleWriteBytes", 0)) for st in json.load(r))
 
 
-def kindling_rank(spark, folder: Path, iters: int):
+def kindling_rank(spark, folder: Path, iters: int, engine: str = "auto"):
     from pyspark import StorageLevel
 
     from jobs.pagerank import pagerank
@@ -190,7 +190,7 @@ def kindling_rank(spark, folder: Path, iters: int):
     verts.count()
     load = time.perf_counter() - t0
     t0 = time.perf_counter()
-    res = pagerank(verts, edges, tol=0.0, max_iter=iters)  # tol=0: exactly `iters` supersteps
+    res = pagerank(verts, edges, tol=0.0, max_iter=iters, engine=engine)  # tol=0: exactly `iters` supersteps
     rank = time.perf_counter() - t0
     got = res.ranks.select("id", "pagerank").toPandas()
     ranks = np.zeros(int(got["id"].max()) + 1 if len(got) else 0)
@@ -237,7 +237,8 @@ def table(size: int, n: int, iters: int, rows: list[dict], notes: list[str]) -> 
     return "\n".join(lines + notes)
 
 
-def bench_size(spark, size: int, iters: int, partitions: int, topics: int, work: Path, nx_estimate: float | None):
+def bench_size(spark, size: int, iters: int, partitions: int, topics: int, work: Path, nx_estimate: float | None,
+               dataframe: bool = False):
     t0 = time.perf_counter()
     src, dst, w, n = make_graph(size)
     folder = work / f"e{size}"
@@ -253,6 +254,10 @@ def bench_size(spark, size: int, iters: int, partitions: int, topics: int, work:
     load, rank, it, k_ranks = kindling_rank(spark, folder, iters)
     shuffled = shuffle_written(spark) - shuffled
     rows.append(dict(engine="kindling", label="Kindling weighted (Spark)", load=load, rank=rank, iters=it, peak=_peak(pid)))
+    if dataframe:  # the other engine on the same graph (its ranks are checked in tests/test_pagerank.py)
+        _reset_peak(pid)
+        load, rank, it_df, _ = kindling_rank(spark, folder, iters, engine="dataframe")
+        rows.append(dict(engine="kindling-df", label="Kindling, DataFrame engine", load=load, rank=rank, iters=it_df, peak=_peak(pid)))
     _reset_peak(pid)
     g_shuffled = shuffle_written(spark)
     load, rank = graphx_rank(spark, folder, iters, partitions)
@@ -345,17 +350,22 @@ def topic_cost(spark, folder: Path, size: int, n: int, iters: int, k: int) -> st
             f"({k} separate runs would be about {k}x)")
 
 
-TUNE = [  # (label, shuffle partitions, spark conf, JOIN_HINT, steps_per_job)
-    ("baseline: 4 partitions, AQE on, shuffle_hash, 5 steps/job", 4, {}, "shuffle_hash", 5),
-    ("2 partitions", 2, {}, "shuffle_hash", 5),
-    ("8 partitions", 8, {}, "shuffle_hash", 5),
-    ("16 partitions", 16, {}, "shuffle_hash", 5),
-    ("AQE off", 4, {"spark.sql.adaptive.enabled": "false"}, "shuffle_hash", 5),
-    ("no join hint (planner's choice)", 4, {}, None, 5),
-    ("sort-merge join", 4, {}, "merge", 5),
-    ("1 step/job (checkpoint + convergence test every superstep)", 4, {}, "shuffle_hash", 1),
-    ("10 steps/job", 4, {}, "shuffle_hash", 10),
+TUNE = [  # (label, engine, shuffle partitions, spark conf, JOIN_HINT, steps_per_job)
+    ("vector engine, baseline: 8 partitions (blocks), AQE on", "vector", 8, {}, "shuffle_hash", 5),
+    ("vector, 2 partitions", "vector", 2, {}, "shuffle_hash", 5),
+    ("vector, 4 partitions", "vector", 4, {}, "shuffle_hash", 5),
+    ("vector, 16 partitions", "vector", 16, {}, "shuffle_hash", 5),
+    ("vector, AQE off", "vector", 8, {"spark.sql.adaptive.enabled": "false"}, "shuffle_hash", 5),
+    ("vector, broadcast uncompressed", "vector", 8, {"spark.broadcast.compress": "false"}, "shuffle_hash", 5),
+    ("dataframe engine: 4 partitions, AQE on, shuffle_hash, 5 steps/job", "dataframe", 4, {}, "shuffle_hash", 5),
+    ("dataframe, 8 partitions", "dataframe", 8, {}, "shuffle_hash", 5),
+    ("dataframe, 16 partitions", "dataframe", 16, {}, "shuffle_hash", 5),
+    ("dataframe, AQE off", "dataframe", 4, {"spark.sql.adaptive.enabled": "false"}, "shuffle_hash", 5),
+    ("dataframe, sort-merge join", "dataframe", 4, {}, "merge", 5),
+    ("dataframe, 1 step/job (checkpoint + convergence test every superstep)", "dataframe", 4, {}, "shuffle_hash", 1),
+    ("dataframe, 10 steps/job", "dataframe", 4, {}, "shuffle_hash", 10),
 ]
+TUNE_RESET = {"spark.sql.adaptive.enabled": "true", "spark.broadcast.compress": "true"}
 
 
 def tune(size: int, iters: int) -> None:
@@ -376,20 +386,19 @@ def tune(size: int, iters: int) -> None:
         edges.count()
         verts.count()
         pagerank(verts, edges, tol=0.0, max_iter=3).unpersist()  # warm-up
-        print(f"## tuning on {len(src):,} edges, {iters} supersteps (seconds; x = / the mean of the two baselines)")
+        print(f"## tuning on {len(src):,} edges, {iters} supersteps (seconds; x = / the mean of the first row and its repeat, last)")
         results = []
-        for label, parts, conf, hint, spj in TUNE + TUNE[:1]:
+        for label, kind, parts, conf, hint, spj in TUNE + TUNE[:1]:
             spark.conf.set("spark.sql.shuffle.partitions", str(parts))
-            spark.conf.set("spark.sql.adaptive.enabled", "true")
-            for k, v in conf.items():
+            for k, v in {**TUNE_RESET, **conf}.items():
                 spark.conf.set(k, v)
             engine.JOIN_HINT = hint
             t0 = time.perf_counter()
-            pagerank(verts, edges, tol=0.0, max_iter=iters, steps_per_job=spj).unpersist()
+            pagerank(verts, edges, tol=0.0, max_iter=iters, steps_per_job=spj, engine=kind).unpersist()
             results.append((label, time.perf_counter() - t0))
         base = (results[0][1] + results[-1][1]) / 2
         for label, sec in results:
-            print(f"{label:<64}{sec:>8.1f}{sec / base:>8.2f}x")
+            print(f"{label:<72}{sec:>8.1f}{sec / base:>8.2f}x")
     spark.stop()
 
 
@@ -398,6 +407,7 @@ def main() -> None:
     ap.add_argument("--edges", default="1e6,3e6,1e7", help="comma-separated sizes (default 1e6,3e6,1e7)")
     ap.add_argument("--iters", type=int, default=20, help="iterations for every engine (default 20)")
     ap.add_argument("--topics", type=int, default=0, help="also time K topics in one pass against one global run")
+    ap.add_argument("--dataframe", action="store_true", help="also time Kindling's DataFrame engine on every size")
     ap.add_argument("--tune", action="store_true", help="time the engine's settings one at a time on the first size")
     ap.add_argument("--e2e", action="store_true", help="run the whole daily pipeline on a generated day (bench/e2e.py)")
     ap.add_argument("--child", choices=["scipy", "networkx"], help=argparse.SUPPRESS)
@@ -433,7 +443,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kindling-bench-") as tmp:
         for size in sizes:
             est = None if nx_prev is None else nx_prev[0] * size / nx_prev[1] * 1.1
-            rows, nx_total, real = bench_size(spark, size, a.iters, partitions, a.topics, Path(tmp), est)
+            rows, nx_total, real = bench_size(spark, size, a.iters, partitions, a.topics, Path(tmp), est, a.dataframe)
             if nx_total is not None:
                 nx_prev = (nx_total, real)
             summary.append((real, {r["engine"]: r for r in rows}))

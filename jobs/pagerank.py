@@ -131,32 +131,37 @@ def pagerank_arrays(
             key_of = F.col  # noqa: E731
             engine = "dataframe"  # the vector engine indexes 64-bit keys
     verts = idmap.select(F.col("k").alias("id"), "grp")
-    tele = teleport.join(idmap, "id").select(F.col("k").alias("id"), "grp", "v").persist(StorageLevel.MEMORY_AND_DISK)
     edges = edges.select(key_of("src").alias("src"), key_of("dst").alias("dst"), "w", *(["n"] if "n" in edges.columns else []))
-    shape = {
-        r["grp"]: (int(r["n"]), int(r["k"]) if r["k"] is not None else 0)
-        for r in verts.join(tele.select("id", F.size("v").alias("k")), "id", "left")
-        .groupBy("grp").agg(F.count(F.lit(1)).alias("n"), F.max("k").alias("k")).collect()
-    }
-    if not shape:
+    sizes = {r["grp"]: int(r["n"]) for r in verts.groupBy("grp").agg(F.count(F.lit(1)).alias("n")).collect()}
+    if not sizes:
         raise ValueError("PageRank over an empty vertex set")
-    k = max(s[1] for s in shape.values())
-    if k == 0:
+    # Slots: the longest teleport array (a group's own count is its vertices' longest, below).
+    k = teleport.agg(F.max(F.size("v")).alias("k")).first()["k"] or 0
+    if k <= 0:
         raise ValueError("PageRank with an empty teleport vector")
-    Y = _cols("y", k)
     # Each slot's weight, clamped to >= 0 (a missing slot is 0): SQL text, one py4j call.
     slot = lambda arr, i: f"greatest(coalesce(get({arr}, {i}), 0.0D), 0.0D)"  # noqa: E731
     spark = edges.sparkSession
     parts_n = int(spark.conf.get("spark.sql.shuffle.partitions"))
-    if _vector_fits(engine, sum(n for n, _k in shape.values()), k, vector_max_mb):
-        state, total, err, iterations, converged, release = _run_vector(
+    if _vector_fits(engine, sum(sizes.values()), k, vector_max_mb):
+        state, total, err, iterations, converged, release, slots = _run_vector(
             verts, edges, teleport.select(key_of("id").alias("id"), "v"), slot, k, len(names), float(damping),
             tol, max_iter, steps_per_job, parts_n)
-        tele.unpersist()
+        shape = {g: (n, slots[g]) for g, n in sizes.items()}
     else:
+        tele = teleport.join(idmap, "id").select(F.col("k").alias("id"), "grp", "v").persist(StorageLevel.MEMORY_AND_DISK)
+        shape = {
+            r["grp"]: (int(r["n"]), int(r["k"]) if r["k"] is not None else 0)
+            for r in verts.join(tele.select("id", F.size("v").alias("k")), "id", "left")
+            .groupBy("grp").agg(F.count(F.lit(1)).alias("n"), F.max("k").alias("k")).collect()
+        }
+        k = max(s[1] for s in shape.values())
+        if k == 0:
+            raise ValueError("PageRank with an empty teleport vector")
         state, total, err, iterations, converged = _run_dataframe(
             verts, edges, tele, slot, shape, k, float(damping), tol, max_iter, steps_per_job, parts_n)
         release = state.unpersist
+    Y = _cols("y", k)
     length = "CASE grp " + " ".join(f"WHEN {g} THEN {kg}" for g, (_n, kg) in sorted(shape.items())) + " END"
     pr = f"slice(array({', '.join(_sql_div(Y[i], _group_sql(total, i)) for i in range(k))}), 1, {length})"
     label = F.array(*[F.lit(g) for g in names])[F.col("grp")]
@@ -184,7 +189,8 @@ def _vector_fits(engine: str, n: int, k: int, max_mb: float) -> bool:
 def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: int, groups: int, d: float, tol: float,
                 max_iter: int, steps_per_job: int, parts: int):
     """The supersteps on the JVM vector engine (engine/src, ``VECTOR_CLASS``), which also builds
-    the transition matrix from the edges. Returns its state and a callback that releases it."""
+    the transition matrix from the edges and normalises the teleport vector. Returns its state,
+    a callback that releases it, and each group's slot count (its longest teleport array)."""
     from py4j.java_gateway import JavaClass
 
     spark = edges.sparkSession
@@ -201,7 +207,7 @@ def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: in
     eng = cls(
         verts.select("id", "grp")._jdf,
         _select(edges, "src", "dst", *cols)._jdf, has_n,
-        _select(tele, "id", *[f"{slot('v', i)} AS v{i}" for i in range(k)])._jdf,
+        _select(tele, "id", "CAST(coalesce(size(v), 0) AS INT) AS len", *[f"{slot('v', i)} AS v{i}" for i in range(k)])._jdf,
         k, groups, d, float(tol), parts,
     )
     if not eng.hasTeleport():
@@ -213,7 +219,9 @@ def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: in
         failpoint("rank:mid-pagerank", when=iterations >= 2)
     flat = lambda arr: {g: list(arr[g * k:(g + 1) * k]) for g in range(groups)}  # noqa: E731
     state = DataFrame(eng.state(), spark)
-    return state, flat(list(eng.totals())), flat(list(eng.lastError())), iterations, bool(eng.converged()), eng.close
+    slots = list(eng.slotCounts())
+    return (state, flat(list(eng.totals())), flat(list(eng.lastError())), iterations, bool(eng.converged()), eng.close,
+            {g: slots[g] for g in range(groups)})
 
 
 def _run_dataframe(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, shape: dict, k: int, d: float, tol: float,

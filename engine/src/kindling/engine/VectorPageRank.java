@@ -146,6 +146,7 @@ public final class VectorPageRank {
     private final JavaRDD<Block> blocks;
     private final double[] fixed;
     private final boolean hasTeleport;
+    private final int[] slotCounts;
     private double[] y;
     private double[] total;
     private double[] err;
@@ -169,8 +170,8 @@ public final class VectorPageRank {
      *              n0 .. n{K-1}: the weight the edge counts for in its source's out-weight (a
      *              smaller n counts as w). Repeated pairs add up; edges to or from ids outside
      *              {@code verts} are dropped.
-     * @param tele  id (long), v0 .. v{K-1} (double, >= 0): the teleport weights, normalised
-     *              here per group and slot
+     * @param tele  id (long), len (int: the length of the vertex's teleport array), v0 .. v{K-1}
+     *              (double, >= 0): the teleport weights, normalised here per group and slot
      */
     public VectorPageRank(Dataset<Row> verts, Dataset<Row> edges, boolean hasN, Dataset<Row> tele, int k,
                           int groups, double damping, double tol, int parts) {
@@ -222,11 +223,14 @@ public final class VectorPageRank {
             .persist(StorageLevel.MEMORY_AND_DISK());
         blocks.count();
 
-        // The teleport vector: its non-zero entries, normalised per group and slot.
-        List<Tuple2<int[], double[]>> tv = rows(tele).mapPartitions(it -> nonZero(it, kb.value(), kk)).collect();
+        // The teleport vector: its non-zero entries, normalised per group and slot; each group's
+        // slot count is the longest teleport array among its vertices.
+        List<Teleport> tv = rows(tele).mapPartitions(it -> teleport(it, kb.value(), kk)).collect();
         double[] v = new double[n * k];
-        for (Tuple2<int[], double[]> t : tv) {
-            for (int i = 0; i < t._1().length; i++) v[t._1()[i]] += t._2()[i];
+        slotCounts = new int[groups];
+        for (Teleport t : tv) {
+            for (int i = 0; i < t.m; i++) v[t.at[i]] += t.val[i];
+            for (int i = 0; i < t.rows; i++) slotCounts[grp[t.vertex[i]]] = Math.max(slotCounts[grp[t.vertex[i]]], t.len[i]);
         }
         double[] vsum = sums(v);
         for (int i = 0; i < n; i++) {
@@ -358,28 +362,42 @@ public final class VectorPageRank {
         return out.iterator();
     }
 
-    private static Iterator<Tuple2<int[], double[]>> nonZero(Iterator<InternalRow> rows, long[] keys, int k) {
-        int[] at = new int[1024];
+    /** Teleport rows of one partition: the non-zero weights, and each vertex's array length. */
+    static final class Teleport implements Serializable {
+        private static final long serialVersionUID = 1L;
+        int m;
+        int[] at = new int[1024]; // index * K + slot
         double[] val = new double[1024];
-        int m = 0;
-        while (rows.hasNext()) {
-            InternalRow r = rows.next();
+        int rows;
+        int[] vertex = new int[1024];
+        int[] len = new int[1024];
+    }
+
+    private static Iterator<Teleport> teleport(Iterator<InternalRow> it, long[] keys, int k) {
+        Teleport t = new Teleport();
+        while (it.hasNext()) {
+            InternalRow r = it.next();
             int i = Arrays.binarySearch(keys, r.getLong(0));
-            if (i < 0) continue;
-            for (int t = 0; t < k; t++) {
-                double x = r.getDouble(1 + t);
+            if (i < 0) continue; // not a vertex
+            if (t.rows == t.vertex.length) {
+                t.vertex = Arrays.copyOf(t.vertex, t.rows * 2);
+                t.len = Arrays.copyOf(t.len, t.rows * 2);
+            }
+            t.vertex[t.rows] = i;
+            t.len[t.rows++] = r.getInt(1);
+            for (int s = 0; s < k; s++) {
+                double x = r.getDouble(2 + s);
                 if (x == 0.0) continue;
-                if (m == at.length) {
-                    at = Arrays.copyOf(at, m * 2);
-                    val = Arrays.copyOf(val, m * 2);
+                if (t.m == t.at.length) {
+                    t.at = Arrays.copyOf(t.at, t.m * 2);
+                    t.val = Arrays.copyOf(t.val, t.m * 2);
                 }
-                at[m] = i * k + t;
-                val[m] = x;
-                m++;
+                t.at[t.m] = i * k + s;
+                t.val[t.m++] = x;
             }
         }
-        List<Tuple2<int[], double[]>> out = new ArrayList<>(1);
-        out.add(new Tuple2<>(Arrays.copyOf(at, m), Arrays.copyOf(val, m)));
+        List<Teleport> out = new ArrayList<>(1);
+        out.add(t);
         return out.iterator();
     }
 
@@ -405,7 +423,10 @@ public final class VectorPageRank {
         try {
             slices = blocks.map(b -> new Tuple2<>(b.lo, b.multiply(yb.value(), kk))).collect();
         } finally {
-            yb.destroy();
+            // Blocking, so that each superstep's copy is gone before the next one (memory stays
+            // flat) and the ContextCleaner finds nothing left to remove (an asynchronous destroy
+            // raced with it and logged "Error cleaning broadcast").
+            yb.destroy(true);
         }
         double[] next = fixed.clone();
         for (Tuple2<Integer, double[]> sl : slices) {
@@ -443,6 +464,11 @@ public final class VectorPageRank {
     /** False when every slot's teleport weights are zero in every group. */
     public boolean hasTeleport() {
         return hasTeleport;
+    }
+
+    /** Each group's slot count: the longest teleport array among its vertices (0 without one). */
+    public int[] slotCounts() {
+        return slotCounts.clone();
     }
 
     public int iterations() {
@@ -501,7 +527,7 @@ public final class VectorPageRank {
         try {
             return spark.createDataFrame(rows, DataTypes.createStructType(fields)).localCheckpoint(true);
         } finally {
-            for (Broadcast<?> b : new Broadcast<?>[] {kb, gb, yb}) b.destroy();
+            for (Broadcast<?> b : new Broadcast<?>[] {kb, gb, yb}) b.destroy(true);
         }
     }
 
@@ -509,7 +535,7 @@ public final class VectorPageRank {
     public void close() {
         if (keysB == null) return;
         blocks.unpersist(false);
-        keysB.destroy();
+        keysB.destroy(true);
         keysB = null;
     }
 }
