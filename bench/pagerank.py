@@ -356,7 +356,6 @@ TUNE = [  # (label, engine, shuffle partitions, spark conf, JOIN_HINT, steps_per
     ("vector, 4 partitions", "vector", 4, {}, "shuffle_hash", 5),
     ("vector, 16 partitions", "vector", 16, {}, "shuffle_hash", 5),
     ("vector, AQE off", "vector", 8, {"spark.sql.adaptive.enabled": "false"}, "shuffle_hash", 5),
-    ("vector, broadcast uncompressed", "vector", 8, {"spark.broadcast.compress": "false"}, "shuffle_hash", 5),
     ("dataframe engine: 4 partitions, AQE on, shuffle_hash, 5 steps/job", "dataframe", 4, {}, "shuffle_hash", 5),
     ("dataframe, 8 partitions", "dataframe", 8, {}, "shuffle_hash", 5),
     ("dataframe, 16 partitions", "dataframe", 16, {}, "shuffle_hash", 5),
@@ -365,7 +364,7 @@ TUNE = [  # (label, engine, shuffle partitions, spark conf, JOIN_HINT, steps_per
     ("dataframe, 1 step/job (checkpoint + convergence test every superstep)", "dataframe", 4, {}, "shuffle_hash", 1),
     ("dataframe, 10 steps/job", "dataframe", 4, {}, "shuffle_hash", 10),
 ]
-TUNE_RESET = {"spark.sql.adaptive.enabled": "true", "spark.broadcast.compress": "true"}
+TUNE_RESET = {"spark.sql.adaptive.enabled": "true"}
 
 
 def tune(size: int, iters: int) -> None:
