@@ -38,9 +38,13 @@ GLOBAL_KEY = "global"
 JOIN_HINT = "shuffle_hash"
 # The engines (``engine=``): "vector" keeps the N x K rank vector on the driver and broadcasts it
 # to cached CSR edge blocks (engine/, a JVM class); "dataframe" runs each superstep as a join and
-# an aggregation. "auto" takes the vector engine when one N x K vector of doubles is at most
-# ``vector_max_mb`` MiB (the driver holds about four: the vector, the next one, the broadcast's
-# serialised copy and the teleport part). Settings: pagerank_engine, pagerank_vector_max_mb.
+# an aggregation. "auto" takes the vector engine when its working set, ``vector_bytes``, is at
+# most ``vector_max_mb`` MiB: the driver holds about four vectors (the vector, the next one,
+# the teleport part, the broadcast's copy), and the edge blocks about two copies of the edges'
+# K weights while they are built. Its memory is plain JVM heap that Spark cannot spill: a
+# 20,000-account, 28-day daily run with 108 slots (about 2 GB by this estimate) ran a 4 GiB
+# driver out of heap, where the DataFrame engine spills. Settings: pagerank_engine,
+# pagerank_vector_max_mb.
 ENGINES = PAGERANK_ENGINES
 VECTOR_MAX_MB = Settings.pagerank_vector_max_mb
 VECTOR_CLASS = "kindling.engine.VectorPageRank"
@@ -143,7 +147,7 @@ def pagerank_arrays(
     slot = lambda arr, i: f"greatest(coalesce(get({arr}, {i}), 0.0D), 0.0D)"  # noqa: E731
     spark = edges.sparkSession
     parts_n = int(spark.conf.get("spark.sql.shuffle.partitions"))
-    if _vector_fits(engine, sum(sizes.values()), k, vector_max_mb):
+    if _vector_fits(engine, sum(sizes.values()), edges, k, vector_max_mb):
         state, total, err, iterations, converged, release, slots = _run_vector(
             verts, edges, teleport.select(key_of("id").alias("id"), "v"), slot, k, len(names), float(damping),
             tol, max_iter, steps_per_job, parts_n)
@@ -180,10 +184,19 @@ def pagerank_arrays(
     return ArrayRankResult(ranks=ranks, iterations=iterations, converged=converged, last_error={names[g]: v for g, v in err.items()})
 
 
-def _vector_fits(engine: str, n: int, k: int, max_mb: float) -> bool:
+def vector_bytes(n: int, e: int, k: int) -> int:
+    """The vector engine's working set, estimated: four N x K vectors and two copies of E x K weights."""
+    return 8 * k * (4 * n + 2 * e)
+
+
+def _vector_fits(engine: str, n: int, edges: DataFrame, k: int, max_mb: float) -> bool:
     if engine not in ENGINES:
         raise ValueError(f"pagerank engine {engine!r}: expected one of {', '.join(ENGINES)}")
-    return engine == "vector" or (engine == "auto" and n * k * 8 <= max_mb * 2**20)
+    if engine != "auto":
+        return engine == "vector"
+    budget = max_mb * 2**20
+    # the edges are counted only when the vertices alone leave room for them
+    return vector_bytes(n, 0, k) <= budget and vector_bytes(n, edges.count(), k) <= budget
 
 
 def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: int, groups: int, d: float, tol: float,

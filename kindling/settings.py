@@ -156,10 +156,12 @@ class Settings:
     by ``make env``): 3.8x GraphX's PageRank at 10M edges here (docs/performance.md).
     ``dataframe``: each superstep is a join and an aggregation over DataFrames, for vectors too
     big for the driver. ``auto`` takes ``vector`` when one vector fits ``pagerank_vector_max_mb``."""
-    pagerank_vector_max_mb: float = 512.0
-    """Default 512: ``auto`` uses the vector engine when accounts x slots x 8 bytes is at most
-    this many MiB. The driver holds about four such vectors, and the edge blocks hold 12 bytes
-    per edge and slot, so keep it near a tenth of spark_driver_memory."""
+    pagerank_vector_max_mb: float = 1024.0
+    """Default 1024: ``auto`` uses the vector engine when its working set, estimated as
+    8 x slots x (4 x accounts + 2 x edges) bytes, is at most this many MiB. That memory is plain
+    JVM heap, which Spark cannot spill: keep it near a quarter of the heap that holds it
+    (spark_driver_memory on local masters). Above 1024, also raise spark.driver.maxResultSize,
+    since every superstep's vector comes back to the driver as task results."""
 
     # --- drift gates (audit-out, against the previous published day) --------------
     drift_psi_warn: float = 0.1

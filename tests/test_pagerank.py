@@ -212,7 +212,7 @@ def test_the_vector_and_dataframe_engines_agree(spark, tol):
 
 
 def test_auto_picks_the_dataframe_engine_when_the_vector_is_too_big(spark, monkeypatch):
-    """``auto`` takes the vector engine only when N x K doubles fit ``vector_max_mb``; an unknown
+    """``auto`` takes the vector engine only when its working set fits ``vector_max_mb``; an unknown
     engine is refused; a vector engine that is not on the classpath says how to build it."""
     import jobs.pagerank as P
 
@@ -221,8 +221,11 @@ def test_auto_picks_the_dataframe_engine_when_the_vector_is_too_big(spark, monke
     for name in ("_run_vector", "_run_dataframe"):
         real = getattr(P, name)
         monkeypatch.setattr(P, name, lambda *a, _real=real, _name=name, **kw: calls.append(_name) or _real(*a, **kw))
-    n, k = 86, 3  # vertices, widest group's slots
-    for max_mb, want in ((n * k * 8 / 2**20, "_run_vector"), (n * k * 8 / 2**20 * 0.99, "_run_dataframe")):
+    n, e, k = 86, edges.count(), 3  # vertices, edges as given, widest group's slots
+    need = 8 * k * (4 * n + 2 * e)  # four vectors on the driver, two copies of the edges' weights
+    assert P.vector_bytes(n, e, k) == need
+    for max_mb, want in ((need / 2**20, "_run_vector"), (need / 2**20 * 0.99, "_run_dataframe"),
+                         (8 * k * 4 * n / 2**20 * 0.99, "_run_dataframe")):
         calls.clear()
         P.pagerank_arrays(verts, edges, tele, tol=1e-6, max_iter=50, vector_max_mb=max_mb).unpersist()
         assert calls == [want], max_mb

@@ -287,7 +287,7 @@ public final class VectorPageRank {
                 norm[t] = hasN ? Math.max(w[t], r.getDouble(2 + k + t)) : w[t];
             }
             int b = blockOf(s, n, parts);
-            if (chunks[b] == null) chunks[b] = new Chunk(k, true);
+            if (chunks[b] == null) chunks[b] = new Chunk(k, hasN); // without n, the norm is w itself
             chunks[b].add(d, s, w, norm);
         }
         List<Tuple2<Integer, Chunk>> out = new ArrayList<>();
@@ -306,9 +306,10 @@ public final class VectorPageRank {
         while (it.hasNext()) {
             Chunk c = it.next()._2();
             chunks.add(c);
+            double[] norm = c.norm != null ? c.norm : c.p;
             for (int i = 0; i < c.size; i++) {
                 int o = (c.src[i] - lo) * k;
-                for (int t = 0; t < k; t++) out[o + t] += c.norm[i * k + t];
+                for (int t = 0; t < k; t++) out[o + t] += norm[i * k + t];
             }
         }
         Chunk[] byDst = new Chunk[parts];
