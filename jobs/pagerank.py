@@ -1,4 +1,4 @@
-"""rank: weighted, personalized PageRank by message passing over Spark DataFrames.
+"""rank: weighted, personalized PageRank by message passing, on Spark.
 
 For every vertex group ``g`` (a network) and every slot ``k`` of that group
 (the global score, then one slot per topic), with its own transition weights
@@ -10,15 +10,22 @@ All slots advance together: a vertex's state holds every slot of its group,
 an edge carries one weight per slot, and each superstep is ONE pass over the
 edges (send ``y * p`` slot by slot along each edge, sum at the destination) —
 Pregel's vertex program with vector-valued messages, so that fifty topics cost
-one join and one aggregation per superstep rather than fifty. Mass at a vertex with no outgoing weight for a slot (dangling) returns
+one pass per superstep rather than fifty. Mass at a vertex with no outgoing weight for a slot (dangling) returns
 through ``v_k``, as ``networkx.pagerank(..., personalization=v, dangling=None)``
 does, and the loop stops when every slot's L1 change is below ``N * tol``
 (networkx's rule) or after ``max_iter`` supersteps.
 
+Two engines run that superstep (``engine=``, setting ``pagerank_engine``):
+
+* **vector** (engine/src/kindling/engine/VectorPageRank.java): the transition matrix as cached
+  CSR blocks by destination, the vector broadcast each superstep, no shuffle per superstep; it
+  tests convergence after every superstep;
+* **dataframe**: a join of the state with the edges and an aggregation by destination per
+  superstep, ``steps_per_job`` supersteps per Spark job, convergence tested after each job.
+
 Why not GraphFrames' Pregel: its JVM jars (io.graphframes:graphframes-spark4_2.13)
-are not served by the Maven repository this project can reach, so the superstep
-is written here with DataFrame joins and aggregations (which is how GraphFrames'
-Pregel is implemented too). See README, "GraphFrames".
+are not served by the Maven repository this project can reach (see README, "GraphFrames");
+the DataFrame engine is written the way GraphFrames' Pregel is.
 """
 
 from __future__ import annotations
@@ -223,15 +230,18 @@ def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: in
         _select(tele, "id", "CAST(coalesce(size(v), 0) AS INT) AS len", *[f"{slot('v', i)} AS v{i}" for i in range(k)])._jdf,
         k, groups, d, float(tol), parts,
     )
-    if not eng.hasTeleport():
-        eng.close()
-        raise ValueError("PageRank with an empty teleport vector")
-    iterations = 0
-    while iterations < max_iter and not eng.converged():
-        iterations = eng.run(min(steps_per_job, max_iter - iterations))
-        failpoint("rank:mid-pagerank", when=iterations >= 2)
+    try:
+        if not eng.hasTeleport():
+            raise ValueError("PageRank with an empty teleport vector")
+        iterations = 0
+        while iterations < max_iter and not eng.converged():
+            iterations = eng.run(min(steps_per_job, max_iter - iterations))
+            failpoint("rank:mid-pagerank", when=iterations >= 2)
+        state = DataFrame(eng.state(), spark)
+    except BaseException:
+        eng.close()  # the cached blocks and the keys' broadcast
+        raise
     flat = lambda arr: {g: list(arr[g * k:(g + 1) * k]) for g in range(groups)}  # noqa: E731
-    state = DataFrame(eng.state(), spark)
     slots = list(eng.slotCounts())
     return (state, flat(list(eng.totals())), flat(list(eng.lastError())), iterations, bool(eng.converged()), eng.close,
             {g: slots[g] for g in range(groups)})

@@ -134,6 +134,9 @@ public final class VectorPageRank {
         }
     }
 
+    /** The longest Java array (a few words below Integer.MAX_VALUE on HotSpot). */
+    static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
+
     private final SparkSession spark;
     private final JavaSparkContext jsc;
     private final int k;
@@ -196,6 +199,10 @@ public final class VectorPageRank {
         }
         n = count;
         if (n == 0) throw new IllegalArgumentException("PageRank over an empty vertex set");
+        if ((long) n * k > MAX_ARRAY) {
+            throw new IllegalArgumentException(n + " vertices x " + k + " slots is more than one Java array holds: "
+                + "use the dataframe engine (pagerank_engine)");
+        }
         keys = ids.clone();
         Arrays.sort(keys);
         grp = new int[n];
@@ -348,6 +355,10 @@ public final class VectorPageRank {
             m += c.size;
         }
         for (int r = 0; r < hi - lo; r++) start[r + 1] += start[r];
+        if ((long) m * k > MAX_ARRAY) {
+            throw new IllegalArgumentException("an edge block of " + m + " edges x " + k + " slots is more than one "
+                + "Java array holds: raise spark.sql.shuffle.partitions (the number of blocks)");
+        }
         int[] next = Arrays.copyOf(start, hi - lo);
         int[] src = new int[m];
         double[] p = new double[m * k];
