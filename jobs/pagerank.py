@@ -52,7 +52,7 @@ JOIN_HINT = "shuffle_hash"
 # 20,000-account, 28-day daily run with 108 slots (about 2 GB by this estimate) ran a 4 GiB
 # driver out of heap, where the DataFrame engine spills. Settings: pagerank_engine,
 # pagerank_vector_max_mb.
-ENGINES = PAGERANK_ENGINES
+ENGINE = Settings.pagerank_engine
 VECTOR_MAX_MB = Settings.pagerank_vector_max_mb
 VECTOR_CLASS = "kindling.engine.VectorPageRank"
 
@@ -92,7 +92,7 @@ def pagerank_arrays(
     tol: float = 1e-9,
     max_iter: int = 100,
     steps_per_job: int = 5,
-    engine: str = "auto",
+    engine: str = ENGINE,
     vector_max_mb: float = VECTOR_MAX_MB,
 ) -> ArrayRankResult:
     """Every slot of every group in one pass per superstep.
@@ -197,8 +197,8 @@ def vector_bytes(n: int, e: int, k: int) -> int:
 
 
 def _vector_fits(engine: str, n: int, edges: DataFrame, k: int, max_mb: float) -> bool:
-    if engine not in ENGINES:
-        raise ValueError(f"pagerank engine {engine!r}: expected one of {', '.join(ENGINES)}")
+    if engine not in PAGERANK_ENGINES:
+        raise ValueError(f"pagerank engine {engine!r}: expected one of {', '.join(PAGERANK_ENGINES)}")
     if engine != "auto":
         return engine == "vector"
     budget = max_mb * 2**20
@@ -378,7 +378,7 @@ def pagerank(
     tol: float = 1e-9,
     max_iter: int = 100,
     steps_per_job: int = 5,
-    engine: str = "auto",
+    engine: str = ENGINE,
     vector_max_mb: float = VECTOR_MAX_MB,
 ) -> RankResult:
     """PageRank for every key of ``teleport`` (default: one uniform, global key), one weight per edge.

@@ -16,7 +16,7 @@ from kindling.settings import Settings
 
 
 def rank_edges(spark: SparkSession, edges_path: str, out: str, damping: float = 0.85, tol: float = 1e-9, max_iter: int = 200,
-               engine: str = "auto", vector_max_mb: float = Settings.pagerank_vector_max_mb) -> dict:
+               engine: str = Settings.pagerank_engine, vector_max_mb: float = Settings.pagerank_vector_max_mb) -> dict:
     import pyarrow as pa
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq

@@ -153,9 +153,10 @@ class Settings:
     pagerank_engine: str = "auto"
     """Default auto. ``vector``: the rank vector (accounts x slots) is held on the driver and
     broadcast each superstep to cached blocks of the transition matrix (engine/, a JVM class built
-    by ``make env``): 3.8x GraphX's PageRank at 10M edges here (docs/performance.md).
-    ``dataframe``: each superstep is a join and an aggregation over DataFrames, for vectors too
-    big for the driver. ``auto`` takes ``vector`` when one vector fits ``pagerank_vector_max_mb``."""
+    by ``make env``): 4.35x GraphX's PageRank at 10M edges here (docs/performance.md).
+    ``dataframe``: each superstep is a join and an aggregation over DataFrames, for runs too big
+    for the vector engine's memory. ``auto`` takes ``vector`` when its working set fits
+    ``pagerank_vector_max_mb``."""
     pagerank_vector_max_mb: float = 1024.0
     """Default 1024: ``auto`` uses the vector engine when its working set, estimated as
     8 x slots x (4 x accounts + 2 x edges) bytes, is at most this many MiB. That memory is plain

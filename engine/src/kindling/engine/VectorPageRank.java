@@ -26,10 +26,11 @@ import scala.Tuple2;
  * The superstep loop of Kindling's weighted, multi-slot PageRank (jobs/pagerank.py) with the
  * rank vector held whole on the driver and broadcast to the edge blocks each superstep.
  *
- * <p>Setup indexes the vertices densely (their sorted 64-bit keys), shuffles the edges once into
- * P blocks by destination range, and packs each block as a compressed sparse row matrix of its
- * in-edges (destination offsets, source indices, K weights per edge) cached as one object per
- * partition. A superstep is then one Spark job with no shuffle: every block reads the broadcast
+ * <p>Setup indexes the vertices densely (their sorted 64-bit keys), shuffles the edges as packed
+ * arrays twice (into P blocks by source range, where each source's out-weight divides its
+ * weights, then into P blocks by destination range) and packs each destination block as a
+ * compressed sparse row matrix of its in-edges (destination offsets, source indices, K weights
+ * per edge) cached as one object per partition. A superstep is then one Spark job with no shuffle: every block reads the broadcast
  * vector, multiplies, and returns its destination slice; the driver adds the fixed teleport part,
  * measures the change and broadcasts the next vector (the previous broadcast is destroyed, so
  * memory does not grow with the supersteps).
@@ -37,8 +38,8 @@ import scala.Tuple2;
  * <p>It computes the same linear map as the DataFrame engine, {@code y <- (d P)^T y + (1 - d) v}
  * per slot, and the same convergence test (each slot's L1 change of the per-group normalised
  * vector below {@code N_group * tol}), but tests it after every superstep. The driver holds
- * about four copies of an N x K vector of doubles: jobs/pagerank.py picks this engine only when
- * that fits (setting {@code pagerank_vector_max_mb}).
+ * about four copies of an N x K vector of doubles and the blocks the edges' K weights:
+ * jobs/pagerank.py picks this engine only when that fits (setting {@code pagerank_vector_max_mb}).
  */
 public final class VectorPageRank {
 
@@ -507,7 +508,7 @@ public final class VectorPageRank {
      * the broadcasts, which are gone when this returns).
      */
     public Dataset<Row> state() {
-        final Broadcast<long[]> kb = jsc.broadcast(keys);
+        final Broadcast<long[]> kb = keysB; // the setup's, released by close()
         final Broadcast<int[]> gb = jsc.broadcast(grp);
         final Broadcast<double[]> yb = jsc.broadcast(y);
         final int kk = k, nn = n, pp = blocks.getNumPartitions();
@@ -539,7 +540,8 @@ public final class VectorPageRank {
         try {
             return spark.createDataFrame(rows, DataTypes.createStructType(fields)).localCheckpoint(true);
         } finally {
-            for (Broadcast<?> b : new Broadcast<?>[] {kb, gb, yb}) b.destroy(true);
+            gb.destroy(true);
+            yb.destroy(true);
         }
     }
 
