@@ -272,16 +272,19 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
     vertices = edges_all = teleport = None
     for network, d in per_net.items():
         v = d["accounts"].where(F.col("account_id").isNotNull()).select(_qualified(network, "account_id").alias("id"), F.lit(network).alias("grp")).distinct()
-        e = T.slot_edges(d["edges"], d["tev"], d["topics"], settings.offtopic_factor, trust=True)
+        # factored slot weights: one weight per edge, the few slots that differ in a map
+        e = T.slot_factors(d["edges"], d["tev"], d["topics"], settings.offtopic_factor, trust=True)
         d["slot_edges"] = e.persist()
-        e = d["slot_edges"].select(_qualified(network, "src").alias("src"), _qualified(network, "dst").alias("dst"), "w", "n")
+        e = d["slot_edges"].select(_qualified(network, "src").alias("src"), _qualified(network, "dst").alias("dst"), "w", "n", "m")
         t = T.slot_teleport(d["accounts"], d["rec"], d["topics"], seeds=d["seeds"]).select(_qualified(network, "id").alias("id"), "v")
         vertices = v if vertices is None else vertices.unionByName(v)
         edges_all = e if edges_all is None else edges_all.unionByName(e)
         teleport = t if teleport is None else teleport.unionByName(t)
+    # every group's slots: global, its topics, trusted seeds (a narrower group's extra slots stay empty)
+    scale = T.slot_scale(max(len(d["topics"]) + 2 for d in per_net.values()), settings.offtopic_factor)
     t0 = time.time()
     result = pagerank_arrays(vertices, edges_all, teleport, damping=settings.damping, tol=settings.tol, max_iter=settings.max_iter,
-                             engine=settings.pagerank_engine, vector_max_mb=settings.pagerank_vector_max_mb)
+                             engine=settings.pagerank_engine, vector_max_mb=settings.pagerank_vector_max_mb, scale=scale)
     seconds = time.time() - t0
 
     out = {}
@@ -306,7 +309,7 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         top = spark.read.parquet(str(lake.staged(run_id, "account_scores", day, network))).where(F.col("rank") <= top_n).select("account_id", F.lit(0).alias("slot"))
         if slot_of is not None:
             top = top.unionByName(staged_topics.where(F.col("rank_in_topic") <= top_n).select("account_id", slot_of[F.col("topic")].alias("slot")))
-        contrib = T.contributors(top, ranks, d["slot_edges"], settings.damping, settings.contributors_k)
+        contrib = T.contributors(top, ranks, d["slot_edges"], settings.damping, settings.contributors_k, scale=scale)
         mix = T.kinds_mix(d["events"].select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "kind"), ["src", "dst"]).select(
             "src", "dst", F.lit(None).cast("string").alias("topic"), "events", "kinds"
         ).unionByName(T.kinds_mix(d["tev"].select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "topic", "kind"), ["src", "dst", "topic"]))

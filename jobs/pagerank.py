@@ -94,6 +94,7 @@ def pagerank_arrays(
     steps_per_job: int = 5,
     engine: str = ENGINE,
     vector_max_mb: float = VECTOR_MAX_MB,
+    scale: list[float] | None = None,
 ) -> ArrayRankResult:
     """Every slot of every group in one pass per superstep.
 
@@ -106,6 +107,13 @@ def pagerank_arrays(
     the n - w of every edge);
     ``teleport``: ``id, v`` (array<double>, same length; non-negative). A slot
     whose teleport weights are all zero in a group stays all-zero.
+
+    **Factored edges** (``scale`` given, one multiplier per slot): ``w`` and ``n`` are doubles
+    and an optional ``m`` (map<int, double>) lists the slots whose multiplier differs from
+    ``scale``: slot t's weight is ``w * m.get(t, scale[t])`` and its normaliser ``n`` times the
+    same multiplier (:func:`expand_slots` writes out the arrays). The same ranks as the arrays, with
+    one weight and a few map entries per edge instead of one weight per slot: the vector engine
+    keeps them so (about 16 bytes per edge whatever the slots), the DataFrame engine expands them.
 
     Inside, the K slots are K double columns (``y0 .. y{K-1}``; a group with
     fewer slots pads with zeros): a superstep is then plain column arithmetic
@@ -142,7 +150,8 @@ def pagerank_arrays(
             key_of = F.col  # noqa: E731
             engine = "dataframe"  # the vector engine indexes 64-bit keys
     verts = idmap.select(F.col("k").alias("id"), "grp")
-    edges = edges.select(key_of("src").alias("src"), key_of("dst").alias("dst"), "w", *(["n"] if "n" in edges.columns else []))
+    extra = [c for c in ("n", "m") if c in edges.columns]
+    edges = edges.select(key_of("src").alias("src"), key_of("dst").alias("dst"), "w", *extra)
     sizes = {r["grp"]: int(r["n"]) for r in verts.groupBy("grp").agg(F.count(F.lit(1)).alias("n")).collect()}
     if not sizes:
         raise ValueError("PageRank over an empty vertex set")
@@ -150,14 +159,18 @@ def pagerank_arrays(
     k = teleport.agg(F.max(F.size("v")).alias("k")).first()["k"] or 0
     if k <= 0:
         raise ValueError("PageRank with an empty teleport vector")
+    if scale is not None:
+        if len(scale) < k or any(not x >= 0 for x in scale):
+            raise ValueError(f"scale: {len(scale)} multipliers for {k} slots (need one >= 0 per slot)")
+        scale = [float(x) for x in scale[:k]]
     # Each slot's weight, clamped to >= 0 (a missing slot is 0): SQL text, one py4j call.
     slot = lambda arr, i: f"greatest(coalesce(get({arr}, {i}), 0.0D), 0.0D)"  # noqa: E731
     spark = edges.sparkSession
     parts_n = int(spark.conf.get("spark.sql.shuffle.partitions"))
-    if _vector_fits(engine, sum(sizes.values()), edges, k, vector_max_mb):
+    if _vector_fits(engine, sum(sizes.values()), edges, k, vector_max_mb, factored=scale is not None):
         state, total, err, iterations, converged, release, slots = _run_vector(
             verts, edges, teleport.select(key_of("id").alias("id"), "v"), slot, k, len(names), float(damping),
-            tol, max_iter, steps_per_job, parts_n)
+            tol, max_iter, steps_per_job, parts_n, scale)
         shape = {g: (n, slots[g]) for g, n in sizes.items()}
     else:
         tele = teleport.join(idmap, "id").select(F.col("k").alias("id"), "grp", "v").persist(StorageLevel.MEMORY_AND_DISK)
@@ -169,6 +182,8 @@ def pagerank_arrays(
         k = max(s[1] for s in shape.values())
         if k == 0:
             raise ValueError("PageRank with an empty teleport vector")
+        if scale is not None:
+            edges = expand_slots(edges, scale[:k])
         state, total, err, iterations, converged = _run_dataframe(
             verts, edges, tele, slot, shape, k, float(damping), tol, max_iter, steps_per_job, parts_n)
         release = state.unpersist
@@ -191,23 +206,43 @@ def pagerank_arrays(
     return ArrayRankResult(ranks=ranks, iterations=iterations, converged=converged, last_error={names[g]: v for g, v in err.items()})
 
 
-def vector_bytes(n: int, e: int, k: int) -> int:
-    """The vector engine's working set, estimated: four N x K vectors and two copies of E x K weights."""
-    return 8 * k * (4 * n + 2 * e)
+def vector_bytes(n: int, e: int, k: int, pairs: int | None = None) -> int:
+    """The vector engine's working set, estimated: four N x K vectors, and two copies of the
+    edges' K weights (``pairs`` None: dense edges) or of their factored form (28 bytes per edge
+    and 12 per listed slot)."""
+    if pairs is None:
+        return 8 * k * (4 * n + 2 * e)
+    return 32 * k * n + 2 * (28 * e + 12 * pairs)
 
 
-def _vector_fits(engine: str, n: int, edges: DataFrame, k: int, max_mb: float) -> bool:
+def _vector_fits(engine: str, n: int, edges: DataFrame, k: int, max_mb: float, factored: bool = False) -> bool:
     if engine not in PAGERANK_ENGINES:
         raise ValueError(f"pagerank engine {engine!r}: expected one of {', '.join(PAGERANK_ENGINES)}")
     if engine != "auto":
         return engine == "vector"
     budget = max_mb * 2**20
     # the edges are counted only when the vertices alone leave room for them
-    return vector_bytes(n, 0, k) <= budget and vector_bytes(n, edges.count(), k) <= budget
+    if vector_bytes(n, 0, k, 0 if factored else None) > budget:
+        return False
+    if not factored:
+        return vector_bytes(n, edges.count(), k) <= budget
+    listed = F.coalesce(F.size("m"), F.lit(0)) if "m" in edges.columns else F.lit(0)
+    c = edges.agg(F.count(F.lit(1)).alias("e"), F.sum(listed).alias("pairs")).first()
+    return vector_bytes(n, c["e"], k, int(c["pairs"] or 0)) <= budget
+
+
+def expand_slots(edges: DataFrame, scale: list[float]) -> DataFrame:
+    """Factored edges (``w``, ``n``: doubles, ``m``: map<int, double>, see :func:`pagerank_arrays`)
+    as per-slot arrays: slot t's weight ``w * m.get(t, scale[t])``, its normaliser ``n`` times the same."""
+    lits = ", ".join(_num(x) for x in scale)
+    mult = f"coalesce(m[i], element_at(array({lits}), i + 1))" if "m" in edges.columns else f"element_at(array({lits}), i + 1)"
+    arr = lambda c: f"transform(sequence(0, {len(scale) - 1}), i -> {c} * {mult}) AS {c}"  # noqa: E731
+    keep = [c for c in edges.columns if c not in ("w", "n", "m")]
+    return _select(edges, *keep, arr("w"), *([arr("n")] if "n" in edges.columns else []))
 
 
 def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: int, groups: int, d: float, tol: float,
-                max_iter: int, steps_per_job: int, parts: int):
+                max_iter: int, steps_per_job: int, parts: int, scale: list[float] | None = None):
     """The supersteps on the JVM vector engine (engine/src, ``VECTOR_CLASS``), which also builds
     the transition matrix from the edges and normalises the teleport vector. Returns its state,
     a callback that releases it, and each group's slot count (its longest teleport array)."""
@@ -223,10 +258,18 @@ def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: in
             "`make env` (build/kindling-engine.jar), or set KINDLING_PAGERANK_ENGINE=dataframe"
         )
     has_n = "n" in edges.columns
-    cols = [f"{slot('w', i)} AS w{i}" for i in range(k)] + ([f"{slot('n', i)} AS n{i}" for i in range(k)] if has_n else [])
+    if scale is None:
+        cols = [f"{slot('w', i)} AS w{i}" for i in range(k)] + ([f"{slot('n', i)} AS n{i}" for i in range(k)] if has_n else [])
+        jscale = None
+    else:
+        m = "CAST(m AS MAP<INT, DOUBLE>)" if "m" in edges.columns else "CAST(NULL AS MAP<INT, DOUBLE>)"
+        cols = ["coalesce(CAST(w AS DOUBLE), 0.0D) AS w", *(["CAST(n AS DOUBLE) AS n"] if has_n else []), f"{m} AS m"]
+        jscale = spark.sparkContext._gateway.new_array(spark._jvm.double, k)
+        for i, x in enumerate(scale):
+            jscale[i] = x
     eng = cls(
         verts.select("id", "grp")._jdf,
-        _select(edges, "src", "dst", *cols)._jdf, has_n,
+        _select(edges, "src", "dst", *cols)._jdf, has_n, jscale,
         _select(tele, "id", "CAST(coalesce(size(v), 0) AS INT) AS len", *[f"{slot('v', i)} AS v{i}" for i in range(k)])._jdf,
         k, groups, d, float(tol), parts,
     )

@@ -110,50 +110,56 @@ def activity(posts: DataFrame, ptopics: DataFrame, events: DataFrame, tevents: D
     )
 
 
-def array_sum(values: F.Column) -> F.Column:
-    """Elementwise sum of a list of equal-length arrays (null for an empty list)."""
-    return F.aggregate(
-        F.slice(values, 2, F.greatest(F.size(values), F.lit(1))),
-        F.get(values, 0),
-        lambda acc, x: F.zip_with(acc, x, lambda a, b: a + b),
-    )
-
-
 def _slot_index(topics: list[str]) -> F.Column:
     return F.create_map(*[x for i, t in enumerate(topics, start=1) for x in (F.lit(t), F.lit(i))])
 
 
-def slot_edges(edges: DataFrame, tevents: DataFrame, topics: list[str], offtopic: float, trust: bool = False) -> DataFrame:
+def slot_factors(edges: DataFrame, tevents: DataFrame | None, topics: list[str], offtopic: float, trust: bool = False) -> DataFrame:
+    """``src, dst, w, m``: the slot weights of :func:`slot_edges` in factored form (see
+    :func:`jobs.pagerank.pagerank_arrays`, ``scale`` = :func:`slot_scale`): the pair's weight
+    ``w``, and in ``m`` the multiplier of every slot that differs from the off-topic factor:
+    topic t's ``f + (1 - f) * share_t`` for the topics of the pair's engagements and, with
+    ``trust``, 1 for the trusted-seed slot K + 1 (the global slot's 1 is ``scale``'s). With
+    ``norm_weight`` in ``edges``, also ``n``: the pair's normaliser, under the same multipliers."""
+    k = len(topics)
+    norm = [F.col("norm_weight").alias("n")] if "norm_weight" in edges.columns else []
+    f = float(offtopic)
+    listed = F.create_map().cast("map<int,double>")
+    if k:
+        idx = _slot_index(topics)
+        on = (
+            tevents.select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), idx[F.col("topic")].alias("slot"), "w")
+            .where(F.col("slot").isNotNull())
+            .groupBy("src", "dst", "slot")
+            .agg(F.sum("w").alias("on"))
+            .groupBy("src", "dst")
+            .agg(F.map_from_entries(F.collect_list(F.struct("slot", "on"))).alias("_on"))
+        )
+        edges = edges.join(on, ["src", "dst"], "left")
+        share = lambda v: F.least(F.lit(1.0), v / F.col("raw_weight"))  # noqa: E731
+        listed = F.coalesce(F.transform_values("_on", lambda _t, v: F.lit(f) + F.lit(1.0 - f) * share(v)), listed)
+    if trust:
+        listed = F.map_concat(listed, F.create_map(F.lit(k + 1), F.lit(1.0)))
+    return edges.select("src", "dst", F.col("weight").alias("w"), *norm, listed.alias("m"))
+
+
+def slot_scale(slots: int, offtopic: float) -> list[float]:
+    """The default multiplier of each slot of :func:`slot_factors`: 1 for the global slot, the
+    off-topic factor for the others (a slot's own edges list theirs in ``m``)."""
+    return [1.0] + [float(offtopic)] * (slots - 1)
+
+
+def slot_edges(edges: DataFrame, tevents: DataFrame | None, topics: list[str], offtopic: float, trust: bool = False) -> DataFrame:
     """``src, dst, w``: per pair, [global weight, weight for topic 1, ..., topic K] (and, with
-    ``trust``, the global weight once more for the trusted-seed slot K + 1).
+    ``trust``, the global weight once more for the trusted-seed slot K + 1): :func:`slot_factors`
+    written out as arrays.
 
     When ``edges`` has ``norm_weight`` (:func:`jobs.graph.build_edges`), also ``n``: the same
     per-slot arrays from ``norm_weight``, each source's out-weight in PageRank."""
-    k = len(topics)
-    norm = "norm_weight" in edges.columns
-    if k == 0:
-        n = [F.array(*[F.col("norm_weight")] * (2 if trust else 1)).alias("n")] if norm else []
-        return edges.select("src", "dst", F.array(*[F.col("weight")] * (2 if trust else 1)).alias("w"), *n)
-    idx = _slot_index(topics)
-    on = (
-        tevents.select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), idx[F.col("topic")].alias("slot"), "w")
-        .where(F.col("slot").isNotNull())
-        .groupBy("src", "dst", "slot")
-        .agg(F.sum("w").alias("on"))
-        .groupBy("src", "dst")
-        .agg(F.map_from_entries(F.collect_list(F.struct("slot", "on"))).alias("_on"))
-    )
-    f = float(offtopic)
-    share = lambda i: F.least(F.lit(1.0), F.coalesce(F.col("_on")[i], F.lit(0.0)) / F.col("raw_weight"))  # noqa: E731
-    def per_slot(col: str) -> F.Column:
-        arr = F.transform(
-            F.sequence(F.lit(0), F.lit(k)),
-            lambda i: F.when(i == 0, F.col(col)).otherwise(F.col(col) * (F.lit(f) + F.lit(1.0 - f) * share(i))),
-        )
-        return F.concat(arr, F.array(F.col(col))) if trust else arr
+    from jobs.pagerank import expand_slots
 
-    n = [per_slot("norm_weight").alias("n")] if norm else []
-    return edges.join(on, ["src", "dst"], "left").select("src", "dst", per_slot("weight").alias("w"), *n)
+    slots = len(topics) + (2 if trust else 1)
+    return expand_slots(slot_factors(edges, tevents, topics, offtopic, trust), slot_scale(slots, offtopic))
 
 
 def slot_teleport(accounts: DataFrame, rec: DataFrame, topics: list[str], seeds: DataFrame | None = None) -> DataFrame:
@@ -208,24 +214,39 @@ def contributors(
     edges: DataFrame,
     damping: float,
     k: int,
+    scale: list[float] | None = None,
 ) -> DataFrame:
     """``account_id, slot, contributor_id, share, contributor_rank``.
 
     ``top``: ``account_id, slot`` — the accounts to explain per slot;
     ``ranks``: ``id, pr`` (final ranks, arrays); ``edges``: ``src, dst, w`` (slot weights) and
-    optionally ``n`` (the out-weight normalisers, as PageRank used them).
+    optionally ``n`` (the out-weight normalisers, as PageRank used them), as arrays or, with
+    ``scale``, in factored form (:func:`slot_factors`).
     The rank flowing along src -> dst in slot s is ``d * pr_s(src) * w_s / out_s(src)``;
     share = that flow over all flow into dst in slot s (the teleport part left out).
+    Out-weights are summed only for the (source, slot) pairs that reach a top account.
     """
     norm = "n" if "n" in edges.columns else "w"  # the out-weight PageRank divided by
-    out = edges.groupBy("src").agg(F.collect_list(norm).alias("_l")).select("src", array_sum(F.col("_l")).alias("_out"))
+    if scale is None:
+        weight = lambda c: F.get(c, F.col("slot"))  # noqa: E731
+    else:
+        mult = F.array(*[F.lit(float(x)) for x in scale])[F.col("slot")]
+        if "m" in edges.columns:
+            mult = F.coalesce(F.col("m")[F.col("slot")], mult)
+        weight = lambda c: F.col(c) * mult  # noqa: E731
+    into = edges.join(top.select(F.col("account_id").alias("dst"), "slot"), "dst")
+    need = into.select("src", "dst", "slot", weight("w").alias("_w"))
+    out = (
+        edges.join(need.select("src", "slot").distinct(), "src")
+        .groupBy("src", "slot")
+        .agg(F.sum(weight(norm)).alias("_out"))
+    )
     flows = (
-        edges.join(top.select(F.col("account_id").alias("dst"), "slot"), "dst")
-        .join(out, "src")
+        need.join(out, ["src", "slot"])
         .join(ranks.select(F.col("id").alias("src"), "pr"), "src")
         .select(
             F.col("dst").alias("account_id"), "slot", F.col("src").alias("contributor_id"),
-            (F.lit(float(damping)) * F.get("pr", F.col("slot")) * F.get("w", F.col("slot")) / F.get("_out", F.col("slot"))).alias("flow"),
+            (F.lit(float(damping)) * F.get("pr", F.col("slot")) * F.col("_w") / F.col("_out")).alias("flow"),
         )
         .where(F.col("flow") > 0)
     )

@@ -211,6 +211,60 @@ def test_the_vector_and_dataframe_engines_agree(spark, tol):
             assert total == pytest.approx(0.0 if (g, i) == ("A", 2) else 1.0, abs=1e-9), (g, i)
 
 
+def _factored_case(spark):
+    """The vertices and teleport of :func:`_mixed_case` with factored edges: a base weight, a
+    normaliser (sometimes missing), and a map of slots whose multiplier differs from the scale,
+    including a multiplier of 0, a slot beyond the widest group and a source (a1) whose every
+    edge zeroes slot 1, so that it is dangling there and only there."""
+    verts, _edges, tele = _mixed_case(spark)
+    rnd = random.Random(11)
+    rows = []
+    for ids in ([f"a{i}" for i in range(60)], [f"b{i}" for i in range(25)]):
+        for _ in range(len(ids) * 4):
+            s, d = rnd.choice(ids[:-3]), rnd.choice(ids)
+            if s == d:
+                continue
+            w = rnd.paretovariate(1.5)
+            n = None if rnd.random() < 0.3 else w * rnd.choice([1.0, 1.0, 3.0, 0.5])
+            m = {t: rnd.choice([0.0, 0.4, 1.0, 2.5]) for t in range(3) if rnd.random() < 0.3} or None
+            if s == "a1":
+                m = {**(m or {}), 1: 0.0}
+            if rnd.random() < 0.05:
+                m = {**(m or {}), 7: 9.0}  # no such slot: ignored
+            rows.append((s, d, w, n, m))
+    rows.append(("a1", "a2", 2.0, None, {1: 0.0, 2: 1.5}))
+    edges = spark.createDataFrame(rows, "src string, dst string, w double, n double, m map<int, double>")
+    return verts, edges, tele
+
+
+def test_factored_edges_rank_as_their_expanded_arrays(spark):
+    """Factored edges (one weight, a map of the slots that differ from ``scale``) give, on both
+    engines, the ranks of the same edges written out as per-slot arrays (``expand_slots``)."""
+    from jobs.pagerank import expand_slots, pagerank_arrays
+
+    verts, edges, tele = _factored_case(spark)
+    scale = [1.0, 0.2, 0.7]
+    dense = expand_slots(edges, scale)
+    row = {(r["src"], r["dst"], r["w"][0]): r for r in dense.collect()}[("a1", "a2", 2.0)]
+    assert row["w"] == [2.0, 0.0, 3.0] and row["n"] == [None, None, None]
+    got = {}
+    for label, e, sc in (("arrays", dense, None), ("factored", edges, scale)):
+        for engine in ("vector", "dataframe"):
+            res = pagerank_arrays(verts, e, tele, tol=1e-12, max_iter=300, engine=engine, scale=sc)
+            got[label, engine] = {r["id"]: r["pr"] for r in res.ranks.collect()}
+            assert res.converged, (label, engine)
+            res.unpersist()
+    want = got["arrays", "dataframe"]
+    for key, ranks in got.items():
+        assert set(ranks) == set(want), key
+        for v, pr in want.items():
+            assert ranks[v] == pytest.approx(pr, abs=1e-10), (key, v)
+    # the multipliers matter: slot 1 of group A differs from slot 0, and a1's slot 1 is dangling
+    assert any(abs(pr[0] - pr[1]) > 1e-3 for v, pr in want.items() if v.startswith("a"))
+    with pytest.raises(ValueError, match="2 multipliers for 3 slots"):
+        pagerank_arrays(verts, edges, tele, scale=[1.0, 0.2])
+
+
 def test_auto_picks_the_dataframe_engine_when_the_vector_is_too_big(spark, monkeypatch):
     """``auto`` takes the vector engine only when its working set fits ``vector_max_mb``; an unknown
     engine is refused; a vector engine that is not on the classpath says how to build it."""

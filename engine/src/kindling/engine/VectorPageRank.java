@@ -7,6 +7,7 @@ import java.util.Iterator;
 import java.util.List;
 
 import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -15,6 +16,8 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.util.ArrayData;
+import org.apache.spark.sql.catalyst.util.MapData;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
@@ -26,25 +29,47 @@ import scala.Tuple2;
  * The superstep loop of Kindling's weighted, multi-slot PageRank (jobs/pagerank.py) with the
  * rank vector held whole on the driver and broadcast to the edge blocks each superstep.
  *
- * <p>Setup indexes the vertices densely (their sorted 64-bit keys), shuffles the edges as packed
- * arrays twice (into P blocks by source range, where each source's out-weight divides its
- * weights, then into P blocks by destination range) and packs each destination block as a
- * compressed sparse row matrix of its in-edges (destination offsets, source indices, K weights
- * per edge) cached as one object per partition. A superstep is then one Spark job with no shuffle: every block reads the broadcast
- * vector, multiplies, and returns its destination slice; the driver adds the fixed teleport part,
- * measures the change and broadcasts the next vector (the previous broadcast is destroyed, so
- * memory does not grow with the supersteps).
+ * <p>Setup indexes the vertices densely (their sorted 64-bit keys) and shuffles the edges as
+ * packed arrays twice: into P blocks by source range, where each source's out-weight is summed,
+ * then into P blocks by destination range, where each block becomes a compressed sparse row
+ * matrix of its in-edges, cached as one object per partition. A superstep is then one Spark job
+ * with no shuffle: every block reads the broadcast vector, multiplies, and returns its
+ * destination slice; the driver adds the fixed teleport part, measures the change and broadcasts
+ * the next vector (the previous broadcast is destroyed, so memory does not grow with the
+ * supersteps).
+ *
+ * <p>The edges' K slot weights come in one of two forms:
+ * <ul>
+ * <li><b>dense</b> ({@code scale == null}): K weights per edge. Each is divided by its source's
+ *     out-weight in setup, so a block holds {@code d * P} itself, 8 x K bytes per edge;</li>
+ * <li><b>factored</b> ({@code scale != null}): one base weight per edge and a map of the slots
+ *     whose multiplier differs from {@code scale[t]}, so slot t's weight is
+ *     {@code w * m.getOrDefault(t, scale[t])} (a topic slot's weight is the pair's weight times the
+ *     off-topic factor, except on the few topics of its posts). A block holds the base weight and
+ *     those few corrections, about 16 bytes per edge whatever K, and the driver broadcasts
+ *     {@code y / out} (each source's value divided by its out-weight, slot by slot) instead of
+ *     {@code y}; the out-weights are kept on the driver as one base sum per source and the exact
+ *     sums of its listed slots.</li>
+ * </ul>
  *
  * <p>It computes the same linear map as the DataFrame engine, {@code y <- (d P)^T y + (1 - d) v}
  * per slot, and the same convergence test (each slot's L1 change of the per-group normalised
  * vector below {@code N_group * tol}), but tests it after every superstep. The driver holds
- * about four copies of an N x K vector of doubles and the blocks the edges' K weights:
+ * about four copies of an N x K vector of doubles (the vector, a buffer for the next one or for
+ * {@code y / out}, the broadcast's serialised copy, the returned slices) and the blocks the edges:
  * jobs/pagerank.py picks this engine only when that fits (setting {@code pagerank_vector_max_mb}).
  */
 public final class VectorPageRank {
 
-    /** A destination range's in-edges as a CSR matrix; K weights per edge, edge-major. */
-    static final class Block implements Serializable {
+    /** A destination range's in-edges as a matrix: the slice it adds to {@code y} in a superstep. */
+    interface Matrix extends Serializable {
+        int lo();
+
+        double[] multiply(double[] y, int k);
+    }
+
+    /** Dense: a destination range's in-edges as a CSR matrix of d * P; K weights per edge, edge-major. */
+    static final class Block implements Matrix {
         private static final long serialVersionUID = 1L;
         final int lo;
         final int[] start; // (hi - lo) + 1 offsets into src / p
@@ -58,7 +83,13 @@ public final class VectorPageRank {
             this.p = p;
         }
 
-        double[] multiply(double[] y, int k) {
+        @Override
+        public int lo() {
+            return lo;
+        }
+
+        @Override
+        public double[] multiply(double[] y, int k) {
             int rows = start.length - 1;
             double[] out = new double[rows * k];
             if (k == 1) {
@@ -79,6 +110,65 @@ public final class VectorPageRank {
                     for (int t = 0; t < k; t++) {
                         out[o + t] += p[w + t] * y[s + t];
                     }
+                }
+            }
+            return out;
+        }
+    }
+
+    /**
+     * Factored: a destination range's in-edges as a CSR matrix of d times their base weights, with
+     * per edge the listed slots' corrections d * w * (m_t - scale[t]). It multiplies {@code y / out}.
+     */
+    static final class FactoredBlock implements Matrix {
+        private static final long serialVersionUID = 1L;
+        final int lo;
+        final int[] start; // (hi - lo) + 1 offsets into src / w / xStart
+        final int[] src;
+        final double[] w; // d * base weight
+        final int[] xStart; // edges + 1 offsets into xSlot / xVal
+        final int[] xSlot;
+        final double[] xVal; // d * w * (m_t - scale[t])
+        final double[] scale;
+
+        FactoredBlock(int lo, int[] start, int[] src, double[] w, int[] xStart, int[] xSlot, double[] xVal, double[] scale) {
+            this.lo = lo;
+            this.start = start;
+            this.src = src;
+            this.w = w;
+            this.xStart = xStart;
+            this.xSlot = xSlot;
+            this.xVal = xVal;
+            this.scale = scale;
+        }
+
+        @Override
+        public int lo() {
+            return lo;
+        }
+
+        @Override
+        public double[] multiply(double[] y, int k) {
+            int rows = start.length - 1;
+            double[] out = new double[rows * k];
+            double[] acc = new double[k];
+            for (int r = 0; r < rows; r++) {
+                int o = r * k;
+                int first = start[r], end = start[r + 1];
+                if (first == end) continue;
+                Arrays.fill(acc, 0.0);
+                for (int e = first; e < end; e++) {
+                    int s = src[e] * k;
+                    double we = w[e];
+                    for (int t = 0; t < k; t++) {
+                        acc[t] += we * y[s + t];
+                    }
+                    for (int x = xStart[e], xe = xStart[e + 1]; x < xe; x++) {
+                        out[o + xSlot[x]] += xVal[x] * y[s + xSlot[x]];
+                    }
+                }
+                for (int t = 0; t < k; t++) {
+                    out[o + t] += scale[t] * acc[t];
                 }
             }
             return out;
@@ -115,6 +205,56 @@ public final class VectorPageRank {
         }
     }
 
+    /**
+     * Factored edges bound for one block: destination, source, base weight, base normaliser (at
+     * least the weight) and the listed slots' multipliers.
+     */
+    static final class FactoredChunk implements Serializable {
+        private static final long serialVersionUID = 1L;
+        int size;
+        int[] dst = new int[16];
+        int[] src = new int[16];
+        double[] w = new double[16];
+        double[] norm = new double[16];
+        int[] xStart = new int[17];
+        int pairs;
+        int[] xSlot = new int[16];
+        double[] xVal = new double[16];
+
+        void add(int d, int s, double wt, double nw, int[] slots, double[] mult, int m) {
+            if (size == dst.length) {
+                dst = Arrays.copyOf(dst, size * 2);
+                src = Arrays.copyOf(src, size * 2);
+                w = Arrays.copyOf(w, size * 2);
+                norm = Arrays.copyOf(norm, size * 2);
+                xStart = Arrays.copyOf(xStart, size * 2 + 1);
+            }
+            if (pairs + m > xSlot.length) {
+                int cap = Math.max(xSlot.length * 2, pairs + m);
+                xSlot = Arrays.copyOf(xSlot, cap);
+                xVal = Arrays.copyOf(xVal, cap);
+            }
+            dst[size] = d;
+            src[size] = s;
+            w[size] = wt;
+            norm[size] = nw;
+            System.arraycopy(slots, 0, xSlot, pairs, m);
+            System.arraycopy(mult, 0, xVal, pairs, m);
+            pairs += m;
+            xStart[++size] = pairs;
+        }
+    }
+
+    /** A source block's out-weights (factored form): base sums, and the exact sums of listed slots. */
+    static final class OutWeights implements Serializable {
+        private static final long serialVersionUID = 1L;
+        int lo;
+        double[] base; // per source: the sum of its edges' base normalisers
+        int[] start; // per source: offsets into slot / out
+        int[] slot;
+        double[] out; // the source's out-weight in that slot
+    }
+
     /** Key i goes to partition i (the key is already the block number). */
     static final class BlockPartitioner extends Partitioner {
         private static final long serialVersionUID = 1L;
@@ -147,11 +287,18 @@ public final class VectorPageRank {
     private final int[] grp;
     private final long[] groupSize;
     private final double tol;
-    private final JavaRDD<Block> blocks;
-    private final double[] fixed;
+    private final JavaRDD<Matrix> blocks;
+    private final double[] scale; // null: dense blocks
+    private double[] outBase; // factored: each source's base out-weight
+    private int[] outStart; // factored: n + 1 offsets into outSlot / outVal
+    private int[] outSlot;
+    private double[] outVal;
+    private final int[] fixedAt; // the teleport part (1 - d) v, sparse: index * K + slot
+    private final double[] fixedVal;
     private final boolean hasTeleport;
     private final int[] slotCounts;
     private double[] y;
+    private double[] spare; // the next vector is written here (and, factored, y / out before it)
     private double[] total;
     private double[] err;
     private int iterations;
@@ -170,20 +317,29 @@ public final class VectorPageRank {
 
     /**
      * @param verts id (long), grp (int, 0 .. groups-1): every vertex, ids unique
-     * @param edges src (long), dst (long), w0 .. w{K-1} (double, >= 0), then when {@code hasN}
-     *              n0 .. n{K-1}: the weight the edge counts for in its source's out-weight (a
-     *              smaller n counts as w). Repeated pairs add up; edges to or from ids outside
+     * @param edges dense ({@code scale == null}): src (long), dst (long), w0 .. w{K-1} (double,
+     *              >= 0), then when {@code hasN} n0 .. n{K-1}: the weight the edge counts for in its
+     *              source's out-weight (a smaller n counts as w). Factored: src, dst, w (double,
+     *              >= 0), then when {@code hasN} n (double), then m (map&lt;int, double&gt;, may be
+     *              null): slot t's weight is {@code w * m.getOrDefault(t, scale[t])} and its
+     *              normaliser {@code max(w, n)} times the same multiplier; multipliers >= 0, slots
+     *              outside 0 .. K-1 ignored. Repeated pairs add up; edges to or from ids outside
      *              {@code verts} are dropped.
+     * @param scale null, or K default multipliers (>= 0) of the factored form
      * @param tele  id (long), len (int: the length of the vertex's teleport array), v0 .. v{K-1}
      *              (double, >= 0): the teleport weights, normalised here per group and slot
      */
-    public VectorPageRank(Dataset<Row> verts, Dataset<Row> edges, boolean hasN, Dataset<Row> tele, int k,
-                          int groups, double damping, double tol, int parts) {
+    public VectorPageRank(Dataset<Row> verts, Dataset<Row> edges, boolean hasN, double[] scale, Dataset<Row> tele,
+                          int k, int groups, double damping, double tol, int parts) {
         this.spark = verts.sparkSession();
         this.jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         this.k = k;
         this.groups = groups;
         this.tol = tol;
+        if (scale != null && scale.length != k) {
+            throw new IllegalArgumentException("scale has " + scale.length + " multipliers for " + k + " slots");
+        }
+        this.scale = scale == null ? null : scale.clone();
 
         // The vertices: sorted keys (a vertex's index is its key's rank) and their groups.
         List<Tuple2<long[], int[]>> pieces = rows(verts.selectExpr("CAST(id AS LONG)", "CAST(grp AS INT)"))
@@ -213,22 +369,36 @@ public final class VectorPageRank {
         groupSize = new long[groups];
         for (int g : grp) groupSize[g]++;
 
-        // The transition matrix d * P, built in two shuffles of packed arrays (no row shuffle):
-        // the edges by source block, where each source's out-weight is summed and every weight
-        // divided by it, then by destination block, where each block becomes a CSR matrix.
         final int kk = k, nn = n, pp = Math.max(1, Math.min(parts, n));
         final boolean withN = hasN;
         final double d = damping;
         final Broadcast<long[]> kb = jsc.broadcast(keys);
         keysB = kb;
-        blocks = rows(edges)
-            .mapPartitionsToPair(it -> bySource(it, kb.value(), kk, withN, nn, pp))
-            .partitionBy(new BlockPartitioner(pp))
-            .mapPartitionsWithIndex((b, it) -> normalise(b, it, kk, d, nn, pp), true)
-            .mapPartitionsToPair(it -> it)
-            .partitionBy(new BlockPartitioner(pp))
-            .mapPartitionsWithIndex((b, it) -> pack(b, it, kk, nn, pp), true)
-            .persist(StorageLevel.MEMORY_AND_DISK());
+        if (scale == null) {
+            // d * P, built in two shuffles of packed arrays (no row shuffle): the edges by source
+            // block, where each source's out-weight is summed and every weight divided by it, then
+            // by destination block, where each block becomes a CSR matrix.
+            blocks = rows(edges)
+                .mapPartitionsToPair(it -> bySource(it, kb.value(), kk, withN, nn, pp))
+                .partitionBy(new BlockPartitioner(pp))
+                .mapPartitionsWithIndex((b, it) -> normalise(b, it, kk, d, nn, pp), true)
+                .mapPartitionsToPair(it -> it)
+                .partitionBy(new BlockPartitioner(pp))
+                .mapPartitionsWithIndex((b, it) -> pack(b, it, kk, nn, pp), true)
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        } else {
+            // The same two shuffles; the out-weights are collected from the source blocks (the
+            // second pass over them reads the same shuffle files) and the blocks keep d * w.
+            final double[] sc = this.scale;
+            JavaPairRDD<Integer, FactoredChunk> bySrc = rows(edges)
+                .mapPartitionsToPair(it -> bySourceFactored(it, kb.value(), kk, withN, nn, pp))
+                .partitionBy(new BlockPartitioner(pp));
+            collectOutWeights(bySrc.mapPartitionsWithIndex((b, it) -> outWeights(b, it, sc, nn, pp), true).collect());
+            blocks = bySrc.mapPartitionsToPair(it -> byDestination(it, nn, pp))
+                .partitionBy(new BlockPartitioner(pp))
+                .mapPartitionsWithIndex((b, it) -> packFactored(b, it, sc, d, nn, pp), true)
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        }
         blocks.count();
 
         // The teleport vector: its non-zero entries, normalised per group and slot; each group's
@@ -240,17 +410,30 @@ public final class VectorPageRank {
             for (int i = 0; i < t.m; i++) v[t.at[i]] += t.val[i];
             for (int i = 0; i < t.rows; i++) slotCounts[grp[t.vertex[i]]] = Math.max(slotCounts[grp[t.vertex[i]]], t.len[i]);
         }
+        tv = null;
         double[] vsum = sums(v);
+        int nz = 0;
         for (int i = 0; i < n; i++) {
             int o = grp[i] * k;
-            for (int t = 0; t < k; t++) v[i * k + t] = vsum[o + t] > 0 ? v[i * k + t] / vsum[o + t] : 0.0;
+            for (int t = 0; t < k; t++) {
+                double x = vsum[o + t] > 0 ? v[i * k + t] / vsum[o + t] : 0.0;
+                v[i * k + t] = x;
+                if (x != 0.0) nz++;
+            }
         }
         boolean any = false;
         for (double x : vsum) any |= x > 0;
         hasTeleport = any;
-        fixed = new double[n * k];
-        for (int i = 0; i < v.length; i++) fixed[i] = (1.0 - damping) * v[i];
+        fixedAt = new int[nz];
+        fixedVal = new double[nz];
+        for (int i = 0, j = 0; i < v.length; i++) {
+            if (v[i] != 0.0) {
+                fixedAt[j] = i;
+                fixedVal[j++] = (1.0 - damping) * v[i];
+            }
+        }
         y = v;
+        spare = new double[n * k];
         total = sums(y);
         err = new double[groups * k];
     }
@@ -344,7 +527,7 @@ public final class VectorPageRank {
     }
 
     /** One destination block as a CSR matrix of its in-edges. */
-    private static Iterator<Block> pack(int b, Iterator<Tuple2<Integer, Chunk>> it, int k, int n, int parts) {
+    private static Iterator<Matrix> pack(int b, Iterator<Tuple2<Integer, Chunk>> it, int k, int n, int parts) {
         int lo = lo(b, n, parts), hi = lo(b + 1, n, parts);
         List<Chunk> chunks = new ArrayList<>();
         int[] start = new int[hi - lo + 1];
@@ -370,8 +553,235 @@ public final class VectorPageRank {
                 System.arraycopy(c.p, i * k, p, e * k, k);
             }
         }
-        List<Block> out = new ArrayList<>(1);
+        List<Matrix> out = new ArrayList<>(1);
         out.add(new Block(lo, start, src, p));
+        return out.iterator();
+    }
+
+    /** Factored edges of one input partition, by source block; edges of weight 0 are dropped. */
+    private static Iterator<Tuple2<Integer, FactoredChunk>> bySourceFactored(Iterator<InternalRow> rows, long[] keys,
+                                                                             int k, boolean hasN, int n, int parts) {
+        FactoredChunk[] chunks = new FactoredChunk[parts];
+        int mi = hasN ? 4 : 3;
+        int[] slots = new int[16];
+        double[] mult = new double[16];
+        while (rows.hasNext()) {
+            InternalRow r = rows.next();
+            double w = Math.max(r.getDouble(2), 0.0);
+            if (!(w > 0)) continue; // carries nothing in any slot
+            int s = Arrays.binarySearch(keys, r.getLong(0));
+            int d = Arrays.binarySearch(keys, r.getLong(1));
+            if (s < 0 || d < 0) continue; // an edge to or from a vertex outside the set
+            double norm = hasN && !r.isNullAt(3) ? Math.max(w, r.getDouble(3)) : w;
+            int m = 0;
+            if (!r.isNullAt(mi)) {
+                MapData map = r.getMap(mi);
+                ArrayData ks = map.keyArray(), vs = map.valueArray();
+                for (int j = 0; j < map.numElements(); j++) {
+                    if (ks.isNullAt(j) || vs.isNullAt(j)) continue;
+                    int t = ks.getInt(j);
+                    if (t < 0 || t >= k) continue;
+                    if (m == slots.length) {
+                        slots = Arrays.copyOf(slots, m * 2);
+                        mult = Arrays.copyOf(mult, m * 2);
+                    }
+                    slots[m] = t;
+                    mult[m++] = Math.max(vs.getDouble(j), 0.0);
+                }
+            }
+            int b = blockOf(s, n, parts);
+            if (chunks[b] == null) chunks[b] = new FactoredChunk();
+            chunks[b].add(d, s, w, norm, slots, mult, m);
+        }
+        List<Tuple2<Integer, FactoredChunk>> out = new ArrayList<>();
+        for (int b = 0; b < parts; b++) {
+            if (chunks[b] != null) out.add(new Tuple2<>(b, chunks[b]));
+        }
+        return out.iterator();
+    }
+
+    /**
+     * One source block's out-weights: per source the sum of its base normalisers, and for every
+     * slot some edge of it lists, the exact sum {@code sum(norm * m_t)} over the edges that list
+     * it plus {@code scale[t]} times the normalisers of those that do not (none: exactly zero).
+     */
+    private static Iterator<OutWeights> outWeights(int b, Iterator<Tuple2<Integer, FactoredChunk>> it, double[] scale,
+                                                   int n, int parts) {
+        int lo = lo(b, n, parts), hi = lo(b + 1, n, parts), rows = hi - lo, k = scale.length;
+        List<FactoredChunk> chunks = new ArrayList<>();
+        double[] base = new double[rows];
+        int[] edgesOf = new int[rows + 1];
+        while (it.hasNext()) {
+            FactoredChunk c = it.next()._2();
+            chunks.add(c);
+            for (int i = 0; i < c.size; i++) {
+                base[c.src[i] - lo] += c.norm[i];
+                edgesOf[c.src[i] - lo + 1]++;
+            }
+        }
+        for (int r = 0; r < rows; r++) edgesOf[r + 1] += edgesOf[r];
+        // each source's edges, as (chunk, edge) pairs
+        int[] next = Arrays.copyOf(edgesOf, rows);
+        int[] ec = new int[edgesOf[rows]];
+        int[] ei = new int[edgesOf[rows]];
+        for (int ci = 0; ci < chunks.size(); ci++) {
+            FactoredChunk c = chunks.get(ci);
+            for (int i = 0; i < c.size; i++) {
+                int e = next[c.src[i] - lo]++;
+                ec[e] = ci;
+                ei[e] = i;
+            }
+        }
+        double[] listed = new double[k]; // sum of norm * m_t over the edges listing t
+        double[] listedNorm = new double[k]; // sum of norm over them
+        int[] listedCount = new int[k];
+        int[] touched = new int[k];
+        OutWeights ow = new OutWeights();
+        ow.lo = lo;
+        ow.base = base;
+        ow.start = new int[rows + 1];
+        ow.slot = new int[16];
+        ow.out = new double[16];
+        int m = 0;
+        for (int r = 0; r < rows; r++) {
+            int nt = 0;
+            for (int e = edgesOf[r]; e < edgesOf[r + 1]; e++) {
+                FactoredChunk c = chunks.get(ec[e]);
+                int i = ei[e];
+                for (int x = c.xStart[i]; x < c.xStart[i + 1]; x++) {
+                    int t = c.xSlot[x];
+                    if (listedCount[t]++ == 0) touched[nt++] = t;
+                    listed[t] += c.norm[i] * c.xVal[x];
+                    listedNorm[t] += c.norm[i];
+                }
+            }
+            int edges = edgesOf[r + 1] - edgesOf[r];
+            Arrays.sort(touched, 0, nt);
+            for (int j = 0; j < nt; j++) {
+                int t = touched[j];
+                double rest = listedCount[t] == edges ? 0.0 : scale[t] * (base[r] - listedNorm[t]);
+                if (m == ow.slot.length) {
+                    ow.slot = Arrays.copyOf(ow.slot, m * 2);
+                    ow.out = Arrays.copyOf(ow.out, m * 2);
+                }
+                ow.slot[m] = t;
+                ow.out[m++] = listed[t] + rest;
+                listed[t] = 0.0;
+                listedNorm[t] = 0.0;
+                listedCount[t] = 0;
+            }
+            ow.start[r + 1] = m;
+        }
+        ow.slot = Arrays.copyOf(ow.slot, m);
+        ow.out = Arrays.copyOf(ow.out, m);
+        List<OutWeights> res = new ArrayList<>(1);
+        res.add(ow);
+        return res.iterator();
+    }
+
+    /** The source blocks' out-weights, in vertex order, on the driver. */
+    private void collectOutWeights(List<OutWeights> parts) {
+        outBase = new double[n];
+        outStart = new int[n + 1];
+        long pairs = 0;
+        for (OutWeights ow : parts) pairs += ow.slot.length;
+        if (pairs > MAX_ARRAY) {
+            throw new IllegalArgumentException(pairs + " listed (source, slot) out-weights are more than one Java array "
+                + "holds: use the dataframe engine (pagerank_engine)");
+        }
+        outSlot = new int[(int) pairs];
+        outVal = new double[(int) pairs];
+        List<OutWeights> ordered = new ArrayList<>(parts);
+        ordered.sort((a, b) -> Integer.compare(a.lo, b.lo));
+        int at = 0;
+        for (OutWeights ow : ordered) {
+            int rows = ow.base.length;
+            System.arraycopy(ow.base, 0, outBase, ow.lo, rows);
+            for (int r = 0; r < rows; r++) outStart[ow.lo + r + 1] = at + ow.start[r + 1];
+            System.arraycopy(ow.slot, 0, outSlot, at, ow.slot.length);
+            System.arraycopy(ow.out, 0, outVal, at, ow.out.length);
+            at += ow.slot.length;
+        }
+    }
+
+    /** One source block's edges re-bucketed by destination block (the out-weights stay on the driver). */
+    private static Iterator<Tuple2<Integer, FactoredChunk>> byDestination(Iterator<Tuple2<Integer, FactoredChunk>> it,
+                                                                          int n, int parts) {
+        FactoredChunk[] byDst = new FactoredChunk[parts];
+        int[] slots = new int[16];
+        double[] mult = new double[16];
+        while (it.hasNext()) {
+            FactoredChunk c = it.next()._2();
+            for (int i = 0; i < c.size; i++) {
+                int m = c.xStart[i + 1] - c.xStart[i];
+                if (m > slots.length) {
+                    slots = new int[m];
+                    mult = new double[m];
+                }
+                System.arraycopy(c.xSlot, c.xStart[i], slots, 0, m);
+                System.arraycopy(c.xVal, c.xStart[i], mult, 0, m);
+                int db = blockOf(c.dst[i], n, parts);
+                if (byDst[db] == null) byDst[db] = new FactoredChunk();
+                byDst[db].add(c.dst[i], c.src[i], c.w[i], c.norm[i], slots, mult, m);
+            }
+        }
+        List<Tuple2<Integer, FactoredChunk>> res = new ArrayList<>();
+        for (int d = 0; d < parts; d++) {
+            if (byDst[d] != null) res.add(new Tuple2<>(d, byDst[d]));
+        }
+        return res.iterator();
+    }
+
+    /** One destination block as a factored CSR matrix of its in-edges (d * w, listed corrections). */
+    private static Iterator<Matrix> packFactored(int b, Iterator<Tuple2<Integer, FactoredChunk>> it, double[] scale,
+                                                 double damping, int n, int parts) {
+        int lo = lo(b, n, parts), hi = lo(b + 1, n, parts);
+        List<FactoredChunk> chunks = new ArrayList<>();
+        int[] start = new int[hi - lo + 1];
+        long m = 0, pairs = 0;
+        while (it.hasNext()) {
+            FactoredChunk c = it.next()._2();
+            chunks.add(c);
+            for (int i = 0; i < c.size; i++) start[c.dst[i] - lo + 1]++;
+            m += c.size;
+            pairs += c.pairs;
+        }
+        if (m > MAX_ARRAY - 1 || pairs > MAX_ARRAY) {
+            throw new IllegalArgumentException("an edge block of " + m + " edges and " + pairs + " listed slots is more "
+                + "than one Java array holds: raise spark.sql.shuffle.partitions (the number of blocks)");
+        }
+        for (int r = 0; r < hi - lo; r++) start[r + 1] += start[r];
+        int[] next = Arrays.copyOf(start, hi - lo);
+        int[] src = new int[(int) m];
+        double[] w = new double[(int) m];
+        int[] count = new int[(int) m + 1];
+        int[][] where = new int[chunks.size()][];
+        for (int ci = 0; ci < chunks.size(); ci++) {
+            FactoredChunk c = chunks.get(ci);
+            where[ci] = new int[c.size];
+            for (int i = 0; i < c.size; i++) {
+                int e = next[c.dst[i] - lo]++;
+                where[ci][i] = e;
+                src[e] = c.src[i];
+                w[e] = damping * c.w[i];
+                count[e + 1] = c.xStart[i + 1] - c.xStart[i];
+            }
+        }
+        for (int e = 0; e < m; e++) count[e + 1] += count[e];
+        int[] xSlot = new int[(int) pairs];
+        double[] xVal = new double[(int) pairs];
+        for (int ci = 0; ci < chunks.size(); ci++) {
+            FactoredChunk c = chunks.get(ci);
+            for (int i = 0; i < c.size; i++) {
+                int e = where[ci][i];
+                for (int x = c.xStart[i], at = count[e]; x < c.xStart[i + 1]; x++, at++) {
+                    xSlot[at] = c.xSlot[x];
+                    xVal[at] = w[e] * (c.xVal[x] - scale[c.xSlot[x]]);
+                }
+            }
+        }
+        List<Matrix> out = new ArrayList<>(1);
+        out.add(new FactoredBlock(lo, start, src, w, count, xSlot, xVal, scale));
         return out.iterator();
     }
 
@@ -429,24 +839,44 @@ public final class VectorPageRank {
         return iterations;
     }
 
+    /** Factored: {@code y / out} into {@code spare}, source by source and slot by slot (0 where out is 0). */
+    private double[] dividedByOut() {
+        double[] yp = spare;
+        for (int s = 0; s < n; s++) {
+            int o = s * k;
+            double b = outBase[s];
+            for (int t = 0; t < k; t++) {
+                double w = scale[t] * b;
+                yp[o + t] = w > 0 ? y[o + t] / w : 0.0;
+            }
+            for (int c = outStart[s]; c < outStart[s + 1]; c++) {
+                int t = outSlot[c];
+                yp[o + t] = outVal[c] > 0 ? y[o + t] / outVal[c] : 0.0;
+            }
+        }
+        return yp;
+    }
+
     private void superstep() {
-        final Broadcast<double[]> yb = jsc.broadcast(y);
+        final Broadcast<double[]> yb = jsc.broadcast(scale == null ? y : dividedByOut());
         final int kk = k;
         List<Tuple2<Integer, double[]>> slices;
         try {
-            slices = blocks.map(b -> new Tuple2<>(b.lo, b.multiply(yb.value(), kk))).collect();
+            slices = blocks.map(b -> new Tuple2<>(b.lo(), b.multiply(yb.value(), kk))).collect();
         } finally {
             // Blocking, so that each superstep's copy is gone before the next one (memory stays
             // flat) and the ContextCleaner finds nothing left to remove (an asynchronous destroy
-            // raced with it and logged "Error cleaning broadcast").
+            // raced with it and logged "Error cleaning broadcast"). Then spare is free again.
             yb.destroy(true);
         }
-        double[] next = fixed.clone();
+        // Every block returns its whole destination range, so the slices cover the vector.
+        double[] next = spare;
         for (Tuple2<Integer, double[]> sl : slices) {
             double[] part = sl._2();
-            int o = sl._1() * k;
-            for (int i = 0; i < part.length; i++) next[o + i] += part[i];
+            System.arraycopy(part, 0, next, sl._1() * k, part.length);
         }
+        slices = null;
+        for (int j = 0; j < fixedAt.length; j++) next[fixedAt[j]] += fixedVal[j];
         double[] nextTotal = sums(next);
         double[] change = new double[groups * k];
         for (int i = 0; i < n; i++) {
@@ -457,6 +887,7 @@ public final class VectorPageRank {
                 change[g + t] += Math.abs(a - b);
             }
         }
+        spare = y;
         y = next;
         total = nextTotal;
         err = change;
