@@ -55,6 +55,10 @@ JOIN_HINT = "shuffle_hash"
 ENGINE = Settings.pagerank_engine
 VECTOR_MAX_MB = Settings.pagerank_vector_max_mb
 VECTOR_CLASS = "kindling.engine.VectorPageRank"
+# The most the vector engine broadcasts at once: a superstep multiplies as many slots per Spark
+# job as fit, so the driver's transient copies (the broadcast, its serialised pieces, the returned
+# slices) stay this big whatever the slot count, and the slices stay under spark.driver.maxResultSize.
+VECTOR_CHUNK_MB = 256
 
 
 @dataclass
@@ -206,13 +210,14 @@ def pagerank_arrays(
     return ArrayRankResult(ranks=ranks, iterations=iterations, converged=converged, last_error={names[g]: v for g, v in err.items()})
 
 
-def vector_bytes(n: int, e: int, k: int, pairs: int | None = None) -> int:
-    """The vector engine's working set, estimated: four N x K vectors, and two copies of the
-    edges' K weights (``pairs`` None: dense edges) or of their factored form (28 bytes per edge
-    and 12 per listed slot)."""
+def vector_bytes(n: int, e: int, k: int, pairs: int | None = None, chunk_mb: float = VECTOR_CHUNK_MB) -> int:
+    """The vector engine's working set, estimated: two N x K vectors and three chunks of at most
+    ``chunk_mb`` (see ``VECTOR_CHUNK_MB``), and two copies of the edges' K weights (``pairs``
+    None: dense edges) or of their factored form (28 bytes per edge and 12 per listed slot)."""
+    vectors = 16 * k * n + 3 * min(8 * k * n, max(8 * n, int(chunk_mb * 2**20)))
     if pairs is None:
-        return 8 * k * (4 * n + 2 * e)
-    return 32 * k * n + 2 * (28 * e + 12 * pairs)
+        return vectors + 16 * k * e
+    return vectors + 2 * (28 * e + 12 * pairs)
 
 
 def _vector_fits(engine: str, n: int, edges: DataFrame, k: int, max_mb: float, factored: bool = False) -> bool:
@@ -220,7 +225,7 @@ def _vector_fits(engine: str, n: int, edges: DataFrame, k: int, max_mb: float, f
         raise ValueError(f"pagerank engine {engine!r}: expected one of {', '.join(PAGERANK_ENGINES)}")
     if engine != "auto":
         return engine == "vector"
-    budget = max_mb * 2**20
+    budget = max_mb * 2**20 if max_mb > 0 else heap_budget(edges.sparkSession)
     # the edges are counted only when the vertices alone leave room for them
     if vector_bytes(n, 0, k, 0 if factored else None) > budget:
         return False
@@ -229,6 +234,15 @@ def _vector_fits(engine: str, n: int, edges: DataFrame, k: int, max_mb: float, f
     listed = F.coalesce(F.size("m"), F.lit(0)) if "m" in edges.columns else F.lit(0)
     c = edges.agg(F.count(F.lit(1)).alias("e"), F.sum(listed).alias("pairs")).first()
     return vector_bytes(n, c["e"], k, int(c["pairs"] or 0)) <= budget
+
+
+def heap_budget(spark) -> float:
+    """The default budget of ``auto`` (``pagerank_vector_max_mb`` 0): the share of the driver's
+    heap that Spark leaves outside its unified memory (1 - spark.memory.fraction, 40% by default),
+    which is where the vector engine's plain arrays live."""
+    heap = spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()
+    fraction = float(spark.conf.get("spark.memory.fraction", "0.6"))
+    return max(0.0, heap - 300 * 2**20) * (1.0 - fraction)
 
 
 def expand_slots(edges: DataFrame, scale: list[float]) -> DataFrame:
@@ -271,7 +285,7 @@ def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: in
         verts.select("id", "grp")._jdf,
         _select(edges, "src", "dst", *cols)._jdf, has_n, jscale,
         _select(tele, "id", "CAST(coalesce(size(v), 0) AS INT) AS len", *[f"{slot('v', i)} AS v{i}" for i in range(k)])._jdf,
-        k, groups, d, float(tol), parts,
+        k, groups, d, float(tol), parts, int(VECTOR_CHUNK_MB * 2**20),
     )
     try:
         if not eng.hasTeleport():

@@ -157,12 +157,13 @@ class Settings:
     ``dataframe``: each superstep is a join and an aggregation over DataFrames, for runs too big
     for the vector engine's memory. ``auto`` takes ``vector`` when its working set fits
     ``pagerank_vector_max_mb``."""
-    pagerank_vector_max_mb: float = 1024.0
-    """Default 1024: ``auto`` uses the vector engine when its working set, estimated as
-    8 x slots x (4 x accounts + 2 x edges) bytes, is at most this many MiB. That memory is plain
-    JVM heap, which Spark cannot spill: keep it near a quarter of the heap that holds it
-    (spark_driver_memory on local masters). Above 1024, also raise spark.driver.maxResultSize,
-    since every superstep's vector comes back to the driver as task results."""
+    pagerank_vector_max_mb: float = 0.0
+    """Default 0: the budget is the driver heap's share outside Spark's unified memory (40%:
+    1.5 GiB of the default 4g, 3.9 GiB of 10g). ``auto`` uses the vector engine when its working
+    set (``jobs.pagerank.vector_bytes``: two accounts x slots vectors of doubles, three broadcast
+    chunks of at most 256 MiB, and the edge blocks, about 60 bytes per edge in the daily job's
+    factored form) is at most this many MiB. That memory is plain JVM heap, which Spark cannot
+    spill."""
 
     # --- drift gates (audit-out, against the previous published day) --------------
     drift_psi_warn: float = 0.1

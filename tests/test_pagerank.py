@@ -237,9 +237,11 @@ def _factored_case(spark):
     return verts, edges, tele
 
 
-def test_factored_edges_rank_as_their_expanded_arrays(spark):
+def test_factored_edges_rank_as_their_expanded_arrays(spark, monkeypatch):
     """Factored edges (one weight, a map of the slots that differ from ``scale``) give, on both
-    engines, the ranks of the same edges written out as per-slot arrays (``expand_slots``)."""
+    engines, the ranks of the same edges written out as per-slot arrays (``expand_slots``); so
+    does the vector engine when a superstep multiplies one slot per Spark job (``VECTOR_CHUNK_MB``)."""
+    import jobs.pagerank as P
     from jobs.pagerank import expand_slots, pagerank_arrays
 
     verts, edges, tele = _factored_case(spark)
@@ -254,6 +256,11 @@ def test_factored_edges_rank_as_their_expanded_arrays(spark):
             got[label, engine] = {r["id"]: r["pr"] for r in res.ranks.collect()}
             assert res.converged, (label, engine)
             res.unpersist()
+    monkeypatch.setattr(P, "VECTOR_CHUNK_MB", 1e-9)  # one slot per job
+    for label, e, sc in (("arrays", dense, None), ("factored", edges, scale)):
+        res = pagerank_arrays(verts, e, tele, tol=1e-12, max_iter=300, engine="vector", scale=sc)
+        got[label, "vector, one slot per job"] = {r["id"]: r["pr"] for r in res.ranks.collect()}
+        res.unpersist()
     want = got["arrays", "dataframe"]
     for key, ranks in got.items():
         assert set(ranks) == set(want), key
@@ -276,7 +283,11 @@ def test_auto_picks_the_dataframe_engine_when_the_vector_is_too_big(spark, monke
         real = getattr(P, name)
         monkeypatch.setattr(P, name, lambda *a, _real=real, _name=name, **kw: calls.append(_name) or _real(*a, **kw))
     n, e, k = 86, edges.count(), 3  # vertices, edges as given, widest group's slots
-    need = 8 * k * (4 * n + 2 * e)  # four vectors on the driver, two copies of the edges' weights
+    # two vectors and three one-chunk copies on the driver (one chunk: all slots), two copies of
+    # the edges' weights; factored: 28 bytes per edge and 12 per listed slot, twice
+    need = 16 * k * n + 3 * 8 * k * n + 2 * 8 * k * e
+    assert P.vector_bytes(n, e, k, pairs=7) == 40 * k * n + 2 * (28 * e + 12 * 7)
+    assert P.vector_bytes(10**6, 0, 108, pairs=0, chunk_mb=256) == 16 * 108 * 10**6 + 3 * 256 * 2**20
     assert P.vector_bytes(n, e, k) == need
     for max_mb, want in ((need / 2**20, "_run_vector"), (need / 2**20 * 0.99, "_run_dataframe"),
                          (8 * k * 4 * n / 2**20 * 0.99, "_run_dataframe")):

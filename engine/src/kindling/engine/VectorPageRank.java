@@ -54,10 +54,12 @@ import scala.Tuple2;
  *
  * <p>It computes the same linear map as the DataFrame engine, {@code y <- (d P)^T y + (1 - d) v}
  * per slot, and the same convergence test (each slot's L1 change of the per-group normalised
- * vector below {@code N_group * tol}), but tests it after every superstep. The driver holds
- * about four copies of an N x K vector of doubles (the vector, a buffer for the next one or for
- * {@code y / out}, the broadcast's serialised copy, the returned slices) and the blocks the edges:
- * jobs/pagerank.py picks this engine only when that fits (setting {@code pagerank_vector_max_mb}).
+ * vector below {@code N_group * tol}), but tests it after every superstep. A superstep multiplies
+ * the slots in chunks, one Spark job each, so that what it broadcasts is at most
+ * {@code chunkBytes}: the driver holds two N x K vectors of doubles (this one and the next) and
+ * three chunks (the broadcast operand, its serialised copy, the returned slices), and the blocks
+ * the edges: jobs/pagerank.py picks this engine only when that fits (setting
+ * {@code pagerank_vector_max_mb}).
  */
 public final class VectorPageRank {
 
@@ -65,7 +67,11 @@ public final class VectorPageRank {
     interface Matrix extends Serializable {
         int lo();
 
-        double[] multiply(double[] y, int k);
+        /**
+         * This block's rows of slots a .. b-1 of the product: {@code y} holds those slots only,
+         * b - a values per vertex; so does the result, per row of the block.
+         */
+        double[] multiply(double[] y, int k, int a, int b);
     }
 
     /** Dense: a destination range's in-edges as a CSR matrix of d * P; K weights per edge, edge-major. */
@@ -89,9 +95,9 @@ public final class VectorPageRank {
         }
 
         @Override
-        public double[] multiply(double[] y, int k) {
-            int rows = start.length - 1;
-            double[] out = new double[rows * k];
+        public double[] multiply(double[] y, int k, int a, int b) {
+            int rows = start.length - 1, width = b - a;
+            double[] out = new double[rows * width];
             if (k == 1) {
                 for (int r = 0; r < rows; r++) {
                     double acc = 0.0;
@@ -103,11 +109,11 @@ public final class VectorPageRank {
                 return out;
             }
             for (int r = 0; r < rows; r++) {
-                int o = r * k;
+                int o = r * width;
                 for (int e = start[r], end = start[r + 1]; e < end; e++) {
-                    int s = src[e] * k;
-                    int w = e * k;
-                    for (int t = 0; t < k; t++) {
+                    int s = src[e] * width;
+                    int w = e * k + a;
+                    for (int t = 0; t < width; t++) {
                         out[o + t] += p[w + t] * y[s + t];
                     }
                 }
@@ -148,27 +154,28 @@ public final class VectorPageRank {
         }
 
         @Override
-        public double[] multiply(double[] y, int k) {
-            int rows = start.length - 1;
-            double[] out = new double[rows * k];
-            double[] acc = new double[k];
+        public double[] multiply(double[] y, int k, int a, int b) {
+            int rows = start.length - 1, width = b - a;
+            double[] out = new double[rows * width];
+            double[] acc = new double[width];
             for (int r = 0; r < rows; r++) {
-                int o = r * k;
+                int o = r * width;
                 int first = start[r], end = start[r + 1];
                 if (first == end) continue;
                 Arrays.fill(acc, 0.0);
                 for (int e = first; e < end; e++) {
-                    int s = src[e] * k;
+                    int s = src[e] * width;
                     double we = w[e];
-                    for (int t = 0; t < k; t++) {
+                    for (int t = 0; t < width; t++) {
                         acc[t] += we * y[s + t];
                     }
                     for (int x = xStart[e], xe = xStart[e + 1]; x < xe; x++) {
-                        out[o + xSlot[x]] += xVal[x] * y[s + xSlot[x]];
+                        int t = xSlot[x] - a;
+                        if (t >= 0 && t < width) out[o + t] += xVal[x] * y[s + t];
                     }
                 }
-                for (int t = 0; t < k; t++) {
-                    out[o + t] += scale[t] * acc[t];
+                for (int t = 0; t < width; t++) {
+                    out[o + t] += scale[a + t] * acc[t];
                 }
             }
             return out;
@@ -289,6 +296,7 @@ public final class VectorPageRank {
     private final double tol;
     private final JavaRDD<Matrix> blocks;
     private final double[] scale; // null: dense blocks
+    private final int chunk; // slots per Spark job of a superstep
     private double[] outBase; // factored: each source's base out-weight
     private int[] outStart; // factored: n + 1 offsets into outSlot / outVal
     private int[] outSlot;
@@ -328,9 +336,13 @@ public final class VectorPageRank {
      * @param scale null, or K default multipliers (>= 0) of the factored form
      * @param tele  id (long), len (int: the length of the vertex's teleport array), v0 .. v{K-1}
      *              (double, >= 0): the teleport weights, normalised here per group and slot
+     * @param chunkBytes the most a superstep broadcasts at once: the slots are multiplied in
+     *              jobs of as many slots as fit (the broadcast, its serialised copy and the
+     *              returned slices are each that big), so the driver holds two whole vectors and
+     *              three chunks whatever the slot count
      */
     public VectorPageRank(Dataset<Row> verts, Dataset<Row> edges, boolean hasN, double[] scale, Dataset<Row> tele,
-                          int k, int groups, double damping, double tol, int parts) {
+                          int k, int groups, double damping, double tol, int parts, long chunkBytes) {
         this.spark = verts.sparkSession();
         this.jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         this.k = k;
@@ -368,6 +380,7 @@ public final class VectorPageRank {
         }
         groupSize = new long[groups];
         for (int g : grp) groupSize[g]++;
+        chunk = (int) Math.max(1, Math.min(k, chunkBytes / (8L * n)));
 
         final int kk = k, nn = n, pp = Math.max(1, Math.min(parts, n));
         final boolean withN = hasN;
@@ -839,43 +852,60 @@ public final class VectorPageRank {
         return iterations;
     }
 
-    /** Factored: {@code y / out} into {@code spare}, source by source and slot by slot (0 where out is 0). */
-    private double[] dividedByOut() {
-        double[] yp = spare;
+    /**
+     * Slots a .. b-1 of what the blocks multiply, b - a values per vertex: {@code y} itself (dense,
+     * all slots), or those slots of {@code y} (dense) or of {@code y / out} (factored: 0 where out
+     * is 0), in a new array.
+     */
+    private double[] operand(int a, int b) {
+        if (scale == null && a == 0 && b == k) return y;
+        int width = b - a;
+        double[] yp = new double[n * width];
         for (int s = 0; s < n; s++) {
-            int o = s * k;
-            double b = outBase[s];
-            for (int t = 0; t < k; t++) {
-                double w = scale[t] * b;
-                yp[o + t] = w > 0 ? y[o + t] / w : 0.0;
+            int o = s * k + a, p = s * width;
+            if (scale == null) {
+                System.arraycopy(y, o, yp, p, width);
+                continue;
+            }
+            double base = outBase[s];
+            for (int t = 0; t < width; t++) {
+                double w = scale[a + t] * base;
+                yp[p + t] = w > 0 ? y[o + t] / w : 0.0;
             }
             for (int c = outStart[s]; c < outStart[s + 1]; c++) {
-                int t = outSlot[c];
-                yp[o + t] = outVal[c] > 0 ? y[o + t] / outVal[c] : 0.0;
+                int t = outSlot[c] - a;
+                if (t >= 0 && t < width) yp[p + t] = outVal[c] > 0 ? y[o + t] / outVal[c] : 0.0;
             }
         }
         return yp;
     }
 
     private void superstep() {
-        final Broadcast<double[]> yb = jsc.broadcast(scale == null ? y : dividedByOut());
-        final int kk = k;
-        List<Tuple2<Integer, double[]>> slices;
-        try {
-            slices = blocks.map(b -> new Tuple2<>(b.lo(), b.multiply(yb.value(), kk))).collect();
-        } finally {
-            // Blocking, so that each superstep's copy is gone before the next one (memory stays
-            // flat) and the ContextCleaner finds nothing left to remove (an asynchronous destroy
-            // raced with it and logged "Error cleaning broadcast"). Then spare is free again.
-            yb.destroy(true);
-        }
         // Every block returns its whole destination range, so the slices cover the vector.
         double[] next = spare;
-        for (Tuple2<Integer, double[]> sl : slices) {
-            double[] part = sl._2();
-            System.arraycopy(part, 0, next, sl._1() * k, part.length);
+        for (int a = 0; a < k; a += chunk) {
+            final int lo = a, hi = Math.min(k, a + chunk), width = hi - a, kk = k;
+            final Broadcast<double[]> yb = jsc.broadcast(operand(lo, hi));
+            List<Tuple2<Integer, double[]>> slices;
+            try {
+                slices = blocks.map(b -> new Tuple2<>(b.lo(), b.multiply(yb.value(), kk, lo, hi))).collect();
+            } finally {
+                // Blocking, so that each chunk's copy is gone before the next one (memory stays
+                // flat) and the ContextCleaner finds nothing left to remove (an asynchronous
+                // destroy raced with it and logged "Error cleaning broadcast").
+                yb.destroy(true);
+            }
+            for (Tuple2<Integer, double[]> sl : slices) {
+                double[] part = sl._2();
+                if (width == k) {
+                    System.arraycopy(part, 0, next, sl._1() * k, part.length);
+                    continue;
+                }
+                for (int r = 0, rows = part.length / width; r < rows; r++) {
+                    System.arraycopy(part, r * width, next, (sl._1() + r) * k + lo, width);
+                }
+            }
         }
-        slices = null;
         for (int j = 0; j < fixedAt.length; j++) next[fixedAt[j]] += fixedVal[j];
         double[] nextTotal = sums(next);
         double[] change = new double[groups * k];
