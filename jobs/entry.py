@@ -300,7 +300,10 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         n_scores = _stage(scores, lake, run_id, "account_scores", day, network, ["rank"])
 
         act = T.activity(d["posts"], d["ptopics"], d["events"], d["tev"], settings.interest_prior)
-        ts = topic_scores(T.topic_ranks(ranks, topics), d["rec"], act, accounts, previous_table(spark, lake, "topic_scores", network, day), run_id)
+        # topic ranks of the accounts with evidence on the topic only: the rows topic_scores keeps
+        evidence = d["rec"].select("account_id", "topic").unionByName(act.select("account_id", "topic"))
+        ts = topic_scores(T.topic_ranks(ranks, topics, only=evidence), d["rec"], act, accounts,
+                          previous_table(spark, lake, "topic_scores", network, day), run_id)
         n_topic = _stage(ts, lake, run_id, "topic_scores", day, network, ["topic", "rank_in_topic"])
 
         top_n = settings.contributors_top_n

@@ -249,3 +249,20 @@ def test_contributors_equal_up_to_noise_rank_by_id(spark):
     assert [(r["contributor_id"], r["contributor_rank"]) for r in got] == [("a", 1), ("b", 2), ("c", 3)]
     assert got[0]["share"] == got[1]["share"] == round(0.3 / 0.7, 6)
     assert got[2]["share"] == round(0.1 / 0.7, 6)
+
+
+def test_topic_ranks_of_given_pairs_match_the_exploded_arrays(spark):
+    """``topic_ranks(only=...)`` looks the pairs up in the arrays: the same rows as exploding
+    every account's every topic slot and keeping those pairs; the trusted-seed slot after the
+    topics, unranked topics and accounts without ranks give no row."""
+    topics = ["art", "go", "jazz"]
+    ranks = spark.createDataFrame(
+        [("a", [0.5, 0.1, 0.2, 0.3, 0.9]), ("b", [0.5, 0.0, 0.4, 0.6, 0.1])], "id string, pr array<double>")
+    only = spark.createDataFrame(
+        [("a", "go"), ("a", "jazz"), ("a", "go"), ("b", "art"), ("b", "cooking"), ("c", "go")],
+        "account_id string, topic string")
+    got = sorted(tuple(r) for r in T.topic_ranks(ranks, topics, only=only).collect())
+    every = {(r["account_id"], r["topic"]): r["topic_rank"] for r in T.topic_ranks(ranks, topics).collect()}
+    assert len(every) == 6 and ("a", "go") in every
+    assert got == [("a", "go", 0.2), ("a", "jazz", 0.3), ("b", "art", 0.0)]
+    assert all(every[(a, t)] == x for a, t, x in got)
