@@ -314,6 +314,17 @@ def _batch_definition(table_name: str):
         return _gx_state[key]
 
 
+def _release_batches() -> None:
+    """Drop the data GE's pandas execution engine cached for the last batch it validated."""
+    with _gx_lock:
+        ds = _gx_state.get("datasource")
+        if ds is None:
+            return
+        manager = ds.get_execution_engine().batch_manager
+        manager.batch_data_cache.clear()
+        manager.reset_batch_cache()
+
+
 def _suite(name: str, rules: list[Rule]):
     import great_expectations.expectations as gxe
 
@@ -366,6 +377,9 @@ def _run(
                 "return_unexpected_index_query": False,
             },
         )
+        # GE's execution engine keeps the batch's frame in its cache until the next one: let it go
+        # now (a backfill validates day after day in one process)
+        _release_batches()
         raw = result.to_json_dict()
         raw_results[name] = raw
         validations[name] = (ge_suite, result)
