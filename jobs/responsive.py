@@ -39,13 +39,24 @@ def prior_mean(settings: Settings) -> float:
     return a / (a + b)
 
 
-def mutual_pairs(follows: DataFrame | None) -> DataFrame | None:
-    """(acc, other) for every pair that follow each other (both orders), or None without follows."""
+def mutual_pairs(follows: DataFrame | None, pairs: DataFrame | None = None) -> DataFrame | None:
+    """(acc, other) for every pair that follow each other (both orders), or None without follows.
+
+    ``pairs`` (``acc, other``): only among those (either order). The follows are read once, each
+    edge as its unordered pair and a direction bit, kept only where the pair is asked about
+    (one shuffle of the follow table, not a distinct and a self-join of it: at 1M accounts it
+    holds 43M rows), and a pair is mutual when both bits are set."""
     if follows is None:
         return None
-    f = follows.where(F.col("src_id") != F.col("dst_id")).select(F.col("src_id").alias("acc"), F.col("dst_id").alias("other")).distinct()
-    back = f.select(F.col("other").alias("acc"), F.col("acc").alias("other"))
-    return f.join(back, ["acc", "other"], "left_semi")
+    lo, hi = F.least("src_id", "dst_id"), F.greatest("src_id", "dst_id")
+    f = follows.where(F.col("src_id") != F.col("dst_id")).select(
+        lo.alias("a"), hi.alias("b"), F.when(F.col("src_id") < F.col("dst_id"), 1).otherwise(2).alias("d"))
+    if pairs is not None:
+        wanted = pairs.select(F.least("acc", "other").alias("a"), F.greatest("acc", "other").alias("b")).distinct()
+        f = f.join(wanted, ["a", "b"], "left_semi")
+    both = f.groupBy("a", "b").agg(F.bit_or("d").alias("d")).where(F.col("d") == 3)
+    return both.select(F.col("a").alias("acc"), F.col("b").alias("other")).unionByName(
+        both.select(F.col("b").alias("acc"), F.col("a").alias("other")))
 
 
 def responsiveness(
@@ -73,7 +84,7 @@ def responsiveness(
     # The pair seen from the account answering: asks come in, answers go out.
     asks = ev.select(F.col("target_id").alias("acc"), F.col("actor_id").alias("other"), "ts", F.lit(1).alias("is_ask"))
     answers = ev.select(F.col("actor_id").alias("acc"), F.col("target_id").alias("other"), "ts", F.lit(0).alias("is_ask"))
-    mutual = mutual_pairs(follows)
+    mutual = mutual_pairs(follows, asks.select("acc", "other"))
     if mutual is not None:
         asks = asks.join(mutual, ["acc", "other"], "left_anti")
     both = asks.unionByName(answers.join(asks.select("acc", "other").distinct(), ["acc", "other"], "left_semi"))

@@ -144,3 +144,16 @@ def test_a_reply_to_the_account_own_reply_is_no_ask(spark):
     ])
     assert r["b"]["asks"] == 2 and r["b"]["answered"] == 1
     assert r["a"]["asks"] == 1 and r["a"]["answered"] == 1  # b's reply asked a, and a answered it
+
+
+def test_mutual_pairs_from_one_pass_over_the_follows(spark):
+    """Both orders of every pair that follows each other, whatever the repeats; a self-follow or a
+    one-way follow is not mutual; ``pairs`` keeps only the pairs asked about, in either order."""
+    from jobs.responsive import mutual_pairs
+
+    fol = follows(spark, [("a", "b"), ("b", "a"), ("b", "a"), ("c", "b"), ("d", "d"), ("c", "e"), ("e", "c"), ("f", "g")])
+    got = sorted(tuple(r) for r in mutual_pairs(fol).collect())
+    assert got == [("a", "b"), ("b", "a"), ("c", "e"), ("e", "c")]
+    asked = spark.createDataFrame([("e", "c"), ("b", "c"), ("d", "d")], "acc string, other string")
+    assert sorted(tuple(r) for r in mutual_pairs(fol, asked).collect()) == [("c", "e"), ("e", "c")]
+    assert mutual_pairs(None) is None
