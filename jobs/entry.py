@@ -127,16 +127,21 @@ def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.d
             path = files[0]
             t0 = time.perf_counter()
             rel = f"raw/network={network}/dt={day}/{path.name}"
-            checked = C.row_problems(read_raw_table(spark, path, table, rel), table, day, known, held).persist()
+            json_lines = path.suffix in (".jsonl", ".json")
+            required = [f.name for f in table.fields if not f.nullable] if json_lines else []
+            # Cached: only what the counts, the kept rows and the quarantine read (at 1M accounts
+            # the follow table is 43M rows; the raw copies and the join flags would double it).
+            checked = C.row_problems(read_raw_table(spark, path, table, rel), table, day, known, held).select(
+                *table.column_names, *C.LINEAGE, C.PROBLEM, C.CORRUPT, *[f"_raw_{c}" for c in required]
+            ).persist()
             cached.append(checked)
-            required = [f.name for f in table.fields if not f.nullable]
             agg = checked.agg(
                 F.count(F.lit(1)).alias("rows"),
                 F.count(C.PROBLEM).alias("rejected"),
                 F.count(C.CORRUPT).alias("unparsed"),
                 *[F.count(f"_raw_{c}").alias(c) for c in required],
             ).first()
-            if path.suffix in (".jsonl", ".json") and agg["rows"] > agg["unparsed"]:
+            if json_lines and agg["rows"] > agg["unparsed"]:
                 # JSON lines have no header: a required column no record carries is the same
                 # day-level error as a column missing from a CSV header.
                 missing = [c for c in required if agg[c] == 0]
