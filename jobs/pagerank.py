@@ -46,12 +46,11 @@ JOIN_HINT = "shuffle_hash"
 # The engines (``engine=``): "vector" keeps the N x K rank vector on the driver and broadcasts it
 # to cached CSR edge blocks (engine/, a JVM class); "dataframe" runs each superstep as a join and
 # an aggregation. "auto" takes the vector engine when its working set, ``vector_bytes``, is at
-# most ``vector_max_mb`` MiB: the driver holds about four vectors (the vector, the next one,
-# the teleport part, the broadcast's copy), and the edge blocks about two copies of the edges'
-# K weights while they are built. Its memory is plain JVM heap that Spark cannot spill: a
-# 20,000-account, 28-day daily run with 108 slots (about 2 GB by this estimate) ran a 4 GiB
-# driver out of heap, where the DataFrame engine spills. Settings: pagerank_engine,
-# pagerank_vector_max_mb.
+# most ``vector_max_mb`` MiB (0: ``heap_budget``): the driver holds two vectors (this one and the
+# next) and three chunks (``VECTOR_CHUNK_MB``), and the edge blocks about two copies of the
+# edges while they are built. Its memory is plain JVM heap that Spark cannot spill: a
+# 20,000-account, 28-day daily run with 108 dense slots ran a 4 GiB driver out of heap, where the
+# DataFrame engine spills. Settings: pagerank_engine, pagerank_vector_max_mb.
 ENGINE = Settings.pagerank_engine
 VECTOR_MAX_MB = Settings.pagerank_vector_max_mb
 VECTOR_CLASS = "kindling.engine.VectorPageRank"
