@@ -1,7 +1,7 @@
 """The whole daily pipeline on a large generated day: each step's wall time and the driver's memory.
 
     make bench BENCH_ARGS=--e2e                       # 1M accounts, about 10M interactions in the window
-    .venv/bin/python bench/e2e.py [--accounts 1000000] [--days 3] [--keep DIR]
+    .venv/bin/python bench/e2e.py [--accounts 1000000] [--days 3] [--keep DIR] [--driver-memory 10g]
 
 `kindling generate` writes ``--days`` days of one network (about 3.1 interactions
 per account per day, so 1M accounts x 3 days is about 9.3M interactions). The
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import resource
 import sys
 import tempfile
@@ -63,6 +64,8 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=1_000_000)
     ap.add_argument("--days", type=int, default=3, help="days generated; all but the last are only admitted")
     ap.add_argument("--keep", help="write snapshots and lake here and keep them (default: a temporary folder)")
+    ap.add_argument("--driver-memory", help="the Spark driver's heap (default: KINDLING_SPARK_DRIVER_MEMORY if set, "
+                    "else 10g: the 1M-account day needs it for the vector engine, docs/performance.md)")
     ap.add_argument("--no-gaming", action="store_true",
                     help="generate the twin world without the reply gamers' strategy (kindling evaluate --twin-lake)")
     a = ap.parse_args()
@@ -80,7 +83,8 @@ def main() -> None:
     print(f"generated {a.accounts:,} accounts x {a.days} days in {time.perf_counter() - t0:.0f} s: "
           + ", ".join(f"{v:,} {k}" for k, v in summary["rows"].items()), flush=True)
 
-    settings = load_settings(source=str(work / "snapshots"), lake=str(work / "lake"))
+    memory = a.driver_memory or os.environ.get("KINDLING_SPARK_DRIVER_MEMORY") or "10g"
+    settings = load_settings(source=str(work / "snapshots"), lake=str(work / "lake"), spark_driver_memory=memory)
     spark = session(settings, app_name="bench-e2e", master="local[2]")
     spark.sparkContext.setLogLevel("ERROR")
     pid = _jvm_pid(spark)
