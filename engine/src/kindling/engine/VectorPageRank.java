@@ -63,39 +63,41 @@ import scala.Tuple2;
  */
 public final class VectorPageRank {
 
-    /** A destination range's in-edges as a matrix: the slice it adds to {@code y} in a superstep. */
-    interface Matrix extends Serializable {
-        int lo();
+    /**
+     * A destination range's in-edges as a compressed sparse row matrix: its first vertex, each
+     * row's offset into the edges and the edges' sources; the slice it adds to {@code y}.
+     */
+    abstract static class Matrix implements Serializable {
+        private static final long serialVersionUID = 1L;
+        final int lo;
+        final int[] start; // (hi - lo) + 1 offsets into src and the edges' weights
+        final int[] src;
+
+        Matrix(int lo, int[] start, int[] src) {
+            this.lo = lo;
+            this.start = start;
+            this.src = src;
+        }
 
         /**
          * This block's rows of slots a .. b-1 of the product: {@code y} holds those slots only,
          * b - a values per vertex; so does the result, per row of the block.
          */
-        double[] multiply(double[] y, int k, int a, int b);
+        abstract double[] multiply(double[] y, int k, int a, int b);
     }
 
     /** Dense: a destination range's in-edges as a CSR matrix of d * P; K weights per edge, edge-major. */
-    static final class Block implements Matrix {
+    static final class Block extends Matrix {
         private static final long serialVersionUID = 1L;
-        final int lo;
-        final int[] start; // (hi - lo) + 1 offsets into src / p
-        final int[] src;
         final double[] p;
 
         Block(int lo, int[] start, int[] src, double[] p) {
-            this.lo = lo;
-            this.start = start;
-            this.src = src;
+            super(lo, start, src);
             this.p = p;
         }
 
         @Override
-        public int lo() {
-            return lo;
-        }
-
-        @Override
-        public double[] multiply(double[] y, int k, int a, int b) {
+        double[] multiply(double[] y, int k, int a, int b) {
             int rows = start.length - 1, width = b - a;
             double[] out = new double[rows * width];
             if (k == 1) {
@@ -126,11 +128,8 @@ public final class VectorPageRank {
      * Factored: a destination range's in-edges as a CSR matrix of d times their base weights, with
      * per edge the listed slots' corrections d * w * (m_t - scale[t]). It multiplies {@code y / out}.
      */
-    static final class FactoredBlock implements Matrix {
+    static final class FactoredBlock extends Matrix {
         private static final long serialVersionUID = 1L;
-        final int lo;
-        final int[] start; // (hi - lo) + 1 offsets into src / w / xStart
-        final int[] src;
         final double[] w; // d * base weight
         final int[] xStart; // edges + 1 offsets into xSlot / xVal
         final int[] xSlot;
@@ -138,9 +137,7 @@ public final class VectorPageRank {
         final double[] scale;
 
         FactoredBlock(int lo, int[] start, int[] src, double[] w, int[] xStart, int[] xSlot, double[] xVal, double[] scale) {
-            this.lo = lo;
-            this.start = start;
-            this.src = src;
+            super(lo, start, src);
             this.w = w;
             this.xStart = xStart;
             this.xSlot = xSlot;
@@ -149,12 +146,7 @@ public final class VectorPageRank {
         }
 
         @Override
-        public int lo() {
-            return lo;
-        }
-
-        @Override
-        public double[] multiply(double[] y, int k, int a, int b) {
+        double[] multiply(double[] y, int k, int a, int b) {
             int rows = start.length - 1, width = b - a;
             double[] out = new double[rows * width];
             double[] acc = new double[width];
@@ -888,7 +880,7 @@ public final class VectorPageRank {
             final Broadcast<double[]> yb = jsc.broadcast(operand(lo, hi));
             List<Tuple2<Integer, double[]>> slices;
             try {
-                slices = blocks.map(b -> new Tuple2<>(b.lo(), b.multiply(yb.value(), kk, lo, hi))).collect();
+                slices = blocks.map(b -> new Tuple2<>(b.lo, b.multiply(yb.value(), kk, lo, hi))).collect();
             } finally {
                 // Blocking, so that each chunk's copy is gone before the next one (memory stays
                 // flat) and the ContextCleaner finds nothing left to remove (an asynchronous
