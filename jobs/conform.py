@@ -154,7 +154,8 @@ PROBLEM = "_problem"
 
 
 def row_problems(
-    df: DataFrame, table: Table, day: dt.date, known_accounts: DataFrame | None = None, held_accounts: DataFrame | None = None
+    df: DataFrame, table: Table, day: dt.date | None, known_accounts: DataFrame | None = None,
+    held_accounts: DataFrame | None = None, day_column: str | None = None,
 ) -> DataFrame:
     """Add ``_problem``: the first row-level rule the row breaks, as (column, value, reason), else null.
 
@@ -167,9 +168,21 @@ def row_problems(
     so that one bad account row is one fault, not one per interaction; the primary key was not already seen on an earlier line (the first line keeps it). A row
     with a problem is quarantined; a table or column missing altogether is a day-level error
     and never reaches this function.
+
+    ``day_column`` (instead of ``day``): rows of several snapshot days at once, each day named by
+    that column (``YYYY-MM-DD``); every rule then applies within the row's own day (its snapshot
+    day, its day's accounts — ``known_accounts`` and ``held_accounts`` carry the column too — and
+    key uniqueness per day), so the result is the same as conforming each day alone.
     """
-    start = dt.datetime(day.year, day.month, day.day)
-    end = start + dt.timedelta(days=1)
+    by_day = [day_column] if day_column else []
+    if day_column:
+        start = F.to_timestamp(F.col(day_column))
+        end = start + F.expr("INTERVAL 1 DAY")
+        day_text = F.col(day_column)
+    else:
+        start = F.lit(dt.datetime(day.year, day.month, day.day))
+        end = F.lit(dt.datetime(day.year, day.month, day.day) + dt.timedelta(days=1))
+        day_text = F.lit(day.isoformat())
     checks = _parse_checks(table)
     for f in table.fields:
         c = F.col(f.name)
@@ -179,24 +192,27 @@ def row_problems(
         if f.allowed:
             checks.append(F.when(c.isNotNull() & ~c.isin(*f.allowed), _problem(f.name, c, "not one of " + ", ".join(f.allowed))))
         if f.in_snapshot_day:
-            out = c.isNotNull() & ((c < F.lit(start)) | (c >= F.lit(end)))
-            checks.append(F.when(out, _problem(f.name, F.date_format(c, "yyyy-MM-dd'T'HH:mm:ss'Z'"), f"outside the snapshot day {day.isoformat()} (UTC)")))
+            out = c.isNotNull() & ((c < start) | (c >= end))
+            reason = F.concat(F.lit("outside the snapshot day "), day_text, F.lit(" (UTC)"))
+            checks.append(F.when(out, _problem(f.name, F.date_format(c, "yyyy-MM-dd'T'HH:mm:ss'Z'"), reason)))
     refs = [f for f in table.fields if f.references == "accounts.account_id"]
     if known_accounts is not None:
         for f in refs:
             known, held = f"_known_{f.name}", f"_held_{f.name}"
-            df = df.join(known_accounts.select(F.col("account_id").alias(f.name), F.lit(True).alias(known)), f.name, "left")
+            df = df.join(known_accounts.select(F.col("account_id").alias(f.name), *by_day, F.lit(True).alias(known)),
+                         [f.name, *by_day], "left")
             unknown = F.col(f.name).isNotNull() & F.col(known).isNull()
             if held_accounts is not None:
                 df = df.join(
-                    held_accounts.select(F.col("account_id").alias(f.name), F.lit(True).alias(held)).distinct(), f.name, "left"
+                    held_accounts.select(F.col("account_id").alias(f.name), *by_day, F.lit(True).alias(held)).distinct(),
+                    [f.name, *by_day], "left",
                 )
                 checks.append(F.when(unknown & F.col(held).isNotNull(), _problem(f.name, F.col(f.name), CASCADED_REASON)))
             checks.append(F.when(unknown, _problem(f.name, F.col(f.name), "unknown account")))
     pk = list(table.primary_key)
     if pk:
         any_null = functools.reduce(lambda a, b: a | b, [F.col(k).isNull() for k in pk])
-        first = F.min("_source_row").over(Window.partitionBy(*pk))
+        first = F.min("_source_row").over(Window.partitionBy(*by_day, *pk))
         df = df.withColumn("_first_row", F.when(any_null, F.lit(None)).otherwise(first))
         key = F.concat_ws(",", *[F.col(k) for k in pk])
         checks.append(
@@ -208,8 +224,8 @@ def row_problems(
     return df.withColumn(PROBLEM, F.coalesce(*checks))
 
 
-def quarantine_rows(checked: DataFrame, table: Table, run_id: str) -> DataFrame:
-    """The rows :func:`row_problems` flagged, in the ``quarantine`` table's columns."""
+def quarantine_rows(checked: DataFrame, table: Table, run_id: str, keep: tuple[str, ...] = ()) -> DataFrame:
+    """The rows :func:`row_problems` flagged, in the ``quarantine`` table's columns (then ``keep``)."""
     return checked.where(F.col(PROBLEM).isNotNull()).select(
         F.lit(table.name).alias("input_table"),
         "_source_file",
@@ -220,14 +236,15 @@ def quarantine_rows(checked: DataFrame, table: Table, run_id: str) -> DataFrame:
         F.col(f"{PROBLEM}.value").alias("value"),
         F.col(f"{PROBLEM}.reason").alias("reason"),
         F.lit(run_id).alias("run_id"),
+        *keep,
     ).withColumnRenamed("_source_file", "source_file").withColumnRenamed("_source_row", "source_row")
 
 
-def kept_rows(checked: DataFrame, table: Table) -> DataFrame:
-    """The rows that break no row-level rule, in the output contract of :func:`finalize`."""
-    return finalize(checked.where(F.col(PROBLEM).isNull()), table)
+def kept_rows(checked: DataFrame, table: Table, keep: tuple[str, ...] = ()) -> DataFrame:
+    """The rows that break no row-level rule, in the output contract of :func:`finalize` (then ``keep``)."""
+    return finalize(checked.where(F.col(PROBLEM).isNull()), table, keep)
 
 
-def finalize(df: DataFrame, table: Table) -> DataFrame:
-    """The output contract: schema columns in order, then the lineage columns."""
-    return df.select(*[F.col(c) for c in table.column_names], *[F.col(c) for c in LINEAGE])
+def finalize(df: DataFrame, table: Table, keep: tuple[str, ...] = ()) -> DataFrame:
+    """The output contract: schema columns in order, then the lineage columns (then ``keep``)."""
+    return df.select(*[F.col(c) for c in table.column_names], *[F.col(c) for c in LINEAGE], *keep)

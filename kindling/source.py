@@ -105,6 +105,15 @@ def snapshot_ready(date: str | dt.date, settings: Settings | None = None) -> boo
     return all(fs.exists(f"{_fs(day_url(settings, n, day))[1]}/{SUCCESS}") for n in nets)
 
 
+def network_day_ready(settings: Settings, network: str, day: dt.date) -> bool:
+    """True when the source holds ``network``'s snapshot of ``day`` with its ``_SUCCESS`` marker."""
+    fs, root = _fs(day_url(settings, network, day))
+    try:
+        return fs.exists(f"{root}/{SUCCESS}")
+    except (FileNotFoundError, OSError):
+        return False
+
+
 def _day_files(fs, root: str) -> list[str]:
     try:
         names = [_name(p) for p in fs.ls(root, detail=False)]

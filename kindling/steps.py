@@ -96,10 +96,64 @@ def step_wait(settings: Settings, day: dt.date, run_id: str) -> dict:
     return {"ready": True}
 
 
-def step_pull(settings: Settings, day: dt.date, run_id: str) -> dict:
+def window_of(settings: Settings, day: dt.date) -> list[dt.date]:
+    """The days of ``day``'s scoring window, oldest first, ``day`` last."""
+    return [day - dt.timedelta(days=i) for i in range(settings.window_days - 1, -1, -1)]
+
+
+def conformed_day(lake: Lake, network: str, day: dt.date) -> bool:
+    """True when the lake holds ``network``'s conformed day (its required tables passed audit-in)."""
+    return all(lake.conformed(t, network, day).is_dir() for t in ("accounts", "interactions"))
+
+
+def admission_plan(settings: Settings, day: dt.date) -> dict[str, list[str]]:
+    """The earlier days of ``day``'s window to admit with this run: per date (ISO, oldest first), the
+    networks whose snapshot the source holds and whose conformed day the lake lacks.
+
+    Without this a run on a fresh lake would score one day and call it a 28-day score. ``day``
+    itself is not listed: a run always pulls and conforms its own day again.
+    """
+    from kindling.source import list_networks, network_day_ready
+
+    lake = Lake(settings.lake)
+    networks = list_networks(settings)
+    plan = {}
+    for d in window_of(settings, day)[:-1]:
+        todo = [n for n in networks if not conformed_day(lake, n, d) and network_day_ready(settings, n, d)]
+        if todo:
+            plan[d.isoformat()] = todo
+    return plan
+
+
+def bad_window_day(settings: Settings, skipped: dict, d: str, network: str, step: str, e: BaseException, day: dt.date):
+    """An earlier window day failed ``step``: stop the run naming it, or (``window_bad_day = skip``) record it."""
+    message = f"{step}: {_one_line(e)}"
+    if settings.window_bad_day != "skip":
+        err = StepFailed(f"dt={day}: window day dt={d} (network={network}) could not be admitted: {message}\n"
+                         f"(set KINDLING_WINDOW_BAD_DAY=skip to leave bad window days out of the score, recorded in runs.window)")
+        raise err from e
+    skipped.setdefault(d, {})[network] = message[:1000]
+
+
+def step_pull(settings: Settings, day: dt.date, run_id: str, log=None) -> dict:
+    """Copy ``day``'s snapshot into the lake, and every earlier day of its window that the lake lacks
+    (:func:`admission_plan`; saved as the run's ``admit`` state for ``conform`` and ``audit-in``)."""
     from kindling.source import list_networks, pull
 
-    return {n: pull(settings, n, day) for n in list_networks(settings)}
+    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    out = {n: pull(settings, n, day) for n in list_networks(settings)}
+    plan, skipped = admission_plan(settings, day), {}
+    if plan:
+        log(f"[{day}] the window ({settings.window_days} days) lacks {len(plan)} day(s) the source has: admitting them first")
+    for d, networks in plan.items():
+        for network in list(networks):
+            try:
+                pull(settings, network, dt.date.fromisoformat(d))
+            except Exception as e:
+                bad_window_day(settings, skipped, d, network, "pull", e, day)
+                networks.remove(network)
+    save_state(settings, run_id, "admit", {"days": {d: n for d, n in plan.items() if n}, "skipped": skipped})
+    return out
 
 
 def _read_parquet_dir(path: Path):
@@ -113,7 +167,9 @@ def _read_parquet_dir(path: Path):
     parts = sorted(path.glob("*.parquet"))
     names = pq.read_schema(str(parts[0])).names if parts else []
     table = pq.read_table(str(path), read_dictionary=[c for c in ("_source_file",) if c in names] or None)
-    return table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow") if pa.types.is_string(t) else None)
+    # maps (graph_edges.topic_factors) stay Arrow too: no Python list of tuples per edge
+    return table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow") if pa.types.is_string(t)
+                           else pd.ArrowDtype(t) if pa.types.is_map(t) else None)
 
 
 def _gate(settings: Settings, day: dt.date, run_id: str, side: str, validate) -> dict:
@@ -149,38 +205,114 @@ def _gate(settings: Settings, day: dt.date, run_id: str, side: str, validate) ->
     return out
 
 
-def step_audit_in(settings: Settings, day: dt.date, run_id: str) -> dict:
-    """The input gate: the GE input suite and the day-level rules of :mod:`kindling.policy`.
-
-    Reads what ``conform`` staged. When every network passes, the staged rows replace the day
-    in ``<lake>/conformed`` (where ``rank`` reads its window); when one fails, nothing moves,
-    and the run's quarantined rows are kept in ``<lake>/_runs/<run_id>/quarantine/``.
-    """
+def _audit_network_day(settings: Settings, lake: Lake, run_id: str, network: str, day: dt.date, results_dir: Path):
+    """The GE input suite and the day-level rules of :mod:`kindling.policy` on one staged network-day."""
     import pandas as pd
 
     import schemas
     from kindling import policy, quality
 
+    tables = {}
+    for name in schemas.INPUT_TABLES:
+        p = lake.staged_input(run_id, name, network, day)
+        if p.is_dir():
+            tables[name] = _read_parquet_dir(p)
+    q = lake.staged(run_id, "quarantine", day, network)
+    quarantine = _read_parquet_dir(q) if q.is_dir() else pd.DataFrame(columns=schemas.table("quarantine").column_names)
+    res = quality.validate_input_day(tables, day, network, results_dir)
+    failures, notes = policy.audit_network(settings, lake, network, day, tables, quarantine)
+    policy.save(results_dir / f"policy-{network}.json",
+                {"network": network, "day": day.isoformat(), "failures": failures, "notes": notes,
+                 "quarantined": {f"{t}: {r}": int(n) for (t, r), n in
+                                 quarantine.groupby(["input_table", "reason"]).size().items()}})
+    res.failures.extend(failures)
+    res.success = res.success and not failures
+    return res, notes
+
+
+def _promote_day(lake: Lake, run_id: str, network: str, day: dt.date) -> None:
+    import schemas
+
+    for name in schemas.INPUT_TABLES:
+        staged = lake.staged_input(run_id, name, network, day)
+        if staged.is_dir():
+            _promote(staged, lake.conformed(name, network, day))
+
+
+def _audit_window_days(settings: Settings, lake: Lake, day: dt.date, run_id: str, log) -> dict:
+    """The input gate on the earlier window days this run admitted, oldest first; each day that
+    passes moves into ``<lake>/conformed`` before the next is judged (the volume rule compares a
+    day with the days before it). A failing day stops the run naming it, or is skipped
+    (``window_bad_day = skip``) with its quarantined rows kept beside the run's results."""
+    from kindling import quality
+
+    admit = load_states(settings, run_id).get("admit") or {"days": {}, "skipped": {}}
+    days, skipped = admit["days"], admit.get("skipped", {})
+    total, i = sum(len(v) for v in days.values()), 0
+    for d in sorted(days):
+        when = dt.date.fromisoformat(d)
+        for network in list(days[d]):
+            i += 1
+            res, _ = _audit_network_day(settings, lake, run_id, network, when,
+                                        lake.run_dir(run_id) / "quality" / f"dt={d}")
+            if res.success:
+                _promote_day(lake, run_id, network, when)
+                log(f"[{day}] admit {i}/{total}: dt={d} network={network} passed the input gate")
+                continue
+            kept = _keep_quarantine(lake, run_id, when, name=f"quarantine-dt={d}")
+            error = quality.QualityError(f"input quality gate failed for dt={d}: network={network}: {res.message()}"
+                                         + (f"\nquarantined rows: {kept}" if kept else ""))
+            try:
+                bad_window_day(settings, skipped, d, network, "audit-in", error, day)
+            except StepFailed:
+                save_state(settings, run_id, "admit", {"days": days, "skipped": skipped})
+                raise
+            days[d].remove(network)
+            log(f"[{day}] admit {i}/{total}: dt={d} network={network} SKIPPED (window_bad_day=skip): {res.message()[:300]}")
+    admit = {"days": {d: n for d, n in days.items() if n}, "skipped": skipped}
+    save_state(settings, run_id, "admit", admit)
+    return admit
+
+
+def window_coverage(settings: Settings, day: dt.date, networks: list[str], admit: dict) -> dict:
+    """What the run's window holds: days expected, present (every network conformed), admitted by
+    this run (the earlier days it conformed, and the run's own day), missing and skipped."""
     lake = Lake(settings.lake)
-    extra: dict[str, tuple[list[dict], list[str]]] = {}
+    window = window_of(settings, day)
+    present = [d for d in window if all(conformed_day(lake, n, d) for n in networks)]
+    admitted = sorted({*admit.get("days", {}), day.isoformat()})
+    return {
+        "expected": len(window),
+        "present": len(present),
+        "admitted": len(admitted),
+        "first": window[0].isoformat(),
+        "last": day.isoformat(),
+        "missing": [d.isoformat() for d in window if d not in present],
+        "admitted_days": admitted,
+        "skipped": admit.get("skipped", {}),
+    }
+
+
+def step_audit_in(settings: Settings, day: dt.date, run_id: str, log=None) -> dict:
+    """The input gate: the GE input suite and the day-level rules of :mod:`kindling.policy`.
+
+    Reads what ``conform`` staged: first the earlier window days this run admits
+    (:func:`_audit_window_days`), then the run's own day. When every network of the day passes,
+    its staged rows replace the day in ``<lake>/conformed`` (where ``rank`` reads its window);
+    when one fails, nothing of that day moves, and the run's quarantined rows are kept in
+    ``<lake>/_runs/<run_id>/quarantine/``. The window's coverage is saved as the run's
+    ``window`` state (``runs.window_*``).
+    """
+    from kindling import quality
+
+    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    lake = Lake(settings.lake)
+    admit = _audit_window_days(settings, lake, day, run_id, log)
+    extra: dict[str, list[str]] = {}
 
     def validate(network: str):
-        tables = {}
-        for name in schemas.INPUT_TABLES:
-            p = lake.staged_input(run_id, name, network, day)
-            if p.is_dir():
-                tables[name] = _read_parquet_dir(p)
-        q = lake.staged(run_id, "quarantine", day, network)
-        quarantine = _read_parquet_dir(q) if q.is_dir() else pd.DataFrame(columns=schemas.table("quarantine").column_names)
-        res = quality.validate_input_day(tables, day, network, lake.run_dir(run_id) / "quality")
-        failures, notes = policy.audit_network(settings, lake, network, day, tables, quarantine)
-        policy.save(lake.run_dir(run_id) / "quality" / f"policy-{network}.json",
-                    {"network": network, "day": day.isoformat(), "failures": failures, "notes": notes,
-                     "quarantined": {f"{t}: {r}": int(n) for (t, r), n in
-                                     quarantine.groupby(["input_table", "reason"]).size().items()}})
-        extra[network] = (failures, notes)
-        res.failures.extend(failures)
-        res.success = res.success and not failures
+        res, notes = _audit_network_day(settings, lake, run_id, network, day, lake.run_dir(run_id) / "quality")
+        extra[network] = notes
         return res
 
     try:
@@ -192,12 +324,13 @@ def step_audit_in(settings: Settings, day: dt.date, run_id: str) -> dict:
         raise quality.QualityError(f"{e}\nquarantined rows of this run: {kept} (kindling query sql cannot see "
                                    "them: read them with DuckDB or pandas)") from None
     for network in out:
-        out[network]["notes"] = extra.get(network, ([], []))[1]
-        for name in schemas.INPUT_TABLES:
-            staged = lake.staged_input(run_id, name, network, day)
-            if staged.is_dir():
-                _promote(staged, lake.conformed(name, network, day))
+        out[network]["notes"] = extra.get(network, [])
+        _promote_day(lake, run_id, network, day)
     save_state(settings, run_id, "quality-in", out)
+    coverage = window_coverage(settings, day, list(out), admit)
+    save_state(settings, run_id, "window", coverage)
+    log(f"[{day}] window: {coverage['present']} of {coverage['expected']} days present "
+        f"({coverage['first']} .. {coverage['last']}), {coverage['admitted']} admitted by this run")
     return out
 
 
@@ -211,12 +344,12 @@ def _promote(staged: Path, target: Path) -> None:
     replace_dir(tmp, target)
 
 
-def _keep_quarantine(lake: Lake, run_id: str, day: dt.date) -> Path | None:
+def _keep_quarantine(lake: Lake, run_id: str, day: dt.date, name: str = "quarantine") -> Path | None:
     """A failed day's quarantined rows, kept with the run's results (staging is cleaned up)."""
     staged = lake.staged(run_id, "quarantine", day)
     if not staged.is_dir():
         return None
-    target = lake.run_dir(run_id) / "quarantine"
+    target = lake.run_dir(run_id) / name
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(staged, target)
     return target
@@ -503,6 +636,7 @@ def write_run_row(settings: Settings, day: dt.date, run_id: str, status: str, fa
     started = _started_at(lake, run_id)
     quality = {k: v for k, v in states.items() if k.startswith("quality-")}
     docs = lake.data_docs(run_id) / "index.html"
+    window = states.get("window") or {}
     row = {
         "run_id": run_id,
         "networks": sorted(set(states.get("conform", {})) | set(states.get("pull", {}))),
@@ -517,6 +651,10 @@ def write_run_row(settings: Settings, day: dt.date, run_id: str, status: str, fa
         "started_at": started,
         "finished_at": dt.datetime.now(dt.UTC),
         "timings": json.dumps(timings),
+        "window_expected": window.get("expected"),
+        "window_present": window.get("present"),
+        "window_admitted": window.get("admitted"),
+        "window": json.dumps(window) if window else None,
     }
     schema = schemas.table("runs").arrow_schema()
     tbl = pa.Table.from_pylist([row], schema=schema)
