@@ -7,14 +7,17 @@ trusted seed set: by default the accounts the snapshot marks verified and create
 PageRank pass as the global score and the topics (slot K + 1), on the global edge weights.
 
 Relative spam mass compares the two: the part of an account's PageRank that does not come from
-the trusted core,
+the genuine accounts, as the trusted seeds stand for them,
 
-    spam_mass = clamp(1 - (S / N) * trust_rank / pagerank, 0, 1)
+    spam_mass = clamp(1 - γ * trust_rank / pagerank, 0, 1)
 
-with S the network's seeds and N its accounts (``S / N`` puts the seed-teleport PageRank on the
-footing of the uniform one, as the paper's unnormalised core vector does). Most accounts nobody
-trusted engages with have a high mass and a low PageRank; ``spam_flag`` flags the ones with
-both high: mass at least ``spam_mass_flag`` and influence at least ``spam_flag_min_influence``.
+with γ = ``trust_good_share``, the share of accounts taken to be genuine. The paper's core vector
+gives each seed the teleport of one account (total S / N); since the seeds are only a small sample
+of the genuine accounts, it scales the core's teleport up to the estimated good share γ. Without
+that scaling (γ = S / N, 3% on the sample data) the genuine accounts outside the seeds count as
+untrusted, and nearly every influential account gets a mass near 1. Most accounts nobody trusted
+engages with have a high mass and a low PageRank; ``spam_flag`` flags the ones with both high:
+mass at least ``spam_mass_flag`` and influence at least ``spam_flag_min_influence``.
 A network without seeds gets null ``trust_rank`` and ``spam_mass`` and no flags.
 """
 
@@ -75,8 +78,7 @@ def with_spam_mass(scored: DataFrame, trust: DataFrame | None, seeds: int, n: in
             .withColumn("spam_mass", F.lit(None).cast("double"))
             .withColumn("spam_flag", F.lit(False))
         )
-    share = float(seeds) / float(n)
-    mass = F.lit(1.0) - F.lit(share) * F.col("trust_rank") / F.col("pagerank")
+    mass = F.lit(1.0) - F.lit(float(settings.trust_good_share)) * F.col("trust_rank") / F.col("pagerank")
     mass = F.round(F.least(F.lit(1.0), F.greatest(F.lit(0.0), mass)), 6)
     out = scored.join(trust, "account_id", "left").withColumn("trust_rank", F.coalesce("trust_rank", F.lit(0.0)))
     return out.withColumn("spam_mass", F.when(F.col("pagerank") > 0, mass)).withColumn(

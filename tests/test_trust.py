@@ -100,9 +100,8 @@ def test_spam_mass_is_high_for_a_farm_fed_account_and_low_for_the_seeds_expert(s
     s = load_settings(env={}, spam_flag_min_influence=30.0)  # 11 accounts: none reaches the default 40 (4x the average)
     rows = {r["account_id"]: r for r in account_scores(ranks, acc, edges, None, "r", trust=trust, seeds=2, settings=s).collect()}
     assert rows["spam"]["influence"] >= 30.0
-    n = len(IDS)
     for i in IDS:
-        want = min(1.0, max(0.0, 1 - (2 / n) * got[i][1] / got[i][0]))
+        want = min(1.0, max(0.0, 1 - s.trust_good_share * got[i][1] / got[i][0]))
         assert rows[i]["spam_mass"] == pytest.approx(want, abs=1e-6)
     assert rows["spam"]["pagerank"] > rows["expert"]["pagerank"]  # the farm lifts it above the expert ...
     # ... but not from trusted ground; half of the expert's comes from the seeds (the rest: teleport, the fan)
