@@ -1,0 +1,112 @@
+"""sparks: no score may rest on one engager.
+
+Influence is many trees catching fire, not one big spark (Duncan Watts). In a PageRank one
+engagement from a top account can make a score: an account liked once by the network's #1 and by
+nobody else of note gets most of its rank through that one edge. The rule here (setting
+``spark_max_share``, default 0.25): in every ranking that is published — the global score of every
+account, and each topic's board for the accounts near its top — no single contributor's share of
+an account's rank may exceed ``spark_max_share``. The flow along ``u -> v`` in slot ``s`` is
+
+    flow = d * pr_s(u) * w_s(u -> v) / out_s(u)
+
+and its share ``flow / pr_s(v)``. A pair whose share is above the cap has its weight scaled down
+(its normaliser kept, so the excess returns to the teleport, as every other defense's does)
+until the share is the cap: with ``k`` such contributors of total flow ``S`` into an account of
+rank ``r``, the capped rank is ``r' = (r - S) / (1 - k c)`` and each of them keeps ``c r'``. A pair
+has one weight for every slot, so the factor is the smallest any slot asks of it. Scaling one
+edge moves other ranks a little, so :func:`spark_caps` is applied between PageRank passes, up to
+``spark_passes`` times, until no published ranking has a contributor above the cap.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+MARGIN = 0.98
+"""Caps aim at this fraction of ``spark_max_share``, so that the ranks' shift after a pass
+leaves the shares under the cap rather than a hair above it."""
+
+
+def candidates(ranks: DataFrame, topic_ranks: DataFrame | None, topics: list[str], depth: int) -> DataFrame:
+    """``account_id, slot``: what the cap is checked on. Every account in the global slot (0), and
+    in each topic's slot the ``depth`` accounts with evidence ranked highest on the topic (the
+    board's top and those who could enter it once a spark above them is capped).
+
+    ``ranks``: ``id, pr``; ``topic_ranks``: ``account_id, topic, topic_rank`` (evidence pairs only).
+    """
+    out = ranks.select(F.col("id").alias("account_id"), F.lit(0).alias("slot"))
+    if topic_ranks is None or not topics:
+        return out
+    slot_of = F.create_map(*[x for i, t in enumerate(topics, start=1) for x in (F.lit(t), F.lit(i))])
+    order = Window.partitionBy("topic").orderBy(F.col("topic_rank").desc(), F.col("account_id"))
+    top = (
+        topic_ranks.where(F.col("topic_rank") > 0)
+        .select("account_id", "topic", F.row_number().over(order).alias("_r"))
+        .where(F.col("_r") <= depth)
+        .select("account_id", slot_of[F.col("topic")].cast("int").alias("slot"))
+    )
+    return out.unionByName(top)
+
+
+def contributions(cands: DataFrame, ranks: DataFrame, edges: DataFrame, damping: float, scale: list[float]) -> DataFrame:
+    """``dst, slot, src, flow, rank``: every flow into the candidates (``account_id, slot``), with
+    the candidate's rank in that slot. ``edges``: factored ``src, dst, w, n, m`` as PageRank reads
+    them (slot weight ``w * m.get(s, scale[s])``, normaliser ``max(w, n)`` times the same)."""
+    mult = F.coalesce(F.col("m")[F.col("slot")], F.array(*[F.lit(float(x)) for x in scale])[F.col("slot")])
+    into = edges.join(cands.select(F.col("account_id").alias("dst"), "slot"), "dst").select(
+        "src", "dst", "slot", (F.col("w") * mult).alias("_w"))
+    out = (
+        edges.join(into.select("src", "slot").distinct(), "src")
+        .groupBy("src", "slot")
+        .agg(F.sum(F.greatest(F.col("w"), F.coalesce(F.col("n"), F.col("w"))) * mult).alias("_out"))
+    )
+    pr = ranks.select(F.col("id").alias("src"), F.col("pr").alias("_pr_src"))
+    flows = (
+        into.join(out, ["src", "slot"]).join(pr, "src")
+        .select("dst", "slot", "src",
+                (F.lit(float(damping)) * F.get("_pr_src", F.col("slot")) * F.col("_w") / F.col("_out")).alias("flow"))
+        .where(F.col("flow") > 0)
+    )
+    return flows.join(ranks.select(F.col("id").alias("dst"), F.col("pr").alias("_pr")), "dst").select(
+        "dst", "slot", "src", "flow", F.get("_pr", F.col("slot")).alias("rank"))
+
+
+def spark_caps(flows: DataFrame, max_share: float) -> DataFrame:
+    """``src, dst, factor``: the weight factor (< 1) of each pair whose share of a candidate's rank
+    is above ``max_share`` in some slot (:func:`contributions`), the smallest its slots ask."""
+    c = float(max_share) * MARGIN
+    over = flows.where(F.col("flow") > F.lit(float(max_share)) * F.col("rank"))
+    per = over.groupBy("dst", "slot").agg(F.count(F.lit(1)).alias("_k"), F.sum("flow").alias("_s"))
+    rest = F.col("rank") - F.col("_s")
+    capped_rank = F.when(F.col("_k") * F.lit(c) < 1, rest / (F.lit(1.0) - F.col("_k") * F.lit(c))).otherwise(F.col("rank"))
+    return (
+        over.join(per, ["dst", "slot"])
+        .select("src", "dst", (F.lit(c) * capped_rank / F.col("flow")).alias("_f"))
+        .groupBy("src", "dst")
+        .agg(F.min("_f").alias("factor"))
+        .where(F.col("factor") < 1)
+    )
+
+
+def apply_caps(edges: DataFrame, caps: DataFrame | None) -> DataFrame:
+    """``edges`` with each capped pair's weight ``w`` times its factor (normaliser ``n`` kept: at
+    least the old weight, so the removed part returns to the teleport)."""
+    if caps is None:
+        return edges
+    n = F.greatest(F.col("w"), F.coalesce(F.col("n"), F.col("w")))
+    return edges.join(caps.select("src", "dst", "factor"), ["src", "dst"], "left").select(
+        *[(F.col("w") * F.coalesce(F.col("factor"), F.lit(1.0))).alias("w") if c == "w" else (n.alias("n") if c == "n" else F.col(c))
+          for c in edges.columns]
+    )
+
+
+def merge_caps(old: DataFrame | None, new: DataFrame) -> DataFrame:
+    """Cumulative factors: a pair capped in two passes keeps the product."""
+    if old is None:
+        return new
+    return (
+        old.unionByName(new)
+        .groupBy("src", "dst")
+        .agg(F.exp(F.sum(F.log("factor"))).alias("factor"))
+    )
