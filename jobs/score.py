@@ -19,6 +19,7 @@ import schemas
 from jobs.responsive import prior_mean, with_responsiveness
 from jobs.trust import with_spam_mass
 from kindling.settings import Settings
+from kindling.taxonomy import ROOT, Taxonomy
 
 INFLUENCE_BASE = 20.0
 INFLUENCE_PER_DOUBLING = 10.0
@@ -146,7 +147,8 @@ def topic_scores(
 
 
 def score_contributors(contrib: DataFrame, topics: list[str], accounts: DataFrame, mix: DataFrame, run_id: str) -> DataFrame:
-    """``contrib`` (account_id, slot, contributor_id, share, contributor_rank) as published rows.
+    """``contrib`` (account_id, slot, contributor_id, share, base_share, contributor_rank:
+    :func:`jobs.topics.contributors`) as published rows.
 
     ``mix``: ``src, dst, topic, events, kinds`` — per pair and topic, the
     interactions that carried the credit (``topic`` null: all of the pair's).
@@ -171,13 +173,35 @@ def score_contributors(contrib: DataFrame, topics: list[str], accounts: DataFram
         .join(handles, "contributor_id", "left")
         .select(
             "topic", "account_id", "contributor_id", "contributor_handle",
-            F.coalesce("contributor_type", F.lit("unknown")).alias("contributor_type"), "share", "contributor_rank",
+            F.coalesce("contributor_type", F.lit("unknown")).alias("contributor_type"), "share", "base_share", "contributor_rank",
             F.coalesce("_te", "_ae", F.lit(0)).alias("events"),
             F.coalesce("_tk", "_ak", F.lit("")).alias("kinds"),
             F.lit(run_id).alias("run_id"),
         )
     )
     return _contract(out, "score_contributors")
+
+
+def topics_table(scores: DataFrame, boards: list[str], same_as: dict[str, str], taxonomy: Taxonomy, run_id: str) -> DataFrame:
+    """The ``topics`` rows: every topic with a board (``boards``, the ranked topics) and every
+    topic folded into one (``same_as``: folded -> board, :func:`jobs.topics.same_boards`).
+
+    ``scores``: the network's ``topic_scores``; ``accounts`` = its rows on the topic's board (for
+    a folded topic, on the board it points to). ``parent``: the topic's direct taxonomy parents,
+    comma-joined (null under the root). No boards: an empty table with the schema.
+    """
+    def parent(t: str) -> str | None:
+        return ",".join(p for p in taxonomy.parents.get(t, ()) if p != ROOT) or None
+
+    rows = [(t, taxonomy.display_name(t) if t in taxonomy else t, parent(t), same_as.get(t))
+            for t in sorted({*boards, *same_as})]
+    listed = scores.sparkSession.createDataFrame(rows, "topic string, display_name string, parent string, same_as string")
+    counts = scores.groupBy(F.col("topic").alias("_board")).agg(F.count(F.lit(1)).alias("_n"))
+    out = listed.withColumn("_board", F.coalesce("same_as", "topic")).join(counts, "_board", "left").select(
+        "topic", "display_name", "parent", F.coalesce("_n", F.lit(0)).alias("accounts"), "same_as",
+        F.lit(run_id).alias("run_id"),
+    )
+    return _contract(out, "topics")
 
 
 def _contract(df: DataFrame, name: str) -> DataFrame:

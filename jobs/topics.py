@@ -13,6 +13,8 @@ network over the scoring window:
   kind weight. This, not the account's own volume, is the topic's teleport vector;
 * ``activity``: per (account, topic), its own posts and engagements on the topic,
   and ``interest`` = 100 * (posts_t + engagements_t) / (posts + engagements + prior);
+* ``same_boards``: ranked topics whose board would be identical to another's (the same
+  posts on them: a parent with one active child, an alias), folded into the most specific;
 * ``slot_edges`` / ``slot_teleport``: one array per edge / account holding the
   global weight (slot 0) and every ranked topic's weight (slots 1..K), so that
   all topics advance together in one pass (``jobs.pagerank.pagerank_arrays``).
@@ -23,6 +25,8 @@ network over the scoring window:
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
@@ -92,6 +96,53 @@ def ranked_topics(rec: DataFrame, min_recognized: int) -> list[str]:
     """Topics with at least ``min_recognized`` recognised accounts, sorted (slots 1..K)."""
     rows = rec.groupBy("topic").agg(F.count(F.lit(1)).alias("n")).where(F.col("n") >= int(min_recognized)).collect()
     return sorted(r["topic"] for r in rows)
+
+
+def same_boards(ptopics: DataFrame, topics: list[str], ancestors: Callable[[str], set[str]]) -> dict[str, str]:
+    """Which of ``topics`` would publish another's board: ``{folded topic: topic keeping the board}``.
+
+    Everything a topic's board is made of — its events (:func:`topic_events`), recognition,
+    activity, slot edges and teleport — is a function of the set of (post, author) pairs
+    ``ptopics`` puts on it, so two topics with the same set get identical boards: a parent with
+    one active child and no posts of its own (``agriculture`` when every post on it is on
+    ``tractors``), a chain of single active children, an alias. Such a group keeps one board, that of its most
+    specific member: the one none of the others descends from (``ancestors``: a slug's transitive
+    parents), then the deepest, then the first slug; the others point to it. A parent with two
+    active children has a set of its own and keeps its board.
+
+    Candidates are grouped by (count, two sums of hashes) of their sets, then checked exactly:
+    a group is folded only when every one of its posts is on every member (a hash collision,
+    never seen, would leave that group unfolded). One aggregation over the topics' posts, and a
+    second over the candidates' posts when there are any.
+    """
+    if len(topics) < 2:
+        return {}
+    p = ptopics.where(F.col("topic").isin(topics)).select("post_id", "author_id", "topic")
+    sig = p.groupBy("topic").agg(
+        F.count(F.lit(1)).alias("n"),
+        F.sum(F.xxhash64("post_id", "author_id").cast("decimal(20,0)")).alias("h1"),
+        F.sum(F.hash("author_id", "post_id").cast("long")).alias("h2"),
+    )
+    groups = [sorted(r["ts"]) for r in sig.groupBy("n", "h1", "h2").agg(F.collect_list("topic").alias("ts"))
+              .where(F.size("ts") > 1).collect()]
+    if not groups:
+        return {}
+    group_of = F.create_map(*[x for g, ts in enumerate(groups) for t in ts for x in (F.lit(t), F.lit(g))])
+    on_all = (
+        p.select("post_id", "author_id", group_of[F.col("topic")].alias("g"))
+        .where(F.col("g").isNotNull())
+        .groupBy("g", "post_id", "author_id").agg(F.count(F.lit(1)).alias("k"))
+        .groupBy("g").agg(F.min("k").alias("k"))
+        .collect()
+    )
+    exact = {r["g"] for r in on_all if r["k"] == len(groups[r["g"]])}
+    out: dict[str, str] = {}
+    for g in sorted(exact):
+        ts = groups[g]
+        up = {t: ancestors(t) for t in ts}
+        keep = min(ts, key=lambda t: (sum(t in up[o] for o in ts), -len(up[t]), t))
+        out.update({t: keep for t in ts if t != keep})
+    return out
 
 
 def activity(posts: DataFrame, ptopics: DataFrame, events: DataFrame, tevents: DataFrame, prior: float) -> DataFrame:
@@ -226,17 +277,25 @@ def contributors(
     k: int,
     scale: list[float] | None = None,
 ) -> DataFrame:
-    """``account_id, slot, contributor_id, share, contributor_rank``.
+    """The top ``k`` contributors of each account of ``top`` in its slot, with exact shares of its score.
 
     ``top``: ``account_id, slot`` — the accounts to explain per slot;
     ``ranks``: ``id, pr`` (final ranks, arrays); ``edges``: ``src, dst, w`` (slot weights) and
     optionally ``n`` (the out-weight normalisers, as PageRank used them), as arrays or, with
     ``scale``, in factored form (:func:`slot_factors`).
-    The rank flowing along src -> dst in slot s is ``d * pr_s(src) * w_s / out_s(src)``;
-    share = that flow over all flow into dst in slot s (the teleport part left out).
-    Out-weights are summed only for the (source, slot) pairs that reach a top account.
+    The rank flowing along src -> dst in slot s is ``d * pr_s(src) * w_s / out_s(src)``, with
+    ``out_s(src)`` the sum of ``max(w_s, n_s)`` over src's edges (weights below 0 count as 0), as
+    :func:`jobs.pagerank.pagerank_arrays` divides. ``share`` = that flow over ``pr_s(dst)``: the
+    share of the account's score. At the fixed point ``pr_s(dst)`` is the sum of every flow in plus
+    what the teleport brings (its own teleport weight, dangling ranks and the credit the
+    defenses withheld, all returned through it), so ``base_share`` = 1 - (sum of every flow) /
+    ``pr_s(dst)``, and the shares of all contributors plus ``base_share`` add to 1; the ``k``
+    listed add to at most ``1 - base_share``. Out-weights are summed only for the (source, slot)
+    pairs that reach a top account.
+
+    ``account_id, slot, contributor_id, share, base_share, contributor_rank``.
     """
-    norm = "n" if "n" in edges.columns else "w"  # the out-weight PageRank divided by
+    nonneg = lambda c: F.greatest(c, F.lit(0.0))  # noqa: E731
     if scale is None:
         weight = lambda c: F.get(c, F.col("slot"))  # noqa: E731
     else:
@@ -244,13 +303,17 @@ def contributors(
         if "m" in edges.columns:
             mult = F.coalesce(F.col("m")[F.col("slot")], mult)
         weight = lambda c: F.col(c) * mult  # noqa: E731
+    # the out-weight PageRank divided by: each edge counts max(w, n) (n: absent or null counts as w)
+    norm = F.greatest(nonneg(weight("w")), nonneg(weight("n"))) if "n" in edges.columns else nonneg(weight("w"))
     into = edges.join(top.select(F.col("account_id").alias("dst"), "slot"), "dst")
-    need = into.select("src", "dst", "slot", weight("w").alias("_w"))
+    need = into.select("src", "dst", "slot", nonneg(weight("w")).alias("_w"))
     out = (
         edges.join(need.select("src", "slot").distinct(), "src")
         .groupBy("src", "slot")
-        .agg(F.sum(weight(norm)).alias("_out"))
+        .agg(F.sum(norm).alias("_out"))
     )
+    own = top.join(ranks.select(F.col("id").alias("account_id"), "pr"), "account_id").select(
+        "account_id", "slot", F.get("pr", F.col("slot")).alias("_rank"))
     flows = (
         need.join(out, ["src", "slot"])
         .join(ranks.select(F.col("id").alias("src"), "pr"), "src")
@@ -259,15 +322,19 @@ def contributors(
             (F.lit(float(damping)) * F.get("pr", F.col("slot")) * F.col("_w") / F.col("_out")).alias("flow"),
         )
         .where(F.col("flow") > 0)
+        .join(own.where(F.col("_rank") > 0), ["account_id", "slot"])
     )
     per = Window.partitionBy("account_id", "slot")
     # Ordered by the share as published (6 decimals), then by id: two contributors whose flows
     # are equal up to float noise (it differs from run to run with the summation order) keep
     # the same ranks on a rerun, and equal shown shares are listed by contributor_id.
     ordered = per.orderBy(F.col("share").desc(), F.col("contributor_id"))
-    shares = flows.select("account_id", "slot", "contributor_id", F.round(F.col("flow") / F.sum("flow").over(per), 6).alias("share"))
+    shares = flows.select(
+        "account_id", "slot", "contributor_id", F.round(F.col("flow") / F.col("_rank"), 6).alias("share"),
+        (F.lit(1.0) - F.sum("flow").over(per) / F.col("_rank")).alias("base_share"),
+    )
     return (
         shares.select("*", F.row_number().over(ordered).alias("contributor_rank"))
         .where(F.col("contributor_rank") <= int(k))
-        .select("account_id", "slot", "contributor_id", "share", F.col("contributor_rank").cast("long"))
+        .select("account_id", "slot", "contributor_id", "share", "base_share", F.col("contributor_rank").cast("long"))
     )

@@ -95,6 +95,9 @@ def _spark_type(t: str):
         return simple[t]
     if t.startswith("array<") and t.endswith(">"):
         return T.ArrayType(_spark_type(t[6:-1]), True)
+    if t.startswith("map<") and t.endswith(">"):
+        k, v = _map_types(t)
+        return T.MapType(_spark_type(k), _spark_type(v), True)
     raise ValueError(f"unknown type {t!r} in schema")
 
 
@@ -114,7 +117,18 @@ def _arrow_type(t: str):
         return simple[t]
     if t.startswith("array<") and t.endswith(">"):
         return pa.list_(_arrow_type(t[6:-1]))
+    if t.startswith("map<") and t.endswith(">"):
+        k, v = _map_types(t)
+        return pa.map_(_arrow_type(k), _arrow_type(v))
     raise ValueError(f"unknown type {t!r} in schema")
+
+
+def _map_types(t: str) -> tuple[str, str]:
+    """``map<string,double>`` -> ("string", "double") (simple key and value types only)."""
+    k, _, v = t[4:-1].partition(",")
+    if k.strip() not in _SIMPLE or v.strip() not in _SIMPLE:
+        raise ValueError(f"unknown type {t!r} in schema (a map's key and value must be simple types)")
+    return k.strip(), v.strip()
 
 
 def _load(path: Path) -> Table:

@@ -157,9 +157,17 @@ def _write(folder, table, df=None):
     pq.write_table(t, folder / "part-0.parquet")
 
 
+def _vertices(scores: pd.DataFrame) -> pd.DataFrame:
+    """graph_vertices of ``scores`` with no edges: every account's score is all base."""
+    return pd.DataFrame({"id": scores["account_id"], "handle": scores["handle"], "pagerank": scores["pagerank"],
+                         "influence": scores["influence"], "in_flow": 0.0, "base": scores["pagerank"], "base_share": 1.0,
+                         "out_weight": 0.0, "damping": 0.85, "run_id": scores["run_id"]})
+
+
 def _stage(lake: Lake, run_id: str, scores: pd.DataFrame, day=DAY, network=NET):
     for table in PUBLISHED_TABLES:
-        _write(lake.staged(run_id, table, day, network), table, scores if table == "account_scores" else None)
+        rows = {"account_scores": scores, "graph_vertices": _vertices(scores)}.get(table)
+        _write(lake.staged(run_id, table, day, network), table, rows)
 
 
 @pytest.fixture

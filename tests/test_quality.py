@@ -41,7 +41,12 @@ BASE = {
                      "recognition": 4.5, "own_posts": 2, "own_engagements": 1,
                      "expertise_change": np.nan, "run_id": "run-1"},
     "score_contributors": {"topic": None, "account_id": "a1", "contributor_handle": "bob",
-                           "contributor_type": "person", "share": 0.1, "events": 2, "kinds": "reply=2", "run_id": "run-1"},
+                           "contributor_type": "person", "share": 0.1, "base_share": 0.3, "events": 2, "kinds": "reply=2",
+                           "run_id": "run-1"},
+    "graph_edges": {"weight": 1.0, "norm_weight": 2.0, "out_weight": 2.0, "events": 3, "kinds": "reply=2,like=1",
+                    "topic_factors": None, "offtopic_factor": 0.2, "run_id": "run-1"},
+    "graph_vertices": {"handle": "ann", "pagerank": 1 / N, "influence": 20.0, "in_flow": 0.5 / N, "base": 0.5 / N,
+                       "base_share": 0.5, "out_weight": 2.0, "damping": 0.85, "run_id": "run-1"},
 }
 
 
@@ -56,6 +61,8 @@ def _keys(table: str, r: int) -> dict:
         "account_scores": {"account_id": f"a{r}", "rank": r},
         "topic_scores": {"account_id": f"a{r}", "rank_in_topic": r},
         "score_contributors": {"contributor_id": f"a{r}", "contributor_rank": r},
+        "graph_edges": {"src": f"a{r}", "dst": nxt},
+        "graph_vertices": {"id": f"a{r}"},
     }[table]
 
 
@@ -306,7 +313,8 @@ def test_empty_output_fails():
 
 
 def check_outputs(**overrides):
-    tables = {t: make(t, overrides.get(t)) for t in ("account_scores", "topic_scores", "score_contributors")}
+    tables = {t: make(t, overrides.get(t)) for t in ("account_scores", "topic_scores", "score_contributors",
+                                                      "graph_edges", "graph_vertices")}
     return validate_output(tables, "mastodon", None)
 
 
@@ -326,6 +334,13 @@ def test_clean_topic_and_contributor_tables_pass():
         ("score_contributors", {"share": 1.5}, "share", "must be between 0 and 1"),
         ("score_contributors", {"kinds": None}, "kinds", "must not be null"),
         ("score_contributors", {"contributor_type": "brand"}, "contributor_type", "must be one of"),
+        ("score_contributors", {"base_share": 1.5}, "base_share", "must be <= 1"),
+        ("graph_edges", {"weight": -0.5}, "weight", "must be >= 0"),
+        ("graph_edges", {"src": "a6", "dst": "a7"}, "src,dst", "primary key (src, dst) must be unique"),
+        ("graph_edges", {"kinds": None}, "kinds", "must not be null"),
+        ("graph_vertices", {"id": "a3"}, "id", "primary key id must be unique"),
+        ("graph_vertices", {"damping": 1.5}, "damping", "must be between 0 and 1"),
+        ("graph_vertices", {"base": float("inf")}, "base", "must be a finite number"),
     ],
 )
 def test_bad_topic_or_contributor_row_fails(table, override, column, rule):
@@ -335,6 +350,30 @@ def test_bad_topic_or_contributor_row_fails(table, override, column, rule):
     assert failure["table"] == table and failure["column"] == column
     assert rule in failure["rule"], failure["rule"]
     assert f"output: {table}.{column}: {rule}" in result.message()
+
+
+def test_graph_tables_as_the_audit_out_step_reads_them_pass(tmp_path):
+    """graph_edges' topic_factors is a map: read as the output gate reads staged Parquet
+    (kindling.steps._read_parquet_dir: Arrow-backed), the suite checks the pair."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from kindling.steps import _read_parquet_dir
+
+    tables = {}
+    for t in ("graph_edges", "graph_vertices"):
+        rows = make(t).to_dict("records")
+        if t == "graph_edges":
+            rows[0]["topic_factors"] = [("jazz", 1.0), ("music", 0.6)]
+        (tmp_path / t).mkdir()
+        pq.write_table(pa.Table.from_pylist(rows, schema=table_def(t).arrow_schema()), tmp_path / t / "part-0.parquet")
+        tables[t] = _read_parquet_dir(tmp_path / t)
+    assert isinstance(tables["graph_edges"]["topic_factors"].dtype, pd.ArrowDtype)
+    result = validate_output({"account_scores": make("account_scores"), **tables}, "mastodon", None)
+    assert result.success, result.message()
+    tables["graph_vertices"].loc[3, "pagerank"] = 0.5
+    result = validate_output({"account_scores": make("account_scores"), **tables}, "mastodon", None)
+    assert [(f["table"], f["column"]) for f in result.failures] == [("graph_vertices", "pagerank")]
 
 
 def test_empty_topic_tables_pass_but_scores_must_not_be_empty():

@@ -247,8 +247,9 @@ def test_contributors_equal_up_to_noise_rank_by_id(spark):
     edges = spark.createDataFrame([("a", "x", [1.0]), ("b", "x", [1.0]), ("c", "x", [1.0])], "src string, dst string, w array<double>")
     got = T.contributors(top, ranks, edges, damping=0.85, k=10).orderBy("contributor_rank").collect()
     assert [(r["contributor_id"], r["contributor_rank"]) for r in got] == [("a", 1), ("b", 2), ("c", 3)]
-    assert got[0]["share"] == got[1]["share"] == round(0.3 / 0.7, 6)
-    assert got[2]["share"] == round(0.1 / 0.7, 6)
+    # shares of x's score: d * rank(u) * w / out(u) / rank(x)
+    assert got[0]["share"] == got[1]["share"] == round(0.85 * 0.3 / 0.3, 6)
+    assert got[2]["share"] == round(0.85 * 0.1 / 0.3, 6)
 
 
 def test_topic_ranks_of_given_pairs_match_the_exploded_arrays(spark):
@@ -266,3 +267,114 @@ def test_topic_ranks_of_given_pairs_match_the_exploded_arrays(spark):
     assert len(every) == 6 and ("a", "go") in every
     assert got == [("a", "go", 0.2), ("a", "jazz", 0.3), ("b", "art", 0.0)]
     assert all(every[(a, t)] == x for a, t, x in got)
+
+
+# --- distinct boards: topics whose boards would be identical are folded ------------------------
+
+
+def _fold_world(spark):
+    """Posts on tractors and livestock (agriculture: two active children, and animals: only
+    livestock), volcanoes (nature: one active child), geology (earth-science, natural-science and
+    science: no other active child), and one post on baking and jazz at once (provider topics)."""
+    posts = [("t1", "a0", ["#Tractors"], None), ("t2", "a1", ["#tractors"], None),
+             ("l1", "a2", ["#Livestock"], None), ("v1", "a3", ["#Volcanoes"], None), ("v2", "a4", ["#volcanoes"], None),
+             ("g1", "a5", ["#Geology"], None), ("b1", "a6", None, ["baking", "jazz"]), ("o1", "a7", ["#tbt"], None)]
+    events = [("a8", "a0", "reply", "t1", 1.0), ("a9", "a0", "like", "t1", 0.5), ("a2", "a1", "reply", "t2", 1.0),
+              ("a8", "a2", "repost", "l1", 0.8), ("a0", "a2", "reply", "l1", 1.0), ("a9", "a3", "reply", "v1", 1.0),
+              ("a10", "a4", "like", "v2", 0.5), ("a3", "a4", "reply", "v2", 1.0), ("a11", "a5", "reply", "g1", 1.0),
+              ("a7", "a5", "like", "g1", 0.5), ("a1", "a6", "reply", "b1", 1.0), ("a10", "a7", "reply", "o1", 1.0),
+              ("a5", "a9", "mention", None, 1.5), ("a6", "a11", "mention", None, 1.0), ("a4", "a8", "mention", None, 1.0)]
+    posts_df = spark.createDataFrame(posts, "post_id string, author_id string, hashtags array<string>, topics array<string>")
+    ev = spark.createDataFrame(events, "actor_id string, target_id string, kind string, post_id string, w double")
+    acc = spark.createDataFrame([(f"a{i}",) for i in range(12)], "account_id string")
+    tag_map, slug_map = _maps(spark)
+    ptop = T.post_topics(posts_df, tag_map, slug_map).persist()
+    tev = T.topic_events(ev, ptop).persist()
+    rec = T.recognition(tev).persist()
+    return acc, ev, ptop, tev, rec
+
+
+FOLDED = {"animals": "livestock", "nature": "volcanoes", "earth-science": "geology", "natural-science": "geology",
+          "science": "geology", "entertainment-super": "baking", "food-and-drink-super": "baking", "jazz": "baking"}
+
+
+def test_topics_with_the_same_posts_fold_into_the_most_specific_and_their_boards_were_identical(spark):
+    acc, ev, ptop, tev, rec = _fold_world(spark)
+    ranked = T.ranked_topics(rec, 1)
+    folded = T.same_boards(ptop, ranked, load_taxonomy().ancestors)
+    # a parent with one active child points to it, through chains and several parents (geology's
+    # parents earth-science and science, and natural-science above earth-science); unrelated topics
+    # always on the same posts (baking and jazz) keep the deepest, then the first slug
+    assert folded == FOLDED
+    # agriculture has two active children and science-and-nature-super several: their own boards,
+    # with the roll-up kept (a tractors expert and a livestock expert both count toward agriculture)
+    assert sorted(set(ranked) - set(folded)) == ["agriculture", "baking", "geology", "livestock",
+                                                 "science-and-nature-super", "tractors", "volcanoes"]
+    recognised = {}
+    for r in rec.collect():
+        recognised.setdefault(r["topic"], set()).add(r["account_id"])
+    assert recognised["agriculture"] == recognised["tractors"] | recognised["livestock"] == {"a0", "a1", "a2"}
+    assert T.same_boards(ptop, ["agriculture"], load_taxonomy().ancestors) == {}
+
+    # The evidence rule is exact: unfolded, the folded topics' slots equal their boards' slots for
+    # every account, and agriculture's differs from each of its children's.
+    edges = ev.groupBy(F.col("actor_id").alias("src"), F.col("target_id").alias("dst")).agg(F.sum("w").alias("raw_weight"))
+    edges = edges.select("src", "dst", "raw_weight", saturate(F.col("raw_weight"), 5.0).alias("weight"))
+    res = pagerank_arrays(acc.select(F.col("account_id").alias("id"), F.lit("n").alias("grp")),
+                          T.slot_edges(edges, tev, ranked, 0.2), T.slot_teleport(acc, rec, ranked), tol=1e-12, max_iter=300)
+    got = {r["id"]: r["pr"] for r in res.ranks.collect()}
+    res.unpersist()
+    slot = {t: i for i, t in enumerate(ranked, start=1)}
+    for f, board in folded.items():
+        assert all(pr[slot[f]] == pytest.approx(pr[slot[board]], abs=1e-15) for pr in got.values()), f
+    for child in ("tractors", "livestock"):
+        assert max(abs(pr[slot["agriculture"]] - pr[slot[child]]) for pr in got.values()) > 1e-3
+    for df in (ptop, tev, rec):
+        df.unpersist()
+
+
+def test_topics_table_lists_boards_and_folded_topics_and_passes_the_output_suite(spark, tmp_path):
+    import datetime as dt
+
+    import schemas
+    from jobs.entry import _stage
+    from jobs.score import topics_table
+    from kindling.lake import Lake
+    from kindling.quality import validate_output
+    from kindling.steps import _read_parquet_dir
+
+    tax = load_taxonomy()
+    boards = ["agriculture", "livestock", "tractors", "volcanoes"]
+    scores = spark.createDataFrame([("agriculture", "a0"), ("agriculture", "a1"), ("agriculture", "a2"), ("tractors", "a0"),
+                                    ("tractors", "a1"), ("livestock", "a2"), ("volcanoes", "a3")], "topic string, account_id string")
+    lake, day = Lake(tmp_path / "lake"), dt.date(2026, 11, 20)
+
+    def staged(df, network):
+        assert _stage(df, lake, "r1", "topics", day, network, ["topic"]) == df.count()
+        return _read_parquet_dir(lake.staged("r1", "topics", day, network))
+
+    got = staged(topics_table(scores, boards, {"animals": "livestock", "nature": "volcanoes"}, tax, "r1"), "alpha")
+    assert list(got.columns) == schemas.table("topics").column_names
+    rows = {r["topic"]: r for r in got.to_dict("records")}
+    assert list(rows) == sorted(boards + ["animals", "nature"])  # staged ordered by topic
+    assert {t: (r["accounts"], r["same_as"]) for t, r in rows.items()} == {
+        "agriculture": (3, None), "livestock": (1, None), "tractors": (2, None), "volcanoes": (1, None),
+        "animals": (1, "livestock"), "nature": (1, "volcanoes")}  # a folded topic counts its board's accounts
+    assert rows["livestock"]["parent"] == "agriculture,animals" and rows["tractors"]["parent"] == "agriculture"
+    assert rows["nature"]["parent"] == "science-and-nature-super" and rows["nature"]["display_name"] == "Nature"
+    assert {r["run_id"] for r in rows.values()} == {"r1"}
+    assert rows["volcanoes"]["display_name"] == tax.display_name("volcanoes")
+    top = staged(topics_table(scores, ["science-and-nature-super"], {}, tax, "r1"), "gamma").to_dict("records")
+    assert top[0]["parent"] is None and top[0]["accounts"] == 0  # under the root; no rows on that board here
+
+    # a network without ranked topics stages an empty table with the schema
+    empty = staged(topics_table(scores.limit(0), [], {}, tax, "r1"), "beta")
+    assert len(empty) == 0 and list(empty.columns) == schemas.table("topics").column_names
+
+    for table in (got, empty):
+        res = validate_output({"topics": table}, "alpha", None)
+        assert [f for f in res.failures if f["table"] == "topics"] == []
+    bad = got.copy()
+    bad.loc[bad["topic"] == "nature", "topic"] = "animals"
+    res = validate_output({"topics": bad}, "alpha", None)
+    assert any(f["table"] == "topics" and f["column"] == "topic" for f in res.failures)
