@@ -39,7 +39,11 @@ def _raw_files(raw_dir: Path, table: str) -> list[Path]:
     return sorted(p for p in raw_dir.iterdir() if p.stem == table and p.suffix in (".csv", ".jsonl", ".json", ".parquet"))
 
 
-def _with_row_numbers(df: DataFrame) -> DataFrame:
+SMALL_FILE_BYTES = 4 << 20
+"""At most Spark's default ``spark.sql.files.openCostInBytes``: a file this small is one split."""
+
+
+def _with_row_numbers(df: DataFrame, one_split: bool = False) -> DataFrame:
     """``df`` with ``_source_row``: 1-based, in file order (lines of a text file, rows of Parquet).
 
     One split (any file under the split size, the usual daily file) needs no job: the ids
@@ -48,7 +52,7 @@ def _with_row_numbers(df: DataFrame) -> DataFrame:
     cached: a file's splits are read in the same order by every job.
     """
     mid = F.monotonically_increasing_id()
-    if df.rdd.getNumPartitions() == 1:
+    if one_split or df.rdd.getNumPartitions() == 1:  # asking the plan costs a planning round per file
         return df.withColumn("_source_row", mid + 1)
     counts = sorted((r["_pid"], r["n"]) for r in df.groupBy(F.spark_partition_id().alias("_pid")).agg(F.count(F.lit(1)).alias("n")).collect())
     offsets, acc = [], 0
@@ -67,6 +71,7 @@ def read_raw_table(spark: SparkSession, path: Path, table: schemas.Table, rel: s
     schema. (A required column missing from every JSON record is found in :func:`conform_day`,
     with the counts.)
     """
+    small = path.stat().st_size <= SMALL_FILE_BYTES
     if path.suffix == ".parquet":
         try:
             df = spark.read.parquet(str(path))
@@ -76,8 +81,8 @@ def read_raw_table(spark: SparkSession, path: Path, table: schemas.Table, rel: s
         missing = C.missing_columns(table, present)
         if missing:
             raise C.ConformError(f"{rel}: missing column(s) {', '.join(missing)} (table {table.name})")
-        return C.conform_parquet(_with_row_numbers(df), table, rel)
-    lines = _with_row_numbers(spark.read.text(str(path))).select("_source_row", "value")
+        return C.conform_parquet(_with_row_numbers(df, small), table, rel)
+    lines = _with_row_numbers(spark.read.text(str(path)), small).select("_source_row", "value")
     if path.suffix == ".csv":
         # The lake is a local folder and pull has checked the file is UTF-8 with short lines.
         with open(path, encoding="utf-8", newline="") as fh:
@@ -93,8 +98,15 @@ def read_raw_table(spark: SparkSession, path: Path, table: schemas.Table, rel: s
     return C.parse_json_lines(lines, table, rel)
 
 
+# An earlier day of the window is admitted with the tables ranking reads over the window (and the
+# accounts its references are checked against); the follow graph is read for the run's day only.
+WINDOW_TABLES = ("accounts", "posts", "interactions")
+DAY = "admit_dt"
+"""The column naming each row's snapshot day while several days are conformed together."""
+
+
 def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.date, run_id: str,
-                timings: dict | None = None) -> dict:
+                timings: dict | None = None, tables: tuple[str, ...] = schemas.INPUT_TABLES) -> dict:
     """Conform one network-day into the run's staging: good rows per table, rejected rows to quarantine.
 
     Day-level problems (a required table or column missing, a file that cannot be read at
@@ -102,72 +114,153 @@ def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.d
     send the row to ``quarantine`` with its file, line and reason; ``audit-in`` decides whether
     the day's rejected share is acceptable, and only then moves the good rows into
     ``<lake>/conformed``. Returns the kept rows per table; the rejected counts are in the
-    run's ``quarantine-<network>`` state.
+    run's ``quarantine-<network>`` state. :func:`conform_days` does the work.
+    """
+    counts, errors = conform_days(spark, settings, network, [day], run_id, timings=timings, tables=tables)
+    if errors:
+        raise errors[day.isoformat()]
+    return counts[day.isoformat()]
 
-    Per table: one aggregation (rows, rejected rows, and for JSON lines whether each required
-    column appears at all) and one write; the quarantine is written once per network.
+
+def conform_days(spark: SparkSession, settings: Settings, network: str, days: list[dt.date], run_id: str,
+                 timings: dict | None = None, tables: tuple[str, ...] = schemas.INPUT_TABLES,
+                 ) -> tuple[dict[str, dict], dict[str, C.ConformError]]:
+    """Conform several days of one network together: per table, one read of every day's file, one
+    aggregation and one write, each row judged within its own day (:func:`jobs.conform.row_problems`
+    with ``day_column``), so that the result is what conforming each day alone gives.
+
+    Returns the kept rows per day (ISO) and table, and the day-level error of each day that has
+    one (that day is left out of the later tables; nothing of it is staged). ``tables``: the input
+    tables to conform (an earlier window day: :data:`WINDOW_TABLES`; its rejected counts are then
+    not saved as the run's ``quarantine-<network>`` state, which is the run's own day's).
     ``timings``, when given, receives each table's wall seconds (``bench/conform.py``).
     """
     lake = Lake(settings.lake)
-    raw_dir = lake.raw(network, day)
-    if not raw_dir.is_dir():
-        raise C.ConformError(f"{raw_dir}: no raw snapshot (did pull run?)")
-    counts, rejected, quarantined, cached = {}, {}, [], []
+    errors: dict[str, C.ConformError] = {}
+    for d in days:
+        if not lake.raw(network, d).is_dir():
+            errors[d.isoformat()] = C.ConformError(f"{lake.raw(network, d)}: no raw snapshot (did pull run?)")
+    counts: dict[str, dict] = {d.isoformat(): {} for d in days}
+    rejected: dict[str, dict] = {d.isoformat(): {} for d in days}
+    quarantined, cached = [], []
     known = held = None
     try:
-        for name in schemas.INPUT_TABLES:
+        for name in tables:
             table = schemas.table(name)
-            files = _raw_files(raw_dir, name)
-            if not files:
-                if table.optional:
-                    continue
-                raise C.ConformError(f"network={network} dt={day}: missing table {name!r} (expected {name}.csv, .jsonl or .parquet)")
-            if len(files) > 1:
-                raise C.ConformError(f"network={network} dt={day}: table {name!r} given twice: {', '.join(f.name for f in files)}")
-            path = files[0]
             t0 = time.perf_counter()
-            rel = f"raw/network={network}/dt={day}/{path.name}"
-            json_lines = path.suffix in (".jsonl", ".json")
-            required = [f.name for f in table.fields if not f.nullable] if json_lines else []
+            parts, rels, json_days = [], {}, set()
+            for d in days:
+                key = d.isoformat()
+                if key in errors:
+                    continue
+                files = _raw_files(lake.raw(network, d), name)
+                if not files:
+                    if not table.optional:
+                        errors[key] = C.ConformError(
+                            f"network={network} dt={d}: missing table {name!r} (expected {name}.csv, .jsonl or .parquet)")
+                    continue
+                if len(files) > 1:
+                    errors[key] = C.ConformError(
+                        f"network={network} dt={d}: table {name!r} given twice: {', '.join(f.name for f in files)}")
+                    continue
+                path = files[0]
+                rels[key] = f"raw/network={network}/dt={d}/{path.name}"
+                try:
+                    parts.append(read_raw_table(spark, path, table, rels[key]).withColumn(DAY, F.lit(key)))
+                except C.ConformError as e:
+                    errors[key] = e
+                    continue
+                if path.suffix in (".jsonl", ".json"):
+                    json_days.add(key)
+            if not parts:
+                continue
+            required = [f.name for f in table.fields if not f.nullable]
+            raw = parts[0]
+            for part in parts[1:]:
+                raw = raw.unionByName(part)
             # Cached: only what the counts, the kept rows and the quarantine read (at 1M accounts
             # the follow table is 43M rows; the raw copies and the join flags would double it).
-            checked = C.row_problems(read_raw_table(spark, path, table, rel), table, day, known, held).select(
-                *table.column_names, *C.LINEAGE, C.PROBLEM, C.CORRUPT, *[f"_raw_{c}" for c in required]
+            checked = C.row_problems(raw, table, None, known, held, day_column=DAY).select(
+                *table.column_names, *C.LINEAGE, C.PROBLEM, C.CORRUPT, *[f"_raw_{c}" for c in required], DAY
             ).persist()
             cached.append(checked)
-            agg = checked.agg(
+            per_day = checked.groupBy(DAY).agg(
                 F.count(F.lit(1)).alias("rows"),
                 F.count(C.PROBLEM).alias("rejected"),
                 F.count(C.CORRUPT).alias("unparsed"),
                 *[F.count(f"_raw_{c}").alias(c) for c in required],
-            ).first()
-            if json_lines and agg["rows"] > agg["unparsed"]:
-                # JSON lines have no header: a required column no record carries is the same
-                # day-level error as a column missing from a CSV header.
-                missing = [c for c in required if agg[c] == 0]
-                if missing:
-                    raise C.ConformError(f"{rel}: missing column(s) {', '.join(missing)}: no record has a value for them (table {name})")
-            target = lake.staged_input(run_id, name, network, day)
-            C.kept_rows(checked, table).coalesce(1).write.mode("overwrite").parquet(str(target))
-            counts[name] = agg["rows"] - agg["rejected"]
-            rejected[name] = agg["rejected"]
-            failpoint("conform:after-first-table", when=len(counts) == 1)
-            if agg["rejected"]:
-                quarantined.append(C.quarantine_rows(checked, table, run_id))
+            ).collect()
+            agg = {r[DAY]: r for r in per_day}
+            for key in json_days:
+                r = agg.get(key)
+                if r is not None and r["rows"] > r["unparsed"]:
+                    # JSON lines have no header: a required column no record carries is the same
+                    # day-level error as a column missing from a CSV header.
+                    missing = [c for c in required if r[c] == 0]
+                    if missing:
+                        errors[key] = C.ConformError(f"{rels[key]}: missing column(s) {', '.join(missing)}: "
+                                                     f"no record has a value for them (table {name})")
+            good = [d.isoformat() for d in days if d.isoformat() in rels and d.isoformat() not in errors]
+            if not good:
+                continue
+            ok = checked.where(F.col(DAY).isin(good))
+            _write_per_day(C.kept_rows(ok, table, keep=(DAY,)), good, ["_source_row"],
+                           lambda key, name=name: lake.staged_input(run_id, name, network, dt.date.fromisoformat(key)),
+                           lake.staging(run_id) / "_batch" / name / f"network={network}", empty_too=True)
+            for key in good:
+                r = agg.get(key)
+                n_rows, n_bad = (r["rows"], r["rejected"]) if r is not None else (0, 0)
+                counts[key][name] = n_rows - n_bad
+                rejected[key][name] = n_bad
+            failpoint("conform:after-first-table", when=name == tables[0])
+            if any(rejected[key][name] for key in good):
+                quarantined.append(C.quarantine_rows(ok, table, run_id, keep=(DAY,)))
             if name == "accounts":
-                known = spark.read.parquet(str(target)).select("account_id")
-                held = checked.where(F.col(C.PROBLEM).isNotNull() & (F.trim("account_id") != "")).select("account_id")
+                known = ok.where(F.col(C.PROBLEM).isNull()).select("account_id", DAY)
+                held = ok.where(F.col(C.PROBLEM).isNotNull() & (F.trim("account_id") != "")).select("account_id", DAY)
             if timings is not None:
                 timings[name] = time.perf_counter() - t0
-        q = spark.createDataFrame([], schemas.table("quarantine").spark_schema())
+        good = [d.isoformat() for d in days if d.isoformat() not in errors]
+        q = spark.createDataFrame([], schemas.table("quarantine").spark_schema()).withColumn(DAY, F.lit(None).cast("string"))
         for bad in quarantined:
             q = q.unionByName(bad)
-        q.orderBy("source_file", "source_row").coalesce(1).write.mode("overwrite").parquet(str(lake.staged(run_id, "quarantine", day, network)))
+        if good:
+            _write_per_day(q.where(F.col(DAY).isin(good)), good, ["source_file", "source_row"],
+                           lambda key: lake.staged(run_id, "quarantine", dt.date.fromisoformat(key), network),
+                           lake.staging(run_id) / "_batch" / "quarantine" / f"network={network}", empty_too=len(good) == 1)
     finally:
         for df in cached:
             df.unpersist()
-    save_state(settings, run_id, f"quarantine-{network}", rejected)
-    return counts
+    if tables == schemas.INPUT_TABLES:
+        for key in counts:
+            if key not in errors:
+                save_state(settings, run_id, f"quarantine-{network}", rejected[key])
+    return {k: v for k, v in counts.items() if k not in errors}, errors
+
+
+def _write_per_day(df: DataFrame, days: list[str], order: list[str], target_of, batch_dir: Path, empty_too: bool) -> None:
+    """Write ``df`` (carrying :data:`DAY`) as one Parquet folder per day at ``target_of(day)``.
+
+    One day: one file in its folder, as ever. Several: one partitioned write into ``batch_dir``
+    whose folders are then moved into place; with ``empty_too``, a day without rows still gets a
+    folder holding an empty file with the schema (a table that exists and is empty)."""
+    from kindling.lake import replace_dir
+
+    if len(days) == 1:
+        out = df.drop(DAY)
+        out = out.orderBy(*order) if order != ["_source_row"] else out
+        out.coalesce(1).write.mode("overwrite").parquet(str(target_of(days[0])))
+        return
+    df.repartition(DAY).sortWithinPartitions(DAY, *order).write.partitionBy(DAY).mode("overwrite").parquet(str(batch_dir))
+    for key in days:
+        folder = batch_dir / f"{DAY}={key}"
+        if folder.is_dir():
+            replace_dir(folder, target_of(key))
+        elif empty_too:
+            df.where(F.lit(False)).drop(DAY).coalesce(1).write.mode("overwrite").parquet(str(target_of(key)))
+    import shutil
+
+    shutil.rmtree(batch_dir, ignore_errors=True)
 
 
 # --- rank ------------------------------------------------------------------
@@ -217,19 +310,20 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
     and every slot's mass stays inside its network: the result is exactly one
     PageRank per (network, slot), nothing merged, at the cost of one pass over
     the edges per superstep. Then each network's ``account_scores``,
-    ``topic_scores`` and ``score_contributors`` are staged.
+    ``topic_scores``, ``score_contributors`` and ``topics`` are staged.
     """
     from jobs import topics as T
     from jobs.graph import decayed_events, volume_factor
-    from jobs.pagerank import pagerank_arrays
     from jobs.responsive import responsiveness
     from jobs.rings import detect_rings, discount_rings
-    from jobs.score import score_contributors, topic_scores
+    from jobs.score import score_contributors, topic_scores, topics_table
     from jobs.trust import trusted_seeds
+    from kindling.topics import topic_map
 
     settings = settings.effective()  # with defenses=false, every defense off (evaluation only)
     lake = Lake(settings.lake)
     tag_map, slug_map = _mapping_frames(spark, settings)
+    taxonomy = topic_map(settings).taxonomy
     window = window_dates(day, settings.window_days)
     per_net = {}
     for network in networks:
@@ -267,29 +361,33 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
                                            outside=settings.ring_member_credit))
         rec = T.scale_recognition(rec, volume).persist()
         topics = T.ranked_topics(rec, settings.topic_min_recognized)
+        # a topic whose board would be another's (the same posts on it: a parent with one active
+        # child, an alias) is published once, under the most specific: no slot of its own
+        same_as = T.same_boards(ptopics, topics, taxonomy.ancestors)
+        topics = [t for t in topics if t not in same_as]
         follows = _read_conformed(spark, lake, "follows", network, [day])
         resp = responsiveness(interactions, known, follows, day, settings)
         seeds = trusted_seeds(spark, accounts, network, day, settings).persist()
+        act = T.activity(posts, ptopics, events, tev, settings.interest_prior).persist()
+        # the (account, topic) pairs with evidence: recognised on it, or posting/engaging on it
+        evidence = rec.select("account_id", "topic").unionByName(act.select("account_id", "topic"))
         per_net[network] = dict(accounts=accounts, edges=edges, events=events, posts=posts, ptopics=ptopics, tev=tev, rec=rec, topics=topics, resp=resp,
                                 seeds=seeds, seed_count=seeds.count(), rings=rings,
-                                volume=volume)
+                                volume=volume, same_as=same_as, act=act, evidence=evidence)
 
-    vertices = edges_all = teleport = None
+    vertices = teleport = None
     for network, d in per_net.items():
         v = d["accounts"].where(F.col("account_id").isNotNull()).select(_qualified(network, "account_id").alias("id"), F.lit(network).alias("grp")).distinct()
         # factored slot weights: one weight per edge, the few slots that differ in a map
-        e = T.slot_factors(d["edges"], d["tev"], d["topics"], settings.offtopic_factor, trust=True)
-        d["slot_edges"] = e.persist()
-        e = d["slot_edges"].select(_qualified(network, "src").alias("src"), _qualified(network, "dst").alias("dst"), "w", "n", "m")
+        d["slot_edges_raw"] = T.slot_factors(d["edges"], d["tev"], d["topics"], settings.offtopic_factor, trust=True).persist()
+        d["caps"] = None
         t = T.slot_teleport(d["accounts"], d["rec"], d["topics"], seeds=d["seeds"]).select(_qualified(network, "id").alias("id"), "v")
         vertices = v if vertices is None else vertices.unionByName(v)
-        edges_all = e if edges_all is None else edges_all.unionByName(e)
         teleport = t if teleport is None else teleport.unionByName(t)
     # every group's slots: global, its topics, trusted seeds (a narrower group's extra slots stay empty)
     scale = T.slot_scale(max(len(d["topics"]) + 2 for d in per_net.values()), settings.offtopic_factor)
     t0 = time.time()
-    result = pagerank_arrays(vertices, edges_all, teleport, damping=settings.damping, tol=settings.tol, max_iter=settings.max_iter,
-                             engine=settings.pagerank_engine, vector_max_mb=settings.pagerank_vector_max_mb, scale=scale)
+    result, sparks = _rank_without_sparks(per_net, vertices, teleport, scale, settings)
     seconds = time.time() - t0
 
     out = {}
@@ -304,10 +402,8 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
                                 rings=d["rings"])
         n_scores = _stage(scores, lake, run_id, "account_scores", day, network, ["rank"])
 
-        act = T.activity(d["posts"], d["ptopics"], d["events"], d["tev"], settings.interest_prior)
         # topic ranks of the accounts with evidence on the topic only: the rows topic_scores keeps
-        evidence = d["rec"].select("account_id", "topic").unionByName(act.select("account_id", "topic"))
-        ts = topic_scores(T.topic_ranks(ranks, topics, only=evidence), d["rec"], act, accounts,
+        ts = topic_scores(T.topic_ranks(ranks, topics, only=d["evidence"]), d["rec"], d["act"], accounts,
                           previous_table(spark, lake, "topic_scores", network, day), run_id)
         n_topic = _stage(ts, lake, run_id, "topic_scores", day, network, ["topic", "rank_in_topic"])
 
@@ -323,20 +419,36 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         ).unionByName(T.kinds_mix(d["tev"].select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "topic", "kind"), ["src", "dst", "topic"]))
         sc = score_contributors(contrib, topics, accounts, mix, run_id)
         n_contrib = _stage(sc, lake, run_id, "score_contributors", day, network, ["topic", "account_id", "contributor_rank"])
+        # the graph exactly as ranked (d["slot_edges"] as PageRank read it): any account's score explained (jobs/explain.py)
+        from jobs.explain import graph_edges, graph_vertices
+
+        n_graph = {"graph_edges": _stage(graph_edges(d["slot_edges"], d["events"], topics, settings.offtopic_factor, run_id),
+                                         lake, run_id, "graph_edges", day, network, ["dst", "src"])}
+        n_graph["graph_vertices"] = _stage(graph_vertices(
+            spark.read.parquet(str(lake.staged(run_id, "graph_edges", day, network))),
+            spark.read.parquet(str(lake.staged(run_id, "account_scores", day, network))), settings.damping, run_id,
+        ), lake, run_id, "graph_vertices", day, network, ["id"])
+        n_topic_list = _stage(topics_table(staged_topics, topics, d["same_as"], taxonomy, run_id), lake, run_id, "topics", day,
+                              network, ["topic"])
 
         out[network] = {
             "edges": edges.count(),
             "accounts": n_scores,
             "topics_ranked": len(topics),
+            "topics_folded": len(d["same_as"]),
+            "topics": n_topic_list,
             "trusted_seeds": d["seed_count"],
             "ring_members": d["rings"].count(),
             "topic_scores": n_topic,
             "score_contributors": n_contrib,
+            **n_graph,
             "iterations": result.iterations,
             "converged": result.converged,
             "pagerank_seconds": round(seconds, 3),
+            **sparks[network],
         }
-        for k in ("edges", "events", "ptopics", "tev", "rec", "slot_edges", "seeds", "rings", "volume"):
+        for k in ("edges", "events", "ptopics", "tev", "rec", "slot_edges", "slot_edges_raw", "caps", "act", "seeds", "rings",
+                  "volume"):
             if d[k] is not None:
                 d[k].unpersist()
         ranks.unpersist()
@@ -344,9 +456,98 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
     return out
 
 
+def _network_ranks(result, network: str) -> DataFrame:
+    """One network's ``id, pr`` from a pass over every network (ids without the network prefix)."""
+    prefix = len(network) + 2  # 1-based substring start after "<network>/"
+    return result.ranks.where(F.col("grp") == network).select(F.expr(f"substring(id, {prefix})").alias("id"), "pr")
+
+
+def _rank_without_sparks(per_net: dict, vertices: DataFrame, teleport: DataFrame, scale: list[float], settings: Settings):
+    """PageRank over every network's slot edges, then the spark cap (:mod:`jobs.sparks`): while a
+    published ranking has an account with one contributor above ``spark_max_share``, the pairs
+    at fault are scaled down and PageRank runs again (at most ``spark_passes`` more times). Leaves
+    each network's ``slot_edges`` as ranked; returns the result and, per network, what the cap did."""
+    from jobs import sparks as S
+    from jobs import topics as T
+    from jobs.pagerank import pagerank_arrays
+
+    report = {n: {"spark_pairs_capped": 0, "spark_passes": 0, "spark_pairs_over_cap": 0} for n in per_net}
+    passes = 0
+    while True:
+        edges_all = None
+        for network, d in per_net.items():
+            d["slot_edges"] = S.apply_caps(d["slot_edges_raw"], d["caps"]).persist()
+            e = d["slot_edges"].select(_qualified(network, "src").alias("src"), _qualified(network, "dst").alias("dst"), "w", "n", "m")
+            edges_all = e if edges_all is None else edges_all.unionByName(e)
+        result = pagerank_arrays(vertices, edges_all, teleport, damping=settings.damping, tol=settings.tol,
+                                 max_iter=settings.max_iter, engine=settings.pagerank_engine,
+                                 vector_max_mb=settings.pagerank_vector_max_mb, scale=scale)
+        if settings.spark_max_share >= 1:
+            return result, report
+        found = {}
+        for network, d in per_net.items():
+            ranks = _network_ranks(result, network).persist()
+            topic_ranks = T.topic_ranks(ranks, d["topics"], only=d["evidence"]) if d["topics"] else None
+            cands = S.candidates(ranks, topic_ranks, d["topics"], depth=2 * settings.contributors_top_n)
+            flows = S.contributions(cands, ranks, d["slot_edges"], settings.damping, scale)
+            new = S.spark_caps(flows, settings.spark_max_share).persist()
+            found[network] = (new, new.count())
+            ranks.unpersist()
+        if not any(k for _new, k in found.values()) or passes >= settings.spark_passes:
+            for network, (new, k) in found.items():
+                report[network]["spark_pairs_over_cap"] = k  # 0 unless the passes ran out
+                new.unpersist()
+            return result, report
+        passes += 1
+        result.unpersist()
+        for network, (new, k) in found.items():
+            d = per_net[network]
+            d["slot_edges"].unpersist()
+            if k:
+                d["caps"] = S.merge_caps(d["caps"], new).persist()
+                d["caps"].count()
+            new.unpersist()
+            report[network]["spark_passes"] = passes
+            report[network]["spark_pairs_capped"] = d["caps"].count() if d["caps"] is not None else 0
+
+
 # --- shared ------------------------------------------------------------------
+def conform_window(spark: SparkSession, settings: Settings, day: dt.date, run_id: str, log=None) -> dict:
+    """Conform the earlier window days that ``pull`` admitted (the run's ``admit`` state), oldest
+    first, in this Spark application, with a progress line per network-day. A day that fails stops
+    the run naming it, or with ``window_bad_day = skip`` is left out and recorded."""
+    from kindling.state import load_states
+    from kindling.steps import bad_window_day
+
+    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    admit = load_states(settings, run_id).get("admit") or {"days": {}, "skipped": {}}
+    days, skipped = admit["days"], admit.get("skipped", {})
+    networks = sorted({n for nets in days.values() for n in nets})
+    for network in networks:
+        mine = sorted(d for d, nets in days.items() if network in nets)
+        # A small day is a handful of tiny Spark jobs whose cost is scheduling, not work: the
+        # days are conformed in batches, each table of a batch in one pass.
+        for start in range(0, len(mine), max(1, settings.admit_batch_days)):
+            batch = mine[start:start + max(1, settings.admit_batch_days)]
+            t0 = time.time()
+            counts, errors = conform_days(spark, settings, network, [dt.date.fromisoformat(d) for d in batch], run_id,
+                                          tables=WINDOW_TABLES)
+            seconds = (time.time() - t0) / len(batch)
+            for d in batch:
+                if d in errors:
+                    bad_window_day(settings, skipped, d, network, "conform", errors[d], day)
+                    days[d].remove(network)
+                    continue
+                log(f"[{day}] admit: dt={d} network={network} conformed ({counts[d].get('interactions', 0)} "
+                    f"interactions, {counts[d].get('posts', 0)} posts; {seconds:.1f}s a day in a batch of {len(batch)})")
+    admit = {"days": {d: n for d, n in days.items() if n}, "skipped": skipped}
+    save_state(settings, run_id, "admit", admit)
+    return admit
+
+
 def run_step(spark: SparkSession, step: str, settings: Settings, day: dt.date, run_id: str, networks: list[str]) -> dict:
     if step == "conform":
+        conform_window(spark, settings, day, run_id)  # the run's own day last: its quarantine counts are the run's
         return {network: conform_day(spark, settings, network, day, run_id) for network in networks}
     if step == "rank":
         return rank_networks(spark, settings, networks, day, run_id)

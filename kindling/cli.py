@@ -18,9 +18,15 @@ import argparse
 import signal
 import sys
 
-from kindling.settings import load_settings
+from kindling.query import NoLake
+from kindling.settings import SettingError, load_settings
 from kindling.validate import InvalidArgument, parse_date
 from kindling.validate import run_id as clean_run_id
+
+
+def _settings(args):
+    """The settings of this command: ``--lake`` (when given) over KINDLING_LAKE and the config file."""
+    return load_settings(lake=getattr(args, "lake", None))
 
 
 def _cmd_generate(args) -> int:
@@ -32,7 +38,7 @@ def _cmd_generate(args) -> int:
 def _cmd_run(args) -> int:
     from kindling.steps import run_day
 
-    settings = load_settings()
+    settings = _settings(args)
     day = parse_date(args.date)
     run_id = clean_run_id(args.run_id) if args.run_id else None  # every argument checked before Spark starts
     spark = None
@@ -54,7 +60,7 @@ def _cmd_run(args) -> int:
 def _cmd_backfill(args) -> int:
     from kindling.backfill import backfill, summary
 
-    settings = load_settings()
+    settings = _settings(args)
     start, end = parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")  # before Spark starts
     spark = None
     if args.in_process:
@@ -73,7 +79,7 @@ def _cmd_backfill(args) -> int:
 def _cmd_step(args) -> int:
     from kindling.steps import run_local_step
 
-    settings = load_settings()
+    settings = _settings(args)
     run_local_step(settings, args.step, parse_date(args.date), clean_run_id(args.run_id))
     return 0
 
@@ -81,7 +87,7 @@ def _cmd_step(args) -> int:
 def _cmd_submit(args) -> int:
     from kindling.steps import submit
 
-    settings = load_settings()
+    settings = _settings(args)
     return submit(settings, args.step, parse_date(args.date), clean_run_id(args.run_id))
 
 
@@ -89,7 +95,7 @@ def _cmd_rank(args) -> int:
     from jobs.rank_edges import rank_edges
     from kindling.spark import session
 
-    settings = load_settings()
+    settings = _settings(args)
     spark = session(settings, app_name="kindling-rank", master=settings.spark_master)
     try:
         result = rank_edges(spark, args.edges, args.out, damping=args.damping, tol=args.tol, max_iter=args.max_iter,
@@ -104,7 +110,7 @@ def _cmd_rank(args) -> int:
 def _cmd_query(args) -> int:
     from kindling import query
 
-    lake = load_settings().lake
+    lake = _settings(args).lake
     if args.what == "top" and args.topic is not None:
         rows = query.topic_top(lake, args.topic, by=args.by or "expertise", network=args.network, date=args.date, n=args.n,
                                people_only=args.people_only)
@@ -114,16 +120,24 @@ def _cmd_query(args) -> int:
             raise InvalidArgument("--by orders a topic's ranking: give --topic too")
         if args.network is None:
             raise InvalidArgument("query top needs --network (or --topic T for a topic's ranking on every network)")
-        print(query.format_top(query.top(lake, args.network, args.date, args.n, people_only=args.people_only), args.format))
+        rows = query.top(lake, args.network, args.date, args.n, people_only=args.people_only)
+        print(query.format_top(rows, args.format))
+        if args.format == "table" and rows:
+            import datetime as dt
+
+            print(query.window_text(query.published_run(lake, dt.date.fromisoformat(rows[0]["dt"]))))
+            print(query.scale_text(query.influence_floor(lake, args.network, rows[0]["dt"])))
     elif args.what == "reachable":
         rows = query.reachable(lake, args.topic, network=args.network, date=args.date, n=args.n, people_only=args.people_only)
         print(query.format_reachable(rows, args.format))
+    elif args.what == "topics":
+        print(query.format_topics(query.topics(lake, network=args.network, date=args.date), args.format))
     elif args.what == "account":
         result = query.account(lake, args.account_id, network=args.network, date=args.date, topics=args.topics)
         print(query.format_account(result, args.format))
     elif args.what == "explain":
         result = query.explain(lake, args.account_id, topic=args.topic, network=args.network, date=args.date,
-                               people_only=args.people_only)
+                               people_only=args.people_only, n=args.n)
         print(query.format_explain(result, args.format))
     elif args.what == "runs":
         print(query.format_runs(query.runs(lake, date=args.date, status=args.status, n=args.n), args.format))
@@ -142,14 +156,14 @@ def _cmd_report(args) -> int:
     from kindling.report import write_report
 
     date = args.date if args.date == "latest" else parse_date(args.date).isoformat()
-    print(f"wrote {write_report(load_settings().lake, date, out=args.out)}")
+    print(f"wrote {write_report(_settings(args).lake, date, out=args.out)}")
     return 0
 
 
 def _cmd_evaluate(args) -> int:
     from kindling.evaluate import evaluate, format_report
 
-    s = load_settings()
+    s = _settings(args)
     print(format_report(evaluate(s.lake, args.snapshots, args.date, baseline_lake=args.baseline_lake,
                                  twin_lake=args.twin_lake, baseline_twin_lake=args.baseline_twin_lake,
                                  prior=(s.responsiveness_prior_answered, s.responsiveness_prior_unanswered)),
@@ -166,8 +180,46 @@ def _cmd_import(args) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kindling")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
+
+
+def _lake_path(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("needs a path (the lake folder)")
+    return value
+
+
+def _add_lake_option(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: a subcommand without --lake keeps what `kindling --lake X ...` set.
+    parser.add_argument("--lake", metavar="PATH", type=_lake_path, default=argparse.SUPPRESS,
+                        help="the lake folder (default: KINDLING_LAKE, else the config file's lake, else ./lake)")
+
+
+NO_LAKE_COMMANDS = ("generate", "import")
+"""Subcommands that never read or write the lake; every other one takes --lake."""
+
+TOP_HELP = """\
+influence = clamp(20 + 10 * log2(N * pagerank), 0, 100) on each network and day:
+  20  the network's average account (N * pagerank = 1)
+  30  twice the average PageRank; each +10 doubles it
+  50  8x the average;  90 = 128x;  100 = 256x or more
+An account nobody engages with gets only its teleport share of the PageRank
+((1 - damping) / N plus its share of the rank that dangling accounts and the
+defenses return through the teleport): a floor below 20 that depends on the
+network and the day. The table's footer prints that day's floor as published.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kindling", description="Topic-aware influence scores from social-network snapshots.")
+    p.add_argument("--version", action="version", version=f"kindling {_version()}")
+    _add_lake_option(p)
     sub = p.add_subparsers(dest="command", required=True)
 
     from kindling import generate
@@ -215,7 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--network", help="one network (default: every network; the global top needs one)")
     common.add_argument("--date", default="latest", help="YYYY-MM-DD or latest")
     common.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    qt = qs.add_parser("top", parents=[common], help="top accounts by influence, or of one topic with --topic")
+    qt = qs.add_parser("top", parents=[common], help="top accounts by influence, or of one topic with --topic",
+                       description="Top accounts by influence, or of one topic with --topic.", epilog=TOP_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     qt.add_argument("--topic", help="rank this topic's accounts (every network unless --network)")
     qt.add_argument("--by", choices=["expertise", "interest"], help="with --topic: order by (default expertise)")
     qt.add_argument("-n", type=int, default=20)
@@ -224,11 +278,15 @@ def build_parser() -> argparse.ArgumentParser:
     qh.add_argument("--topic", required=True, help="the topic (every network that has it unless --network)")
     qh.add_argument("-n", type=int, default=20)
     qh.add_argument("--people-only", action="store_true", help="only accounts the snapshot says are people (no organizations, bots or unknown)")
-    qa = qs.add_parser("account", parents=[common], help="one account's scores per network and its top topics")
+    qs.add_parser("topics", parents=[common], help="the published topics: accounts scored, parent, and where folded topics point")
+    qa = qs.add_parser("account", parents=[common],
+                       help="one network's account: its scores and top topics (ids are per network: --network "
+                            "is needed when the id is on several)")
     qa.add_argument("account_id")
     qa.add_argument("--topics", type=int, default=5, help="topics listed by expertise and by interest")
-    qe = qs.add_parser("explain", parents=[common], help="an account's top contributors and their change")
+    qe = qs.add_parser("explain", parents=[common], help="an account's contributors' shares of its score, and their change")
     qe.add_argument("account_id")
+    qe.add_argument("-n", type=int, default=10, help="contributors listed (the rest are summed under 'others')")
     qe.add_argument("--topic", help="explain expertise in this topic (default: global influence)")
     qe.add_argument("--people-only", action="store_true", help="only contributors the snapshot says are people (published contributor ranks kept)")
     qr = qs.add_parser("runs", help="run attempts, newest first, with status and failed checks")
@@ -279,24 +337,43 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--third", choices=["auto", "weight", "timestamp"], default="auto",
                     help="third column: auto (default) = timestamps when every value is >= 1e9, else weights")
     se.set_defaults(func=_cmd_import)
+
+    for name, command in sub.choices.items():
+        if name not in NO_LAKE_COMMANDS:
+            _add_lake_option(command)
+    for command in qs.choices.values():
+        _add_lake_option(command)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     if argv is None and hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `kindling query ... | head` ends quietly
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:  # a bare `kindling`: what it can do
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)  # usage errors: argparse's "kindling ...: error: ..." and exit 2
     try:
         return args.func(args)
+    except SettingError as e:  # names the variable (or config file key) and the value
+        return _error(e, 2)
+    except NoLake as e:
+        return _error(f"{e}; give the lake with --lake PATH or KINDLING_LAKE=PATH", 2)
     except (InvalidArgument, LookupError, FileNotFoundError) as e:
-        print(f"kindling: error: {e}", file=sys.stderr)
-        return 2
+        return _error(e, 2)
     except Exception as e:  # a failed step: say what failed, exit non-zero
         name = type(e).__name__
         if name in ("QualityError", "ConformError", "StepFailed", "SourceError", "DateLocked"):
-            print(f"kindling: {name}: {e}", file=sys.stderr)
-            return 1
+            return _error(f"{name}: {e}", 1)
         raise
+
+
+def _error(message, code: int) -> int:
+    """User errors (2) and failed steps (1) read alike: ``kindling: error: ...`` on stderr."""
+    print(f"kindling: error: {message}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

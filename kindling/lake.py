@@ -28,7 +28,7 @@ from pathlib import Path
 
 from kindling.validate import network_name
 
-PUBLISHED_TABLES = ("account_scores", "topic_scores", "score_contributors", "quarantine")
+PUBLISHED_TABLES = ("account_scores", "topic_scores", "score_contributors", "quarantine", "topics", "graph_edges", "graph_vertices")
 
 
 class Lake:

@@ -49,13 +49,36 @@ def _connect():
 # --------------------------------------------------------------------------- reading
 
 
+class NoLake(LookupError):
+    """The lake asked for holds nothing published and no run: a wrong path, or a lake never run."""
+
+    def __init__(self, message: str, root: Path):
+        super().__init__(message)
+        self.root = root
+
+
+def require_lake(lake: Lake) -> None:
+    """NoLake, naming the path, unless ``lake`` has a published table or a recorded run."""
+    import os
+
+    from kindling.lake import PUBLISHED_TABLES
+
+    if any(lake.published_dates(t) for t in PUBLISHED_TABLES) or any(lake.table("runs").glob("dt=*/*.parquet")):
+        return
+    where = os.path.abspath(lake.root)
+    if not lake.root.exists():
+        raise NoLake(f"no lake at {where}: the folder does not exist", lake.root)
+    raise NoLake(f"no lake at {where}: it has no published tables and no runs", lake.root)
+
+
 def resolve_date(lake: Lake, table: str, date: str | None) -> dt.date:
+    day = None if date in (None, "latest") else parse_date(date)
     dates = lake.published_dates(table)
     if not dates:
+        require_lake(lake)
         raise LookupError(f"nothing is published in {lake.table(table)} yet")
-    if date in (None, "latest"):
+    if day is None:
         return dates[-1]
-    day = parse_date(date)
     if day not in dates:
         raise LookupError(f"{table}: dt={day} is not published (latest is {dates[-1]})")
     return day
@@ -128,12 +151,24 @@ class _Tables:
         rows = self.rows(table, day, network, "SELECT DISTINCT topic FROM read_parquet(?) WHERE topic IS NOT NULL")
         return {r["topic"] for r in rows}
 
-    def require_topic(self, topic: str, day: dt.date, networks: list[str], table: str = "topic_scores") -> list[str]:
-        """The networks among ``networks`` that have ``topic`` that day; LookupError with suggestions if none."""
+    def board_of(self, topic: str, day: dt.date, network: str) -> str:
+        """The topic whose board ``topic`` shows on ``network`` that day: its ``same_as`` in the ``topics``
+        table when it was folded into another's board, else ``topic`` (also for a day without ``topics``)."""
+        rows = self.rows("topics", day, network, "SELECT same_as FROM read_parquet(?) WHERE topic = ?", [topic])
+        return rows[0]["same_as"] if rows and rows[0]["same_as"] else topic
+
+    def require_topic(self, topic: str, day: dt.date, networks: list[str], table: str = "topic_scores",
+                      folded: bool = False) -> list[str]:
+        """The networks among ``networks`` that have ``topic`` that day (with ``folded``, also those where it
+        is folded into a board they have, see :meth:`board_of`); LookupError with suggestions if none."""
         present: dict[str, set[str]] = {net: self.topics(table, day, net) for net in networks}
-        having = [net for net in networks if topic in present[net]]
+        having = [net for net in networks if (self.board_of(topic, day, net) if folded else topic) in present[net]]
         if having:
             return having
+        boards = sorted({self.board_of(topic, day, net) for net in networks} - {topic})
+        if boards:
+            raise LookupError(f"topic {topic!r} has no scores of its own for dt={day}: it is the same board as "
+                              f"{', '.join(boards)}; ask for that topic")
         known = sorted(set().union(*present.values()))
         close = difflib.get_close_matches(topic, known, n=5, cutoff=0.6)
         where = f"network {networks[0]}" if len(networks) == 1 else "any network"
@@ -189,7 +224,8 @@ def topic_top(
     ``rank`` is the position in this ordering (ties: the other score, then account_id);
     without ``network`` every network that has the topic that day gets its own list. With
     ``people_only`` only persons are listed and ``rank`` counts persons (``rank_in_topic`` stays
-    the published rank among every account).
+    the published rank among every account). A topic folded into another's board (``topics``
+    table: the same posts are on both) lists that board, named in ``same_as`` (else null).
     """
     t = _Tables(lake_root)
     topic = topic_slug(topic)
@@ -197,7 +233,7 @@ def topic_top(
         raise InvalidArgument(f"--by must be expertise or interest, not {by!r}")
     n = _limit(n, "-n")
     day = resolve_date(t.lake, "topic_scores", date)
-    networks = t.require_topic(topic, day, t.networks("topic_scores", day, network))
+    networks = t.require_topic(topic, day, t.networks("topic_scores", day, network), folded=True)
     sql = (
         f"SELECT row_number() OVER (ORDER BY {_TOPIC_ORDER[by]}) AS rank, "
         "account_id, handle, account_type, expertise, interest, recognizers, own_posts, expertise_change, "
@@ -206,8 +242,27 @@ def topic_top(
     )
     out = []
     for net in networks:
-        for r in t.rows("topic_scores", day, net, sql, [topic, n]):
-            out.append(dict(r, topic=topic, by=by, dt=day.isoformat(), network=net))
+        board = t.board_of(topic, day, net)
+        for r in t.rows("topic_scores", day, net, sql, [board, n]):
+            out.append(dict(r, topic=topic, by=by, dt=day.isoformat(), network=net,
+                            same_as=board if board != topic else None))
+    return out
+
+
+def topics(lake_root: str | Path, network: str | None = None, date: str | None = "latest") -> list[dict]:
+    """The published topics of each network (or of ``network``), from the ``topics`` table, by slug.
+
+    A row per topic with a board in ``topic_scores`` (``same_as`` null) and per topic folded into
+    one because its board would be identical (``same_as`` = the board it shows): ``accounts``
+    scored on the board, the taxonomy ``display_name`` and ``parent`` (comma-joined parents).
+    """
+    t = _Tables(lake_root)
+    day = resolve_date(t.lake, "topics", date)
+    out = []
+    for net in t.networks("topics", day, network):
+        for r in t.rows("topics", day, net,
+                        "SELECT topic, display_name, parent, accounts, same_as FROM read_parquet(?) ORDER BY topic"):
+            out.append(dict(r, dt=day.isoformat(), network=net))
     return out
 
 
@@ -255,6 +310,14 @@ def reachable(
     return out
 
 
+class AmbiguousAccount(InvalidArgument):
+    """An account id found on several networks the same day, asked for without a network."""
+
+    def __init__(self, message: str, networks: list[str]):
+        super().__init__(message)
+        self.networks = networks
+
+
 def account(
     lake_root: str | Path,
     account_id: str,
@@ -262,13 +325,17 @@ def account(
     date: str | None = "latest",
     topics: int = 5,
 ) -> dict:
-    """One account's scores on every network, and its top topics by expertise and by interest."""
+    """One network's account: its scores that day and its top topics by expertise and by interest.
+
+    Account ids are network-local: alpha's ``a001301`` and beta's ``a001301`` are different
+    people, so the answer is always one network's account. Without ``network`` the id must be
+    scored on exactly one network that day; on several, :class:`AmbiguousAccount` names them.
+    """
     t = _Tables(lake_root)
     account_id = account_id_arg(account_id)
     topics = _limit(topics, "--topics", low=0)
     day = resolve_date(t.lake, "account_scores", date)
     networks = t.networks("account_scores", day, network)
-    topic_day = day if day in t.lake.published_dates("topic_scores") else None
     found: dict[str, dict] = {}
     for net in networks:
         rows = t.rows(
@@ -277,30 +344,38 @@ def account(
             "FROM read_parquet(?) WHERE account_id = ?",
             [account_id],
         )
-        if not rows:
-            continue
-        entry: dict = {"scores": rows[0]}
-        for by, order in _ACCOUNT_TOPIC_ORDER.items():
-            entry[f"topics_by_{by}"] = t.rows(
-                "topic_scores", topic_day, net,
-                "SELECT topic, expertise, interest, rank_in_topic, recognizers, own_posts "
-                f"FROM read_parquet(?) WHERE account_id = ? ORDER BY {order} LIMIT ?",
-                [account_id, topics],
-            ) if topics else []
-        counted = t.rows("topic_scores", topic_day, net,
-                         "SELECT count(*) AS n FROM read_parquet(?) WHERE account_id = ?", [account_id])
-        entry["topic_count"] = counted[0]["n"] if counted else 0
-        found[net] = entry
+        if rows:
+            found[net] = rows[0]
     if not found:
         where = f"network {networks[0]}" if len(networks) == 1 else f"any network ({', '.join(networks)})"
         raise LookupError(f"account {account_id!r} has no scores on {where} for dt={day}")
-    return {
+    if len(found) > 1:
+        listed = ", ".join(f"{net} (handle {r['handle']!r})" if r["handle"] else net for net, r in found.items())
+        raise AmbiguousAccount(
+            f"account id {account_id!r} exists on {len(found)} networks for dt={day}: {listed}; ids are per network "
+            f"(different accounts), so give one with --network N, e.g. --network {next(iter(found))}",
+            list(found),
+        )
+    ((net, scores),) = found.items()
+    topic_day = day if day in t.lake.published_dates("topic_scores") else None
+    result: dict = {
         "account_id": account_id,
+        "network": net,
         "dt": day.isoformat(),
         "topics_dt": topic_day.isoformat() if topic_day else None,
-        "networks": found,
-        "absent_from": [net for net in networks if net not in found],
+        "scores": scores,
     }
+    for by, order in _ACCOUNT_TOPIC_ORDER.items():
+        result[f"topics_by_{by}"] = t.rows(
+            "topic_scores", topic_day, net,
+            "SELECT topic, expertise, interest, rank_in_topic, recognizers, own_posts "
+            f"FROM read_parquet(?) WHERE account_id = ? ORDER BY {order} LIMIT ?",
+            [account_id, topics],
+        ) if topics else []
+    counted = t.rows("topic_scores", topic_day, net,
+                     "SELECT count(*) AS n FROM read_parquet(?) WHERE account_id = ?", [account_id])
+    result["topic_count"] = counted[0]["n"] if counted else 0
+    return result
 
 
 def explain(
@@ -310,91 +385,212 @@ def explain(
     network: str | None = None,
     date: str | None = "latest",
     people_only: bool = False,
+    n: int = 10,
 ) -> dict:
-    """Why an account has its score: its top contributors, and what changed since the previous date.
+    """Why an account has its score: its contributors' shares of it, the base share, and the change since the previous date.
 
-    The score is ``influence`` (account_scores) or, with ``topic``, ``expertise`` (topic_scores);
-    "previous" is the last published date of each table before the date asked for. With
-    ``people_only`` only contributors whose ``contributor_type`` is person are listed, with their
-    published ``contributor_rank``.
+    The score is ``influence`` (account_scores) or, with ``topic``, ``expertise`` (topic_scores).
+
+    Influence is explained for **every** scored account from ``graph_edges`` and ``graph_vertices``
+    (source ``graph``): contributor u's share of v's score is
+    ``damping * pagerank(u) * weight(u->v) / out_weight(u) / pagerank(v)``; the ``n`` largest are
+    listed, ``others_share`` sums all the other contributors and ``base_share`` (graph_vertices) is
+    what the teleport brought, so the listed shares + others + base = 1. A topic's expertise, and
+    influence on a day published without the graph tables, are explained by ``score_contributors``
+    (source ``score_contributors``: the top ``contributors_top_n`` accounts only, its top
+    ``contributors_k`` contributors each; others = 1 - base_share - the listed shares).
+
+    "Previous" is the last published date of each table before the date asked for: the score then
+    (``score_prev_dt``) and each listed contributor's share then (``prev_dt``: from that day's graph
+    tables, where a contributor without an edge then had 0; from score_contributors, None when it
+    was not listed then). ``former_contributors``: the previous day's top ``n`` no longer listed.
+
+    Account ids are network-local: without ``network`` the account must be scored on exactly one
+    network that day (InvalidArgument otherwise). ``people_only``: only contributors whose type is
+    person are listed, with their rank among every contributor; the rest count in ``others``.
     """
     t = _Tables(lake_root)
     account_id = account_id_arg(account_id)
     topic = topic_slug(topic) if topic is not None else None
+    n = _limit(n, "-n")
     score_table, score_col, rank_col = (
         ("topic_scores", "expertise", "rank_in_topic") if topic else ("account_scores", "influence", "rank")
     )
-    day = resolve_date(t.lake, "score_contributors", date)
-    prev_day = previous_date(t.lake, "score_contributors", day)
-    score_day = day if day in t.lake.published_dates(score_table) else None
-    prev_score_day = previous_date(t.lake, score_table, day)
-    networks = t.networks("score_contributors", day, network)
+    what = f"expertise in {topic!r}" if topic else "influence"
+    day = resolve_date(t.lake, score_table, date)
+    networks = t.networks(score_table, day, network)
     if topic is not None:
-        networks = t.require_topic(topic, day, networks, table="score_contributors")
+        networks = t.require_topic(topic, day, networks)
 
     # Score rows: the topic column is bound only for topic_scores.
     score_where = "WHERE account_id = ? AND topic = ?" if topic else "WHERE account_id = ?"
     score_params = [account_id, topic] if topic else [account_id]
     score_sql = f"SELECT {score_col} AS score, {rank_col} AS rank FROM read_parquet(?) {score_where}"
-    contrib_sql = (
-        "SELECT contributor_rank, contributor_id, contributor_handle, share, events, kinds "
-        "FROM read_parquet(?) WHERE topic IS NOT DISTINCT FROM ? AND account_id = ? "
-        f"{'AND ' + _PEOPLE_CONTRIBUTORS if people_only else ''} ORDER BY contributor_rank, contributor_id"
-    )
-    if people_only:
-        for d in (day, prev_day):
-            for net in networks:
-                t.require_columns("score_contributors", d, net, ["contributor_type"], "--people-only")
+    found = {net: rows[0] for net in networks if (rows := t.rows(score_table, day, net, score_sql, score_params))}
+    if not found:
+        where = f"network {networks[0]}" if len(networks) == 1 else f"any network ({', '.join(networks)})"
+        raise LookupError(f"account {account_id!r} has no {what} score on {where} for dt={day}")
+    if len(found) > 1:
+        raise InvalidArgument(f"account {account_id!r} is scored on {len(found)} networks for dt={day} "
+                              f"({', '.join(found)}): account ids are network-local, give --network")
+    ((net, now),) = found.items()
+    prev_score_day = previous_date(t.lake, score_table, day)
+    before = t.rows(score_table, prev_score_day, net, score_sql, score_params)
+    score, score_prev = now["score"], (before[0]["score"] if before else None)
 
-    explained: dict[str, dict] = {}
-    not_explained: dict[str, dict] = {}
-    for net in networks:
-        now = t.rows(score_table, score_day, net, score_sql, score_params)
-        contributors = t.rows("score_contributors", day, net, contrib_sql, [topic, account_id])
-        if not contributors:
-            count = t.rows("score_contributors", day, net,
-                           "SELECT count(DISTINCT account_id) AS n FROM read_parquet(?) "
-                           "WHERE topic IS NOT DISTINCT FROM ?", [topic])
-            not_explained[net] = {"rank": now[0]["rank"] if now else None,
-                                  "explained_accounts": count[0]["n"] if count else 0}
-            continue
-        before = t.rows(score_table, prev_score_day, net, score_sql, score_params)
-        score = now[0]["score"] if now else None
-        score_prev = before[0]["score"] if before else None
-        previous = {r["contributor_id"]: r for r in t.rows("score_contributors", prev_day, net, contrib_sql,
-                                                             [topic, account_id])}
-        for c in contributors:
-            was = previous.get(c["contributor_id"])
-            c["share_prev"] = was["share"] if was else None
-            c["share_change"] = c["share"] - was["share"] if was else None
-        current = {c["contributor_id"] for c in contributors}
-        explained[net] = {
-            "score": score,
-            "rank": now[0]["rank"] if now else None,
-            "score_prev": score_prev,
-            "score_change": score - score_prev if score is not None and score_prev is not None else None,
-            "contributors": contributors,
-            "former_contributors": [
-                {"contributor_id": cid, "contributor_handle": r["contributor_handle"], "share_prev": r["share"]}
-                for cid, r in previous.items() if cid not in current
-            ],
-        }
-
-    what = f"expertise in {topic!r}" if topic else "influence"
-    if not explained:
-        detail = "; ".join(_not_explained_text(net, info, score_col) for net, info in not_explained.items())
-        raise LookupError(f"account {account_id!r} is not among the accounts explained for {what} "
-                          f"on dt={day} ({detail})")
+    if topic is None and t.files("graph_vertices", day, net) and t.files("graph_edges", day, net):
+        source, (entry, prev_day) = "graph", _explain_graph(t, account_id, day, net, n, people_only)
+    else:
+        source = "score_contributors"
+        entry, prev_day = _explain_contributors(t, account_id, topic, day, net, n, people_only, what, now["rank"])
+    entry = {
+        "score": score,
+        "rank": now["rank"],
+        "score_prev": score_prev,
+        "score_change": score - score_prev if score is not None and score_prev is not None else None,
+        **entry,
+    }
     return {
         "account_id": account_id,
         "topic": topic,
         "score_name": score_col,
         "dt": day.isoformat(),
+        "network": net,
+        "source": source,
         "prev_dt": prev_day.isoformat() if prev_day else None,
         "score_prev_dt": prev_score_day.isoformat() if prev_score_day else None,
-        "networks": explained,
-        "not_explained": not_explained,
+        "networks": {net: entry},
     }
+
+
+# One account's in-edges with every contributor's exact share of its score (graph_vertices and
+# graph_edges of one day and network; account_scores for the contributors' types).
+_GRAPH_VERTEX_SQL = "SELECT pagerank, in_flow, base, base_share, damping FROM read_parquet(?) WHERE id = ?"
+_GRAPH_CONTRIB_SQL = (
+    "WITH c AS (SELECT e.src AS contributor_id, v.handle AS contributor_handle, {ctype} AS contributor_type, "
+    "? * v.pagerank * e.weight / e.out_weight / ? AS share, e.events, e.kinds, "
+    "v.pagerank AS contributor_pagerank, e.weight, e.out_weight "
+    "FROM read_parquet(?) e JOIN read_parquet(?) v ON v.id = e.src {join} "
+    "WHERE e.dst = ? AND e.weight > 0 AND e.out_weight > 0) "
+    "SELECT row_number() OVER (ORDER BY share DESC, contributor_id) AS contributor_rank, * FROM c "
+    "ORDER BY contributor_rank"
+)
+
+
+def _graph_shares(t: _Tables, account_id: str, day: dt.date | None, net: str) -> tuple[dict | None, list[dict]]:
+    """The account's graph_vertices row and every contributor's share that day (None, [] without the tables)."""
+    vertices, edges = t.files("graph_vertices", day, net), t.files("graph_edges", day, net)
+    if not vertices or not edges:
+        return None, []
+    me = _dicts(t.con.execute(_GRAPH_VERTEX_SQL, [vertices, account_id]))
+    if not me or not me[0]["pagerank"]:
+        return (me[0] if me else None), []
+    me = me[0]
+    scores = t.files("account_scores", day, net)
+    join = "LEFT JOIN read_parquet(?) a ON a.account_id = e.src" if scores else ""
+    ctype = "coalesce(a.account_type, 'unknown')" if scores else "'unknown'"
+    sql = _GRAPH_CONTRIB_SQL.format(ctype=ctype, join=join)
+    params = [me["damping"], me["pagerank"], edges, vertices, *([scores] if scores else []), account_id]
+    return me, _dicts(t.con.execute(sql, params))
+
+
+def _explain_graph(t: _Tables, account_id: str, day: dt.date, net: str, n: int, people_only: bool) -> tuple[dict, dt.date | None]:
+    """Every contributor's exact share from the graph tables; the previous day's from its graph tables."""
+    me, shares = _graph_shares(t, account_id, day, net)
+    if me is None:
+        raise LookupError(f"account {account_id!r} is not in graph_vertices dt={day} network={net}")
+    prev_day = previous_date(t.lake, "graph_vertices", day)
+    me_prev, shares_prev = _graph_shares(t, account_id, prev_day, net)
+    if me_prev is None:
+        prev_day = None  # the account (or the network) was not in the previous day's graph
+    person = (lambda c: c["contributor_type"] == "person") if people_only else (lambda c: True)  # noqa: E731
+    listed = [c for c in shares if person(c)][:n]
+    ids = {c["contributor_id"] for c in listed}
+    now = {c["contributor_id"]: c["share"] for c in shares}
+    then = {c["contributor_id"]: c["share"] for c in shares_prev} if me_prev is not None else None
+    for c in listed:
+        c["share_prev"] = then.get(c["contributor_id"], 0.0) if then is not None else None
+        c["share_change"] = c["share"] - c["share_prev"] if then is not None else None
+    base, base_prev = me["base_share"], (me_prev["base_share"] if me_prev is not None else None)
+    others = sum(s for cid, s in now.items() if cid not in ids)
+    others_prev = sum(s for cid, s in then.items() if cid not in ids) if then is not None else None
+    former = [
+        {"contributor_id": c["contributor_id"], "contributor_handle": c["contributor_handle"],
+         "share_prev": c["share"], "share": now.get(c["contributor_id"], 0.0)}
+        for c in [c for c in shares_prev if person(c)][:n] if c["contributor_id"] not in ids
+    ] if then is not None else []
+    return {
+        "pagerank": me["pagerank"],
+        "pagerank_prev": me_prev["pagerank"] if me_prev is not None else None,
+        "damping": me["damping"],
+        "contributor_count": len(shares),
+        "base_share": base,
+        "base_share_prev": base_prev,
+        "base_share_change": base - base_prev if base_prev is not None else None,
+        "others_count": len(shares) - len(listed),
+        "others_share": others,
+        "others_share_prev": others_prev,
+        "others_share_change": others - others_prev if others_prev is not None else None,
+        "contributors": listed,
+        "former_contributors": former,
+    }, prev_day
+
+
+def _explain_contributors(t: _Tables, account_id: str, topic: str | None, day: dt.date, net: str, n: int,
+                          people_only: bool, what: str, rank: int | None) -> tuple[dict, dt.date | None]:
+    """The listed contributors of score_contributors (the top accounts only) and its base_share."""
+    contrib_day = day if day in t.lake.published_dates("score_contributors") else None
+    prev_day = previous_date(t.lake, "score_contributors", day)
+    if people_only:
+        for d in (contrib_day, prev_day):
+            t.require_columns("score_contributors", d, net, ["contributor_type"], "--people-only")
+
+    def read(d: dt.date | None) -> tuple[list[dict], bool]:
+        files = t.files("score_contributors", d, net)
+        if not files:
+            return [], False
+        have = {r[0] for r in t.con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [files]).fetchall()}
+        cols = ["contributor_rank", "contributor_id", "contributor_handle", "share", "events", "kinds"]
+        cols += [c for c in ("contributor_type", "base_share") if c in have]
+        rows = _dicts(t.con.execute(
+            f"SELECT {', '.join(cols)} FROM read_parquet(?) WHERE topic IS NOT DISTINCT FROM ? AND account_id = ? "
+            "ORDER BY contributor_rank, contributor_id", [files, topic, account_id]))
+        # shares of the score (with a base share) only since base_share exists; before, of the inflow
+        return rows, bool(rows) and all(r.get("base_share") is not None for r in rows)
+
+    rows, with_base = read(contrib_day)
+    if not rows:
+        count = t.rows("score_contributors", contrib_day, net,
+                       "SELECT count(DISTINCT account_id) AS n FROM read_parquet(?) "
+                       "WHERE topic IS NOT DISTINCT FROM ?", [topic])
+        info = {"rank": rank, "explained_accounts": count[0]["n"] if count else 0}
+        raise LookupError(f"account {account_id!r} is not among the accounts explained for {what} "
+                          f"on dt={day} ({_not_explained_text(net, info, 'score')})")
+    prev_rows, prev_with_base = read(prev_day)
+    if not prev_with_base:
+        prev_rows, prev_day = [], None  # no earlier day with comparable shares
+    person = (lambda c: c.get("contributor_type", "person") == "person") if people_only else (lambda c: True)  # noqa: E731
+    listed = [r for r in rows if person(r)][:n]
+    ids = {c["contributor_id"] for c in listed}
+    then = {r["contributor_id"]: r for r in prev_rows}
+    base = rows[0]["base_share"] if with_base else None
+    base_prev = prev_rows[0]["base_share"] if prev_rows else None
+    for c in listed:
+        was = then.get(c["contributor_id"])
+        c["share_prev"] = was["share"] if was else None
+        c["share_change"] = c["share"] - was["share"] if was else None
+        c.pop("base_share", None)
+    return {
+        "base_share": base,
+        "base_share_prev": base_prev,
+        "base_share_change": base - base_prev if base is not None and base_prev is not None else None,
+        "others_share": 1.0 - base - sum(c["share"] for c in listed) if base is not None else None,
+        "contributors": listed,
+        "former_contributors": [
+            {"contributor_id": r["contributor_id"], "contributor_handle": r["contributor_handle"], "share_prev": r["share"]}
+            for r in prev_rows if person(r) and r["contributor_id"] not in ids
+        ],
+    }, prev_day
 
 
 _MOVER_SCORE = {  # (table, score column, rank column)
@@ -578,6 +774,51 @@ def format_top(rows: list[dict], fmt: str = "table") -> str:
     return format_rows(_short(rows), fmt, cols, _LABELS, {"handle": 18})
 
 
+# influence = clamp(20 + 10 * log2(N * pagerank), 0, 100): jobs/score.py.
+INFLUENCE_SCALE = ("influence: 20 = the network's average account; each +10 = twice the PageRank "
+                   "(30 = 2x the average, 50 = 8x, 90 = 128x, 100 = 256x or more)")
+
+
+def influence_floor(lake_root: str | Path, network: str, date: str | None = "latest") -> dict:
+    """The influence of the accounts nobody engaged with (``in_weight`` 0) on one network and day.
+
+    Such an account has no in-edge, so its PageRank is its teleport share alone: ``(1 - d) / N``
+    plus its share of the rank that dangling accounts and the defenses return through the
+    teleport. That is the same for every one of them, the floor of the day's scale, below 20 and
+    depending on the network and the day; it is read from the table, not computed. ``floor`` is
+    None when every account got some engagement (or the partition has no ``in_weight``).
+    """
+    t = _Tables(lake_root)
+    network = network_name(network)
+    day = resolve_date(t.lake, "account_scores", date)
+    t.networks("account_scores", day, network)
+    out = {"network": network, "dt": day.isoformat(), "floor": None, "accounts": 0, "lowest": None}
+    try:
+        t.require_columns("account_scores", day, network, ["in_weight"], "the influence floor")
+    except LookupError:
+        return out
+    (r,) = t.rows("account_scores", day, network,
+                  "SELECT min(influence) FILTER (WHERE in_weight = 0) AS floor, "
+                  "count(*) FILTER (WHERE in_weight = 0) AS accounts, min(influence) AS lowest FROM read_parquet(?)")
+    return dict(out, **r)
+
+
+def scale_text(floor: dict | None = None) -> str:
+    """The footer of ``query top``: what the influence numbers mean, with the day's floor when known."""
+    text = INFLUENCE_SCALE
+    if floor is not None and floor["floor"] is not None:
+        n = floor["accounts"]
+        text += (f". {n} account{'s' if n != 1 else ''} nobody engaged with in the window "
+                 f"score{'s' if n == 1 else ''} {floor['floor']:.2f}, the floor on {floor['network']} "
+                 f"for dt={floor['dt']} (the teleport share only).")
+    elif floor is not None and floor["lowest"] is not None:
+        text += (f". Every account on {floor['network']} got some engagement in the window; "
+                 f"the lowest influence for dt={floor['dt']} is {floor['lowest']:.2f}.")
+    else:
+        text += "."
+    return textwrap.fill(text, width=78)
+
+
 def format_topic_top(rows: list[dict], fmt: str = "table") -> str:
     if fmt != "table":
         return format_rows(rows, fmt)
@@ -588,8 +829,32 @@ def format_topic_top(rows: list[dict], fmt: str = "table") -> str:
     blocks = []
     for net in dict.fromkeys(r["network"] for r in rows):
         mine = [r for r in rows if r["network"] == net]
-        head = f"{mine[0]['topic']} on {net}, by {mine[0]['by']}, dt={mine[0]['dt']}"
+        board = mine[0].get("same_as") or mine[0]["topic"]
+        head = f"{board} on {net}, by {mine[0]['by']}, dt={mine[0]['dt']}"
+        if board != mine[0]["topic"]:  # folded into another topic's board
+            head = f"{mine[0]['topic']}: same board as {board}\n{head}"
         blocks.append(head + "\n" + format_rows(_short(mine), "table", cols, _LABELS, {"handle": 14}))
+    return "\n\n".join(blocks)
+
+
+_TOPICS_COLS = ["dt", "network", "topic", "display_name", "parent", "accounts", "same_as"]
+
+
+def format_topics(rows: list[dict], fmt: str = "table") -> str:
+    """One block per network: its boards and, pointing to them, the topics folded into them."""
+    if fmt != "table":
+        return format_rows(rows, fmt, _TOPICS_COLS)
+    if not rows:
+        return "(no rows)"
+    blocks = []
+    for net in dict.fromkeys(r["network"] for r in rows):
+        mine = [r for r in rows if r["network"] == net]
+        folded = sum(1 for r in mine if r["same_as"])
+        head = (f"topics on {net}, dt={mine[0]['dt']}: {len(mine) - folded} with a board"
+                f"{f', {folded} folded into one' if folded else ''}")
+        blocks.append(head + "\n" + format_rows(mine, "table", ["topic", "accounts", "parent", "same_as"],
+                                                 {"same_as": "same board as"},
+                                                 {"topic": 22, "parent": 20, "same_as": 20}))
     return "\n\n".join(blocks)
 
 
@@ -613,43 +878,34 @@ _TOPIC_COLS = ["topic", "expertise", "interest", "rank_in_topic", "recognizers",
 
 
 def format_account(result: dict, fmt: str = "table") -> str:
+    """One network's account: its scores as label/value lines, then its top topics (table); JSON; CSV."""
     if fmt == "json":
         return json.dumps(result, default=str, indent=1)
-    nets = result["networks"]
+    net = result["network"]
     if fmt == "csv":
-        rows = []
-        for net, e in nets.items():
-            base = {"dt": result["dt"], "network": net, "account_id": result["account_id"], **e["scores"]}
-            listed = [(by, i + 1, tr) for by in ("expertise", "interest")
-                      for i, tr in enumerate(e[f"topics_by_{by}"])]
-            rows += [dict(base, list=by, position=i, **tr) for by, i, tr in listed] or [base]
+        base = {"dt": result["dt"], "network": net, "account_id": result["account_id"], **result["scores"]}
+        listed = [(by, i + 1, tr) for by in ("expertise", "interest") for i, tr in enumerate(result[f"topics_by_{by}"])]
+        rows = [dict(base, list=by, position=i, **tr) for by, i, tr in listed] or [base]
         cols = ["dt", "network", "account_id", *_ACCOUNT_FIELDS, "list", "position", *_TOPIC_COLS]
         return format_rows(rows, "csv", cols)
     if fmt != "table":
         return format_rows([], fmt)  # raises on an unknown format
     labels = {"account_type": "type", "influence_change": "change"}
-    header = ["", *nets]
-    grid = []
+    out = [f"account {result['account_id']} on {net}, dt={result['dt']}"]
     for f in _ACCOUNT_FIELDS:
-        v = [nets[n]["scores"][f] for n in nets]
-        if f == "account_type":
-            v = [_SHORT_TYPE.get(x, x) for x in v]
-        grid.append([labels.get(f, f), *(_cell(x, f, 18) for x in v)])
-    out = [f"account {result['account_id']}, dt={result['dt']}"]
-    if result["absent_from"]:
-        out[0] += f" (no scores on {', '.join(result['absent_from'])})"
-    out.append(_grid(header, grid, [False] + [True] * len(nets)))
-    for net, e in nets.items():
-        if not result["topics_dt"]:
-            out.append(f"\n{net}: topic_scores is not published for dt={result['dt']}")
-            continue
-        for by in ("expertise", "interest"):
-            listed = e[f"topics_by_{by}"]
-            if listed:
-                out.append(f"\n{net}: top {len(listed)} of {e['topic_count']} topics by {by}")
-                out.append(format_rows(listed, "table", _TOPIC_COLS, _LABELS, {"topic": 24}))
-        if not e["topic_count"]:
-            out.append(f"\n{net}: no topic scores")
+        v = result["scores"][f]
+        v = _SHORT_TYPE.get(v, v) if f == "account_type" else v
+        out.append(f"{labels.get(f, f):<11}{_cell(v, f, 60)}".rstrip())
+    if not result["topics_dt"]:
+        out.append(f"\ntopic_scores is not published for dt={result['dt']}")
+        return "\n".join(out)
+    for by in ("expertise", "interest"):
+        listed = result[f"topics_by_{by}"]
+        if listed:
+            out.append(f"\ntop {len(listed)} of {result['topic_count']} topics by {by}")
+            out.append(format_rows(listed, "table", _TOPIC_COLS, _LABELS, {"topic": 24}))
+    if not result["topic_count"]:
+        out.append(f"\nno topic scores on {net}")
     return "\n".join(out)
 
 
@@ -657,18 +913,31 @@ _EXPLAIN_COLS = ["contributor_rank", "contributor_id", "contributor_handle", "sh
                  "share_change", "events", "kinds"]
 
 
+def _explain_parts(e: dict) -> list[dict]:
+    """The lines under the listed contributors that make the shares add to 100%: others and base
+    (their share None when the day was published before score_contributors had base_share)."""
+    others = {"part": "others", "contributor_id": "others", "share": e.get("others_share"),
+              "share_prev": e.get("others_share_prev"), "share_change": e.get("others_share_change")}
+    if e.get("others_count") is not None:
+        others["contributor_handle"] = f"{e['others_count']} accounts"
+    base = {"part": "base", "contributor_id": "base", "contributor_handle": "teleport", "share": e.get("base_share"),
+            "share_prev": e.get("base_share_prev"), "share_change": e.get("base_share_change")}
+    return [others, base]
+
+
 def format_explain(result: dict, fmt: str = "table") -> str:
     if fmt == "json":
         return json.dumps(result, default=str, indent=1)
     if fmt == "csv":
         base_cols = ["dt", "prev_dt", "network", "topic", "account_id", "score_name", "score", "score_prev",
-                     "score_change"]
+                     "score_change", "source", "part"]
         rows = []
         for net, e in result["networks"].items():
             base = {"dt": result["dt"], "prev_dt": result["prev_dt"], "network": net, "topic": result["topic"],
                     "account_id": result["account_id"], "score_name": result["score_name"], "score": e["score"],
-                    "score_prev": e["score_prev"], "score_change": e["score_change"]}
-            rows += [dict(base, **c) for c in e["contributors"]]
+                    "score_prev": e["score_prev"], "score_change": e["score_change"], "source": result["source"]}
+            rows += [dict(base, part="contributor", **c) for c in e["contributors"]]
+            rows += [dict(base, **p) for p in _explain_parts(e)]
         return format_rows(rows, "csv", base_cols + _EXPLAIN_COLS)
     if fmt != "table":
         return format_rows([], fmt)  # raises on an unknown format
@@ -677,7 +946,8 @@ def format_explain(result: dict, fmt: str = "table") -> str:
     for net, e in result["networks"].items():
         if out:
             out.append("")
-        out.append(f"{result['account_id']} on {net}: {what}, dt={result['dt']}")
+        table, listed = ("graph_edges", "every contributor") if result["source"] == "graph" else ("score_contributors", "top contributors")
+        out.append(f"{result['account_id']} on {net}: {what}, dt={result['dt']}, from {table}")
         score = _cell(e["score"]) or "n/a"
         if result["score_prev_dt"]:
             prev = _cell(e["score_prev"]) or "none"
@@ -686,28 +956,35 @@ def format_explain(result: dict, fmt: str = "table") -> str:
         else:
             out.append(f"score {score} (rank {e['rank']}); no earlier published date")
         if result["prev_dt"]:
-            out.append(f"top contributors (share of the rank flowing in; prev% = {result['prev_dt']}):")
+            out.append(f"shares of the score, {listed} (prev% = {result['prev_dt']}):")
         else:
-            out.append("top contributors (share of the rank flowing in):")
+            out.append(f"shares of the score, {listed}:")
+        parts = _explain_parts(e)
+        total = None
+        if all(p["share"] is not None for p in parts):
+            total = sum(c["share"] for c in e["contributors"]) + sum(p["share"] for p in parts)
         rows = [
             dict(c, share_pct=_pct(c["share"]), prev_pct=_pct(c["share_prev"]), pct_change=_pct(c["share_change"]))
-            for c in e["contributors"]
+            for c in [*e["contributors"], *parts, {"contributor_id": "total", "share": total, "share_prev": None,
+                                                   "share_change": None}]
         ]
         cols = ["contributor_rank", "contributor_id", "contributor_handle", "share_pct", "prev_pct", "pct_change",
                 "events", "kinds"]
         out.append(format_rows(rows, "table", cols, _LABELS, {"contributor_handle": 13, "kinds": 17}))
+        if total is None:
+            out.append(f"(no base share: score_contributors of dt={result['dt']} was published before base_share "
+                       "existed; its shares were of the rank flowing in)")
         gone = e["former_contributors"]
         if gone:
             names = ", ".join(f"{g['contributor_id']} ({100 * g['share_prev']:.1f}%)" for g in gone[:5])
             more = f" and {len(gone) - 5} more" if len(gone) > 5 else ""
             out.append(f"no longer among them: {names}{more}")
-    for net, info in result["not_explained"].items():
-        out.append(f"\nnot explained on {_not_explained_text(net, info, result['score_name'])}")
     return "\n".join(out)
 
 
 def _pct(v: float | None) -> float | None:
-    return None if v is None else 100.0 * v
+    """A share in percent, to the 2 decimals shown (so that float noise in a sum shows as 0.00)."""
+    return None if v is None else round(100.0 * v, 2) + 0.0
 
 
 _MOVER_COLS = ["account_id", "handle", "account_type", "score_from", "score_to", "change", "rank_from", "rank_to"]
@@ -795,7 +1072,32 @@ def _run_row(r: dict, day: str) -> dict:
         "output_rows": parse(r.get("output_rows")),
         "quality_results_path": r.get("quality_results_path"),
         "data_docs_path": r.get("data_docs_path"),  # absent from runs files written before it existed
+        # absent from runs files written before window coverage was recorded
+        "window_expected": r.get("window_expected"),
+        "window_present": r.get("window_present"),
+        "window_admitted": r.get("window_admitted"),
+        "window": parse(r.get("window")),
     }
+
+
+def window_text(run: dict | None) -> str:
+    """One line on the scoring window of a run: how many of its days the score rests on."""
+    w = (run or {}).get("window")
+    if not w:
+        return "window: not recorded for this run"
+    text = f"window: {w['present']} of {w['expected']} days ({w['first']} .. {w['last']})"
+    if w.get("missing"):
+        text += f", {len(w['missing'])} missing"
+    skipped = w.get("skipped") or {}
+    if skipped:
+        text += f", {len(skipped)} skipped as bad (window_bad_day=skip)"
+    return text + f"; {w['admitted']} admitted by run {run['run_id']}"
+
+
+def published_run(lake_root: str | Path, day: dt.date) -> dict | None:
+    """The run that published ``day`` (the newest published run of that date), or None."""
+    rows = runs(lake_root, date=day.isoformat(), status="published", n=1)
+    return rows[0] if rows else None
 
 
 def runs(lake_root: str | Path, date: str | None = None, status: str | None = None, n: int = 20) -> list[dict]:
@@ -810,6 +1112,8 @@ def runs(lake_root: str | Path, date: str | None = None, status: str | None = No
         folders = sorted(root.glob("dt=*")) if root.is_dir() else []
     else:
         folders = [root / f"dt={parse_date(date).isoformat()}"]
+    if not root.is_dir():
+        require_lake(Lake(lake_root))
     out = []
     for folder in folders:
         for f in sorted(folder.glob("*.parquet")):
@@ -826,7 +1130,7 @@ def format_runs(rows: list[dict], fmt: str = "table") -> str:
         flat = [dict(r, failed_checks="; ".join(r["failed_checks"]), warnings="; ".join(r["warnings"]),
                      networks=",".join(r["networks"]),
                      timings=json.dumps(r["timings"]), input_rows=json.dumps(r["input_rows"]),
-                     output_rows=json.dumps(r["output_rows"])) for r in rows]
+                     output_rows=json.dumps(r["output_rows"]), window=json.dumps(r["window"])) for r in rows]
         return format_rows(flat, "csv")
     if fmt != "table":
         return format_rows(rows, fmt)
@@ -834,8 +1138,10 @@ def format_runs(rows: list[dict], fmt: str = "table") -> str:
         return format_rows([], "table")
     # run ids are <dt>_<UTC start>_<suffix> (kindling) or Airflow's; the date is its own column.
     table = [{"dt": r["dt"], "run": r["run_id"].removeprefix(f"{r['dt']}_"), "status": r["status"],
+              "window": f"{r['window_present']}/{r['window_expected']}" if r.get("window_expected") else "",
               "seconds": r["seconds"]} for r in rows]
-    lines = format_rows(table, "table", ["dt", "run", "status", "seconds"], {"seconds": "secs"}, {"run": 40}).splitlines()
+    lines = format_rows(table, "table", ["dt", "run", "status", "window", "seconds"], {"seconds": "secs"},
+                        {"run": 40}).splitlines()
     out = lines[:2]
     for r, line in zip(rows, lines[2:], strict=True):
         out.append(line)
@@ -851,19 +1157,21 @@ def format_runs(rows: list[dict], fmt: str = "table") -> str:
     return "\n".join(out)
 
 
-_SQL_TABLES = ("account_scores", "topic_scores", "score_contributors", "quarantine", "runs")
+_SQL_TABLES = ("account_scores", "topic_scores", "score_contributors", "quarantine", "runs", "graph_edges", "graph_vertices")
 _SQL_STATEMENTS = ("SELECT", "EXPLAIN")
 
 
 def sql_connection(lake_root: str | Path):
     """A DuckDB connection with one read-only view per published table and nothing else reachable.
 
-    Views: ``account_scores``, ``topic_scores``, ``score_contributors``, ``quarantine`` (each with
-    ``dt`` and ``network`` columns, published partitions only) and ``runs`` (with ``dt``). After they are
+    Views: ``account_scores``, ``topic_scores``, ``score_contributors``, ``quarantine``,
+    ``graph_edges``, ``graph_vertices`` (each with ``dt`` and ``network`` columns, published
+    partitions only) and ``runs`` (with ``dt``). After they are
     made, file access is limited to ``<lake>/tables`` and the configuration is locked, so a
     query cannot read other files, load extensions or attach databases.
     """
     lake = Lake(lake_root)
+    require_lake(lake)  # else every view is empty and a count says 0 of a lake that is not there
     con = _connect()
     for table in _SQL_TABLES:
         files = []
@@ -908,7 +1216,8 @@ def _sql_list(files: list[str]) -> str:
 def _duck_type(field) -> str:
     t = field.type
     return {"string": "VARCHAR", "double": "DOUBLE", "long": "BIGINT", "int": "INTEGER", "timestamp": "TIMESTAMP",
-            "date": "DATE", "boolean": "BOOLEAN", "array<string>": "VARCHAR[]"}.get(t, "VARCHAR")
+            "date": "DATE", "boolean": "BOOLEAN", "array<string>": "VARCHAR[]",
+            "map<string,double>": "MAP(VARCHAR, DOUBLE)"}.get(t, "VARCHAR")
 
 
 def sql(lake_root: str | Path, statement: str) -> list[dict]:

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import os
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,6 +24,7 @@ from kindling.lake import Lake
 from kindling.quality import QualityError
 from kindling.settings import load_settings
 from kindling.steps import run_day
+from kindling.taxonomy import ROOT, load_taxonomy
 
 END = dt.date(2026, 11, 20)
 
@@ -107,6 +109,8 @@ def test_run_publishes_scores_and_rerun_is_identical(spark, tmp_path, snapshots)
 
     topics = published_rows(tmp_path / "lake", END, "topic_scores")
     contrib = published_rows(tmp_path / "lake", END, "score_contributors")
+    listed = published_rows(tmp_path / "lake", END, "topics")
+    _check_topics_table(topics, listed, nets)
     for net in nets:
         trows = [r for r in topics if r["network"] == net]
         assert len({r["topic"] for r in trows}) >= 3
@@ -123,16 +127,38 @@ def test_run_publishes_scores_and_rerun_is_identical(spark, tmp_path, snapshots)
         for r in crows:
             per.setdefault((r["topic"], r["account_id"]), []).append(r)
         for rows in per.values():
-            assert 0 < sum(r["share"] for r in rows) <= 1 + 1e-5  # up to 10 shares rounded to 6 decimals
+            # shares of the score: up to 10 shares rounded to 6 decimals, and the teleport's base share
+            assert len({r["base_share"] for r in rows}) == 1
+            assert 0 < sum(r["share"] for r in rows) <= 1 - rows[0]["base_share"] + 1e-5
             assert sorted(r["contributor_rank"] for r in rows) == list(range(1, len(rows) + 1))
             assert all(r["events"] > 0 and "=" in r["kinds"] for r in rows)
+
+    # the day's graph: every scored account a vertex, every edge between two of them, shares that add up
+    vertices = published_rows(tmp_path / "lake", END, "graph_vertices")
+    graph = published_rows(tmp_path / "lake", END, "graph_edges")
+    for net in nets:
+        v = {r["id"]: r for r in vertices if r["network"] == net}
+        assert set(v) == {r["account_id"] for r in first if r["network"] == net}
+        assert sum(r["pagerank"] for r in v.values()) == pytest.approx(1.0, abs=1e-6)
+        e = [r for r in graph if r["network"] == net]
+        assert e and all(r["src"] in v and r["dst"] in v and 0 <= r["weight"] <= r["norm_weight"] for r in e)
+        flows = {}
+        for r in e:
+            flows[r["dst"]] = flows.get(r["dst"], 0.0) + v[r["src"]]["damping"] * v[r["src"]]["pagerank"] * r["weight"] / r["out_weight"]
+        for a, r in v.items():
+            assert flows.get(a, 0.0) / r["pagerank"] + r["base_share"] == pytest.approx(1.0, abs=1e-9)
+        bases = [r["base"] for r in v.values()]
+        assert max(bases) - min(bases) < 0.01 * max(bases)  # the global teleport is uniform (up to convergence, tol 1e-8)
 
     run2 = run_day(s, END, spark=spark, log=lambda m: None)
     assert run2 != run1
     assert_same_rows(published_rows(tmp_path / "lake", END), first)
     assert_same_rows(published_rows(tmp_path / "lake", END, "topic_scores"), topics)
     assert_same_rows(published_rows(tmp_path / "lake", END, "score_contributors"), contrib)
+    assert_same_rows(published_rows(tmp_path / "lake", END, "graph_vertices"), vertices)
+    assert_same_rows(published_rows(tmp_path / "lake", END, "graph_edges"), graph)
     assert published_rows(tmp_path / "lake", END, "quarantine") == quarantine
+    assert_same_rows(published_rows(tmp_path / "lake", END, "topics"), listed)
     # one immutable version per published day; the old one is gone
     versions = list(Lake(tmp_path / "lake").versions("account_scores", END).iterdir())
     assert [v.name for v in versions] == [run2]
@@ -150,6 +176,30 @@ def _corrupt_interactions(src_day: Path) -> None:
     for i in range(9, len(t), 25):
         t[i]["target_id"] = "nobody-knows-me"
     pq.write_table(pa.Table.from_pylist(t, schema=pq.read_schema(path)), path)
+
+
+def _check_topics_table(topic_scores: list[dict], listed: list[dict], nets: set[str]) -> None:
+    """Every board of topic_scores is listed with its accounts, the folded topics point to boards,
+    and no two boards are the same (a parent with one active child is folded into it)."""
+    tax = load_taxonomy()
+    for net in nets:
+        mine = {r["topic"]: r for r in listed if r["network"] == net}
+        assert len(mine) == len([r for r in listed if r["network"] == net])
+        scored = Counter(r["topic"] for r in topic_scores if r["network"] == net)
+        boards = {t for t, r in mine.items() if r["same_as"] is None}
+        folded = {t: r["same_as"] for t, r in mine.items() if r["same_as"] is not None}
+        assert boards == set(scored)
+        assert {t: mine[t]["accounts"] for t in boards} == dict(scored)
+        assert folded and set(folded.values()) <= boards
+        assert all(mine[t]["accounts"] == scored[b] for t, b in folded.items())
+        # here every fold is a parent whose posts are all on one descendant
+        assert all(t in tax.ancestors(b) for t, b in folded.items()), folded
+        for t, r in mine.items():
+            assert r["display_name"] == tax.display_name(t)
+            assert r["parent"] == (",".join(p for p in tax.parents.get(t, ()) if p != ROOT) or None)
+        boards_rows = {t: frozenset((r["account_id"], r["expertise"], r["interest"], r["recognizers"], r["own_posts"])
+                                    for r in topic_scores if r["network"] == net and r["topic"] == t) for t in boards}
+        assert len(set(boards_rows.values())) == len(boards)  # every board published once
 
 
 def test_corrupted_day_fails_gate_and_leaves_published_data_untouched(spark, tmp_path, snapshots):

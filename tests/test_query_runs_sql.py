@@ -197,7 +197,17 @@ def test_sql_refuses_anything_but_reading_the_views(lake, capsys, statement, tmp
     assert query.sql(lake, "SELECT count(*) AS n FROM runs")[0]["n"] == 3
 
 
-def test_sql_on_an_empty_lake_binds_with_no_rows(tmp_path):
-    assert query.sql(tmp_path / "empty", "SELECT count(*) AS n, max(influence) AS top FROM account_scores") == [
+def test_sql_on_a_lake_with_runs_only_binds_with_no_rows(tmp_path):
+    _write_runs(tmp_path / "runs-only")  # nothing published yet: the score views bind, empty
+    assert query.sql(tmp_path / "runs-only", "SELECT count(*) AS n, max(influence) AS top FROM account_scores") == [
         {"n": 0, "top": None}]
-    assert query.sql(tmp_path / "empty", "SELECT * FROM runs") == []
+    assert len(query.sql(tmp_path / "runs-only", "SELECT * FROM runs")) == len(RUNS)
+
+
+def test_sql_on_a_missing_or_empty_lake_is_an_error(tmp_path):
+    """Not a count of 0: a wrong path would otherwise look like a lake with nothing in it."""
+    with pytest.raises(query.NoLake, match="the folder does not exist"):
+        query.sql(tmp_path / "missing", "SELECT count(*) FROM account_scores")
+    (tmp_path / "empty" / "tables").mkdir(parents=True)
+    with pytest.raises(query.NoLake, match="no published tables and no runs"):
+        query.sql(tmp_path / "empty", "SELECT * FROM runs")

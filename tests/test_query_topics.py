@@ -28,7 +28,8 @@ BASE = {
                            run_id="r"),
     "topic_scores": dict(account_type="person", topic_rank=0.1, recognition=1.0, own_engagements=0,
                          expertise_change=None, run_id="r"),
-    "score_contributors": dict(contributor_type="person", run_id="r"),
+    "score_contributors": dict(contributor_type="person", base_share=0.0, run_id="r"),
+    "topics": dict(same_as=None, run_id="r"),
 }
 
 
@@ -71,17 +72,40 @@ DATA = {
         (D1, "alpha"): [_ts("python", "a1", 75.0, 4.0), _ts("python", "a2", 62.0, 30.0),
                         _ts("cooking", "a5", 65.0, 10.0)],
     },
+    # shares of the score: the listed ones + others (unlisted contributors) + base_share add to 1
     "score_contributors": {
-        (D2, "alpha"): [_sc(None, "a1", "a2", 0.5, 3, "reply=2,like=1"), _sc(None, "a1", "a3", 0.3, 2, "like=2"),
-                        _sc(None, "a1", "a4", 0.2, 1, "repost=1", contributor_type="organization"), _sc(None, "a2", "a1", 1.0, 4, "reply=4"),
-                        _sc("python", "a1", "a2", 0.7, 2, "reply=2"), _sc("python", "a1", "a3", 0.3, 1, "like=1")],
-        (D2, "beta"): [_sc(None, "a1", "a6", 1.0, 5, "reply=5"), _sc(None, "a6", "a1", 1.0, 1, "like=1"),
-                       _sc("python", "a6", "a1", 1.0, 1, "like=1")],
-        (D1, "alpha"): [_sc(None, "a1", "a2", 0.4, 2, "reply=2"), _sc(None, "a1", "a3", 0.35, 2, "like=2"),
-                        _sc(None, "a1", "a5", 0.25, 1, "quote=1"),
-                        _sc("python", "a1", "a2", 0.9, 3, "reply=3"), _sc("python", "a1", "a5", 0.1, 1, "like=1")],
+        (D2, "alpha"): [_sc(None, "a1", "a2", 0.4, 3, "reply=2,like=1", base_share=0.15),
+                        _sc(None, "a1", "a3", 0.25, 2, "like=2", base_share=0.15),
+                        _sc(None, "a1", "a4", 0.15, 1, "repost=1", contributor_type="organization", base_share=0.15),
+                        _sc(None, "a2", "a1", 0.7, 4, "reply=4", base_share=0.3),
+                        _sc("python", "a1", "a2", 0.6, 2, "reply=2", base_share=0.2),
+                        _sc("python", "a1", "a3", 0.2, 1, "like=1", base_share=0.2)],
+        (D2, "beta"): [_sc(None, "a1", "a6", 0.8, 5, "reply=5", base_share=0.2), _sc(None, "a6", "a1", 0.75, 1, "like=1", base_share=0.25),
+                       _sc("python", "a6", "a1", 0.7, 1, "like=1", base_share=0.3)],
+        (D1, "alpha"): [_sc(None, "a1", "a2", 0.35, 2, "reply=2", base_share=0.15), _sc(None, "a1", "a3", 0.3, 2, "like=2", base_share=0.15),
+                        _sc(None, "a1", "a5", 0.2, 1, "quote=1", base_share=0.15),
+                        _sc("python", "a1", "a2", 0.8, 3, "reply=3", base_share=0.1),
+                        _sc("python", "a1", "a5", 0.1, 1, "like=1", base_share=0.1)],
     },
 }
+
+
+def _tp(topic, display_name, parent, accounts, **over):
+    return {**dict(topic=topic, display_name=display_name, parent=parent, accounts=accounts), **over}
+
+
+# The topics of D2 (dt=D1 was published before the table existed): python's parents and cooking's
+# were folded into them (the same posts), as the pipeline folds a parent with one active child.
+TOPICS = {
+    (D2, "alpha"): [_tp("python", "Python", "computer-programming,software-development", 4),
+                    _tp("cooking", "Cooking", "food-and-drink-super", 2),
+                    _tp("computer-programming", "Computer Programming", "technology-super", 4, same_as="python"),
+                    _tp("software-development", "Software Development", "technology", 4, same_as="python"),
+                    _tp("food-and-drink-super", "Food & Drink", None, 2, same_as="cooking")],
+    (D2, "beta"): [_tp("python", "Python", "computer-programming,software-development", 2),
+                   _tp("computer-programming", "Computer Programming", "technology-super", 2, same_as="python")],
+}
+DATA["topics"] = TOPICS
 
 
 def _complete(table, rows, day, network):
@@ -113,6 +137,7 @@ def _write_lake(root, data):
                            folder / f"network={network}" / "part-0.parquet")
         link = root / "tables" / table / f"dt={D2}"
         if not link.exists():
+            link.parent.mkdir(parents=True, exist_ok=True)  # a table with no D1 partition (topics)
             os.symlink(os.path.relpath(root / "tables" / "_versions" / table / f"dt={D2}" / "run-2", link.parent), link)
 
 
@@ -233,31 +258,47 @@ def test_global_top_still_needs_a_network(lake, capsys):
 # --------------------------------------------------------------------------- account
 
 
-def test_account_shows_every_network_side_by_side(lake, capsys):
-    rc, out, _ = run(capsys, "query", "account", "a1", "--format", "json")
-    assert rc == 0
-    got = json.loads(out)
-    assert got["dt"] == D2 and set(got["networks"]) == {"alpha", "beta"} and got["absent_from"] == []
-    for net in ("alpha", "beta"):
+def test_account_id_on_two_networks_needs_network(lake, capsys):
+    """a1 is scored on alpha (ann) and on beta (ann_b): two accounts, never shown as one."""
+    for fmt in ("table", "json", "csv"):
+        rc, out, err = run(capsys, "query", "account", "a1", "--format", fmt)
+        assert (rc, out) == (2, ""), (fmt, out)
+        assert err.count("\n") == 1 and err.startswith("kindling: error: "), err
+        assert "'a1'" in err and "alpha" in err and "beta" in err and "--network N" in err, err
+        assert "'ann'" in err and "'ann_b'" in err, err  # which account is which
+    with pytest.raises(query.AmbiguousAccount) as e:
+        query.account(lake, "a1")
+    assert e.value.networks == ["alpha", "beta"]
+
+
+def test_account_of_one_network(lake, capsys):
+    for net, other in (("alpha", "beta"), ("beta", "alpha")):
+        rc, out, err = run(capsys, "query", "account", "a1", "--network", net, "--format", "json")
+        assert rc == 0, err
+        got = json.loads(out)
+        assert (got["dt"], got["network"], got["account_id"]) == (D2, net, "a1") and "networks" not in got
+        assert other not in out
         want = _one("account_scores", D2, net, account_id="a1")
-        scores = got["networks"][net]["scores"]
+        scores = got["scores"]
         assert (scores["influence"], scores["rank"], scores["handle"]) == (want["influence"], want["rank"], want["handle"])
         mine = _rows("topic_scores", D2, net, account_id="a1")
-        assert got["networks"][net]["topic_count"] == len(mine)
+        assert got["topic_count"] == len(mine)
         by_e = [r["topic"] for r in sorted(mine, key=lambda r: (-r["expertise"], -r["interest"], r["topic"]))]
         by_i = [r["topic"] for r in sorted(mine, key=lambda r: (-r["interest"], -r["expertise"], r["topic"]))]
-        assert [t["topic"] for t in got["networks"][net]["topics_by_expertise"]] == by_e
-        assert [t["topic"] for t in got["networks"][net]["topics_by_interest"]] == by_i
-    assert got["networks"]["alpha"]["topics_by_expertise"] != got["networks"]["alpha"]["topics_by_interest"]
+        assert [t["topic"] for t in got["topics_by_expertise"]] == by_e
+        assert [t["topic"] for t in got["topics_by_interest"]] == by_i
+        assert got == query.account(lake, "a1", network=net) | {"scores": got["scores"]}
+    assert query.account(lake, "a1", network="alpha")["topics_by_expertise"] != \
+        query.account(lake, "a1", network="alpha")["topics_by_interest"]
 
-    rc, out, _ = run(capsys, "query", "account", "a1")
+    rc, out, _ = run(capsys, "query", "account", "a1", "--network", "beta")
     assert rc == 0
     lines = out.splitlines()
-    header = next(line for line in lines if "alpha" in line and "beta" in line)
-    assert header.index("alpha") < header.index("beta")
-    influence = next(line for line in lines if line.startswith("influence"))
-    assert influence.split()[1:] == ["62.50", "45.00"]
-    assert "alpha: top 2 of 2 topics by expertise" in out and "beta: top 1 of 1 topics by interest" in out
+    assert lines[0] == f"account a1 on beta, dt={D2}"
+    assert next(line for line in lines if line.startswith("influence")).split() == ["influence", "45.00"]
+    assert next(line for line in lines if line.startswith("handle")).split() == ["handle", "ann_b"]
+    assert "alpha" not in out and "62.50" not in out and "ann\n" not in out  # nothing of alpha's a1
+    assert "top 1 of 1 topics by interest" in out
     assert_80_columns(out)
 
 
@@ -271,10 +312,10 @@ def test_account_csv_and_topics_limit(lake, capsys):
 
 
 def test_account_on_one_network_only_and_unknown_account(lake, capsys):
-    rc, out, _ = run(capsys, "query", "account", "a6", "--format", "json")
-    assert rc == 0
+    rc, out, err = run(capsys, "query", "account", "a6", "--format", "json")  # only on beta: no --network needed
+    assert rc == 0, err
     got = json.loads(out)
-    assert list(got["networks"]) == ["beta"] and got["absent_from"] == ["alpha"]
+    assert got["network"] == "beta" and got["scores"]["handle"] == "fay" and got["scores"]["influence"] == 70.0
 
     rc, _, err = run(capsys, "query", "account", "nobody")
     assert rc == 2 and "'nobody'" in err and "any network" in err
@@ -286,10 +327,12 @@ def test_account_on_one_network_only_and_unknown_account(lake, capsys):
 
 
 def test_explain_global_against_the_previous_date(lake, capsys):
+    """A day published without the graph tables: influence is explained from score_contributors."""
     rc, out, _ = run(capsys, "query", "explain", "a1", "--network", "alpha", "--format", "json")
     assert rc == 0
     got = json.loads(out)
     assert (got["dt"], got["prev_dt"], got["topic"], got["score_name"]) == (D2, D1, None, "influence")
+    assert (got["network"], got["source"]) == ("alpha", "score_contributors")
     e = got["networks"]["alpha"]
     now, before = (_one("account_scores", d, "alpha", account_id="a1")["influence"] for d in (D2, D1))
     assert e["score"] == now and e["score_prev"] == before
@@ -311,6 +354,11 @@ def test_explain_global_against_the_previous_date(lake, capsys):
     assert any(c["share_prev"] is None for c in e["contributors"])  # the data has a newcomer (a4)
     gone = set(earlier) - {r["contributor_id"] for r in today}
     assert {g["contributor_id"] for g in e["former_contributors"]} == gone == {"a5"}
+    # the listed shares, the others (contributors not listed) and the base add to 100%
+    base = today[0]["base_share"]
+    assert e["base_share"] == base and e["others_share"] == pytest.approx(1 - base - sum(r["share"] for r in today))
+    assert sum(c["share"] for c in e["contributors"]) + e["others_share"] + e["base_share"] == pytest.approx(1.0)
+    assert e["base_share_prev"] == _rows("score_contributors", D1, "alpha", topic=None, account_id="a1")[0]["base_share"]
 
 
 def test_explain_table_shows_percent_shares_and_changes(lake, capsys):
@@ -324,45 +372,62 @@ def test_explain_table_shows_percent_shares_and_changes(lake, capsys):
     now, before = (_one("account_scores", d, "alpha", account_id="a1")["influence"] for d in (D2, D1))
     assert f"change {now - before:+.2f}" in out
     assert "no longer among them: a5" in out
+    today = _rows("score_contributors", D2, "alpha", topic=None, account_id="a1")
+    base = today[0]["base_share"]
+    lines = {line.split()[0]: line.split() for line in out.splitlines() if line.split()[:1] in (["others"], ["base"], ["total"])}
+    assert lines["base"][1:3] == ["teleport", f"{100 * base:.2f}"]
+    assert lines["others"][1] == f"{100 * (1 - base - sum(r['share'] for r in today)):.2f}"
+    assert lines["total"][1] == "100.00"
     assert_80_columns(out)
 
 
 def test_explain_topic(lake, capsys):
     rc, out, _ = run(capsys, "query", "explain", "a1", "--topic", "python", "--network", "alpha", "--format", "json")
     assert rc == 0
-    e = json.loads(out)["networks"]["alpha"]
+    got = json.loads(out)
+    e = got["networks"]["alpha"]
+    assert got["source"] == "score_contributors"
     now, before = (_one("topic_scores", d, "alpha", topic="python", account_id="a1")["expertise"] for d in (D2, D1))
     assert (e["score"], e["score_prev"]) == (now, before)
     a2 = next(c for c in e["contributors"] if c["contributor_id"] == "a2")
     want_now = _one("score_contributors", D2, "alpha", topic="python", account_id="a1", contributor_id="a2")["share"]
     want_then = _one("score_contributors", D1, "alpha", topic="python", account_id="a1", contributor_id="a2")["share"]
     assert a2["share_change"] == pytest.approx(want_now - want_then)
+    assert sum(c["share"] for c in e["contributors"]) + e["others_share"] + e["base_share"] == pytest.approx(1.0)
 
-    rc, out, _ = run(capsys, "query", "explain", "a1", "--topic", "python")
-    assert rc == 0 and "expertise in python" in out
+    # a1 has python scores on alpha and on beta: account ids are network-local
+    rc, _, err = run(capsys, "query", "explain", "a1", "--topic", "python")
+    assert rc == 2 and "alpha, beta" in err and "--network" in err
+    rc, out, _ = run(capsys, "query", "explain", "a1", "--topic", "python", "--network", "alpha")
+    assert rc == 0 and "expertise in python" in out and "a1 on alpha" in out
     assert_80_columns(out)
 
 
-def test_explain_every_network_in_turn(lake, capsys):
-    rc, out, _ = run(capsys, "query", "explain", "a1", "--format", "json")
-    assert rc == 0
-    got = json.loads(out)
-    assert list(got["networks"]) == ["alpha", "beta"]
-    beta = got["networks"]["beta"]  # nothing of beta was published on D1
+def test_explain_needs_a_network_when_the_account_is_on_several(lake, capsys):
+    rc, _, err = run(capsys, "query", "explain", "a1", "--format", "json")
+    assert rc == 2 and "scored on 2 networks" in err and "(alpha, beta)" in err and "give --network" in err
+    with pytest.raises(query.InvalidArgument, match="network-local"):
+        query.explain(lake, "a1")
+    # beta was not published on D1: no previous score or shares
+    rc, out, _ = run(capsys, "query", "explain", "a1", "--network", "beta", "--format", "json")
+    beta = json.loads(out)["networks"]["beta"]
     assert beta["score"] == _one("account_scores", D2, "beta", account_id="a1")["influence"]
     assert beta["score_prev"] is None and beta["score_change"] is None
     assert [c["share_prev"] for c in beta["contributors"]] == [None]
+    # an account on one network needs no --network
+    rc, out, _ = run(capsys, "query", "explain", "a6")
+    assert rc == 0 and "a6 on beta" in out
 
-    rc, out, _ = run(capsys, "query", "explain", "a1")
-    assert rc == 0 and out.index("a1 on alpha") < out.index("a1 on beta")
-
-    rc, out, _ = run(capsys, "query", "explain", "a1", "--format", "csv")
+    rc, out, _ = run(capsys, "query", "explain", "a1", "--network", "alpha", "--format", "csv")
     got = list(csv.DictReader(io.StringIO(out)))
-    assert len(got) == len(_rows("score_contributors", D2, "alpha", topic=None, account_id="a1")) + 1
-    assert {r["network"] for r in got} == {"alpha", "beta"} and {r["prev_dt"] for r in got} == {D1}
+    assert [r["part"] for r in got] == ["contributor"] * len(_rows("score_contributors", D2, "alpha", topic=None,
+                                                                  account_id="a1")) + ["others", "base"]
+    assert {r["network"] for r in got} == {"alpha"} and {r["prev_dt"] for r in got} == {D1}
+    assert sum(float(r["share"]) for r in got) == pytest.approx(1.0)
 
 
 def test_explain_an_account_that_is_not_explained(lake, capsys):
+    """Without the graph tables only the accounts of score_contributors are explained."""
     rc, _, err = run(capsys, "query", "explain", "a5", "--network", "alpha")
     assert rc == 2
     rank = _one("account_scores", D2, "alpha", account_id="a5")["rank"]
@@ -370,20 +435,97 @@ def test_explain_an_account_that_is_not_explained(lake, capsys):
     explained = {r["account_id"] for r in _rows("score_contributors", D2, "alpha", topic=None)}
     assert f"only the top {len(explained)} are explained" in err
 
-    # explained on neither network: alpha gives its rank, beta says it has no score there
+    # a3 is scored on alpha only: no --network needed to be told so
     rc, _, err = run(capsys, "query", "explain", "a3")
     assert rc == 2
     assert f"alpha: its rank is {_one('account_scores', D2, 'alpha', account_id='a3')['rank']}" in err
-    assert "beta: it has no influence score that day" in err
-
-    # explained on beta only: shown, with a note about alpha
-    rc, out, _ = run(capsys, "query", "explain", "a6")
-    assert rc == 0 and "a6 on beta" in out and "not explained on alpha" in out
+    rc, _, err = run(capsys, "query", "explain", "nobody")
+    assert rc == 2 and "has no influence score on any network" in err
 
 
 def test_explain_on_the_first_date_has_no_previous(lake, capsys):
     rc, out, _ = run(capsys, "query", "explain", "a1", "--network", "alpha", "--date", D1)
     assert rc == 0 and "no earlier published date" in out
+
+
+def _write_graph(root, day, network, ranks, edges, damping=0.85):
+    """graph_edges and graph_vertices of one day as the rank step publishes them, from (src, dst,
+    weight, norm_weight) and the given ranks: in_flow, base and base_share worked out here."""
+    out = {u: sum(n for s, _d, _w, n in edges if s == u) for u in ranks}
+    e_rows = [dict(src=s, dst=d, weight=w, norm_weight=n, out_weight=out[s], events=1, kinds="reply=1",
+                   topic_factors=None, offtopic_factor=0.2, run_id="r") for s, d, w, n in edges]
+    in_flow = {v: sum(damping * ranks[s] * w / out[s] for s, d, w, _n in edges if d == v) for v in ranks}
+    v_rows = [dict(id=v, handle=f"h_{v}", pagerank=r, influence=20.0, in_flow=in_flow[v], base=r - in_flow[v],
+                   base_share=(r - in_flow[v]) / r, out_weight=out[v], damping=damping, run_id="r") for v, r in ranks.items()]
+    for table, rows in (("graph_edges", e_rows), ("graph_vertices", v_rows)):
+        folder = root / "tables" / table / f"dt={day}" / f"network={network}"
+        folder.mkdir(parents=True)
+        pq.write_table(pa.Table.from_pylist(rows, schema=schemas.table(table).arrow_schema()), folder / "part-0.parquet")
+    return in_flow
+
+
+def test_explain_any_account_from_the_graph_tables(lake, capsys):
+    """With graph_edges and graph_vertices published, every scored account is explained: each
+    contributor's share d * pagerank(u) * weight / out_weight / pagerank(v), the others summed, the
+    base; against the previous day's graph per contributor (0 when it had no edge then)."""
+    ranks = {"a1": 0.2, "a2": 0.15, "a3": 0.1, "a4": 0.05, "a5": 0.5}
+    edges = [("a1", "a5", 2.0, 2.0), ("a1", "a2", 1.0, 1.5), ("a2", "a5", 1.0, 1.0), ("a3", "a5", 0.5, 2.0),
+             ("a4", "a5", 0.2, 0.2), ("a4", "a1", 1.0, 1.0), ("a2", "a1", 3.0, 3.0)]
+    before = [("a1", "a5", 1.0, 1.0), ("a3", "a5", 2.0, 2.0), ("a3", "a1", 1.0, 1.0), ("a4", "a5", 1.0, 1.0)]
+    _write_graph(lake, D2, "alpha", ranks, edges)
+    _write_graph(lake, D1, "alpha", ranks, before)
+
+    def shares(rows):
+        out = {u: sum(n for s, _d, _w, n in rows if s == u) for u in ranks}
+        return {s: 0.85 * ranks[s] * w / out[s] / ranks["a5"] for s, d, w, _n in rows if d == "a5"}
+
+    want, then = shares(edges), shares(before)
+    got = query.explain(lake, "a5", network="alpha", n=2)
+    assert (got["source"], got["prev_dt"]) == ("graph", D1)  # a5 is not among score_contributors' accounts
+    e = got["networks"]["alpha"]
+    assert [c["contributor_id"] for c in e["contributors"]] == ["a1", "a2"] and e["others_count"] == 2
+    for c in e["contributors"]:
+        assert c["share"] == pytest.approx(want[c["contributor_id"]], rel=1e-12)
+        assert c["weight"] == next(w for s, d, w, _n in edges if (s, d) == (c["contributor_id"], "a5"))
+    assert e["contributors"][0]["out_weight"] == 3.5
+    assert e["others_share"] == pytest.approx(want["a3"] + want["a4"], rel=1e-12)
+    assert e["base_share"] == pytest.approx(1 - sum(want.values()), rel=1e-12)
+    assert sum(c["share"] for c in e["contributors"]) + e["others_share"] + e["base_share"] == pytest.approx(1.0, abs=1e-12)
+    a1, a2 = e["contributors"]
+    assert a1["share_prev"] == pytest.approx(then["a1"]) and a2["share_prev"] == 0.0  # no a2 -> a5 edge then
+    assert a1["share_change"] == pytest.approx(want["a1"] - then["a1"])
+    assert e["base_share_prev"] == pytest.approx(1 - sum(then.values()))
+    assert e["others_share_prev"] == pytest.approx(then["a3"] + then["a4"])
+    # D1's top 2 were a1 and a3: a3 is no longer listed
+    assert [(g["contributor_id"], g["share_prev"], g["share"]) for g in e["former_contributors"]] == [
+        ("a3", pytest.approx(then["a3"]), pytest.approx(want["a3"]))]
+
+    # people only: a4 is an organization (account_scores): the persons keep their ranks, a4 counts in others
+    people = query.explain(lake, "a5", network="alpha", n=4, people_only=True)["networks"]["alpha"]
+    assert [(c["contributor_id"], c["contributor_rank"]) for c in people["contributors"]] == [("a1", 1), ("a2", 2), ("a3", 3)]
+    assert people["others_share"] == pytest.approx(want["a4"])
+
+    rc, out, _ = run(capsys, "query", "explain", "a5", "--network", "alpha", "-n", "4")
+    assert rc == 0 and "from graph_edges" in out and "every contributor" in out
+    rows = {line.split()[1]: line for line in out.splitlines() if line[:1].strip().isdigit()}
+    assert set(rows) == {"a1", "a2", "a3", "a4"} and f"{100 * want['a3']:.2f}" in rows["a3"]
+    assert "0 accounts" in next(line for line in out.splitlines() if line.split()[:1] == ["others"])
+    assert_80_columns(out)
+
+
+def test_explain_a_day_published_before_base_share_existed(lake, capsys):
+    """score_contributors written before base_share: its shares were of the inflow, so no base line and
+    no comparison with them."""
+    for day in (D1, D2):
+        folder = lake / "tables" / "score_contributors" / f"dt={day}" / "network=alpha"
+        pq.write_table(pq.read_table(folder / "part-0.parquet").drop(["base_share"]), folder / "part-0.parquet")
+    got = query.explain(lake, "a1", network="alpha")
+    e = got["networks"]["alpha"]
+    assert e["base_share"] is None and e["others_share"] is None and got["prev_dt"] is None
+    assert all(c["share_prev"] is None for c in e["contributors"]) and e["former_contributors"] == []
+    rc, out, _ = run(capsys, "query", "explain", "a1", "--network", "alpha")
+    assert rc == 0 and "published before base_share existed" in out
+
 
 
 # --------------------------------------------------------------------------- hostile input
@@ -399,7 +541,7 @@ def _tree(root):
         (["query", "account", "x' OR '1'='1"], "has no scores"),
         (["query", "account", "../../etc"], "has no scores"),
         (["query", "account", "a1'; DROP TABLE t; --"], "has no scores"),
-        (["query", "explain", "x' OR '1'='1", "--network", "alpha"], "not among the accounts explained"),
+        (["query", "explain", "x' OR '1'='1", "--network", "alpha"], "has no influence score"),
         (["query", "explain", "a1", "--topic", "../../etc"], "has no scores"),
         (["query", "explain", "a1", "--topic", "x' OR '1'='1"], "not a topic slug"),
         (["query", "top", "--topic", "x' OR '1'='1"], "not a topic slug"),
@@ -556,3 +698,78 @@ def test_explain_people_only_on_a_day_published_before_contributor_type_says_so(
     assert query.explain(lake, "a1", network="alpha")["prev_dt"] == D1  # without the flag nothing changes
     with pytest.raises(LookupError, match=f"score_contributors dt={D1} network=alpha .*contributor_type.*rerun"):
         query.explain(lake, "a1", network="alpha", people_only=True)
+
+
+# --------------------------------------------------------------------------- topics
+
+
+def test_fixture_topics_count_the_accounts_of_their_boards():
+    for (day, net), rows in TOPICS.items():
+        for r in rows:
+            assert r["accounts"] == len(_rows("topic_scores", day, net, topic=r.get("same_as") or r["topic"]))
+        assert {r["topic"] for r in rows if not r.get("same_as")} == {r["topic"] for r in DATA["topic_scores"][(day, net)]}
+
+
+def test_query_topics_lists_boards_and_where_folded_topics_point(lake, capsys):
+    rc, out, err = run(capsys, "query", "topics", "--format", "json")
+    assert rc == 0, err
+    want = [dict(r, same_as=r.get("same_as"), dt=D2, network=net)
+            for net in ("alpha", "beta") for r in sorted(TOPICS[(D2, net)], key=lambda r: r["topic"])]
+    assert json.loads(out) == want
+    assert query.topics(lake, network="beta") == [r for r in want if r["network"] == "beta"]
+
+    rc, out, _ = run(capsys, "query", "topics", "--network", "alpha")
+    assert rc == 0
+    lines = out.splitlines()
+    assert lines[0] == f"topics on alpha, dt={D2}: 2 with a board, 3 folded into one"
+    assert lines[1].split() == ["topic", "accounts", "parent", "same", "board", "as"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[3:]}
+    assert list(rows) == ["computer-programming", "cooking", "food-and-drink-super", "python", "software-development"]
+    assert rows["python"] == ["4", "computer-programmin…"]  # a board: no same_as; parents cut to fit
+    assert rows["computer-programming"] == ["4", "technology-super", "python"]
+    assert rows["food-and-drink-super"] == ["2", "cooking"]  # no parent: a top-level category
+    assert "beta" not in out
+    assert_80_columns(out)
+
+    rc, out, _ = run(capsys, "query", "topics", "--format", "csv")
+    got = list(csv.DictReader(io.StringIO(out)))
+    assert list(got[0]) == ["dt", "network", "topic", "display_name", "parent", "accounts", "same_as"]
+    assert [(r["network"], r["topic"], r["accounts"], r["same_as"]) for r in got if r["network"] == "beta"] == [
+        ("beta", "computer-programming", "2", "python"), ("beta", "python", "2", "")]
+
+
+def test_query_topics_of_a_day_published_before_the_table(lake, capsys):
+    rc, _, err = run(capsys, "query", "topics", "--date", D1)
+    assert rc == 2 and f"topics: dt={D1} is not published" in err
+    rc, _, err = run(capsys, "query", "topics", "--network", "gamma")
+    assert rc == 2 and "network=gamma is not published" in err
+    # topic rankings of that day still work without it
+    assert [r["account_id"] for r in query.topic_top(lake, "python", date=D1)] == ["a1", "a2"]
+
+
+def test_top_topic_on_a_folded_topic_shows_the_board_it_shares(lake, capsys):
+    rc, out, err = run(capsys, "query", "top", "--topic", "computer-programming")
+    assert rc == 0, err
+    assert "computer-programming: same board as python\npython on alpha, by expertise" in out
+    assert "computer-programming: same board as python\npython on beta, by expertise" in out
+    assert_80_columns(out)
+
+    got = query.topic_top(lake, "computer-programming", network="alpha")
+    want = query.topic_top(lake, "python", network="alpha")
+    assert [r["account_id"] for r in got] == [r["account_id"] for r in want] == ["a1", "a2", "a4", "a3"]
+    assert {(r["topic"], r["same_as"]) for r in got} == {("computer-programming", "python")}
+    assert {r["same_as"] for r in want} == {None}
+    assert [(k, v) for r in got for k, v in r.items() if k not in ("topic", "same_as")] == \
+        [(k, v) for r in want for k, v in r.items() if k not in ("topic", "same_as")]
+
+    # folded on alpha only: beta does not know the topic and is left out, as for any topic
+    rc, out, _ = run(capsys, "query", "top", "--topic", "food-and-drink-super", "--format", "json")
+    assert rc == 0
+    assert [(r["network"], r["account_id"], r["same_as"]) for r in json.loads(out)] == [
+        ("alpha", "a5", "cooking"), ("alpha", "a1", "cooking")]
+    rc, _, err = run(capsys, "query", "top", "--topic", "food-and-drink-super", "--network", "beta")
+    assert rc == 2 and "'food-and-drink-super' has no scores on network beta" in err
+
+    # the commands that do not follow the fold say where the board is
+    rc, _, err = run(capsys, "query", "reachable", "--topic", "software-development")
+    assert rc == 2 and "same board as python" in err
