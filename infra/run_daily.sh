@@ -2,8 +2,9 @@
 # `make run`: the daily job on the embedded defaults, from a fresh clone.
 #   1. sample snapshots into the source folder when it is empty (2 networks, 5,000 accounts, 35 days)
 #   2. the kindling_daily DAG through Airflow (`airflow dags test`, SQLite under .airflow/)
-#      for the latest snapshot date found at the source
-#   3. the top 10 accounts of each network from the published table
+#      for the day before the latest snapshot date found at the source (which admits the whole
+#      scoring window into the lake), then for the latest
+#   3. the top 10 accounts of each network with the window's coverage, the busiest topic, the movers
 set -euo pipefail
 project="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$project"
@@ -22,24 +23,42 @@ from kindling.source import latest_snapshot_date
 print(latest_snapshot_date(load_settings(source=sys.argv[1])))
 PY
 )"
-next_day="$(python -c "import datetime,sys; print(datetime.date.fromisoformat(sys.argv[1]) + datetime.timedelta(days=1))" "$latest")"
-echo "== running kindling_daily through Airflow for dt=$latest (logical date $next_day)"
-# A manual run with logical date L covers the day before L (see dags/kindling_daily.py).
-# No retries and no waiting here: a failure should show at once.
+# The day before the latest first, then the latest: the first run admits the whole 28-day window
+# into the lake (its days through the same conform and input gate, in one Spark application), the
+# second adds one day, and the latest day's scores then have a previous day to move from.
+previous="$(python -c "import datetime,sys; print(datetime.date.fromisoformat(sys.argv[1]) - datetime.timedelta(days=1))" "$latest")"
 mkdir -p "$project/.airflow"
-KINDLING_SENSOR_TIMEOUT_HOURS=0 KINDLING_TASK_RETRIES=0 \
-    "$project/infra/airflow.sh" dags test kindling_daily "$next_day" > "$project/.airflow/last-run.log" 2>&1 || {
-    tail -n 60 "$project/.airflow/last-run.log" >&2
-    echo "make run: the DAG run failed; full log in .airflow/last-run.log" >&2
-    exit 1
-}
+for day in "$previous" "$latest"; do
+    if [ "$day" = "$previous" ] && python - "$day" <<'PY'
+import datetime, sys
+from kindling.lake import Lake
+from kindling.settings import load_settings
+sys.exit(0 if datetime.date.fromisoformat(sys.argv[1]) in Lake(load_settings().lake).published_dates("account_scores") else 1)
+PY
+    then
+        echo "== dt=$day is published already"
+        continue
+    fi
+    logical="$(python -c "import datetime,sys; print(datetime.date.fromisoformat(sys.argv[1]) + datetime.timedelta(days=1))" "$day")"
+    echo "== running kindling_daily through Airflow for dt=$day (logical date $logical)"
+    # A manual run with logical date L covers the day before L (see dags/kindling_daily.py).
+    # No retries and no waiting here: a failure should show at once.
+    KINDLING_SENSOR_TIMEOUT_HOURS=0 KINDLING_TASK_RETRIES=0 \
+        "$project/infra/airflow.sh" dags test kindling_daily "$logical" > "$project/.airflow/last-run.log" 2>&1 || {
+        tail -n 60 "$project/.airflow/last-run.log" >&2
+        echo "make run: the DAG run failed; full log in .airflow/last-run.log" >&2
+        exit 1
+    }
+    # what the run admitted and how much of the window it scored (the task logs carry the lines)
+    grep -ohE '\[[0-9-]+\] (the window .*|window: .*)' "$project/.airflow/last-run.log" | sed 's/ \[airflow.*//' | sort -u || true
+done
 for network in $(python -c "
 from kindling.settings import load_settings
 from kindling.source import list_networks
 print(' '.join(list_networks(load_settings())))"); do
     echo
-    echo "== top 10 of network $network, dt=$latest"
-    kindling query top --network "$network" --date "$latest" -n 10
+    echo "== top 10 of network $network, dt=$latest (kindling query top --network $network)"
+    kindling query top --network "$network" -n 10
 done
 topic=$(python - "$latest" <<'PY'
 import sys, duckdb
@@ -52,7 +71,12 @@ PY
 )
 if [ -n "$topic" ]; then
     echo
-    echo "== the busiest topic, $topic: top 5 by expertise, then by interest (kindling query top --topic T [--by interest])"
-    kindling query top --topic "$topic" --date "$latest" -n 5
-    kindling query top --topic "$topic" --date "$latest" -n 5 --by interest
+    echo "== the busiest topic, $topic: top 5 by expertise, then by interest (kindling query top --topic $topic [--by interest])"
+    kindling query top --topic "$topic" -n 5
+    kindling query top --topic "$topic" -n 5 --by interest
 fi
+echo
+echo "== biggest movers on alpha since the day before (kindling query movers --network alpha)"
+kindling query movers --network alpha -n 5
+echo
+echo "== more: kindling query topics, kindling query explain ID --network N, kindling query runs; the report: lake/reports/dt=$latest/report.html"

@@ -358,7 +358,7 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         # recognition of ring members is discounted as their edges are, and recognition is counted
         # relative to the account's posting volume, as its edges are
         rec = T.recognition(discount_rings(tev, rings, settings.ring_discount, "actor_id", "target_id", "w",
-                                           outside=settings.ring_member_credit))
+                                           outside=settings.ring_member_credit), settings.spark_max_share)
         rec = T.scale_recognition(rec, volume).persist()
         topics = T.ranked_topics(rec, settings.topic_min_recognized)
         # a topic whose board would be another's (the same posts on it: a parent with one active
@@ -487,12 +487,18 @@ def _rank_without_sparks(per_net: dict, vertices: DataFrame, teleport: DataFrame
         found = {}
         for network, d in per_net.items():
             ranks = _network_ranks(result, network).persist()
-            topic_ranks = T.topic_ranks(ranks, d["topics"], only=d["evidence"]) if d["topics"] else None
+            # a board's top is made of recognised accounts (expertise needs recognition: jobs.score.topic_scores)
+            recognised = d["rec"].where(F.col("recognition") > 0).select("account_id", "topic")
+            topic_ranks = T.topic_ranks(ranks, d["topics"], only=recognised) if d["topics"] else None
             cands = S.candidates(ranks, topic_ranks, d["topics"], depth=2 * settings.contributors_top_n)
             flows = S.contributions(cands, ranks, d["slot_edges"], settings.damping, scale)
-            new = S.spark_caps(flows, settings.spark_max_share).persist()
+            # checkpointed: each round's caps would otherwise carry every earlier round's plan
+            new = S.spark_caps(flows, settings.spark_max_share).localCheckpoint(eager=True)
             found[network] = (new, new.count())
             ranks.unpersist()
+        print(f"spark cap, after PageRank pass {passes + 1} ({result.iterations} supersteps): pairs above "
+              f"{settings.spark_max_share:.0%} of an account's rank: "
+              + ", ".join(f"{network} {k}" for network, (_new, k) in found.items()), file=sys.stderr, flush=True)
         if not any(k for _new, k in found.values()) or passes >= settings.spark_passes:
             for network, (new, k) in found.items():
                 report[network]["spark_pairs_over_cap"] = k  # 0 unless the passes ran out
@@ -504,8 +510,7 @@ def _rank_without_sparks(per_net: dict, vertices: DataFrame, teleport: DataFrame
             d = per_net[network]
             d["slot_edges"].unpersist()
             if k:
-                d["caps"] = S.merge_caps(d["caps"], new).persist()
-                d["caps"].count()
+                d["caps"] = S.merge_caps(d["caps"], new).localCheckpoint(eager=True)
             new.unpersist()
             report[network]["spark_passes"] = passes
             report[network]["spark_pairs_capped"] = d["caps"].count() if d["caps"] is not None else 0

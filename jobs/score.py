@@ -110,7 +110,11 @@ def topic_scores(
 
         expertise = clamp(20 + 10 * log2(M_t * topic_rank), 0, 100)
 
-    so 20 is the average of those accounts and each doubling adds 10.
+    so 20 is the average of those accounts and each doubling adds 10. Expertise is what others do
+    with your posts on the topic: an account without recognition on it (nobody, or fewer people
+    than one recognizer's capped share allows, engaged with its posts on the topic:
+    :func:`jobs.sparks.capped_sum`) has expertise 0 and ranks after every recognised account,
+    whatever rank flows to it from elsewhere; its row stays for its interest.
     """
     topics = trank.select("topic").distinct()
     ev = (
@@ -120,13 +124,15 @@ def topic_scores(
     )
     acc = accounts.select("account_id", "handle", "account_type").dropDuplicates(["account_id"])
     m = Window.partitionBy("topic")
-    order = Window.partitionBy("topic").orderBy(F.col("topic_rank").desc(), F.col("account_id").asc())
+    recognised = F.coalesce(F.col("recognition"), F.lit(0.0)) > 0
+    order = Window.partitionBy("topic").orderBy(recognised.desc(), F.col("topic_rank").desc(), F.col("account_id").asc())
     scored = ev.join(acc, "account_id", "left").select(
         "topic",
         "account_id",
         "handle",
         F.coalesce("account_type", F.lit("unknown")).alias("account_type"),
-        influence(F.coalesce("topic_rank", F.lit(0.0)), F.count(F.lit(1)).over(m).cast("double")).alias("expertise"),
+        F.when(recognised, influence(F.coalesce("topic_rank", F.lit(0.0)), F.count(F.lit(1)).over(m).cast("double")))
+        .otherwise(F.lit(0.0)).alias("expertise"),
         F.coalesce("interest", F.lit(0.0)).alias("interest"),
         F.coalesce("topic_rank", F.lit(0.0)).alias("topic_rank"),
         F.row_number().over(order).cast("long").alias("rank_in_topic"),

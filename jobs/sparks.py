@@ -3,9 +3,11 @@
 Influence is many trees catching fire, not one big spark (Duncan Watts). In a PageRank one
 engagement from a top account can make a score: an account liked once by the network's #1 and by
 nobody else of note gets most of its rank through that one edge. The rule here (setting
-``spark_max_share``, default 0.25): in every ranking that is published — the global score of every
-account, and each topic's board for the accounts near its top — no single contributor's share of
-an account's rank may exceed ``spark_max_share``. The flow along ``u -> v`` in slot ``s`` is
+``spark_max_share``, default 0.25): in every ranking that is published — the global score and each
+topic's board, for the accounts near their tops — no single contributor's share of an account's
+rank may exceed ``spark_max_share``; nor may one recognizer make more than that share of an
+account's recognition on a topic (:func:`capped_sum`, used by :func:`jobs.topics.recognition`),
+which is the topic's teleport. The flow along ``u -> v`` in slot ``s`` is
 
     flow = d * pr_s(u) * w_s(u -> v) / out_s(u)
 
@@ -29,13 +31,18 @@ leaves the shares under the cap rather than a hair above it."""
 
 
 def candidates(ranks: DataFrame, topic_ranks: DataFrame | None, topics: list[str], depth: int) -> DataFrame:
-    """``account_id, slot``: what the cap is checked on. Every account in the global slot (0), and
-    in each topic's slot the ``depth`` accounts with evidence ranked highest on the topic (the
-    board's top and those who could enter it once a spark above them is capped).
+    """``account_id, slot``: what the cap is checked on: the ``depth`` accounts ranked highest in
+    the global slot (0) and, in each topic's slot, among the accounts with evidence on the topic
+    (each published board's top and those who could enter it once a spark above them is capped).
 
     ``ranks``: ``id, pr``; ``topic_ranks``: ``account_id, topic, topic_rank`` (evidence pairs only).
     """
-    out = ranks.select(F.col("id").alias("account_id"), F.lit(0).alias("slot"))
+    by_rank = Window.orderBy(F.get("pr", 0).desc(), F.col("id"))
+    out = (
+        ranks.select(F.col("id").alias("account_id"), F.row_number().over(by_rank).alias("_r"))
+        .where(F.col("_r") <= depth)
+        .select("account_id", F.lit(0).alias("slot"))
+    )
     if topic_ranks is None or not topics:
         return out
     slot_of = F.create_map(*[x for i, t in enumerate(topics, start=1) for x in (F.lit(t), F.lit(i))])
@@ -99,6 +106,31 @@ def apply_caps(edges: DataFrame, caps: DataFrame | None) -> DataFrame:
         *[(F.col("w") * F.coalesce(F.col("factor"), F.lit(1.0))).alias("w") if c == "w" else (n.alias("n") if c == "n" else F.col(c))
           for c in edges.columns]
     )
+
+
+def capped_sum(df: DataFrame, keys: list[str], value: str, max_share: float) -> DataFrame:
+    """``*keys, capped``: per group, the sum of ``value`` with no single row above ``max_share`` of
+    the result. Water-filling: with the values sorted in descending order, the k largest are capped
+    at ``c T`` where ``T = (sum of the others) / (1 - k c)``, for the smallest k that leaves the
+    (k+1)-th at most ``c T``; a group that needs ``k c >= 1`` (fewer than ``1 / c`` rows, all
+    large) sums to 0. One recognizer alone never makes a recognition; four equal ones at c = 0.25
+    keep all of theirs."""
+    c = float(max_share)
+    order = Window.partitionBy(*keys).orderBy(F.col(value).desc())
+    whole = Window.partitionBy(*keys)
+    ranked = df.select(*keys, F.col(value).alias("_v"),
+                       F.row_number().over(order).alias("_k"),
+                       F.sum(value).over(order.rowsBetween(Window.unboundedPreceding, 0)).alias("_cum"),
+                       F.sum(value).over(whole).alias("_total"),
+                       F.lead(value, 1, 0.0).over(order).alias("_next"))
+    # k = 0: nothing capped, T = total, valid when the largest is at most c * total
+    first = ranked.where(F.col("_k") == 1).select(*keys, F.col("_total"), (F.col("_v") <= F.lit(c) * F.col("_total")).alias("_ok0"))
+    t_k = (F.col("_total") - F.col("_cum")) / (F.lit(1.0) - F.col("_k") * F.lit(c))
+    options = ranked.where(F.col("_k") * F.lit(c) < 1).select(
+        *keys, "_k", t_k.alias("_t"), (F.col("_next") <= F.lit(c) * t_k).alias("_ok"))
+    best = options.where("_ok").groupBy(*keys).agg(F.min_by("_t", "_k").alias("_tk"))
+    return first.join(best, keys, "left").select(
+        *keys, F.when(F.col("_ok0"), F.col("_total")).otherwise(F.coalesce(F.col("_tk"), F.lit(0.0))).alias("capped"))
 
 
 def merge_caps(old: DataFrame | None, new: DataFrame) -> DataFrame:

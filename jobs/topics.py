@@ -69,14 +69,23 @@ def topic_events(events: DataFrame, ptopics: DataFrame) -> DataFrame:
     )
 
 
-def recognition(tevents: DataFrame) -> DataFrame:
-    """``account_id, topic, recognizers, recognition``."""
+def recognition(tevents: DataFrame, max_share: float = 1.0) -> DataFrame:
+    """``account_id, topic, recognizers, recognition``: per account and topic, the distinct accounts
+    that engaged with its posts on the topic, and the sum of each one's strongest engagement —
+    with no recognizer above ``max_share`` of the sum (:func:`jobs.sparks.capped_sum`; 1: plain sum)."""
+    from jobs.sparks import capped_sum
+
     strongest = tevents.where(F.col("actor_id") != F.col("target_id")).groupBy("target_id", "topic", "actor_id").agg(
         F.max("w").alias("w")
     )
-    return strongest.groupBy(F.col("target_id").alias("account_id"), "topic").agg(
+    counted = strongest.groupBy(F.col("target_id").alias("account_id"), "topic").agg(
         F.count(F.lit(1)).alias("recognizers"), F.sum("w").alias("recognition")
     )
+    if max_share >= 1:
+        return counted
+    capped = capped_sum(strongest.withColumnRenamed("target_id", "account_id"), ["account_id", "topic"], "w", max_share)
+    return counted.join(capped, ["account_id", "topic"]).select(
+        "account_id", "topic", "recognizers", F.col("capped").alias("recognition"))
 
 
 def scale_recognition(rec: DataFrame, volume: DataFrame | None) -> DataFrame:
@@ -94,7 +103,9 @@ def scale_recognition(rec: DataFrame, volume: DataFrame | None) -> DataFrame:
 
 def ranked_topics(rec: DataFrame, min_recognized: int) -> list[str]:
     """Topics with at least ``min_recognized`` recognised accounts, sorted (slots 1..K)."""
-    rows = rec.groupBy("topic").agg(F.count(F.lit(1)).alias("n")).where(F.col("n") >= int(min_recognized)).collect()
+    # recognised: a recognition above 0 (one recognizer alone makes none: jobs.sparks.capped_sum)
+    rows = (rec.where(F.col("recognition") > 0).groupBy("topic").agg(F.count(F.lit(1)).alias("n"))
+            .where(F.col("n") >= int(min_recognized)).collect())
     return sorted(r["topic"] for r in rows)
 
 

@@ -51,6 +51,24 @@ Compares the published ``topic_scores`` of one date with the ``ground_truth.parq
     lake evaluated (defenses on); with ``baseline_twin_lake`` (the twin ranked with the defenses
     off) the twin gains of that side.
 
+Sparks and single engagers (:func:`evaluate_sparks`, :func:`contributor_shares`, :func:`flag_quality`):
+
+* planted sparks (``spark`` rows: an ordinary account engaged once by a top account, ``kindling
+  generate``): how many are in the global top ``SPARK_TOP`` (100) of ``account_scores`` (``rank``)
+  and how many in some topic's top 100 of ``topic_scores`` (``rank_in_topic``), target 0, with
+  the offenders listed;
+* the largest single-contributor share of a score: for each account of the global top 100, the
+  largest ``damping * pagerank(u) * weight(u, v) / out_weight(u) / pagerank(v)`` over its in-edges
+  in ``graph_edges`` and ``graph_vertices``; for each (topic, account) of a topic's top 100
+  (``rank_in_topic`` <= 100), the largest ``score_contributors.share`` (the contributor's share of
+  the account's score on the topic; needs its ``base_share`` column, else the shares are of the
+  in-flow and not reported). Max, and how many are above ``SPARK_MAX_SHARE`` (0.25, setting
+  ``spark_max_share``); "not published" when the tables are absent (a lake from before them);
+* flags: among accounts with influence >= ``FLAG_MIN_INFLUENCE`` (40), the share with
+  ``spam_flag`` or ``ring_flag`` set that are not planted as one of ``FLAG_ROLES`` (like_bot,
+  reply_gamer, ring_member), target <= 0.10; and the flag precision, the share of all flagged
+  accounts planted as one of those roles, target >= 0.8.
+
 "Top k" orders a topic's rows by expertise, ties by account_id (by interest: ties by expertise,
 then account_id, as ``kindling query top --topic`` does). Ranks and correlations use pandas only.
 """
@@ -59,6 +77,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +95,12 @@ LOUD_TOP = 50
 RING_TOP = 100  # target: no planted ring member in the global or any topic's top RING_TOP
 GAMER_BASELINE_K = 50  # a reply gamer's baseline: median influence of this many ordinary accounts
 GAMER_MAX_GAIN = 5.0  # target: no reply gamer more than this many influence points over its baseline
+SPARK_TOP = 100  # target: no planted spark in the global or any topic's top SPARK_TOP
+SPARK_MAX_SHARE = Settings.spark_max_share  # no contributor should bring more of a top score than this
+FLAG_MIN_INFLUENCE = 40.0  # flags are judged among the accounts of at least this influence
+FLAG_ROLES = ("like_bot", "reply_gamer", "ring_member")  # the planted roles a spam or ring flag should find
+FLAG_MAX_UNPLANTED = 0.10  # target: at most this share of influence >= 40 flagged but not planted
+FLAG_MIN_PRECISION = 0.8  # target: at least this share of the flagged accounts planted
 # the responsiveness Beta prior (answered, unanswered) of the default settings
 DEFAULT_PRIOR = (Settings.responsiveness_prior_answered, Settings.responsiveness_prior_unanswered)
 _TRUTH_COLUMNS = ["network", "account_id", "role", "topic", "level", "propensity", "ring_id", "account_type",
@@ -115,7 +140,8 @@ def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.dat
     truth_path = Path(snapshots_dir) / "ground_truth.parquet"
     if not truth_path.is_file():
         raise FileNotFoundError(f"{truth_path} does not exist (kindling generate writes it beside the snapshots)")
-    truth = pd.read_parquet(truth_path, columns=_TRUTH_COLUMNS)
+    truth_columns = _TRUTH_COLUMNS + [c for c in ("engager_id",) if c in pq.read_schema(truth_path).names]
+    truth = pd.read_parquet(truth_path, columns=truth_columns)
     published = lake.published_networks("topic_scores", day)
     networks = [n for n in published if (truth["network"] == n).any()]
     if not networks:
@@ -129,6 +155,9 @@ def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.dat
         out[net] = dict(dt=day.isoformat(), **evaluate_network(scores, mine))
         out[net]["reach"] = evaluate_reach(lake, day, net, mine, [m["topic"] for m in out[net]["per_topic"]], prior)
         out[net]["defenses"] = evaluate_defenses(lake, day, net, mine, baseline, twin, baseline_twin)
+        out[net]["sparks"] = evaluate_sparks(lake, day, net, mine)
+        out[net]["shares"] = contributor_shares(lake, day, net)
+        out[net]["flags"] = flag_quality(lake, day, net, mine)
     return out
 
 
@@ -285,6 +314,155 @@ def gamer_gains(acc: pd.DataFrame, truth: pd.DataFrame) -> dict:
         "ordinary_gain_mean": _mean(placebo), "ordinary_gain_max": _max(placebo),
         "ordinary_gain_p95": float(np.percentile(placebo, 95)) if placebo else None,
         "per_gamer": per_gamer,
+    }
+
+
+def evaluate_sparks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> dict:
+    """The planted sparks against the global top ``SPARK_TOP`` (``account_scores.rank``) and every
+    topic's (``topic_scores.rank_in_topic``): how many are in one (target 0) and which.
+
+    ``sparks_in_global_top`` is None without account_scores of the network that day."""
+    rows = truth[truth["role"] == "spark"].drop_duplicates("account_id")
+    sparks = sorted(rows["account_id"])
+    engager = (rows.set_index("account_id")["engager_id"] if "engager_id" in rows.columns
+               else pd.Series(dtype=object)).to_dict()
+    out: dict = {"top": SPARK_TOP, "sparks_planted": len(sparks), "sparks_scored": None, "sparks_in_global_top": None,
+                 "sparks_in_topic_top": 0, "best_global_rank": None, "best_global_account": None,
+                 "best_topic_rank": None, "best_topic": None, "best_topic_account": None, "offenders": []}
+    acc = _influence(lake, day, net)
+    ranks = pd.Series(dtype="int64")
+    if acc is not None:
+        ranks = acc[acc["account_id"].isin(sparks)].set_index("account_id")["rank"]
+        out["sparks_scored"] = len(ranks)
+        out["sparks_in_global_top"] = int((ranks <= SPARK_TOP).sum())
+        if len(ranks):
+            best = ranks.reset_index().sort_values(["rank", "account_id"]).iloc[0]
+            out.update(best_global_rank=int(best["rank"]), best_global_account=best["account_id"])
+    topics = lake.published("topic_scores", day) / f"network={net}"
+    tops = pd.DataFrame({"topic": [], "account_id": [], "rank_in_topic": []})
+    if sparks and _columns(topics) is not None:
+        rows_t = pd.read_parquet(topics, columns=["topic", "account_id", "rank_in_topic"],
+                                 filters=[("account_id", "in", sparks)])
+        rows_t = rows_t.sort_values(["rank_in_topic", "topic", "account_id"])
+        if len(rows_t):
+            b = rows_t.iloc[0]
+            out.update(best_topic_rank=int(b["rank_in_topic"]), best_topic=b["topic"], best_topic_account=b["account_id"])
+        tops = rows_t[rows_t["rank_in_topic"] <= SPARK_TOP]
+        out["sparks_in_topic_top"] = int(tops["account_id"].nunique())
+    in_global = set(ranks.index[ranks <= SPARK_TOP])
+    for a in sorted(in_global | set(tops["account_id"])):
+        mine = tops[tops["account_id"] == a]
+        out["offenders"].append({
+            "account_id": a, "engager_id": engager.get(a), "global_rank": int(ranks[a]) if a in in_global else None,
+            "topics": [{"topic": t, "rank_in_topic": int(r)} for t, r in zip(mine["topic"], mine["rank_in_topic"], strict=True)],
+        })
+    out["target_met"] = (None if not sparks else
+                         out["sparks_in_topic_top"] == 0 and not out["sparks_in_global_top"])
+    return out
+
+
+def contributor_shares(lake: Lake, day: dt.date, net: str) -> dict:
+    """The largest share of a top score that one contributor brought: over the global top ``SPARK_TOP``
+    (from ``graph_edges`` and ``graph_vertices``) and over every topic's (from ``score_contributors``),
+    with how many scores have a contributor above ``SPARK_MAX_SHARE``. ``global_published`` /
+    ``topic_published`` False (and the figures None) when the lake has not the tables (or, for
+    topics, has score_contributors without ``base_share``: shares of the in-flow, not of the score)."""
+    out: dict = {"top": SPARK_TOP, "cap": SPARK_MAX_SHARE}
+    out.update(_global_shares(lake, day, net))
+    out.update(_topic_shares(lake, day, net))
+    return out
+
+
+def _global_shares(lake: Lake, day: dt.date, net: str) -> dict:
+    keys = ["global_accounts", "global_max_share", "global_max_account", "global_max_contributor", "global_over"]
+    out: dict = dict.fromkeys(keys) | {"global_published": False}
+    edges_dir = lake.published("graph_edges", day) / f"network={net}"
+    vertices_dir = lake.published("graph_vertices", day) / f"network={net}"
+    if _columns(edges_dir) is None or _columns(vertices_dir) is None:
+        return out
+    vertices = pd.read_parquet(vertices_dir, columns=["id", "pagerank", "damping"])
+    acc = _influence(lake, day, net)
+    if acc is not None:
+        top = sorted(acc.loc[acc["rank"] <= SPARK_TOP, "account_id"])
+    else:  # the top of the pagerank itself
+        top = sorted(vertices.sort_values(["pagerank", "id"], ascending=[False, True])["id"].head(SPARK_TOP))
+    out.update(global_published=True, global_accounts=len(top), global_over=0)
+    if not top:
+        return out
+    edges = pd.read_parquet(edges_dir, columns=["src", "dst", "weight", "out_weight"], filters=[("dst", "in", top)])
+    pr = vertices.set_index("id")["pagerank"]
+    damping = float(vertices["damping"].iloc[0]) if len(vertices) else 0.0
+    edges = edges[(edges["out_weight"] > 0) & edges["src"].isin(pr.index) & edges["dst"].isin(pr.index)]
+    pr_dst = edges["dst"].map(pr).to_numpy(dtype=float)
+    flow = damping * edges["src"].map(pr).to_numpy(dtype=float) * edges["weight"].to_numpy(dtype=float) \
+        / edges["out_weight"].to_numpy(dtype=float)
+    edges = edges.assign(share=np.where(pr_dst > 0, flow / np.where(pr_dst > 0, pr_dst, 1.0), 0.0))
+    best = _largest(edges.rename(columns={"dst": "account_id", "src": "contributor_id"}), ["account_id"])
+    if len(best):
+        b = best.iloc[0]
+        out.update(global_max_share=float(b["share"]), global_max_account=b["account_id"],
+                   global_max_contributor=b["contributor_id"], global_over=int((best["share"] > SPARK_MAX_SHARE).sum()))
+    return out
+
+
+def _topic_shares(lake: Lake, day: dt.date, net: str) -> dict:
+    keys = ["topic_pairs", "topic_max_share", "topic_max_topic", "topic_max_account", "topic_max_contributor",
+            "topic_over", "topic_over_accounts"]
+    out: dict = dict.fromkeys(keys) | {"topic_published": False}
+    folder = lake.published("score_contributors", day) / f"network={net}"
+    topics = lake.published("topic_scores", day) / f"network={net}"
+    names = _columns(folder)
+    if names is None or "base_share" not in names or _columns(topics) is None:
+        return out
+    ranked = pd.read_parquet(topics, columns=["topic", "account_id", "rank_in_topic"],
+                             filters=[("rank_in_topic", "<=", SPARK_TOP)])
+    rows = pd.read_parquet(folder, columns=["topic", "account_id", "contributor_id", "share"])
+    rows = rows[rows["topic"].notna()].merge(ranked[["topic", "account_id"]], on=["topic", "account_id"])
+    best = _largest(rows, ["topic", "account_id"])
+    out.update(topic_published=True, topic_pairs=len(ranked), topic_over=0, topic_over_accounts=0)
+    if len(best):
+        b = best.iloc[0]
+        over = best[best["share"] > SPARK_MAX_SHARE]
+        out.update(topic_max_share=float(b["share"]), topic_max_topic=b["topic"], topic_max_account=b["account_id"],
+                   topic_max_contributor=b["contributor_id"], topic_over=len(over),
+                   topic_over_accounts=int(over["account_id"].nunique()))
+    return out
+
+
+def _largest(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Per ``by`` group, its row of the largest ``share`` (ties: smallest contributor_id), largest first."""
+    order = rows.sort_values(["share", *by, "contributor_id"], ascending=[False] + [True] * (len(by) + 1))
+    return order.drop_duplicates(by, keep="first").reset_index(drop=True)
+
+
+def flag_quality(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> dict | None:
+    """``spam_flag`` / ``ring_flag`` against the planted ``FLAG_ROLES`` (module docstring); None
+    without account_scores of the network that day or without either flag column."""
+    folder = lake.published("account_scores", day) / f"network={net}"
+    names = _columns(folder)
+    flags = [c for c in ("spam_flag", "ring_flag") if c in (names or [])]
+    if not flags:
+        return None
+    acc = pd.read_parquet(folder, columns=["account_id", "influence", *flags])
+    flagged = np.zeros(len(acc), dtype=bool)
+    for c in flags:
+        flagged |= acc[c].fillna(False).astype(bool).to_numpy()
+    planted = acc["account_id"].isin(set(truth.loc[truth["role"].isin(FLAG_ROLES), "account_id"])).to_numpy()
+    high = (acc["influence"] >= FLAG_MIN_INFLUENCE).to_numpy()
+    unplanted = high & flagged & ~planted
+    roles = truth[truth["role"] != "account"].groupby("account_id")["role"].agg(lambda r: ",".join(sorted(set(r))))
+    which = acc.loc[unplanted, "account_id"].map(roles).fillna("account").value_counts()
+    n_high, n_flagged, hits = int(high.sum()), int(flagged.sum()), int((flagged & planted).sum())
+    share = int(unplanted.sum()) / n_high if n_high else None
+    precision = hits / n_flagged if n_flagged else None
+    return {
+        "flag_columns": flags, "min_influence": FLAG_MIN_INFLUENCE, "planted_roles": list(FLAG_ROLES),
+        "accounts_high": n_high, "flagged_high": int((high & flagged).sum()), "flagged_unplanted_high": int(unplanted.sum()),
+        "flagged_unplanted_share": share,
+        "flagged_unplanted_target_met": None if share is None else share <= FLAG_MAX_UNPLANTED,
+        "flagged_unplanted_roles": {str(k): int(v) for k, v in sorted(which.items())},
+        "flagged": n_flagged, "flagged_planted": hits, "flag_precision": precision,
+        "flag_precision_target_met": None if precision is None else precision >= FLAG_MIN_PRECISION,
     }
 
 
@@ -486,6 +664,7 @@ def format_report(result: dict, fmt: str = "table") -> str:
                 f" with --people-only max {_int(r['organizations_people_only_max'])}",
             ]
         lines += _defenses_lines(m.get("defenses"))
+        lines += _spark_lines(m.get("sparks"), m.get("shares"), m.get("flags"))
         blocks.append("\n".join(lines))
     notes = ("precision@k = experts in the top k / min(k, the topic's planted experts);\n"
              "hits/k = experts in the top k / k. Means are over the scored planted topics.")
@@ -551,6 +730,62 @@ def _defenses_lines(d: dict | None) -> list[str]:
             row("95th percentile", "twin_ordinary_p95", _signed),
             row("max", "twin_ordinary_max", _signed),
         ]
+    return lines
+
+
+def _spark_lines(sp: dict | None, sh: dict | None, fl: dict | None) -> list[str]:
+    """The sparks, single-contributor shares and flags part of a network's block (80 columns)."""
+    lines: list[str] = []
+    if sp is not None:
+        top = sp["top"]
+        if not sp["sparks_planted"]:
+            lines.append("  sparks: none planted")
+        else:
+            scored = "" if sp["sparks_scored"] is None else f", {sp['sparks_scored']} scored"
+            lines += [
+                f"  sparks ({sp['sparks_planted']} planted{scored}): {_int(sp['sparks_in_global_top'])} in the"
+                f" global top {top},",
+                f"    {sp['sparks_in_topic_top']} in a topic's top {top} (target 0: {_yes(sp['target_met'])});"
+                f" best rank: global {_int(sp['best_global_rank'])}, topic {_int(sp['best_topic_rank'])}",
+            ]
+            if sp["offenders"]:
+                said = []
+                for o in sp["offenders"]:
+                    where = ([f"global: {o['global_rank']}"] if o["global_rank"] is not None else []) + [
+                        f"{t['topic']}: {t['rank_in_topic']}" for t in o["topics"]]
+                    said.append(f"{o['account_id']} ({', '.join(where)})")
+                lines += textwrap.wrap(f"in a top {top}: " + "; ".join(said), 80, initial_indent="    ",
+                                       subsequent_indent="      ", break_on_hyphens=False)
+    if sh is not None:
+        cap = sh["cap"]
+        lines.append(f"  largest share of a score from one contributor (cap {cap:g}):")
+        if not sh["global_published"]:
+            lines.append(f"    global top {sh['top']}: not published (no graph_edges, graph_vertices)")
+        else:
+            lines.append(f"    global top {sh['top']}: max {_num(sh['global_max_share'])},"
+                         f" {sh['global_over']} of {sh['global_accounts']} accounts above {cap:g}")
+            if sh["global_max_account"] is not None:
+                lines.append(f"      {sh['global_max_account']} <- {sh['global_max_contributor']}")
+        if not sh["topic_published"]:
+            lines.append(f"    topics' top {sh['top']}: not published (score_contributors with base_share)")
+        else:
+            lines.append(f"    topics' top {sh['top']}: max {_num(sh['topic_max_share'])},"
+                         f" {sh['topic_over']} of {sh['topic_pairs']} (topic, account) above {cap:g}")
+            if sh["topic_max_account"] is not None:
+                lines.append(f"      {sh['topic_max_topic']}: {sh['topic_max_account']} <- {sh['topic_max_contributor']}")
+    if fl is not None:
+        lines += [
+            f"  flags ({' or '.join(fl['flag_columns'])}) against planted bots, gamers, rings:",
+            f"    influence >= {fl['min_influence']:g}: {fl['flagged_unplanted_high']} of {fl['accounts_high']}"
+            f" flagged, not planted: {_num(fl['flagged_unplanted_share'])}"
+            f" (<= {FLAG_MAX_UNPLANTED:g}: {_yes(fl['flagged_unplanted_target_met'])})",
+            f"    precision {_num(fl['flag_precision'])}: {fl['flagged_planted']} of {fl['flagged']} flagged"
+            f" accounts planted (>= {FLAG_MIN_PRECISION:g}: {_yes(fl['flag_precision_target_met'])})",
+        ]
+        if fl["flagged_unplanted_roles"]:
+            roles = ", ".join(f"{k} {v}" for k, v in fl["flagged_unplanted_roles"].items())
+            lines += textwrap.wrap(f"flagged, not planted, by role: {roles}", 80, initial_indent="      ",
+                                   subsequent_indent="        ", break_on_hyphens=False)
     return lines
 
 

@@ -16,7 +16,9 @@ table definitions in ``schemas/``.
 The same arguments give byte-identical files: every random draw comes from a numpy Generator
 seeded by (seed, network, day, stream), rows are sorted, and nothing reads the clock (except the
 default ``end_date``, yesterday UTC). A day's content depends only on (seed, network, accounts,
-that day), not on how many days were asked for, so a longer run extends a shorter one. Files are
+that day), not on how many days were asked for, so a longer run extends a shorter one; the one
+exception is the sparks' planted engagement (below), placed in the last ``SPARK_DAYS`` (7) days
+before ``end_date`` so that it is fresh in any window ending there. Files are
 written to a temporary name and renamed; a folder's ``_SUCCESS`` is removed first and written last.
 ``--no-gaming`` writes the *twin* of the same arguments: the same files except that the reply
 gamers do not play their strategy (their replies to the top accounts, and the answers to them, are
@@ -40,7 +42,19 @@ and the topic set but not behaviour: popularity, roles and activity are drawn pe
   popularity); the post's author is the target;
 * an account that receives a reply or mention answers that actor with a reply (a mention when the
   actor has no post of the last 7 days) with probability = its ``propensity``, within hours, the
-  same day (an answer due after midnight is given at the day's last second).
+  same day (an answer due after midnight is given at the day's last second);
+* sparks (``--sparks N``, default accounts // 200: 25 of 5,000): ordinary accounts (persons with
+  no planted role but ``account``, of popularity below the median of such accounts) whose only
+  notable evidence is ONE engagement from a top account (one of the 1% most popular, at least 5,
+  not a bot, reply gamer or ring member):
+  on one of the last ``SPARK_DAYS`` days before ``end_date`` the spark writes one extra post on
+  a topic (one of its interests; the topic's hashtag and provider topic set) and the top account
+  likes or reposts it, once, within hours. Every other engagement a spark would get from a top
+  account is left out. Sparks and their events come from a stream of their own (seed, network,
+  "sparks"): every other draw is the same as without sparks (``sparks=0``), and the extra posts
+  and events are added after the day's draws, so the rest of the world is unchanged but for the
+  event numbering and the dropped top-account engagements of the sparks. With fewer than
+  ``SPARK_DAYS`` days, a spark whose day falls before the first one has no engagement written.
 
 ``ground_truth.parquet`` — one row per (network, account_id, role, topic), sorted by network,
 account_id, then role in the order below:
@@ -63,6 +77,8 @@ role           ``account``: every account, once (its propensity, type, popularit
                ``responsive``: planted propensity in [0.6, 0.95]; includes quiet experts (post ~0.3/day):
                a quarter of the experts of ordinary topics, half of a deep topic's, 10% of plain persons
                ``unresponsive``: planted propensity 0 among experts and top person accounts
+               ``spark``: an ordinary account engaged once by a top account (above); ``topic`` =
+               the topic of the post engaged with, ``engager_id`` = the top account
 topic          taxonomy slug, or null
 level          expertise level (``expert``: (0.2, 1]; ``loud_non_expert``: 0), else null
 propensity     the account's answer propensity 0..1 (on every row of the account)
@@ -70,6 +86,7 @@ ring_id        ``<network>-ring-<k>`` on ``ring_member`` rows, else null
 account_type   as in accounts.csv (on every row)
 popularity     planted attractiveness (on every row)
 post_rate      planted mean posts per day (on every row)
+engager_id     on ``spark`` rows: the top account that engages with the spark once, else null
 =============  ==========================================================================
 """
 
@@ -108,10 +125,14 @@ ROLES = (
     "reply_gamer",
     "responsive",
     "unresponsive",
+    "spark",
 )
 
 DEEP_TOPICS = 2  # per network, its most popular planted topics get many experts
 DEEP_EXPERTS = (40, 51)  # experts of a deep topic: 40..50 (rng.integers bounds), half of them responsive
+SPARK_ACCOUNTS_PER = 200  # default sparks: one per this many accounts (25 of 5,000; 5 of 1,000)
+SPARK_DAYS = 7  # a spark's one engagement falls on one of the last this many days before end_date
+SPARK_ENGAGERS = 0.01  # the engagers: this share of the most popular accounts (at least 5)
 
 DAY = 86_400
 HISTORY_DAYS = 7  # responses may point at the actor's latest post of this many days
@@ -505,6 +526,90 @@ def _base_follows(w: _World, rng, T: int) -> tuple[np.ndarray, np.ndarray]:
     return keys // n, keys % n
 
 
+# --------------------------------------------------------------------------- sparks
+
+
+@dataclass
+class _Sparks:
+    """The planted sparks of one network, sorted by account: each gets one engagement from a top account."""
+
+    account: np.ndarray  # the spark (account index)
+    engager: np.ndarray  # the top account that engages with it once
+    day: np.ndarray  # days since epoch of the engagement (and of the spark's post)
+    topic: np.ndarray  # topic of the post engaged with
+    kind: np.ndarray  # LIKE or REPOST
+    post_time: np.ndarray  # epoch seconds of the spark's post
+    time: np.ndarray  # epoch seconds of the engagement
+    variant: np.ndarray  # which hashtag variant of the topic the post carries
+    is_spark: np.ndarray  # bool per account
+    is_top: np.ndarray  # bool per account: the engagers' pool (the most popular accounts)
+
+
+def default_sparks(accounts: int) -> int:
+    """The default number of sparks per network: one per SPARK_ACCOUNTS_PER accounts (5 of 1,000)."""
+    return accounts // SPARK_ACCOUNTS_PER
+
+
+def _ordinary(w: _World) -> np.ndarray:
+    """Persons with no planted role but ``account`` (as ``kindling evaluate`` counts ordinary accounts)."""
+    return ((w.atype == PERSON) & ~w.is_expert & ~w.is_loud & ~w.is_org & (w.ring < 0) & ~w.is_like_bot
+            & ~w.is_gamer & ~w.responsive & ~w.unresponsive)
+
+
+def _draw_sparks(w: _World, seed: int, k: int, end_day: int, n_topics: int) -> _Sparks:
+    """``k`` sparks among the ordinary accounts of below-median popularity, each engaged once by one of
+    the top ``SPARK_ENGAGERS`` of accounts by popularity on one of the last ``SPARK_DAYS`` days up to
+    ``end_day``. All drawn from the network's own "sparks" stream, whatever the other draws."""
+    rng = _rng(seed, w.name, "sparks")
+    idx = np.arange(w.n)
+    ordinary = _ordinary(w)
+    pool = idx[ordinary & (w.pop <= np.median(w.pop[ordinary]))] if ordinary.any() else idx[:0]
+    if k > len(pool):
+        raise ValueError(f"sparks must be at most {len(pool)} with {w.n} accounts (ordinary accounts of low popularity)")
+    top = np.sort(np.argsort(-w.pop, kind="stable")[: max(5, int(SPARK_ENGAGERS * w.n))])
+    # the engager is a genuine top account: no bot, reply gamer or ring member
+    genuine = top[(w.atype[top] != BOT) & ~w.is_like_bot[top] & ~w.is_gamer[top] & (w.ring[top] < 0)]
+    account = _pick(rng, pool, k).astype(np.int64)
+    engagers = genuine if len(genuine) else top
+    engager = engagers[rng.integers(len(engagers), size=k)]
+    day = end_day - rng.integers(0, SPARK_DAYS, size=k)
+    cnt = np.diff(w.int_ptr)[account]
+    pick = w.int_ptr[account] + (rng.random(k) * np.maximum(cnt, 1)).astype(np.int64)
+    anything = rng.integers(max(n_topics, 1), size=k)
+    topic = np.where(cnt > 0, w.int_topics[np.minimum(pick, max(len(w.int_topics) - 1, 0))], anything)
+    kind = np.where(rng.random(k) < 0.5, LIKE, REPOST)
+    post_time = day * DAY + rng.integers(8 * 3600, 20 * 3600, size=k)
+    time = post_time + rng.integers(5 * 60, 3 * 3600, size=k)  # the same day: before 23:00
+    variant = rng.integers(0, 1 << 30, size=k)
+    is_spark = np.zeros(w.n, dtype=bool)
+    is_spark[account] = True
+    is_top = np.zeros(w.n, dtype=bool)
+    is_top[top] = True
+    return _Sparks(account=account, engager=engager, day=day, topic=topic.astype(np.int64), kind=kind,
+                   post_time=post_time, time=time, variant=variant, is_spark=is_spark, is_top=is_top)
+
+
+def _spark_posts(sp: _Sparks, day: int, pool_size: int) -> tuple[_Posts, np.ndarray]:
+    """The sparks' posts of ``day`` (numbered after the day's ``pool_size`` posts) and their variants."""
+    today = np.nonzero(sp.day == day)[0]
+    key = (np.int64(day) << _SEQ_BITS) + pool_size + np.arange(len(today), dtype=np.int64)
+    posts = _Posts(day=day, author=sp.account[today], topic=sp.topic[today], time=sp.post_time[today], key=key)
+    return posts, sp.variant[today]
+
+
+def _with_sparks(inter: dict[str, np.ndarray], sp: _Sparks, day: int, spark_posts: _Posts) -> dict[str, np.ndarray]:
+    """The day's events without the top accounts' engagement of a spark, plus the sparks' planted engagement."""
+    keep = ~(sp.is_top[inter["actor"]] & sp.is_spark[inter["target"]])
+    today = np.nonzero(sp.day == day)[0]
+    if keep.all() and not len(today):
+        return inter
+    extra = {"actor": sp.engager[today], "target": sp.account[today], "kind": sp.kind[today],
+             "post": spark_posts.key, "time": sp.time[today]}
+    out = {c: np.concatenate([inter[c][keep], extra[c]]).astype(np.int64) for c in inter}
+    order = np.lexsort((out["post"], out["kind"], out["target"], out["actor"], out["time"]))
+    return {c: v[order] for c, v in out.items()}
+
+
 # --------------------------------------------------------------------------- one day
 
 
@@ -807,7 +912,11 @@ def _static_account_columns(w: _World) -> dict[str, list[str]]:
 
 def _write_day(folder: Path, w: _World, day: int, posts: _Posts, inter: dict[str, np.ndarray],
                follows: tuple[np.ndarray, np.ndarray], seed: int, slugs: list[str],
-               variants: list[list[str]], generics: list[str]) -> dict[str, int]:
+               variants: list[list[str]], generics: list[str],
+               spark_posts: tuple[_Posts, np.ndarray] | None = None) -> dict[str, int]:
+    """One snapshot folder. ``spark_posts``: the sparks' posts of the day and their hashtag variants,
+    written among the others (by time) with their topic's hashtag and provider topic, drawing
+    nothing from the day's streams."""
     folder.mkdir(parents=True, exist_ok=True)
     success = folder / "_SUCCESS"
     success.unlink(missing_ok=True)
@@ -868,6 +977,25 @@ def _write_day(folder: Path, w: _World, day: int, posts: _Posts, inter: dict[str
     for i, c in enumerate(names):
         line = np.strings.add(np.strings.add(line, ("," if i else "") + enc(c) + ":"), values[c])
     lines = np.strings.add(line, "}\n").tolist()
+    if spark_posts is not None and len(spark_posts[0].author):
+        more, variant = spark_posts
+        tag = [enc(variants[t][v % len(variants[t])], ensure_ascii=False) for t, v in zip(more.topic, variant, strict=True)]
+        more_pid, _ = _post_ids(more.key)
+        more_values = {
+            "post_id": _quoted(more_pid),
+            "author_id": _quoted(w.ids[more.author].astype(str)),
+            "created_at": _quoted(_iso(more.time)),
+            "hashtags": np.array([f"[{t}]" for t in tag]),
+            "topics": topic_json[more.topic],
+        }
+        more_line = np.full(len(more.author), "{")
+        for i, c in enumerate(names):
+            more_line = np.strings.add(np.strings.add(more_line, ("," if i else "") + enc(c) + ":"), more_values[c])
+        lines += np.strings.add(more_line, "}\n").tolist()
+        order = np.lexsort((np.concatenate([posts.key, more.key]), np.concatenate([posts.author, more.author]),
+                            np.concatenate([posts.time, more.time])))
+        lines = [lines[i] for i in order]
+        P += len(more.author)
     _atomic_bytes(folder / "posts.jsonl", "".join(lines).encode("utf-8"))
 
     # interactions
@@ -902,12 +1030,14 @@ GROUND_TRUTH_SCHEMA = pa.schema([
     pa.field("account_type", pa.string(), False),
     pa.field("popularity", pa.float64(), False),
     pa.field("post_rate", pa.float64(), False),
+    pa.field("engager_id", pa.string(), True),
 ])
 
 
-def _ground_truth_rows(w: _World, slugs: list[str]) -> list[tuple]:
+def _ground_truth_rows(w: _World, slugs: list[str], sparks: _Sparks | None = None) -> list[tuple]:
     """Rows in GROUND_TRUTH_SCHEMA order: (role, topic, level, ring_id) per planted role."""
     rows = []
+    spark_of = {} if sparks is None else {int(a): j for j, a in enumerate(sparks.account)}
     for i in range(w.n):
         own = slugs[w.own_topic[i]] if w.own_topic[i] >= 0 else None
         planted: list[tuple[str, str | None, float | None, str | None]] = [("account", None, None, None)]
@@ -927,10 +1057,15 @@ def _ground_truth_rows(w: _World, slugs: list[str]) -> list[tuple]:
             planted.append(("responsive", None, None, None))
         if w.unresponsive[i]:
             planted.append(("unresponsive", None, None, None))
+        engager = None
+        if i in spark_of:
+            planted.append(("spark", slugs[sparks.topic[spark_of[i]]], None, None))
+            engager = str(w.ids[sparks.engager[spark_of[i]]])
         for role, topic, level, ring_id in planted:
             rows.append((
                 w.name, str(w.ids[i]), role, topic, level, float(w.propensity[i]), ring_id,
                 ACCOUNT_TYPES[w.atype[i]], float(w.pop[i]), float(w.post_rate[i]),
+                engager if role == "spark" else None,
             ))
     return rows
 
@@ -952,12 +1087,16 @@ def generate(
     *,
     topics: int | None = None,
     gaming: bool = True,
+    sparks: int | None = None,
 ) -> dict:
     """Write ``days`` daily snapshot folders per network ending on ``end_date``, and the ground truth.
 
     ``topics`` is the number of planted topics (default: accounts // 125, between 3 and 40).
     ``gaming`` False writes the twin world of the same arguments in which the reply gamers do not
     play their strategy (:func:`_interactions`); its ground truth is the same.
+    ``sparks``: planted sparks per network (default :func:`default_sparks`, accounts // 200; 0:
+    none, and the files are those of a generator without sparks but for the ground truth's
+    ``engager_id`` column). The ground truth lists every planted spark whatever ``days``.
     Returns a summary: rows per table, folders written, the planted topics.
     """
     if seed < 0:
@@ -966,6 +1105,9 @@ def generate(
         raise ValueError("accounts must be at least 100 (the planted roles need room)")
     if days < 1:
         raise ValueError("days must be at least 1")
+    n_sparks = default_sparks(accounts) if sparks is None else int(sparks)
+    if n_sparks < 0:
+        raise ValueError("sparks must be >= 0")
     networks = tuple(network_name(n) for n in networks)
     if not networks or len(set(networks)) != len(networks):
         raise ValueError(f"networks must be distinct and not empty, got {networks!r}")
@@ -986,7 +1128,8 @@ def generate(
     truth: list[tuple] = []
     for net in networks:
         w = _build_world(net, accounts, slugs, seed, _ANCHOR_DAY)
-        truth.extend(_ground_truth_rows(w, slugs))
+        sp = _draw_sparks(w, seed, n_sparks, end_day, n_topics)
+        truth.extend(_ground_truth_rows(w, slugs, sp))
         cache: dict[int, _Posts] = {}
         for day in range(first_day, end_day + 1):
             for d in range(day - HISTORY_DAYS, day + 1):
@@ -998,10 +1141,13 @@ def generate(
             for d in range(day - HISTORY_DAYS, day):
                 np.maximum.at(last_key, cache[d].author, cache[d].key)
             inter = _interactions(w, seed, day, cache[day], cache[day - 1], last_key, n_topics, gaming=gaming)
+            spark_posts = _spark_posts(sp, day, len(cache[day].author))
+            inter = _with_sparks(inter, sp, day, spark_posts[0])
             follows = _follows_of_day(w, seed, day)
             date = dt.date(1970, 1, 1) + dt.timedelta(days=day)
             folder = out / f"network={net}" / f"dt={date.isoformat()}"
-            counts = _write_day(folder, w, day, cache[day], inter, follows, seed, slugs, variants, generics)
+            counts = _write_day(folder, w, day, cache[day], inter, follows, seed, slugs, variants, generics,
+                                spark_posts=spark_posts)
             for k, v in counts.items():
                 rows[k] += v
             folders.append(str(folder))
@@ -1026,6 +1172,7 @@ def generate(
         "roles": role_counts,
         "topics": slugs,
         "gaming": gaming,
+        "sparks": n_sparks,
     }
 
 
@@ -1040,6 +1187,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--networks", default="alpha,beta", help="comma-separated names (default alpha,beta)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument("--end-date", default=None, help="last day, YYYY-MM-DD (default: yesterday UTC)")
+    parser.add_argument("--sparks", type=int, default=None,
+                        help="planted sparks per network: ordinary accounts engaged once by a top account "
+                             f"(default: accounts // {SPARK_ACCOUNTS_PER})")
     parser.add_argument("--no-gaming", action="store_true",
                         help="the twin world: the same snapshots without the reply gamers' strategy "
                              "(their planted baseline; kindling evaluate --twin-lake)")
@@ -1050,7 +1200,8 @@ def run(args: argparse.Namespace) -> int:
     nets = tuple(n.strip() for n in args.networks.split(",") if n.strip())
     t0 = time.perf_counter()
     summary = generate(args.out, accounts=args.accounts, days=args.days, networks=nets,
-                       seed=args.seed, end_date=end, gaming=not args.no_gaming)
+                       seed=args.seed, end_date=end, gaming=not args.no_gaming,
+                       sparks=getattr(args, "sparks", None))
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     print(json.dumps(summary, indent=2))
     return 0

@@ -1085,13 +1085,13 @@ def window_text(run: dict | None) -> str:
     w = (run or {}).get("window")
     if not w:
         return "window: not recorded for this run"
-    text = f"window: {w['present']} of {w['expected']} days ({w['first']} .. {w['last']})"
+    text = f"window: {w['present']} of {w['expected']} days ({w['first']}..{w['last']})"
     if w.get("missing"):
         text += f", {len(w['missing'])} missing"
     skipped = w.get("skipped") or {}
     if skipped:
         text += f", {len(skipped)} skipped as bad (window_bad_day=skip)"
-    return text + f"; {w['admitted']} admitted by run {run['run_id']}"
+    return text + f", {w['admitted']} admitted by its run"
 
 
 def published_run(lake_root: str | Path, day: dt.date) -> dict | None:

@@ -197,11 +197,12 @@ def _runs(lake: Lake, day: dt.date) -> dict:
     ]
     published = [r for r in rows if r["status"] == "published"]
     if not published:
-        return {"attempts": attempts, "published_run": None, "quality": [], "timings": []}
+        return {"attempts": attempts, "published_run": None, "quality": [], "timings": [], "window": None}
     run = max(published, key=lambda r: r["finished_at"])
     return {
         "attempts": attempts,
         "published_run": run["run_id"],
+        "window": query.window_text({"run_id": run["run_id"], "window": json.loads(run["window"]) if run.get("window") else None}),
         "quality": _quality(lake, run),
         "timings": _timings(lake, run),
     }
@@ -333,7 +334,8 @@ def render(data: dict) -> str:
         f"<header><h1>Kindling daily report &mdash; dt={_e(data['dt'])}</h1>"
         f"<p>{len(nets)} network{'s' if len(nets) != 1 else ''} ({_e(', '.join(nets))}), {prev}; "
         f"lake <code style='background:#2f3747;color:#dfe5f1'>{_e(data['lake'])}</code>; "
-        f"generated {_e(data['generated_at'])}</p></header>"
+        f"generated {_e(data['generated_at'])}</p>"
+        f"<p class='window'>{_e(data['runs'].get('window') or 'window: no published run in the runs table')}</p></header>"
     )
     nav = "<nav>" + "".join(f"<a href='#{sid}'>{_e(title)}</a>" for sid, title, _ in sections) + "</nav>"
     body = "".join(f"<section id='{sid}'><h2>{_e(title)}</h2>{content}</section>" for sid, title, content in sections)

@@ -120,7 +120,7 @@ class Settings:
     topic's board near its top, no single engager may make more than this share of an account's
     rank; a pair above it has its weight scaled down until it makes this share (the rest returns to
     the teleport). 1 turns the rule off."""
-    spark_passes: int = 4
+    spark_passes: int = 3
     """... capping one pair moves other ranks a little: PageRank runs again after each round of caps,
     at most this many times."""
     defenses: bool = True

@@ -512,3 +512,178 @@ def test_the_gain_measure_taken_for_ordinary_accounts_gives_its_noise(monkeypatc
     # o1: o2, o3 -> 25, -15; o2: o1, o3 (tie at 1, both) -> 20, 0; o3: o2, o4 -> 30, 0; o4: o3, o2 -> 25, +15
     assert got["ordinary_gain_mean"] == pytest.approx(0.0) and got["ordinary_gain_max"] == pytest.approx(15.0)
     assert got["ordinary_gain_p95"] == pytest.approx(float(np.percentile([-15, 0, 0, 15], 95)))
+
+
+# --------------------------------------------------------------------------- sparks, shares and flags
+#
+# Network alpha. Planted sparks k1, k2, k3 (engaged once by "top1"); like_bot b1, reply_gamer g1,
+# ring members r1 and r2; x1 is a planted expert, the rest have no planted role.
+#
+# Sparks: k1 is 50th globally (in the top 100); k2 150th and 101st of t1; k3 300th, 120th of t1
+# and 7th of t2 (in a topic's top 100). One in the global top, one in a topic's: offenders k1, k3;
+# best ranks: global 50 (k1), topic 7 (t2, k3).
+#
+# Global shares, damping 0.8, pagerank A 0.2, B 0.1, k1 0.1, C 0.25, D 0.01; the global top 100
+# (rank <= 100) is A, B and k1. Edges (weight, out_weight of the source):
+#   C -> k1 (1, 5):    0.8 * 0.25 * 1 / 5 = 0.04, of k1's 0.1: 0.4
+#   C -> A  (1, 5):    0.04 of 0.2: 0.2;   B -> A (2, 8): 0.8 * 0.1 * 2 / 8 = 0.02 of 0.2: 0.1
+#   A -> B  (1.5, 8):  0.8 * 0.2 * 1.5 / 8 = 0.03 of 0.1: 0.3
+#   C -> D  (1, 5):    0.04 of 0.01: 4.0, but D (rank 500) is not in the top
+#   max 0.4 (k1 <- C); above 0.25: k1 and B, 2 of 3.
+# Topic shares (score_contributors, rows of a top 100 only): t1: A <- C 0.3, A <- B 0.1, B <- A 0.2;
+#   t2: k3 <- top1 0.6; k3's row of t1 (120th) and the global rows (topic null) do not count.
+#   Pairs in a top 100: (t1, A), (t1, B), (t2, A), (t2, k3): 4. Max 0.6 (t2: k3 <- top1); above
+#   0.25: (t1, A) and (t2, k3), 2 pairs of 2 accounts.
+# Flags: influence >= 40 are h1..h6 (unflagged), b1 45 (spam), r1 50 (ring), x1 60 (spam), x2 40.0
+#   (ring): 10 accounts, x1 and x2 flagged but not planted: 2/10 = 0.2 (> 0.1, not met).
+#   Below 40: r2 10 (ring), y1 5 (ring), g1 30 (none). Flagged: b1 r1 x1 x2 r2 y1, planted b1 r1 r2:
+#   precision 3/6 = 0.5 (< 0.8, not met).
+
+SPARK_RANKS = {"A": 1, "B": 2, "k1": 50, "k2": 150, "k3": 300, "C": 400, "D": 500}
+SPARK_TOPIC_RANKS = {"t1": {"A": 1, "B": 2, "k2": 101, "k3": 120}, "t2": {"A": 1, "k3": 7}}
+PAGERANK = {"A": 0.2, "B": 0.1, "k1": 0.1, "C": 0.25, "D": 0.01}
+EDGES = [("C", "k1", 1.0, 5.0), ("C", "A", 1.0, 5.0), ("B", "A", 2.0, 8.0), ("A", "B", 1.5, 8.0), ("C", "D", 1.0, 5.0)]
+CONTRIBUTORS = [("t1", "A", "C", 0.3), ("t1", "A", "B", 0.1), ("t1", "B", "A", 0.2), ("t2", "k3", "top1", 0.6),
+                ("t1", "k3", "top1", 0.9), (None, "A", "C", 0.99)]
+FLAGS = {"b1": (45.0, "spam"), "r1": (50.0, "ring"), "x1": (60.0, "spam"), "x2": (40.0, "ring"),
+         "r2": (10.0, "ring"), "y1": (5.0, "ring"), "g1": (30.0, None),
+         **{f"h{i}": (41.0 + i, None) for i in range(1, 7)}}
+
+
+def _spark_truth():
+    def row(a, role, topic=None, engager=None, ring_id=None):
+        return dict(network="alpha", account_id=a, role=role, topic=topic, level=0.5 if role == "expert" else None,
+                    propensity=0.1, ring_id=ring_id, account_type="person", popularity=1.0, post_rate=1.0,
+                    engager_id=engager)
+
+    everyone = sorted(set(SPARK_RANKS) | set(FLAGS) | {"top1"})
+    rows = [row(a, "account") for a in everyone]
+    rows += [row(k, "spark", "t1", "top1") for k in ("k1", "k2", "k3")]
+    rows += [row("b1", "like_bot"), row("g1", "reply_gamer"), row("x1", "expert", "t1")]
+    rows += [row(r, "ring_member", ring_id="alpha-ring-0") for r in ("r1", "r2")]
+    return rows
+
+
+def _write_spark_lake(lake, graph=True, base_share=True):
+    base = dict(handle=None, account_type="person", pagerank=0.01, percentile=0.0, in_weight=0.0, out_weight=0.0,
+                influence_change=None, trust_rank=None, spam_mass=None, responsiveness=0.25, asks=0, answered=0,
+                answer_hours_median=None, run_id="r")
+    free = iter(range(1000, 2000))
+    rows = []
+    for a in sorted(set(SPARK_RANKS) | set(FLAGS) | {"top1"}):
+        influence, flag = FLAGS.get(a, (20.0, None))
+        rows.append(dict(base, account_id=a, influence=influence, rank=SPARK_RANKS.get(a) or next(free),
+                         spam_flag=flag == "spam", ring_flag=flag == "ring", ring_id="ring-r1" if flag == "ring" else None))
+    _write(lake, "account_scores", "alpha", rows)
+    topic_base = dict(handle=None, account_type="person", expertise=50.0, interest=5.0, topic_rank=0.01, recognizers=1,
+                      recognition=1.0, own_posts=1, own_engagements=0, expertise_change=None, run_id="r")
+    _write(lake, "topic_scores", "alpha", [dict(topic_base, topic=t, account_id=a, rank_in_topic=r)
+                                           for t, by in SPARK_TOPIC_RANKS.items() for a, r in by.items()])
+    contributors = [dict(topic=t, account_id=a, contributor_id=c, contributor_handle=None, contributor_type="person",
+                         share=x, base_share=0.1, contributor_rank=1, events=1, kinds="like=1", run_id="r")
+                    for t, a, c, x in CONTRIBUTORS]
+    _write(lake, "score_contributors", "alpha", contributors, drop=() if base_share else ("base_share",))
+    if graph:
+        _write(lake, "graph_vertices", "alpha", [
+            dict(id=a, handle=None, pagerank=p, influence=20.0, in_flow=0.0, base=p, base_share=1.0, out_weight=1.0,
+                 damping=0.8, run_id="r") for a, p in PAGERANK.items()])
+        _write(lake, "graph_edges", "alpha", [
+            dict(src=s, dst=d, weight=w, norm_weight=w, out_weight=o, events=1, kinds="like=1", topic_factors=None,
+                 offtopic_factor=0.1, run_id="r") for s, d, w, o in EDGES])
+
+
+@pytest.fixture
+def spark_world(tmp_path, monkeypatch):
+    lake, snapshots = tmp_path / "lake", tmp_path / "snapshots"
+    _write_spark_lake(lake)
+    snapshots.mkdir()
+    pq.write_table(pa.Table.from_pylist(_spark_truth(), schema=GROUND_TRUTH_SCHEMA), snapshots / "ground_truth.parquet")
+    monkeypatch.setenv("KINDLING_LAKE", str(lake))
+    monkeypatch.delenv("KINDLING_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return lake, snapshots
+
+
+def test_sparks_in_the_top_100s(spark_world):
+    lake, snapshots = spark_world
+    s = evaluate(lake, snapshots, DAY)["alpha"]["sparks"]
+    assert (s["sparks_planted"], s["sparks_scored"], s["sparks_in_global_top"], s["sparks_in_topic_top"]) == (3, 3, 1, 1)
+    assert (s["best_global_rank"], s["best_global_account"]) == (50, "k1")
+    assert (s["best_topic_rank"], s["best_topic"], s["best_topic_account"]) == (7, "t2", "k3")
+    assert s["target_met"] is False
+    assert s["offenders"] == [
+        {"account_id": "k1", "engager_id": "top1", "global_rank": 50, "topics": []},
+        {"account_id": "k3", "engager_id": "top1", "global_rank": None, "topics": [{"topic": "t2", "rank_in_topic": 7}]},
+    ]
+
+
+def test_largest_single_contributor_shares(spark_world):
+    lake, snapshots = spark_world
+    sh = evaluate(lake, snapshots, DAY)["alpha"]["shares"]
+    assert (sh["top"], sh["cap"]) == (100, 0.25)
+    assert sh["global_published"] is True and sh["global_accounts"] == 3
+    assert sh["global_max_share"] == pytest.approx(0.4)
+    assert (sh["global_max_account"], sh["global_max_contributor"], sh["global_over"]) == ("k1", "C", 2)
+    assert sh["topic_published"] is True and sh["topic_pairs"] == 4
+    assert sh["topic_max_share"] == pytest.approx(0.6)
+    assert (sh["topic_max_topic"], sh["topic_max_account"], sh["topic_max_contributor"]) == ("t2", "k3", "top1")
+    assert (sh["topic_over"], sh["topic_over_accounts"]) == (2, 2)
+
+
+def test_flagged_share_and_flag_precision(spark_world):
+    lake, snapshots = spark_world
+    f = evaluate(lake, snapshots, DAY)["alpha"]["flags"]
+    assert f["flag_columns"] == ["spam_flag", "ring_flag"]
+    assert (f["accounts_high"], f["flagged_high"], f["flagged_unplanted_high"]) == (10, 4, 2)
+    assert f["flagged_unplanted_share"] == pytest.approx(0.2) and f["flagged_unplanted_target_met"] is False
+    assert f["flagged_unplanted_roles"] == {"account": 1, "expert": 1}
+    assert (f["flagged"], f["flagged_planted"], f["flag_precision"]) == (6, 3, 0.5)
+    assert f["flag_precision_target_met"] is False
+
+
+def test_the_report_lists_sparks_shares_and_flags(spark_world, capsys):
+    lake, snapshots = spark_world
+    got = evaluate(lake, snapshots, DAY)
+    text = format_report(got)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "  sparks (3 planted, 3 scored): 1 in the global top 100,\n" in text
+    assert "    1 in a topic's top 100 (target 0: no); best rank: global 50, topic 7\n" in text
+    assert "    in a top 100: k1 (global: 50); k3 (t2: 7)\n" in text
+    assert "  largest share of a score from one contributor (cap 0.25):\n" in text
+    assert "    global top 100: max 0.400, 2 of 3 accounts above 0.25\n      k1 <- C\n" in text
+    assert "    topics' top 100: max 0.600, 2 of 4 (topic, account) above 0.25\n      t2: k3 <- top1\n" in text
+    assert "    influence >= 40: 2 of 10 flagged, not planted: 0.200 (<= 0.1: no)\n" in text
+    assert "    precision 0.500: 3 of 6 flagged accounts planted (>= 0.8: no)\n" in text
+    assert "      flagged, not planted, by role: account 1, expert 1" in text
+    assert main(["evaluate", "--snapshots", str(snapshots), "--date", DAY, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["alpha"]["sparks"]["offenders"][0]["account_id"] == "k1"
+
+
+def test_a_lake_without_the_graph_tables_says_not_published(spark_world, tmp_path):
+    _, snapshots = spark_world
+    old = tmp_path / "old"
+    _write_spark_lake(old, graph=False, base_share=False)  # before graph_* and score_contributors.base_share
+    got = evaluate(old, snapshots, DAY)["alpha"]
+    sh = got["shares"]
+    assert sh["global_published"] is False and sh["global_max_share"] is None
+    assert sh["topic_published"] is False and sh["topic_max_share"] is None
+    assert got["sparks"]["sparks_in_global_top"] == 1 and got["flags"]["flagged"] == 6  # the rest is there
+    text = format_report({"alpha": got})
+    assert "    global top 100: not published (no graph_edges, graph_vertices)" in text
+    assert "    topics' top 100: not published (score_contributors with base_share)" in text
+    # no account_scores, no spark in the ground truth: no global figures, no flags, nothing planted
+    lake = tmp_path / "topics_only"
+    _write(lake, "topic_scores", "alpha", [dict(topic="t1", account_id="k1", handle=None, account_type="person",
+                                                expertise=50.0, interest=1.0, topic_rank=0.1, rank_in_topic=1,
+                                                recognizers=1, recognition=1.0, own_posts=1, own_engagements=0,
+                                                expertise_change=None, run_id="r")])
+    got = evaluate(lake, snapshots, DAY)["alpha"]
+    assert got["flags"] is None and got["sparks"]["sparks_in_global_top"] is None
+    assert got["sparks"]["sparks_in_topic_top"] == 1 and got["sparks"]["target_met"] is False
+    assert "  sparks (3 planted): n/a in the global top 100," in format_report({"alpha": got})
+    truth = pq.read_table(snapshots / "ground_truth.parquet").drop_columns(["engager_id"]).to_pandas()
+    pq.write_table(pa.Table.from_pandas(truth[truth.role != "spark"], preserve_index=False),
+                   snapshots / "ground_truth.parquet")
+    got = evaluate(lake, snapshots, DAY)["alpha"]
+    assert got["sparks"]["sparks_planted"] == 0 and got["sparks"]["target_met"] is None
+    assert "  sparks: none planted" in format_report({"alpha": got})

@@ -239,6 +239,10 @@ def test_ground_truth_columns_and_roles(snap):
         assert t.loc[t.role != "ring_member", "ring_id"].isna().all()
         assert (t.loc[t.role == "responsive", "propensity"] >= 0.6).all()
         assert (t.loc[t.role == "unresponsive", "propensity"] == 0).all()
+        sparks = t[t.role == "spark"]
+        assert len(sparks) == gen.default_sparks(300) == 1
+        assert sparks.topic.notna().all() and sparks.engager_id.notna().all()
+        assert t.loc[t.role != "spark", "engager_id"].isna().all()
         accounts = pd.read_csv(_folder(root, net, DATES[0]) / "accounts.csv", dtype=str)
         types = dict(zip(accounts.account_id, accounts.account_type, strict=False))
         assert (t.account_id.map(types) == t.account_type).all()
@@ -411,9 +415,134 @@ def test_cli_arguments(tmp_path, capsys):
          "--end-date", "2024-01-05"]
     )
     assert not args.no_gaming and parser.parse_args(["--out", "x", "--no-gaming"]).no_gaming
+    assert args.sparks is None and parser.parse_args(["--out", "x", "--sparks", "3"]).sparks == 3
     assert gen.run(args) == 0
     assert (tmp_path / "network=gamma" / "dt=2024-01-05" / "_SUCCESS").exists()
     assert json.loads(capsys.readouterr().out)["folders"] == 1
+
+
+# --------------------------------------------------------------------------- sparks
+#
+# From 1,000 accounts and 10 days the default plants 1000 // 200 = 5 sparks per network, each
+# engaged on one of the last 7 days before the end date.
+
+SPARKS = {"accounts": 1000, "days": 10, "networks": NETS, "seed": 5, "end_date": END}
+SPARK_DATES = [(END - dt.timedelta(days=i)).isoformat() for i in range(9, -1, -1)]
+
+
+@pytest.fixture(scope="module")
+def spark_snap(tmp_path_factory):
+    """The same arguments with the default sparks and with none."""
+    on, off = tmp_path_factory.mktemp("sparks"), tmp_path_factory.mktemp("no_sparks")
+    return on, gen.generate(on, **SPARKS), off, gen.generate(off, **SPARKS, sparks=0)
+
+
+def _all(root: Path, net: str, dates=SPARK_DATES) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Interactions and posts of every date, each with its dt."""
+    it = pd.concat([pq.read_table(_folder(root, net, d) / "interactions.parquet").to_pandas().assign(dt=d)
+                    for d in dates], ignore_index=True)
+    posts = pd.DataFrame([dict(p, dt=d) for d in dates for p in _posts(root, net, d)])
+    return it, posts
+
+
+def _top(t: pd.DataFrame) -> set[str]:
+    """The engagers' pool: the 1% most popular accounts of the network (at least 5)."""
+    accounts = t[t.role == "account"]
+    return set(accounts.nlargest(max(5, len(accounts) // 100), "popularity").account_id)
+
+
+def test_sparks_are_engaged_once_by_a_top_account_and_by_no_other(spark_snap):
+    root, summary, _, _ = spark_snap
+    assert summary["sparks"] == 5 and summary["roles"]["spark"] == 5 * len(NETS)
+    truth = _truth(root)
+    for net in NETS:
+        t = truth[truth.network == net]
+        sparks = t[t.role == "spark"].set_index("account_id")
+        assert len(sparks) == 5 and sparks.index.is_unique
+        assert sparks.topic.isin(summary["topics"]).all()
+        # ordinary persons of low popularity: no planted role but account and spark
+        roles = t.groupby("account_id").role.agg(set)
+        assert (roles.reindex(sparks.index) == {"account", "spark"}).all()
+        accounts = t[t.role == "account"].set_index("account_id")
+        assert (accounts.loc[sparks.index, "account_type"] == "person").all()
+        ordinary = accounts[roles.reindex(accounts.index).map(lambda r: r == {"account"}) & (accounts.account_type == "person")]
+        assert (accounts.loc[sparks.index, "popularity"] <= ordinary.popularity.median()).all()
+        top = _top(t)
+        assert set(sparks.engager_id) <= top and not top & set(sparks.index)
+
+        it, posts = _all(root, net)
+        bots = set(t.loc[t.role == "like_bot", "account_id"])
+        for spark, row in sparks.iterrows():
+            received = it[it.target_id == spark]
+            from_top = received[received.actor_id.isin(top)]
+            assert len(from_top) == 1, spark  # exactly one engagement from a top account: the planted one
+            e = from_top.iloc[0]
+            assert e.actor_id == row.engager_id and e.kind in ("like", "repost")
+            post = posts[posts.post_id == e.post_id].iloc[0]  # the spark's own topical post of that day
+            assert (post.author_id, post["dt"], post.topics) == (spark, e["dt"], [row.topic])
+            squashed = re.sub(r"[^a-z0-9]", "", row.topic)
+            assert [re.sub(r"[^a-z0-9]", "", h.lower()) for h in post.hashtags] == [squashed]
+            assert pd.Timestamp(post.created_at) < e.created_at < pd.Timestamp(e["dt"], tz="UTC") + pd.Timedelta(days=1)
+            # little else: a few engagements from ordinary people, like-bots aside
+            assert len(received[~received.actor_id.isin(bots | top)]) <= 10, spark
+        days = sorted(it[it.target_id.isin(sparks.index) & it.actor_id.isin(top)].dt)
+        assert days[0] >= SPARK_DATES[-7] and len(set(days)) > 1  # spread over the last 7 days
+        assert (t[t.role == "account"].set_index("account_id").loc[list(sparks.engager_id), "account_type"] != "bot").all()
+
+
+def test_sparks_change_nothing_else(spark_snap):
+    """Without sparks (sparks=0): the same accounts and follows; the posts and events are the same
+    but for the sparks' posts and planted engagements, and the top accounts' other engagement of a
+    spark; the ground truth is the same but for the spark rows."""
+    on, _, off, summary_off = spark_snap
+    assert summary_off["sparks"] == 0 and "spark" not in summary_off["roles"]
+    truth_on, truth_off = _truth(on), _truth(off)
+    assert truth_off.engager_id.isna().all()
+    assert truth_on[truth_on.role != "spark"].reset_index(drop=True).equals(truth_off)
+    for net in NETS:
+        for d in SPARK_DATES:
+            for f in ("accounts.csv", "follows.csv"):
+                assert (_folder(on, net, d) / f).read_bytes() == (_folder(off, net, d) / f).read_bytes()
+        t = truth_on[truth_on.network == net]
+        sparks = set(t.loc[t.role == "spark", "account_id"])
+        it_on, posts_on = _all(on, net)
+        it_off, posts_off = _all(off, net)
+        assert set(posts_off.post_id) <= set(posts_on.post_id)
+        added = posts_on[~posts_on.post_id.isin(posts_off.post_id)]
+        assert sorted(added.author_id) == sorted(sparks)
+        key = ["actor_id", "target_id", "kind", "post_id", "created_at"]
+        both = it_on[key].fillna("").merge(it_off[key].fillna(""), how="outer", indicator=True)
+        new, gone = both[both._merge == "left_only"], both[both._merge == "right_only"]
+        assert sorted(new.target_id) == sorted(sparks) and set(new.post_id) == set(added.post_id)
+        assert gone.target_id.isin(sparks).all() and gone.actor_id.isin(_top(t)).all()
+        # the other planted roles' events are untouched
+        assert len(it_on) == len(it_off) + len(new) - len(gone)
+
+
+def test_sparks_are_deterministic_for_a_seed(spark_snap, tmp_path):
+    on, summary, _, _ = spark_snap
+    again = tmp_path / "again"
+    assert gen.generate(again, **SPARKS) == dict(summary, out_dir=str(again))
+    for net in NETS:
+        for d in SPARK_DATES:
+            for f in FILES:
+                assert (_folder(on, net, d) / f).read_bytes() == (_folder(again, net, d) / f).read_bytes(), (d, f)
+    assert (on / "ground_truth.parquet").read_bytes() == (again / "ground_truth.parquet").read_bytes()
+    other = tmp_path / "other"
+    gen.generate(other, **dict(SPARKS, seed=6, days=1, networks=("alpha",)))
+    mine, theirs = _truth(on), _truth(other)
+    assert set(mine[(mine.role == "spark") & (mine.network == "alpha")].account_id) != set(
+        theirs[theirs.role == "spark"].account_id)
+
+
+def test_spark_count(tmp_path):
+    assert [gen.default_sparks(n) for n in (100, 300, 1000, 5000, 20000)] == [0, 1, 5, 25, 100]
+    summary = gen.generate(tmp_path / "three", **dict(SPARKS, accounts=300, days=1, networks=("alpha",)), sparks=3)
+    assert summary["roles"]["spark"] == 3
+    with pytest.raises(ValueError, match="sparks must be >= 0"):
+        gen.generate(tmp_path / "bad", **SPARKS, sparks=-1)
+    with pytest.raises(ValueError, match="sparks must be at most"):
+        gen.generate(tmp_path / "bad", **SPARKS, sparks=1000)
 
 
 # --------------------------------------------------------------------------- taxonomy

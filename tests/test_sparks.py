@@ -34,7 +34,7 @@ def _per_net(spark, topics=()):
 
 
 def _shares(spark, per_net, ranks):
-    cands = S.candidates(ranks, None, [], depth=0)
+    cands = S.candidates(ranks, None, [], depth=1000)
     flows = S.contributions(cands, ranks, per_net["n"]["slot_edges"], 0.85, [1.0])
     return {(r["src"], r["dst"]): r["flow"] / r["rank"] for r in flows.collect()}
 
@@ -92,3 +92,18 @@ def test_caps_follow_the_formula_for_several_contributors(spark):
     assert caps == {("a", "v"): pytest.approx(c * capped_rank / 0.4), ("b", "v"): pytest.approx(c * capped_rank / 0.3)}
     # after the cap each makes c of the new rank
     assert 0.4 * caps[("a", "v")] / (capped_rank) == pytest.approx(c)
+
+
+def test_capped_sum_water_fills_and_one_recognizer_alone_makes_nothing(spark):
+    rows = ([("one", 5.0)] + [("two", 1.0), ("two", 1.0)] + [("four", 1.0)] * 4
+            + [("big", 9.0)] + [("big", 1.0)] * 8 + [("plain", 1.0)] * 5 + [("pair", 3.0), ("pair", 2.0)] + [("pair", 1.0)] * 6)
+    df = spark.createDataFrame(rows, "g string, w double")
+    got = {r["g"]: r["capped"] for r in S.capped_sum(df, ["g"], "w", 0.25).collect()}
+    assert got["one"] == 0.0 and got["two"] == 0.0  # fewer than 1/c recognizers: no recognition
+    assert got["four"] == pytest.approx(4.0) and got["plain"] == pytest.approx(5.0)  # none above 25%: plain sum
+    assert got["big"] == pytest.approx(8.0 / 0.75)  # the 9 is capped at a quarter of the result
+    # the 3 is above a quarter of the total (11): capped at a quarter of 8 / 0.75 = 10.67, which the 2 is not above
+    assert got["pair"] == pytest.approx(8.0 / 0.75)
+    for g, total in got.items():
+        vals = [w for k, w in rows if k == g]
+        assert all(min(w, 0.25 * total) <= 0.25 * total + 1e-12 for w in vals)
