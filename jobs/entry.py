@@ -468,7 +468,6 @@ def _rank_without_sparks(per_net: dict, vertices: DataFrame, teleport: DataFrame
     at fault are scaled down and PageRank runs again (at most ``spark_passes`` more times). Leaves
     each network's ``slot_edges`` as ranked; returns the result and, per network, what the cap did."""
     from jobs import sparks as S
-    from jobs import topics as T
     from jobs.pagerank import pagerank_arrays
 
     report = {n: {"spark_pairs_capped": 0, "spark_passes": 0, "spark_pairs_over_cap": 0} for n in per_net}
@@ -487,10 +486,9 @@ def _rank_without_sparks(per_net: dict, vertices: DataFrame, teleport: DataFrame
         found = {}
         for network, d in per_net.items():
             ranks = _network_ranks(result, network).persist()
-            # a board's top is made of recognised accounts (expertise needs recognition: jobs.score.topic_scores)
-            recognised = d["rec"].where(F.col("recognition") > 0).select("account_id", "topic")
-            topic_ranks = T.topic_ranks(ranks, d["topics"], only=recognised) if d["topics"] else None
-            cands = S.candidates(ranks, topic_ranks, d["topics"], depth=2 * settings.contributors_top_n)
+            # the global ranking's top; topic boards are guarded through their teleport instead (one
+            # recognizer's share of a recognition is capped, and expertise needs recognition)
+            cands = S.candidates(ranks, None, d["topics"], depth=2 * settings.contributors_top_n)
             flows = S.contributions(cands, ranks, d["slot_edges"], settings.damping, scale)
             # checkpointed: each round's caps would otherwise carry every earlier round's plan
             new = S.spark_caps(flows, settings.spark_max_share).localCheckpoint(eager=True)

@@ -3,11 +3,17 @@
 Influence is many trees catching fire, not one big spark (Duncan Watts). In a PageRank one
 engagement from a top account can make a score: an account liked once by the network's #1 and by
 nobody else of note gets most of its rank through that one edge. The rule here (setting
-``spark_max_share``, default 0.25): in every ranking that is published — the global score and each
-topic's board, for the accounts near their tops — no single contributor's share of an account's
-rank may exceed ``spark_max_share``; nor may one recognizer make more than that share of an
-account's recognition on a topic (:func:`capped_sum`, used by :func:`jobs.topics.recognition`),
-which is the topic's teleport. The flow along ``u -> v`` in slot ``s`` is
+``spark_max_share``, default 0.25) has two parts:
+
+* in the global score, for the accounts near the top (:func:`candidates`), no single
+  contributor's share of an account's rank may exceed ``spark_max_share``;
+* on a topic, no single recognizer may make more than that share of an account's recognition
+  (:func:`capped_sum`, used by :func:`jobs.topics.recognition`), which is the topic's teleport,
+  and an account without recognition has no expertise (:func:`jobs.score.topic_scores`).
+
+Topic boards are not capped by flow: their slots' rank flows mostly from the topic's few
+strongest accounts, and capping each board's top 200 by flow did not settle (about 1,000 pairs
+over the cap after each PageRank pass on the 5,000-account sample, each pass a full PageRank). The flow along ``u -> v`` in slot ``s`` is
 
     flow = d * pr_s(u) * w_s(u -> v) / out_s(u)
 
