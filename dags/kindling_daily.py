@@ -8,9 +8,9 @@ D has ended and reads the snapshot `dt=D`, which is complete only then. Tasks, i
 | task | command | what it does |
 |---|---|---|
 | `wait` | `kindling.source.snapshot_ready(D)` | sensor: every network of D has its `_SUCCESS` marker |
-| `pull` | `kindling step pull` | remove what killed runs of D left; copy D's raw snapshot into `lake/raw/` |
-| `conform` | `kindling submit conform` (Spark) | parse into the canonical schemas, `lake/conformed/` |
-| `audit_in` | `kindling step audit-in` | quality suite on the conformed day; a failure stops the run |
+| `pull` | `kindling step pull` | remove what killed runs of D left; copy D's raw snapshot into `lake/raw/`, and every earlier day of D's window that the source has and the lake lacks |
+| `conform` | `kindling submit conform` (Spark) | parse those days (in batches, oldest first) and D into the canonical schemas |
+| `audit_in` | `kindling step audit-in` | quality suite on each admitted day, oldest first, then on D, into `lake/conformed/`; a failure stops the run naming the day; records the window's coverage |
 | `rank` | `kindling submit rank` (Spark) | graph, PageRanks, scores, staged in `lake/_staging/<run_id>/` |
 | `audit_out` | `kindling step audit-out` | quality suite on the staged tables; a failure stops the run |
 | `publish` | `kindling step publish` | atomic swap of D's staged partitions into `lake/tables/` |
