@@ -358,7 +358,7 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         # recognition of ring members is discounted as their edges are, and recognition is counted
         # relative to the account's posting volume, as its edges are
         rec = T.recognition(discount_rings(tev, rings, settings.ring_discount, "actor_id", "target_id", "w",
-                                           outside=settings.ring_member_credit), settings.spark_max_share)
+                                           outside=settings.ring_member_credit), settings.recognition_max_share)
         rec = T.scale_recognition(rec, volume).persist()
         topics = T.ranked_topics(rec, settings.topic_min_recognized)
         # a topic whose board would be another's (the same posts on it: a parent with one active

@@ -7,9 +7,10 @@ nobody else of note gets most of its rank through that one edge. The rule here (
 
 * in the global score, for the accounts near the top (:func:`candidates`), no single
   contributor's share of an account's rank may exceed ``spark_max_share``;
-* on a topic, no single recognizer may make more than that share of an account's recognition
-  (:func:`capped_sum`, used by :func:`jobs.topics.recognition`), which is the topic's teleport,
-  and an account without recognition has no expertise (:func:`jobs.score.topic_scores`).
+* on a topic, no single recognizer may make more than ``recognition_max_share`` (0.5) of an
+  account's recognition (:func:`capped_sum`, used by :func:`jobs.topics.recognition`), which is
+  the topic's teleport — a lone recognizer makes none — and an account without recognition has
+  no expertise (:func:`jobs.score.topic_scores`).
 
 Topic boards are not capped by flow: their slots' rank flows mostly from the topic's few
 strongest accounts, and capping each board's top 200 by flow did not settle (about 1,000 pairs

@@ -341,8 +341,11 @@ def evaluate_sparks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> 
     topics = lake.published("topic_scores", day) / f"network={net}"
     tops = pd.DataFrame({"topic": [], "account_id": [], "rank_in_topic": []})
     if sparks and _columns(topics) is not None:
-        rows_t = pd.read_parquet(topics, columns=["topic", "account_id", "rank_in_topic"],
+        rows_t = pd.read_parquet(topics, columns=["topic", "account_id", "rank_in_topic", "expertise"],
                                  filters=[("account_id", "in", sparks)])
+        # on a board by expertise: an account with expertise 0 (no recognition) ranks after every
+        # recognised one and is not on the board's top, whatever its number
+        rows_t = rows_t[rows_t["expertise"] > 0].drop(columns="expertise")
         rows_t = rows_t.sort_values(["rank_in_topic", "topic", "account_id"])
         if len(rows_t):
             b = rows_t.iloc[0]

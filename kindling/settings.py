@@ -120,6 +120,10 @@ class Settings:
     topic's board near its top, no single engager may make more than this share of an account's
     rank; a pair above it has its weight scaled down until it makes this share (the rest returns to
     the teleport). 1 turns the rule off."""
+    recognition_max_share: float = 0.5
+    """... and on a topic, one recognizer may make at most this share of an account's recognition
+    (the topic's teleport): a lone recognizer makes none, two count as twice the smaller. 1 turns
+    the rule off."""
     spark_passes: int = 3
     """... capping one pair moves other ranks a little: PageRank runs again after each round of caps,
     at most this many times."""
@@ -249,6 +253,8 @@ class Settings:
             raise ValueError(f"window_bad_day must be 'fail' or 'skip', got {self.window_bad_day!r}")
         if not 0 < self.spark_max_share <= 1:
             raise ValueError(f"spark_max_share must be in (0, 1], got {self.spark_max_share!r}")
+        if not 0 < self.recognition_max_share <= 1:
+            raise ValueError(f"recognition_max_share must be in (0, 1], got {self.recognition_max_share!r}")
         if self.spark_passes < 0:
             raise ValueError(f"spark_passes must be >= 0, got {self.spark_passes!r}")
         if not 0 < self.trust_good_share <= 1:
@@ -293,7 +299,7 @@ class Settings:
             return self
         return self.replace(actor_daily_budget=0.0, pair_saturation=0.0, received_volume_exponent=0.0,
                             reciprocal_discount=1.0, ring_discount=1.0, ring_member_credit=1.0,
-                            answer_credit=1.0, spark_max_share=1.0)
+                            answer_credit=1.0, spark_max_share=1.0, recognition_max_share=1.0)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
