@@ -13,7 +13,7 @@ summed), then times, in the same run and for the same number of iterations:
              vector, the engine the daily job runs (Spark, local[2]);
   graphx     org.apache.spark.graphx.lib.PageRank.run, unweighted: the code that
              GraphFrames' built-in ``pageRank`` calls (GraphFrames' own jars are not
-             served here, see README "GraphFrames"), in the same JVM;
+             served here, see docs/reference.md "GraphFrames"), in the same JVM;
   scipy      a CSR matrix-vector power iteration of the same weighted iteration in
              one process: the single-machine reference;
   networkx   networkx.pagerank on the same weighted graph, graph construction

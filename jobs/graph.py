@@ -2,7 +2,7 @@
 
 Credit flows from the actor to the account acted on (actor -> target). An
 interaction's weight is its kind's weight, decayed exponentially with its age
-at the end of the run date. Then the defenses against cheap tricks (README
+at the end of the run date. Then the defenses against cheap tricks (docs/reference.md
 "Defenses", each a setting, on by default):
 
 * **credit spread** (per event): an actor's interactions of one day carry at most

@@ -24,7 +24,7 @@ Two engines run that superstep (``engine=``, setting ``pagerank_engine``):
   superstep, ``steps_per_job`` supersteps per Spark job, convergence tested after each job.
 
 Why not GraphFrames' Pregel: its JVM jars (io.graphframes:graphframes-spark4_2.13)
-are not served by the Maven repository this project can reach (see README, "GraphFrames");
+are not served by the Maven repository this project can reach (see docs/reference.md, "GraphFrames");
 the DataFrame engine is written the way GraphFrames' Pregel is.
 """
 

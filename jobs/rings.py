@@ -1,13 +1,13 @@
 """rings: engagement rings (pods) — groups of accounts that mostly engage each other.
 
-A ring is found in three steps, each a published setting (README "Engagement rings"):
+A ring is found in three steps, each a published setting (docs/reference.md "Engagement rings"):
 
 1. **mutual heavy pairs**: two accounts whose saturated weights both ways (``norm_weight`` of
    :func:`jobs.graph.build_edges`: before any discount) are at least ``ring_pair_weight``;
 2. **groups**: the connected components of the graph of those pairs, by min-label propagation
    over DataFrames (every account takes the smallest id among itself and its partners until
    nothing changes) — GraphFrames' ``connectedComponents`` would do the same, but its JVM jars
-   are not reachable here (README "GraphFrames");
+   are not reachable here (docs/reference.md "GraphFrames");
 3. **insular groups**: a component of ``ring_min_size`` to ``ring_max_size`` accounts whose
    members give at least ``ring_internal_share`` of their engagement (saturated weight) to each
    other. A larger component is a community, not a pod; a group that also engages widely

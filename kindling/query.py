@@ -266,7 +266,7 @@ def topics(lake_root: str | Path, network: str | None = None, date: str | None =
     return out
 
 
-# reachable: expertise in the topic times the chance of an answer (README "Reachable experts").
+# reachable: expertise in the topic times the chance of an answer (docs/reference.md "Reachable experts").
 REACHABLE_FORMULA = "reachability = expertise x responsiveness"
 _RESPONSIVENESS_COLUMNS = ("responsiveness", "asks", "answered", "answer_hours_median")
 

@@ -100,7 +100,7 @@ class Settings:
     answer_hours before carries this share of its weight (the rest returns to the teleport): an
     answer you asked for is not an endorsement. 1 turns the rule off."""
     ring_pair_weight: float = 3.0
-    """Engagement rings (README "Engagement rings"): two accounts are a mutual heavy pair when
+    """Engagement rings (docs/reference.md "Engagement rings"): two accounts are a mutual heavy pair when
     their saturated weights both ways are at least this (about two fresh replies each way) ..."""
     ring_min_size: int = 3
     """... a ring is a connected group of mutual heavy pairs of at least this many accounts ..."""
@@ -116,7 +116,7 @@ class Settings:
     teleport): a pod exists to get its members' posts shown to more people, so the outside engagement
     they collect is a product of the pod too. 1 leaves it whole."""
     spark_max_share: float = 0.25
-    """Sparks (README "Many trees, not few sparks"): in the global score of every account and on each
+    """Sparks (docs/reference.md "Many trees, not few sparks"): in the global score of every account and on each
     topic's board near its top, no single engager may make more than this share of an account's
     rank; a pair above it has its weight scaled down until it makes this share (the rest returns to
     the teleport). 1 turns the rule off."""
@@ -148,7 +148,7 @@ class Settings:
     contributors_k: int = 10
     """... with this many contributors each."""
 
-    # --- trust and spam mass (README "Spam mass") -------------------------------
+    # --- trust and spam mass (docs/reference.md "Spam mass") -------------------------------
     trust_seeds: str = ""
     """CSV file (header network,account_id) naming the trusted seeds; empty means the accounts the
     snapshot marks verified and created at least trust_seed_min_age_days before the run date."""
@@ -165,7 +165,7 @@ class Settings:
     spam_flag_min_influence: float = 40.0
     """... and influence at least this (4x the network average)."""
 
-    # --- responsiveness (README "Responsiveness") --------------------------------
+    # --- responsiveness (docs/reference.md "Responsiveness") --------------------------------
     answer_hours: float = 72.0
     """An ask (a reply or mention from a non-mutual follower) counts as answered when the account
     replies to or mentions the asker within this many hours; asks younger than this at the end of
@@ -212,7 +212,7 @@ class Settings:
     sensor_poke_seconds: int = 300
     sensor_timeout_hours: float = 24.0
 
-    # --- bad input (README "Failure modes") -----------------------------------
+    # --- bad input (docs/reference.md "Failure modes") -----------------------------------
     quarantine_max_share: float = 0.01
     """A day fails when more than this share of an input table's rows is quarantined (row-level
     rules: unparseable line, wrong type, null id, unknown value, timestamp outside the day,

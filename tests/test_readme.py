@@ -19,6 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+DOCS = (README, ROOT / "docs" / "reference.md")  # the files whose examples run
 ERROR_MARK = "<!-- example: error -->"
 
 
@@ -72,14 +73,15 @@ def test_the_parser_finds_commands_continuations_and_error_blocks():
     ]
 
 
-COMMANDS = readme_commands(README.read_text(encoding="utf-8"))
+COMMANDS = [(cmd, error, f"{doc.name}:{line}") for doc in DOCS
+            for cmd, error, line in readme_commands(doc.read_text(encoding="utf-8"))]
 
 
 def test_the_readme_has_runnable_examples_and_no_placeholders():
-    assert len(COMMANDS) >= 10
-    for cmd, _error, line in COMMANDS:
+    assert sum(where.startswith("README.md") for _c, _e, where in COMMANDS) >= 10
+    for cmd, _error, where in COMMANDS:
         # a synopsis ("[--date D]", "DIR", "N") is not a command: it cannot be pasted
-        assert not re.search(r"\[--|\bDIR\b|<[a-z]", cmd), f"README.md line {line}: not runnable as written: {cmd}"
+        assert not re.search(r"\[--|\bDIR\b|<[a-z]", cmd), f"{where}: not runnable as written: {cmd}"
 
 
 @pytest.fixture(scope="module")
@@ -106,11 +108,11 @@ def sample(tmp_path_factory, spark):
     return home, env
 
 
-@pytest.mark.parametrize(("cmd", "error", "line"), COMMANDS, ids=[f"line{line}" for _c, _e, line in COMMANDS])
-def test_readme_example_runs(sample, cmd, error, line):
+@pytest.mark.parametrize(("cmd", "error", "where"), COMMANDS, ids=[w for _c, _e, w in COMMANDS])
+def test_readme_example_runs(sample, cmd, error, where):
     home, env = sample
     proc = subprocess.run(["bash", "-c", cmd], cwd=home, env=env, capture_output=True, text=True, timeout=900)
-    where = f"README.md line {line}: {cmd}\nexit {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
+    where = f"{where}: {cmd}\nexit {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
     if error:
         assert proc.returncode != 0 and proc.stderr.strip(), where
         assert "Traceback" not in proc.stderr, where
