@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -258,8 +259,6 @@ def _write_per_day(df: DataFrame, days: list[str], order: list[str], target_of, 
             replace_dir(folder, target_of(key))
         elif empty_too:
             df.where(F.lit(False)).drop(DAY).coalesce(1).write.mode("overwrite").parquet(str(target_of(key)))
-    import shutil
-
     shutil.rmtree(batch_dir, ignore_errors=True)
 
 
@@ -313,6 +312,7 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
     ``topic_scores``, ``score_contributors`` and ``topics`` are staged.
     """
     from jobs import topics as T
+    from jobs.explain import graph_edges, graph_vertices
     from jobs.graph import decayed_events, volume_factor
     from jobs.responsive import responsiveness
     from jobs.rings import detect_rings, discount_rings
@@ -393,8 +393,7 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
     out = {}
     for network, d in per_net.items():
         accounts, edges, topics = d["accounts"], d["edges"], d["topics"]
-        prefix = len(network) + 2  # 1-based substring start after "<network>/"
-        ranks = result.ranks.where(F.col("grp") == network).select(F.expr(f"substring(id, {prefix})").alias("id"), "pr").persist()
+        ranks = _network_ranks(result, network).persist()
         glob = ranks.select("id", F.get("pr", 0).alias("pagerank"))
         trust = ranks.select(F.col("id").alias("account_id"), F.get("pr", len(topics) + 1).alias("trust_rank"))
         scores = account_scores(glob, accounts, edges, previous_table(spark, lake, "account_scores", network, day), run_id,
@@ -420,8 +419,6 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         sc = score_contributors(contrib, topics, accounts, mix, run_id)
         n_contrib = _stage(sc, lake, run_id, "score_contributors", day, network, ["topic", "account_id", "contributor_rank"])
         # the graph exactly as ranked (d["slot_edges"] as PageRank read it): any account's score explained (jobs/explain.py)
-        from jobs.explain import graph_edges, graph_vertices
-
         n_graph = {"graph_edges": _stage(graph_edges(d["slot_edges"], d["events"], topics, settings.offtopic_factor, run_id),
                                          lake, run_id, "graph_edges", day, network, ["dst", "src"])}
         n_graph["graph_vertices"] = _stage(graph_vertices(
@@ -488,7 +485,7 @@ def _rank_without_sparks(per_net: dict, vertices: DataFrame, teleport: DataFrame
             ranks = _network_ranks(result, network).persist()
             # the global ranking's top; topic boards are guarded through their teleport instead (one
             # recognizer's share of a recognition is capped, and expertise needs recognition)
-            cands = S.candidates(ranks, None, d["topics"], depth=2 * settings.contributors_top_n)
+            cands = S.candidates(ranks, depth=2 * settings.contributors_top_n)
             flows = S.contributions(cands, ranks, d["slot_edges"], settings.damping, scale)
             # checkpointed: each round's caps would otherwise carry every earlier round's plan
             new = S.spark_caps(flows, settings.spark_max_share).localCheckpoint(eager=True)

@@ -37,30 +37,16 @@ MARGIN = 0.98
 leaves the shares under the cap rather than a hair above it."""
 
 
-def candidates(ranks: DataFrame, topic_ranks: DataFrame | None, topics: list[str], depth: int) -> DataFrame:
+def candidates(ranks: DataFrame, depth: int) -> DataFrame:
     """``account_id, slot``: what the cap is checked on: the ``depth`` accounts ranked highest in
-    the global slot (0) and, in each topic's slot, among the accounts with evidence on the topic
-    (each published board's top and those who could enter it once a spark above them is capped).
-
-    ``ranks``: ``id, pr``; ``topic_ranks``: ``account_id, topic, topic_rank`` (evidence pairs only).
-    """
+    the global slot (0), the ranking's top and those who could enter it once a spark above them is
+    capped. ``ranks``: ``id, pr``."""
     by_rank = Window.orderBy(F.get("pr", 0).desc(), F.col("id"))
-    out = (
+    return (
         ranks.select(F.col("id").alias("account_id"), F.row_number().over(by_rank).alias("_r"))
         .where(F.col("_r") <= depth)
         .select("account_id", F.lit(0).alias("slot"))
     )
-    if topic_ranks is None or not topics:
-        return out
-    slot_of = F.create_map(*[x for i, t in enumerate(topics, start=1) for x in (F.lit(t), F.lit(i))])
-    order = Window.partitionBy("topic").orderBy(F.col("topic_rank").desc(), F.col("account_id"))
-    top = (
-        topic_ranks.where(F.col("topic_rank") > 0)
-        .select("account_id", "topic", F.row_number().over(order).alias("_r"))
-        .where(F.col("_r") <= depth)
-        .select("account_id", slot_of[F.col("topic")].cast("int").alias("slot"))
-    )
-    return out.unionByName(top)
 
 
 def contributions(cands: DataFrame, ranks: DataFrame, edges: DataFrame, damping: float, scale: list[float]) -> DataFrame:

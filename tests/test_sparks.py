@@ -34,7 +34,7 @@ def _per_net(spark, topics=()):
 
 
 def _shares(spark, per_net, ranks):
-    cands = S.candidates(ranks, None, [], depth=1000)
+    cands = S.candidates(ranks, depth=1000)
     flows = S.contributions(cands, ranks, per_net["n"]["slot_edges"], 0.85, [1.0])
     return {(r["src"], r["dst"]): r["flow"] / r["rank"] for r in flows.collect()}
 
