@@ -37,12 +37,8 @@ import math
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from kindling.lake import window_dates  # noqa: F401  (the window's days: one definition, shared with the steps)
 from kindling.settings import Settings
-
-
-def window_dates(day: dt.date, window_days: int) -> list[dt.date]:
-    """The dates of the scoring window ending on ``day`` (inclusive), oldest first."""
-    return [day - dt.timedelta(days=i) for i in range(window_days - 1, -1, -1)]
 
 
 def decayed_events(interactions: DataFrame, day: dt.date, settings: Settings) -> DataFrame:

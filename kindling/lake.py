@@ -31,6 +31,12 @@ from kindling.validate import network_name
 PUBLISHED_TABLES = ("account_scores", "topic_scores", "score_contributors", "quarantine", "topics", "graph_edges", "graph_vertices")
 
 
+
+def window_dates(day: dt.date, window_days: int) -> list[dt.date]:
+    """The dates of the scoring window ending on ``day`` (inclusive), oldest first."""
+    return [day - dt.timedelta(days=i) for i in range(window_days - 1, -1, -1)]
+
+
 class Lake:
     def __init__(self, root: str | Path):
         self.root = Path(root)

@@ -28,7 +28,7 @@ import time
 import uuid
 from pathlib import Path
 
-from kindling.lake import Lake, write_atomic_bytes
+from kindling.lake import Lake, window_dates, write_atomic_bytes
 from kindling.settings import Settings
 from kindling.state import load_states, save_state
 from kindling.validate import network_name
@@ -96,11 +96,6 @@ def step_wait(settings: Settings, day: dt.date, run_id: str) -> dict:
     return {"ready": True}
 
 
-def window_of(settings: Settings, day: dt.date) -> list[dt.date]:
-    """The days of ``day``'s scoring window, oldest first, ``day`` last."""
-    return [day - dt.timedelta(days=i) for i in range(settings.window_days - 1, -1, -1)]
-
-
 def conformed_day(lake: Lake, network: str, day: dt.date) -> bool:
     """True when the lake holds ``network``'s conformed day (its required tables passed audit-in)."""
     return all(lake.conformed(t, network, day).is_dir() for t in ("accounts", "interactions"))
@@ -118,7 +113,7 @@ def admission_plan(settings: Settings, day: dt.date) -> dict[str, list[str]]:
     lake = Lake(settings.lake)
     networks = list_networks(settings)
     plan = {}
-    for d in window_of(settings, day)[:-1]:
+    for d in window_dates(day, settings.window_days)[:-1]:
         todo = [n for n in networks if not conformed_day(lake, n, d) and network_day_ready(settings, n, d)]
         if todo:
             plan[d.isoformat()] = todo
@@ -278,7 +273,7 @@ def window_coverage(settings: Settings, day: dt.date, networks: list[str], admit
     """What the run's window holds: days expected, present (every network conformed), admitted by
     this run (the earlier days it conformed, and the run's own day), missing and skipped."""
     lake = Lake(settings.lake)
-    window = window_of(settings, day)
+    window = window_dates(day, settings.window_days)
     present = [d for d in window if all(conformed_day(lake, n, d) for n in networks)]
     admitted = sorted({*admit.get("days", {}), day.isoformat()})
     return {
