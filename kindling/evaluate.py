@@ -762,20 +762,18 @@ def _spark_lines(sp: dict | None, sh: dict | None, fl: dict | None) -> list[str]
     if sh is not None:
         cap = sh["cap"]
         lines.append(f"  largest share of a score from one contributor (cap {cap:g}):")
-        if not sh["global_published"]:
-            lines.append(f"    global top {sh['top']}: not published (no graph_edges, graph_vertices)")
-        else:
-            lines.append(f"    global top {sh['top']}: max {_num(sh['global_max_share'])},"
-                         f" {sh['global_over']} of {sh['global_accounts']} accounts above {cap:g}")
-            if sh["global_max_account"] is not None:
-                lines.append(f"      {sh['global_max_account']} <- {sh['global_max_contributor']}")
-        if not sh["topic_published"]:
-            lines.append(f"    topics' top {sh['top']}: not published (score_contributors with base_share)")
-        else:
-            lines.append(f"    topics' top {sh['top']}: max {_num(sh['topic_max_share'])},"
-                         f" {sh['topic_over']} of {sh['topic_pairs']} (topic, account) above {cap:g}")
-            if sh["topic_max_account"] is not None:
-                lines.append(f"      {sh['topic_max_topic']}: {sh['topic_max_account']} <- {sh['topic_max_contributor']}")
+        for side, label, source, counted, unit in (
+            ("global", "global", "no graph_edges, graph_vertices", "global_accounts", "accounts"),
+            ("topic", "topics'", "score_contributors with base_share", "topic_pairs", "(topic, account)"),
+        ):
+            if not sh[f"{side}_published"]:
+                lines.append(f"    {label} top {sh['top']}: not published ({source})")
+                continue
+            lines.append(f"    {label} top {sh['top']}: max {_num(sh[f'{side}_max_share'])},"
+                         f" {sh[f'{side}_over']} of {sh[counted]} {unit} above {cap:g}")
+            if sh[f"{side}_max_account"] is not None:
+                where = f"{sh['topic_max_topic']}: " if side == "topic" else ""
+                lines.append(f"      {where}{sh[f'{side}_max_account']} <- {sh[f'{side}_max_contributor']}")
     if fl is not None:
         lines += [
             f"  flags ({' or '.join(fl['flag_columns'])}) against planted bots, gamers, rings:",
