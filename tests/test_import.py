@@ -303,7 +303,12 @@ def test_imported_edges_run_through_the_pipeline(spark, tmp_path):
             repliers.setdefault(str(b), set()).add(str(a))
     most_replied = max(repliers, key=lambda k: len(repliers[k]))
     assert scores[0]["account_id"] == most_replied == "50"
-    assert scores[1]["account_id"] == "1"  # 50's only reply goes to 1
+    # 60 is replied to by two accounts; 1 only by 50, whose single reply would otherwise carry it to second
+    # place. One big spark is capped (spark_max_share): two trees catching outrank it.
+    assert scores[1]["account_id"] == "60"
+    by_id = {r["account_id"]: r for r in scores}
+    unreplied = [by_id[a] for a in by_id if a not in repliers]
+    assert by_id["1"]["pagerank"] > max(r["pagerank"] for r in unreplied)  # capped, not erased
     assert {r["account_id"] for r in scores} == {str(x) for e in edges for x in e[:2]}
     assert sum(r["pagerank"] for r in scores) == pytest.approx(1.0, abs=1e-6)
     assert scores[0]["influence"] > scores[-1]["influence"]
