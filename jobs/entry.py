@@ -379,15 +379,14 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
     for network, d in per_net.items():
         v = d["accounts"].where(F.col("account_id").isNotNull()).select(_qualified(network, "account_id").alias("id"), F.lit(network).alias("grp")).distinct()
         # factored slot weights: one weight per edge, the few slots that differ in a map
-        d["slot_edges_raw"] = T.slot_factors(d["edges"], d["tev"], d["topics"], settings.offtopic_factor, trust=True).persist()
-        d["caps"] = None
+        d["slot_edges"] = T.slot_factors(d["edges"], d["tev"], d["topics"], settings.offtopic_factor, trust=True).persist()
         t = T.slot_teleport(d["accounts"], d["rec"], d["topics"], seeds=d["seeds"]).select(_qualified(network, "id").alias("id"), "v")
         vertices = v if vertices is None else vertices.unionByName(v)
         teleport = t if teleport is None else teleport.unionByName(t)
     # every group's slots: global, its topics, trusted seeds (a narrower group's extra slots stay empty)
     scale = T.slot_scale(max(len(d["topics"]) + 2 for d in per_net.values()), settings.offtopic_factor)
     t0 = time.time()
-    result, sparks = _rank_without_sparks(per_net, vertices, teleport, scale, settings)
+    result, sparks = _rank(per_net, vertices, teleport, scale, settings)
     seconds = time.time() - t0
 
     out = {}
@@ -412,17 +411,20 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         top = spark.read.parquet(str(lake.staged(run_id, "account_scores", day, network))).where(F.col("rank") <= top_n).select("account_id", F.lit(0).alias("slot"))
         if slot_of is not None:
             top = top.unionByName(staged_topics.where(F.col("rank_in_topic") <= top_n).select("account_id", slot_of[F.col("topic")].alias("slot")))
-        contrib = T.contributors(top, ranks, d["slot_edges"], settings.damping, settings.contributors_k, scale=scale)
+        cap = spark_cap_shares(len(topics), settings.spark_max_share)
+        contrib = T.contributors(top, ranks, d["slot_edges"], settings.damping, settings.contributors_k, scale=scale, cap=cap)
         mix = T.kinds_mix(d["events"].select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "kind"), ["src", "dst"]).select(
             "src", "dst", F.lit(None).cast("string").alias("topic"), "events", "kinds"
         ).unionByName(T.kinds_mix(d["tev"].select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "topic", "kind"), ["src", "dst", "topic"]))
         sc = score_contributors(contrib, topics, accounts, mix, run_id)
         n_contrib = _stage(sc, lake, run_id, "score_contributors", day, network, ["topic", "account_id", "contributor_rank"])
         # the graph exactly as ranked (d["slot_edges"] as PageRank read it): any account's score explained (jobs/explain.py)
-        n_graph = {"graph_edges": _stage(graph_edges(d["slot_edges"], d["events"], topics, settings.offtopic_factor, run_id),
+        n_graph = {"graph_edges": _stage(graph_edges(d["slot_edges"], d["events"], topics, settings.offtopic_factor, run_id,
+                                                     ranks=glob, damping=settings.damping, cap=cap[0]),
                                          lake, run_id, "graph_edges", day, network, ["dst", "src"])}
+        staged_edges = spark.read.parquet(str(lake.staged(run_id, "graph_edges", day, network)))
         n_graph["graph_vertices"] = _stage(graph_vertices(
-            spark.read.parquet(str(lake.staged(run_id, "graph_edges", day, network))),
+            staged_edges,
             spark.read.parquet(str(lake.staged(run_id, "account_scores", day, network))), settings.damping, run_id,
         ), lake, run_id, "graph_vertices", day, network, ["id"])
         n_topic_list = _stage(topics_table(staged_topics, topics, d["same_as"], taxonomy, run_id), lake, run_id, "topics", day,
@@ -443,8 +445,9 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
             "converged": result.converged,
             "pagerank_seconds": round(seconds, 3),
             **sparks[network],
+            "spark_pairs_capped": staged_edges.where(F.col("flow_weight") < F.col("weight")).count(),
         }
-        for k in ("edges", "events", "ptopics", "tev", "rec", "slot_edges", "slot_edges_raw", "caps", "act", "seeds", "rings",
+        for k in ("edges", "events", "ptopics", "tev", "rec", "slot_edges", "act", "seeds", "rings",
                   "volume"):
             if d[k] is not None:
                 d[k].unpersist()
@@ -459,56 +462,32 @@ def _network_ranks(result, network: str) -> DataFrame:
     return result.ranks.where(F.col("grp") == network).select(F.expr(f"substring(id, {prefix})").alias("id"), "pr")
 
 
-def _rank_without_sparks(per_net: dict, vertices: DataFrame, teleport: DataFrame, scale: list[float], settings: Settings):
-    """PageRank over every network's slot edges, then the spark cap (:mod:`jobs.sparks`): while a
-    published ranking has an account with one contributor above ``spark_max_share``, the pairs
-    at fault are scaled down and PageRank runs again (at most ``spark_passes`` more times). Leaves
-    each network's ``slot_edges`` as ranked; returns the result and, per network, what the cap did."""
-    from jobs import sparks as S
+def _rank(per_net: dict, vertices: DataFrame, teleport: DataFrame, scale: list[float], settings: Settings):
+    """One PageRank over every network's slot edges (``d["slot_edges"]``), with the spark cap
+    (:mod:`jobs.sparks`): in the global slot and every topic slot, no contributor's flow into an
+    account counts for more than ``spark_max_share`` of its rank (the trusted-seed slot is left
+    uncapped: its teleport is a few seeds). Returns the result and, per network, the supersteps
+    the cap took."""
     from jobs.pagerank import pagerank_arrays
 
-    report = {n: {"spark_pairs_capped": 0, "spark_passes": 0, "spark_pairs_over_cap": 0} for n in per_net}
-    passes = 0
-    while True:
-        edges_all = None
-        for network, d in per_net.items():
-            d["slot_edges"] = S.apply_caps(d["slot_edges_raw"], d["caps"]).persist()
-            e = d["slot_edges"].select(_qualified(network, "src").alias("src"), _qualified(network, "dst").alias("dst"), "w", "n", "m")
-            edges_all = e if edges_all is None else edges_all.unionByName(e)
-        result = pagerank_arrays(vertices, edges_all, teleport, damping=settings.damping, tol=settings.tol,
-                                 max_iter=settings.max_iter, engine=settings.pagerank_engine,
-                                 vector_max_mb=settings.pagerank_vector_max_mb, scale=scale)
-        if settings.spark_max_share >= 1:
-            return result, report
-        found = {}
-        for network, d in per_net.items():
-            ranks = _network_ranks(result, network).persist()
-            # the global ranking's top; topic boards are guarded through their teleport instead (one
-            # recognizer's share of a recognition is capped, and expertise needs recognition)
-            cands = S.candidates(ranks, depth=2 * settings.contributors_top_n)
-            flows = S.contributions(cands, ranks, d["slot_edges"], settings.damping, scale)
-            # checkpointed: each round's caps would otherwise carry every earlier round's plan
-            new = S.spark_caps(flows, settings.spark_max_share).localCheckpoint(eager=True)
-            found[network] = (new, new.count())
-            ranks.unpersist()
-        print(f"spark cap, after PageRank pass {passes + 1} ({result.iterations} supersteps): pairs above "
-              f"{settings.spark_max_share:.0%} of an account's rank: "
-              + ", ".join(f"{network} {k}" for network, (_new, k) in found.items()), file=sys.stderr, flush=True)
-        if not any(k for _new, k in found.values()) or passes >= settings.spark_passes:
-            for network, (new, k) in found.items():
-                report[network]["spark_pairs_over_cap"] = k  # 0 unless the passes ran out
-                new.unpersist()
-            return result, report
-        passes += 1
-        result.unpersist()
-        for network, (new, k) in found.items():
-            d = per_net[network]
-            d["slot_edges"].unpersist()
-            if k:
-                d["caps"] = S.merge_caps(d["caps"], new).localCheckpoint(eager=True)
-            new.unpersist()
-            report[network]["spark_passes"] = passes
-            report[network]["spark_pairs_capped"] = d["caps"].count() if d["caps"] is not None else 0
+    edges_all = None
+    for network, d in per_net.items():
+        e = d["slot_edges"].select(_qualified(network, "src").alias("src"), _qualified(network, "dst").alias("dst"), "w", "n", "m")
+        edges_all = e if edges_all is None else edges_all.unionByName(e)
+    cap = {network: spark_cap_shares(len(d["topics"]), settings.spark_max_share) for network, d in per_net.items()}
+    result = pagerank_arrays(vertices, edges_all, teleport, damping=settings.damping, tol=settings.tol,
+                             max_iter=settings.max_iter, engine=settings.pagerank_engine,
+                             vector_max_mb=settings.pagerank_vector_max_mb, scale=scale, cap=cap)
+    print(f"PageRank: {result.iterations - result.capped_iterations} supersteps, then {result.capped_iterations} with "
+          f"the spark cap ({settings.spark_max_share:.0%} of an account's rank from one contributor at most)",
+          file=sys.stderr, flush=True)
+    return result, {n: {"spark_cap_supersteps": result.capped_iterations} for n in per_net}
+
+
+def spark_cap_shares(n_topics: int, max_share: float) -> list[float]:
+    """A network's cap per slot (:func:`jobs.pagerank.pagerank_arrays`): the global slot 0 and the
+    topic slots 1..K at ``max_share``, the trusted-seed slot K + 1 uncapped (0)."""
+    return [float(max_share)] * (n_topics + 1) + [0.0]
 
 
 # --- shared ------------------------------------------------------------------

@@ -63,9 +63,10 @@ VECTOR_CHUNK_MB = 256
 @dataclass
 class ArrayRankResult:
     ranks: DataFrame  # id, grp, pr: array<double> (each slot sums to 1 within its group); persisted
-    iterations: int
+    iterations: int  # supersteps in all (uncapped, then capped)
     converged: bool
     last_error: dict[str, list[float]]  # grp -> L1 change per slot over the last superstep
+    capped_iterations: int = 0  # of ``iterations``, the supersteps with the cap on
 
     def unpersist(self) -> None:
         self.ranks.unpersist()
@@ -98,6 +99,7 @@ def pagerank_arrays(
     engine: str = ENGINE,
     vector_max_mb: float = VECTOR_MAX_MB,
     scale: list[float] | None = None,
+    cap: dict[str, list[float]] | None = None,
 ) -> ArrayRankResult:
     """Every slot of every group in one pass per superstep.
 
@@ -117,6 +119,20 @@ def pagerank_arrays(
     same multiplier (:func:`expand_slots` writes out the arrays). The same ranks as the arrays, with
     one weight and a few map entries per edge instead of one weight per slot: the vector engine
     keeps them so (about 16 bytes per edge whatever the slots), the DataFrame engine expands them.
+
+    **Capped** (``cap``: per group, per slot, a share; 0 or 1 and above, or a slot not listed:
+    uncapped): no contributor's flow ``d * pr(u) * p(u -> v)`` into a vertex may count for more
+    than that share of the vertex's rank. The uncapped map runs to convergence, then the capped
+    one, ``y(v) <- (1 - d) v(v) + sum over u of min(d * y(u) * p(u -> v), share * y(v))``, from
+    that fixed point: the capped map is monotone and below the uncapped one, so its iterates
+    decrease to its greatest fixed point (from the teleport vector instead, a vertex with no
+    teleport weight would stay at 0 whatever reached it). What a cap withholds returns through
+    the teleport, as dangling mass does. At that fixed point a vertex without teleport weight in a
+    slot keeps rank there only from at least ``1 / share`` contributors. See :mod:`jobs.sparks`.
+    The vector engine solves each vertex's cap within the superstep (its greatest ``y(v)`` with
+    the new value on both sides); the DataFrame engine caps against the previous value, which
+    reaches the same fixed point in more supersteps. ``cap`` assumes one edge row per (src, dst)
+    pair (the vector engine caps each row; the DataFrame engine merges repeated pairs first).
 
     Inside, the K slots are K double columns (``y0 .. y{K-1}``; a group with
     fewer slots pads with zeros): a superstep is then plain column arithmetic
@@ -170,10 +186,11 @@ def pagerank_arrays(
     slot = lambda arr, i: f"greatest(coalesce(get({arr}, {i}), 0.0D), 0.0D)"  # noqa: E731
     spark = edges.sparkSession
     parts_n = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    caps = _cap_codes(cap, names, k)
     if _vector_fits(engine, sum(sizes.values()), edges, k, vector_max_mb, factored=scale is not None):
-        state, total, err, iterations, converged, release, slots = _run_vector(
+        state, total, err, iterations, converged, release, slots, capped = _run_vector(
             verts, edges, teleport.select(key_of("id").alias("id"), "v"), slot, k, len(names), float(damping),
-            tol, max_iter, steps_per_job, parts_n, scale)
+            tol, max_iter, steps_per_job, parts_n, scale, caps)
         shape = {g: (n, slots[g]) for g, n in sizes.items()}
     else:
         tele = teleport.join(idmap, "id").select(F.col("k").alias("id"), "grp", "v").persist(StorageLevel.MEMORY_AND_DISK)
@@ -187,8 +204,8 @@ def pagerank_arrays(
             raise ValueError("PageRank with an empty teleport vector")
         if scale is not None:
             edges = expand_slots(edges, scale[:k])
-        state, total, err, iterations, converged = _run_dataframe(
-            verts, edges, tele, slot, shape, k, float(damping), tol, max_iter, steps_per_job, parts_n)
+        state, total, err, iterations, converged, capped = _run_dataframe(
+            verts, edges, tele, slot, shape, k, float(damping), tol, max_iter, steps_per_job, parts_n, caps)
         release = state.unpersist
     Y = _cols("y", k)
     length = "CASE grp " + " ".join(f"WHEN {g} THEN {kg}" for g, (_n, kg) in sorted(shape.items())) + " END"
@@ -206,7 +223,24 @@ def pagerank_arrays(
     ranks.count()
     release()
     idmap.unpersist()
-    return ArrayRankResult(ranks=ranks, iterations=iterations, converged=converged, last_error={names[g]: v for g, v in err.items()})
+    return ArrayRankResult(ranks=ranks, iterations=iterations, converged=converged, last_error={names[g]: v for g, v in err.items()},
+                           capped_iterations=capped)
+
+
+def _cap_codes(cap: dict[str, list[float]] | None, names: list[str], k: int) -> dict[int, list[float]] | None:
+    """``cap`` by group code, K shares each (0: uncapped); None when no slot is capped."""
+    if not cap:
+        return None
+    unknown = set(cap) - set(names)
+    if unknown:
+        raise ValueError(f"cap: groups {sorted(unknown)} are not among the vertices' groups")
+    out = {}
+    for g, name in enumerate(names):
+        shares = [float(x) for x in cap.get(name, [])][:k]
+        if any(not x >= 0 for x in shares):
+            raise ValueError(f"cap of group {name!r}: shares must be >= 0, got {shares}")
+        out[g] = [x if 0 < x < 1 else 0.0 for x in shares] + [0.0] * (k - len(shares))
+    return out if any(x > 0 for arr in out.values() for x in arr) else None
 
 
 def vector_bytes(n: int, e: int, k: int, pairs: int | None = None, chunk_mb: float = VECTOR_CHUNK_MB) -> int:
@@ -255,10 +289,13 @@ def expand_slots(edges: DataFrame, scale: list[float]) -> DataFrame:
 
 
 def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: int, groups: int, d: float, tol: float,
-                max_iter: int, steps_per_job: int, parts: int, scale: list[float] | None = None):
+                max_iter: int, steps_per_job: int, parts: int, scale: list[float] | None = None,
+                caps: dict[int, list[float]] | None = None):
     """The supersteps on the JVM vector engine (engine/src, ``VECTOR_CLASS``), which also builds
     the transition matrix from the edges and normalises the teleport vector. Returns its state,
-    a callback that releases it, and each group's slot count (its longest teleport array)."""
+    a callback that releases it, each group's slot count (its longest teleport array) and the
+    number of capped supersteps (``caps``: per group code, K shares; after the uncapped map has
+    converged, up to ``max_iter`` more supersteps with the cap on)."""
     from py4j.java_gateway import JavaClass
 
     spark = edges.sparkSession
@@ -293,6 +330,15 @@ def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: in
         while iterations < max_iter and not eng.converged():
             iterations = eng.run(min(steps_per_job, max_iter - iterations))
             failpoint("rank:mid-pagerank", when=iterations >= 2)
+        uncapped = iterations
+        if caps is not None:
+            shares = spark.sparkContext._gateway.new_array(spark._jvm.double, groups * k)
+            for g, arr in caps.items():
+                for t, x in enumerate(arr):
+                    shares[g * k + t] = x
+            eng.cap(shares)
+            while iterations - uncapped < max_iter and not eng.converged():
+                iterations = eng.run(min(steps_per_job, max_iter - (iterations - uncapped)))
         state = DataFrame(eng.state(), spark)
     except BaseException:
         eng.close()  # the cached blocks and the keys' broadcast
@@ -300,12 +346,15 @@ def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: in
     flat = lambda arr: {g: list(arr[g * k:(g + 1) * k]) for g in range(groups)}  # noqa: E731
     slots = list(eng.slotCounts())
     return (state, flat(list(eng.totals())), flat(list(eng.lastError())), iterations, bool(eng.converged()), eng.close,
-            {g: slots[g] for g in range(groups)})
+            {g: slots[g] for g in range(groups)}, iterations - uncapped)
 
 
 def _run_dataframe(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, shape: dict, k: int, d: float, tol: float,
-                   max_iter: int, steps_per_job: int, parts_n: int) -> tuple[DataFrame, dict, dict, int, bool]:
-    """The supersteps as DataFrame joins and aggregations: the engine for vectors too big for the driver."""
+                   max_iter: int, steps_per_job: int, parts_n: int,
+                   caps: dict[int, list[float]] | None = None) -> tuple[DataFrame, dict, dict, int, bool, int]:
+    """The supersteps as DataFrame joins and aggregations: the engine for vectors too big for the driver.
+    With ``caps`` (per group code, K shares), up to ``max_iter`` more supersteps with the cap on
+    once the uncapped map has converged; returns how many, last."""
     spark = edges.sparkSession
     Y, V, W, P, PV, NC = _cols("y", k), _cols("v", k), _cols("w", k), _cols("p", k), _cols("pv", k), _cols("n", k)
     has_n = "n" in edges.columns
@@ -341,7 +390,6 @@ def _run_dataframe(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, sh
 
     fixed = _select(tv, "id", "grp", *[f"{_num(1.0 - d)} * {V[i]} AS {Y[i]}" for i in range(k)])
     state = _select(tv, "id", "grp", *[f"{V[i]} AS {Y[i]}" for i in range(k)]).repartition(parts_n, "id").localCheckpoint(eager=True)
-    iterations, converged = 0, False
     err: dict[str, list[float]] = {}
     total: dict[int, list[float]] = tsum
 
@@ -352,49 +400,70 @@ def _run_dataframe(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, sh
     # superstep (sort-merge) and no broadcast of the state (measured 5.0-5.5 s
     # against 7-8 s per 5 supersteps on 1M edges).
     hint = f"/*+ {JOIN_HINT.upper()}(c) */ " if JOIN_HINT else ""
-    msgs = f"SELECT {hint}t.dst AS id, c.grp, {', '.join(f'c.{Y[i]} * t.{P[i]} AS {Y[i]}' for i in range(k))}"
-    join = "FROM {cur} c JOIN {trans} t ON c.id = t.src"
-    zero_pv = ", ".join(f"0.0D AS {c}" for c in PV)
-    plain = f"SELECT id, first(grp) AS grp, {sums(Y)} FROM ({msgs} {join} UNION ALL SELECT id, grp, {', '.join(Y)} FROM {{fixed}}) GROUP BY id"
-    carried = (  # also carries the previous value, for the convergence test
-        f"SELECT id, first(grp) AS grp, {sums(Y + PV)} FROM ({msgs}, {zero_pv} {join} "
-        f"UNION ALL SELECT id, grp, {', '.join(Y)}, {zero_pv} FROM {{fixed}} "
-        f"UNION ALL SELECT id, grp, {', '.join(f'0.0D AS {c}' for c in Y)}, {', '.join(f'{Y[i]} AS {PV[i]}' for i in range(k))} FROM {{cur}}) "
-        "GROUP BY id"
-    )
 
-    def superstep(cur: DataFrame, carry: bool) -> DataFrame:
-        return spark.sql(carried if carry else plain, cur=cur, trans=trans, fixed=fixed)
+    def statements(capped: bool) -> tuple[str, str]:
+        """A superstep's SQL, without and with the previous value carried (for the convergence
+        test). Capped, each message is at most its slot's share of the destination's previous
+        value, read by a window over the destination's rows (its carried row holds it) rather
+        than a second join with the state: a self-join's size estimate would square with every
+        superstep, as a local checkpoint keeps its plan's statistics."""
+        msgs = f"SELECT {hint}t.dst AS id, c.grp, {', '.join(f'c.{Y[i]} * t.{P[i]} AS {Y[i]}' for i in range(k))}"
+        join = "FROM {cur} c JOIN {trans} t ON c.id = t.src"
+        zero_pv = ", ".join(f"0.0D AS {c}" for c in PV)
+        plain = f"SELECT id, first(grp) AS grp, {sums(Y)} FROM ({msgs} {join} UNION ALL SELECT id, grp, {', '.join(Y)} FROM {{fixed}}) GROUP BY id"
+        rows = (
+            f"{msgs}, {zero_pv}, 0 AS _m {join} "
+            f"UNION ALL SELECT id, grp, {', '.join(Y)}, {zero_pv}, 1 AS _m FROM {{fixed}} "
+            f"UNION ALL SELECT id, grp, {', '.join(f'0.0D AS {c}' for c in Y)}, {', '.join(f'{Y[i]} AS {PV[i]}' for i in range(k))}, 1 AS _m FROM {{cur}}"
+        )
+        if capped:
+            share = {i: "CASE grp " + " ".join(f"WHEN {g} THEN {_num(arr[i])}" for g, arr in sorted(caps.items())) + " END"
+                     for i in range(k) if any(arr[i] > 0 for arr in caps.values())}
+            held = [f"IF(_m = 0 AND {share[i]} > 0, least({Y[i]}, {share[i]} * max({PV[i]}) OVER (PARTITION BY id)), {Y[i]}) AS {Y[i]}"
+                    if i in share else Y[i] for i in range(k)]
+            rows = f"SELECT id, grp, {', '.join(held)}, {', '.join(PV)} FROM ({rows})"
+        carried = f"SELECT id, first(grp) AS grp, {sums(Y + PV)} FROM ({rows}) GROUP BY id"
+        return plain, carried
 
-    while iterations < max_iter:
-        block = min(steps_per_job, max_iter - iterations)
-        mid = state
-        for _ in range(block - 1):
-            mid = superstep(mid, carry=False)
-        if block > 1:  # materialised, so that the checked superstep reads it twice without recomputing
-            mid = mid.localCheckpoint(eager=True)
-        new = superstep(mid, carry=True).localCheckpoint(eager=True)
-        if block > 1:
-            mid.unpersist()
-        iterations += block
-        failpoint("rank:mid-pagerank", when=iterations >= 2)
-        both = _sums(new, Y + PV)
-        total = {g: s[:k] for g, s in both.items()}
-        prev_total = {g: s[k:] for g, s in both.items()}
-        change = [
-            f"abs({_sql_div(Y[i], _group_sql(total, i))} - {_sql_div(PV[i], _group_sql(prev_total, i))}) AS c{i}"
-            for i in range(k)
-        ]
-        err = _sums(_select(new, "grp", *change), _cols("c", k))
-        state.unpersist()
-        state = _select(new, "id", "grp", *Y)
-        if all(x < shape[g][0] * tol for g, arr in err.items() for x in arr):
-            converged = True
-            break
+    def run(state: DataFrame, capped: bool) -> tuple[DataFrame, int, bool]:
+        nonlocal total, err
+        plain, carried = statements(capped)
+        done, converged = 0, False
+        while done < max_iter:
+            # capped, every superstep carries the previous value (the caps): one per Spark job
+            block = 1 if capped else min(steps_per_job, max_iter - done)
+            mid = state
+            for _ in range(block - 1):
+                mid = spark.sql(plain, cur=mid, trans=trans, fixed=fixed)
+            if block > 1:  # materialised, so that the checked superstep reads it twice without recomputing
+                mid = mid.localCheckpoint(eager=True)
+            new = spark.sql(carried, cur=mid, trans=trans, fixed=fixed).localCheckpoint(eager=True)
+            if block > 1:
+                mid.unpersist()
+            done += block
+            failpoint("rank:mid-pagerank", when=not capped and done >= 2)
+            both = _sums(new, Y + PV)
+            total = {g: s[:k] for g, s in both.items()}
+            prev_total = {g: s[k:] for g, s in both.items()}
+            change = [
+                f"abs({_sql_div(Y[i], _group_sql(total, i))} - {_sql_div(PV[i], _group_sql(prev_total, i))}) AS c{i}"
+                for i in range(k)
+            ]
+            err = _sums(_select(new, "grp", *change), _cols("c", k))
+            state.unpersist()
+            state = _select(new, "id", "grp", *Y)
+            if all(x < shape[g][0] * tol for g, arr in err.items() for x in arr):
+                converged = True
+                break
+        return state, done, converged
 
+    state, iterations, converged = run(state, capped=False)
+    capped_steps = 0
+    if caps is not None:
+        state, capped_steps, converged = run(state, capped=True)
     trans.unpersist()
     tv.unpersist()
-    return state, total, err, iterations, converged
+    return state, total, err, iterations + capped_steps, converged, capped_steps
 
 
 def _sums(df: DataFrame, cols: list[str]) -> dict[str, list[float]]:

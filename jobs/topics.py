@@ -287,6 +287,7 @@ def contributors(
     damping: float,
     k: int,
     scale: list[float] | None = None,
+    cap: list[float] | None = None,
 ) -> DataFrame:
     """The top ``k`` contributors of each account of ``top`` in its slot, with exact shares of its score.
 
@@ -302,7 +303,8 @@ def contributors(
     defenses withheld, all returned through it), so ``base_share`` = 1 - (sum of every flow) /
     ``pr_s(dst)``, and the shares of all contributors plus ``base_share`` add to 1; the ``k``
     listed add to at most ``1 - base_share``. Out-weights are summed only for the (source, slot)
-    pairs that reach a top account.
+    pairs that reach a top account. ``cap``: per slot, the spark cap PageRank ranked with (0:
+    none), each flow at most that share of ``pr_s(dst)`` (:func:`jobs.pagerank.pagerank_arrays`).
 
     ``account_id, slot, contributor_id, share, base_share, contributor_rank``.
     """
@@ -335,6 +337,10 @@ def contributors(
         .where(F.col("flow") > 0)
         .join(own.where(F.col("_rank") > 0), ["account_id", "slot"])
     )
+    if cap and any(0 < c < 1 for c in cap):
+        share = F.coalesce(F.get(F.array(*[F.lit(float(c) if 0 < c < 1 else 0.0) for c in cap]), F.col("slot")), F.lit(0.0))
+        held = F.when(share > 0, F.least(F.col("flow"), share * F.col("_rank"))).otherwise(F.col("flow"))
+        flows = flows.withColumn("flow", held)
     per = Window.partitionBy("account_id", "slot")
     # Ordered by the share as published (6 decimals), then by id: two contributors whose flows
     # are equal up to float noise (it differs from run to run with the summation order) keep

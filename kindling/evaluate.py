@@ -392,7 +392,10 @@ def _global_shares(lake: Lake, day: dt.date, net: str) -> dict:
     out.update(global_published=True, global_accounts=len(top), global_over=0)
     if not top:
         return out
-    edges = pd.read_parquet(edges_dir, columns=["src", "dst", "weight", "out_weight"], filters=[("dst", "in", top)])
+    # flow_weight: the weight the rank flowed along (the spark cap applied); a lake from before it has weight only
+    wcol = "flow_weight" if "flow_weight" in _columns(edges_dir) else "weight"
+    edges = pd.read_parquet(edges_dir, columns=["src", "dst", wcol, "out_weight"], filters=[("dst", "in", top)])
+    edges = edges.rename(columns={wcol: "weight"})
     pr = vertices.set_index("id")["pagerank"]
     damping = float(vertices["damping"].iloc[0]) if len(vertices) else 0.0
     edges = edges[(edges["out_weight"] > 0) & edges["src"].isin(pr.index) & edges["dst"].isin(pr.index)]

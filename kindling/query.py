@@ -393,7 +393,7 @@ def explain(
 
     Influence is explained for **every** scored account from ``graph_edges`` and ``graph_vertices``
     (source ``graph``): contributor u's share of v's score is
-    ``damping * pagerank(u) * weight(u->v) / out_weight(u) / pagerank(v)``; the ``n`` largest are
+    ``damping * pagerank(u) * flow_weight(u->v) / out_weight(u) / pagerank(v)``; the ``n`` largest are
     listed, ``others_share`` sums all the other contributors and ``base_share`` (graph_vertices) is
     what the teleport brought, so the listed shares + others + base = 1. A topic's expertise, and
     influence on a day published without the graph tables, are explained by ``score_contributors``
@@ -468,10 +468,10 @@ def explain(
 _GRAPH_VERTEX_SQL = "SELECT pagerank, in_flow, base, base_share, damping FROM read_parquet(?) WHERE id = ?"
 _GRAPH_CONTRIB_SQL = (
     "WITH c AS (SELECT e.src AS contributor_id, v.handle AS contributor_handle, {ctype} AS contributor_type, "
-    "? * v.pagerank * e.weight / e.out_weight / ? AS share, e.events, e.kinds, "
-    "v.pagerank AS contributor_pagerank, e.weight, e.out_weight "
+    "? * v.pagerank * e.flow_weight / e.out_weight / ? AS share, e.events, e.kinds, "
+    "v.pagerank AS contributor_pagerank, e.flow_weight AS weight, e.out_weight "
     "FROM read_parquet(?) e JOIN read_parquet(?) v ON v.id = e.src {join} "
-    "WHERE e.dst = ? AND e.weight > 0 AND e.out_weight > 0) "
+    "WHERE e.dst = ? AND e.flow_weight > 0 AND e.out_weight > 0) "
     "SELECT row_number() OVER (ORDER BY share DESC, contributor_id) AS contributor_rank, * FROM c "
     "ORDER BY contributor_rank"
 )

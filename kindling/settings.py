@@ -116,17 +116,14 @@ class Settings:
     teleport): a pod exists to get its members' posts shown to more people, so the outside engagement
     they collect is a product of the pod too. 1 leaves it whole."""
     spark_max_share: float = 0.25
-    """Sparks (docs/reference.md "Many trees, not few sparks"): in the global score of every account and on each
-    topic's board near its top, no single engager may make more than this share of an account's
-    rank; a pair above it has its weight scaled down until it makes this share (the rest returns to
-    the teleport). 1 turns the rule off."""
+    """Sparks (docs/reference.md "Many trees, not few sparks"): in the global score and on every
+    topic, no single engager's flow may make more than this share of an account's rank; PageRank
+    holds each flow to it (the rest returns to the teleport), so an account with no teleport of its
+    own on a topic needs at least 1 / this many contributors to rank there. 1 turns the rule off."""
     recognition_max_share: float = 0.5
     """... and on a topic, one recognizer may make at most this share of an account's recognition
     (the topic's teleport): a lone recognizer makes none, two count as twice the smaller. 1 turns
     the rule off."""
-    spark_passes: int = 3
-    """... capping one pair moves other ranks a little: PageRank runs again after each round of caps,
-    at most this many times."""
     defenses: bool = True
     """false turns every defense off at once (credit spread, pair saturation, volume, responses,
     reciprocity, the ring discounts): for measuring what they do (``kindling evaluate --baseline-lake``), never
@@ -255,8 +252,6 @@ class Settings:
             raise ValueError(f"spark_max_share must be in (0, 1], got {self.spark_max_share!r}")
         if not 0 < self.recognition_max_share <= 1:
             raise ValueError(f"recognition_max_share must be in (0, 1], got {self.recognition_max_share!r}")
-        if self.spark_passes < 0:
-            raise ValueError(f"spark_passes must be >= 0, got {self.spark_passes!r}")
         if not 0 < self.trust_good_share <= 1:
             raise ValueError(f"trust_good_share must be in (0, 1], got {self.trust_good_share!r}")
         if not 0 <= self.spam_mass_flag <= 1:

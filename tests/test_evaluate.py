@@ -588,7 +588,7 @@ def _write_spark_lake(lake, graph=True, base_share=True):
             dict(id=a, handle=None, pagerank=p, influence=20.0, in_flow=0.0, base=p, base_share=1.0, out_weight=1.0,
                  damping=0.8, run_id="r") for a, p in PAGERANK.items()])
         _write(lake, "graph_edges", "alpha", [
-            dict(src=s, dst=d, weight=w, norm_weight=w, out_weight=o, events=1, kinds="like=1", topic_factors=None,
+            dict(src=s, dst=d, weight=w, flow_weight=w, norm_weight=w, out_weight=o, events=1, kinds="like=1", topic_factors=None,
                  offtopic_factor=0.1, run_id="r") for s, d, w, o in EDGES])
 
 

@@ -243,8 +243,9 @@ def _table(lake, table, day):
 
 
 def _reference(lake, day):
-    """networkx ranks and shares from the day's published weights, independent of the engine."""
-    rows = [(r["src"], r["dst"], r["weight"], r["norm_weight"]) for r in _table(lake, "graph_edges", day)]
+    """networkx ranks and shares from the day's published weights, independent of the engine: plain
+    PageRank over flow_weight (the weights with the spark cap applied) gives the published ranks."""
+    rows = [(r["src"], r["dst"], r["flow_weight"], r["norm_weight"]) for r in _table(lake, "graph_edges", day)]
     ranks = _nx_ranks(ACCOUNTS, rows)
     shares, base = _shares(ACCOUNTS, rows, ranks)
     return rows, ranks, shares, base

@@ -452,7 +452,7 @@ def _write_graph(root, day, network, ranks, edges, damping=0.85):
     """graph_edges and graph_vertices of one day as the rank step publishes them, from (src, dst,
     weight, norm_weight) and the given ranks: in_flow, base and base_share worked out here."""
     out = {u: sum(n for s, _d, _w, n in edges if s == u) for u in ranks}
-    e_rows = [dict(src=s, dst=d, weight=w, norm_weight=n, out_weight=out[s], events=1, kinds="reply=1",
+    e_rows = [dict(src=s, dst=d, weight=w, flow_weight=w, norm_weight=n, out_weight=out[s], events=1, kinds="reply=1",
                    topic_factors=None, offtopic_factor=0.2, run_id="r") for s, d, w, n in edges]
     in_flow = {v: sum(damping * ranks[s] * w / out[s] for s, d, w, _n in edges if d == v) for v in ranks}
     v_rows = [dict(id=v, handle=f"h_{v}", pagerank=r, influence=20.0, in_flow=in_flow[v], base=r - in_flow[v],
