@@ -350,8 +350,11 @@ def contributors(
         "account_id", "slot", "contributor_id", F.round(F.col("flow") / F.col("_rank"), 6).alias("share"),
         (F.lit(1.0) - F.sum("flow").over(per) / F.col("_rank")).alias("base_share"),
     )
+    # a contributor whose share shows as 0 (below 0.0000005: a source the cap left with almost no
+    # rank on the topic) is not listed; its flow stays counted in base_share's complement
     return (
-        shares.select("*", F.row_number().over(ordered).alias("contributor_rank"))
+        shares.where(F.col("share") > 0)
+        .select("*", F.row_number().over(ordered).alias("contributor_rank"))
         .where(F.col("contributor_rank") <= int(k))
         .select("account_id", "slot", "contributor_id", "share", "base_share", F.col("contributor_rank").cast("long"))
     )

@@ -141,10 +141,13 @@ def test_run_publishes_scores_and_rerun_is_identical(spark, tmp_path, snapshots)
         assert set(v) == {r["account_id"] for r in first if r["network"] == net}
         assert sum(r["pagerank"] for r in v.values()) == pytest.approx(1.0, abs=1e-6)
         e = [r for r in graph if r["network"] == net]
-        assert e and all(r["src"] in v and r["dst"] in v and 0 <= r["weight"] <= r["norm_weight"] for r in e)
+        assert e and all(r["src"] in v and r["dst"] in v and 0 <= r["flow_weight"] <= r["weight"] <= r["norm_weight"] for r in e)
+        assert any(r["flow_weight"] < r["weight"] for r in e)  # the spark cap held some flow
         flows = {}
         for r in e:
-            flows[r["dst"]] = flows.get(r["dst"], 0.0) + v[r["src"]]["damping"] * v[r["src"]]["pagerank"] * r["weight"] / r["out_weight"]
+            flow = v[r["src"]]["damping"] * v[r["src"]]["pagerank"] * r["flow_weight"] / r["out_weight"]
+            assert flow <= 0.25 * v[r["dst"]]["pagerank"] * (1 + 1e-9)  # no contributor above spark_max_share
+            flows[r["dst"]] = flows.get(r["dst"], 0.0) + flow
         for a, r in v.items():
             assert flows.get(a, 0.0) / r["pagerank"] + r["base_share"] == pytest.approx(1.0, abs=1e-9)
         bases = [r["base"] for r in v.values()]

@@ -43,7 +43,7 @@ BASE = {
     "score_contributors": {"topic": None, "account_id": "a1", "contributor_handle": "bob",
                            "contributor_type": "person", "share": 0.1, "base_share": 0.3, "events": 2, "kinds": "reply=2",
                            "run_id": "run-1"},
-    "graph_edges": {"weight": 1.0, "norm_weight": 2.0, "out_weight": 2.0, "events": 3, "kinds": "reply=2,like=1",
+    "graph_edges": {"weight": 1.0, "flow_weight": 1.0, "norm_weight": 2.0, "out_weight": 2.0, "events": 3, "kinds": "reply=2,like=1",
                     "topic_factors": None, "offtopic_factor": 0.2, "run_id": "run-1"},
     "graph_vertices": {"handle": "ann", "pagerank": 1 / N, "influence": 20.0, "in_flow": 0.5 / N, "base": 0.5 / N,
                        "base_share": 0.5, "out_weight": 2.0, "damping": 0.85, "run_id": "run-1"},
