@@ -966,8 +966,8 @@ public final class VectorPageRank {
      * run on until converged again. Each superstep gives v the greatest r with
      * {@code r = teleport part + sum over u of min(message, share * r)} ({@link Matrix#waterFill}),
      * so that the caps hold within the superstep and only the flows between vertices are left
-     * to settle (as fast as the plain map; capping against v's previous value instead took
-     * four times as many supersteps). Call it once the uncapped map has converged: the capped
+     * to settle (capping against v's previous value instead took 108 capped supersteps against
+     * 40 on a 300-account test day, 76 against 26 on tests/test_sparks.py's case). Call it once the uncapped map has converged: the capped
      * map is monotone and below the uncapped one, so from the uncapped fixed point its iterates
      * decrease to the greatest capped fixed point; what a cap withholds returns through the
      * teleport, as dangling mass does. (From the teleport vector instead, a vertex without
