@@ -412,16 +412,26 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         if slot_of is not None:
             top = top.unionByName(staged_topics.where(F.col("rank_in_topic") <= top_n).select("account_id", slot_of[F.col("topic")].alias("slot")))
         cap = spark_cap_shares(len(topics), settings.spark_max_share)
-        contrib = T.contributors(top, ranks, d["slot_edges"], settings.damping, settings.contributors_k, scale=scale, cap=cap)
-        mix = T.kinds_mix(d["events"].select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "kind"), ["src", "dst"]).select(
+        contrib = T.contributors(top, ranks, d["slot_edges"], settings.damping, settings.contributors_k, scale=scale, cap=cap).persist()
+        # the interactions behind each pair: every pair's for graph_edges, and per topic only for the
+        # pairs score_contributors lists (the topic events are several times the events: on the
+        # make-run sample, aggregating all of them was half of this step's time)
+        pair_mix = T.kinds_mix(d["events"].select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "kind"),
+                               ["src", "dst"]).persist()
+        listed = contrib.select(F.col("contributor_id").alias("src"), F.col("account_id").alias("dst")).distinct()
+        listed_tev = d["tev"].select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "topic", "kind").join(
+            listed, ["src", "dst"], "left_semi")
+        mix = pair_mix.join(listed, ["src", "dst"], "left_semi").select(
             "src", "dst", F.lit(None).cast("string").alias("topic"), "events", "kinds"
-        ).unionByName(T.kinds_mix(d["tev"].select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "topic", "kind"), ["src", "dst", "topic"]))
+        ).unionByName(T.kinds_mix(listed_tev, ["src", "dst", "topic"]))
         sc = score_contributors(contrib, topics, accounts, mix, run_id)
         n_contrib = _stage(sc, lake, run_id, "score_contributors", day, network, ["topic", "account_id", "contributor_rank"])
+        contrib.unpersist()
         # the graph exactly as ranked (d["slot_edges"] as PageRank read it): any account's score explained (jobs/explain.py)
         n_graph = {"graph_edges": _stage(graph_edges(d["slot_edges"], d["events"], topics, settings.offtopic_factor, run_id,
-                                                     ranks=glob, damping=settings.damping, cap=cap[0]),
+                                                     ranks=glob, damping=settings.damping, cap=cap[0], mix=pair_mix),
                                          lake, run_id, "graph_edges", day, network, ["dst", "src"])}
+        pair_mix.unpersist()
         staged_edges = spark.read.parquet(str(lake.staged(run_id, "graph_edges", day, network)))
         n_graph["graph_vertices"] = _stage(graph_vertices(
             staged_edges,

@@ -41,14 +41,16 @@ from jobs.topics import kinds_mix
 
 
 def graph_edges(slot_edges: DataFrame, events: DataFrame, topics: list[str], offtopic: float, run_id: str,
-                ranks: DataFrame | None = None, damping: float = 0.85, cap: float = 0.0) -> DataFrame:
+                ranks: DataFrame | None = None, damping: float = 0.85, cap: float = 0.0,
+                mix: DataFrame | None = None) -> DataFrame:
     """The ``graph_edges`` rows of one network.
 
     ``slot_edges``: ``src, dst, w`` and optionally ``n`` and ``m`` (factored slot weights, the
     DataFrame PageRank ranked); ``events``: ``actor_id, target_id, kind`` (the window's decayed
     events, for ``events`` and ``kinds``); ``topics``: the ranked topics (slots 1..K); ``ranks``:
     ``id, pagerank`` (the global ranks) and ``damping``, with ``cap`` (the global slot's
-    ``spark_max_share``; 0 or None: uncapped) for ``flow_weight``.
+    ``spark_max_share``; 0 or None: uncapped) for ``flow_weight``; ``mix``: the events' ``src, dst,
+    events, kinds`` when already computed (:func:`jobs.topics.kinds_mix` of ``events``).
 
     As the engines do: a weight below 0 (or null) counts as 0, an edge's normaliser is
     ``max(w, n)`` (n null or absent: w), and slot s multiplies both by ``m[s]`` (default: 1 for the
@@ -79,7 +81,8 @@ def graph_edges(slot_edges: DataFrame, events: DataFrame, topics: list[str], off
              .withColumn("flow_weight", F.when(F.col("_pu") > 0, F.least(F.col("weight"), most)).otherwise(F.col("weight"))))
     else:
         e = e.withColumn("flow_weight", F.col("weight"))
-    mix = kinds_mix(events.select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "kind"), ["src", "dst"])
+    if mix is None:
+        mix = kinds_mix(events.select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "kind"), ["src", "dst"])
     out = e.join(mix, ["src", "dst"], "left").select(
         "src", "dst", "weight", "flow_weight", "norm_weight", "out_weight",
         F.coalesce("events", F.lit(0)).alias("events"), F.coalesce("kinds", F.lit("")).alias("kinds"),
