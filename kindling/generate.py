@@ -44,7 +44,8 @@ and the topic set but not behaviour: popularity, roles and activity are drawn pe
   actor has no post of the last 7 days) with probability = its ``propensity``, within hours, the
   same day (an answer due after midnight is given at the day's last second);
 * sparks (``--sparks N``, default accounts // 200: 25 of 5,000): ordinary accounts (persons with
-  no planted role but ``account``, of popularity below the median of such accounts) whose only
+  no planted role but ``account``, of popularity and mean posts per day both at most the median
+  of such accounts: an ordinary account that posts often collects organic recognition) whose only
   notable evidence is ONE engagement from a top account (one of the 1% most popular, at least 5,
   not a bot, reply gamer or ring member):
   on one of the last ``SPARK_DAYS`` days before ``end_date`` the spark writes one extra post on
@@ -557,15 +558,19 @@ def _ordinary(w: _World) -> np.ndarray:
 
 
 def _draw_sparks(w: _World, seed: int, k: int, end_day: int, n_topics: int) -> _Sparks:
-    """``k`` sparks among the ordinary accounts of below-median popularity, each engaged once by one of
+    """``k`` sparks among the ordinary accounts of below-median popularity and posting rate, each engaged once by one of
     the top ``SPARK_ENGAGERS`` of accounts by popularity on one of the last ``SPARK_DAYS`` days up to
     ``end_day``. All drawn from the network's own "sparks" stream, whatever the other draws."""
     rng = _rng(seed, w.name, "sparks")
     idx = np.arange(w.n)
     ordinary = _ordinary(w)
-    pool = idx[ordinary & (w.pop <= np.median(w.pop[ordinary]))] if ordinary.any() else idx[:0]
+    # quiet as well as unpopular: an ordinary account that posts often on a niche topic collects
+    # the organic recognition of a few dozen accounts there, notable evidence of its own
+    pool = (idx[ordinary & (w.pop <= np.median(w.pop[ordinary])) & (w.post_rate <= np.median(w.post_rate[ordinary]))]
+            if ordinary.any() else idx[:0])
     if k > len(pool):
-        raise ValueError(f"sparks must be at most {len(pool)} with {w.n} accounts (ordinary accounts of low popularity)")
+        raise ValueError(f"sparks must be at most {len(pool)} with {w.n} accounts "
+                         "(ordinary accounts of low popularity and posting rate)")
     top = np.sort(np.argsort(-w.pop, kind="stable")[: max(5, int(SPARK_ENGAGERS * w.n))])
     # the engager is a genuine top account: no bot, reply gamer or ring member
     genuine = top[(w.atype[top] != BOT) & ~w.is_like_bot[top] & ~w.is_gamer[top] & (w.ring[top] < 0)]

@@ -467,6 +467,7 @@ def test_sparks_are_engaged_once_by_a_top_account_and_by_no_other(spark_snap):
         assert (accounts.loc[sparks.index, "account_type"] == "person").all()
         ordinary = accounts[roles.reindex(accounts.index).map(lambda r: r == {"account"}) & (accounts.account_type == "person")]
         assert (accounts.loc[sparks.index, "popularity"] <= ordinary.popularity.median()).all()
+        assert (accounts.loc[sparks.index, "post_rate"] <= ordinary.post_rate.median()).all()  # quiet too
         top = _top(t)
         assert set(sparks.engager_id) <= top and not top & set(sparks.index)
 
