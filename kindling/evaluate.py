@@ -56,7 +56,12 @@ Sparks and single engagers (:func:`evaluate_sparks`, :func:`contributor_shares`,
 * planted sparks (``spark`` rows: an ordinary account engaged once by a top account, ``kindling
   generate``): how many are in the global top ``SPARK_TOP`` (100) of ``account_scores`` (``rank``)
   and how many in some topic's top 100 of ``topic_scores`` (``rank_in_topic``), target 0, with
-  the offenders listed;
+  the offenders listed; and of those, how many are there *by* their planted engagement
+  (``sparks_lifted``, target 0): with the engager's share of the score taken away (the flow along
+  its ``graph_edges`` edge; its ``score_contributors.share`` on a topic) the account would rank
+  below 100 (:func:`rank_without`). A spark is an ordinary account besides its one planted
+  engagement, and on a topic's board of a few hundred recognised accounts an ordinary account
+  with organic recognition can be in the top 100 with or without it;
 * the largest single-contributor share of a score: for each account of the global top 100, the
   largest ``damping * pagerank(u) * weight(u, v) / out_weight(u) / pagerank(v)`` over its in-edges
   in ``graph_edges`` and ``graph_vertices``; for each (topic, account) of a topic's top 100
@@ -356,13 +361,71 @@ def evaluate_sparks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> 
     in_global = set(ranks.index[ranks <= SPARK_TOP])
     for a in sorted(in_global | set(tops["account_id"])):
         mine = tops[tops["account_id"] == a]
-        out["offenders"].append({
-            "account_id": a, "engager_id": engager.get(a), "global_rank": int(ranks[a]) if a in in_global else None,
-            "topics": [{"topic": t, "rank_in_topic": int(r)} for t, r in zip(mine["topic"], mine["rank_in_topic"], strict=True)],
-        })
+        o = {"account_id": a, "engager_id": engager.get(a), "global_rank": int(ranks[a]) if a in in_global else None,
+             "topics": [{"topic": t, "rank_in_topic": int(r)} for t, r in zip(mine["topic"], mine["rank_in_topic"], strict=True)]}
+        if a in in_global:
+            o["global_without"] = _global_without(lake, day, net, a, engager.get(a))
+        for t in o["topics"]:
+            t.update(_topic_without(lake, day, net, t["topic"], a, engager.get(a)))
+        out["offenders"].append(o)
+    lifted = [o["account_id"] for o in out["offenders"]
+              if (o.get("global_without") or {}).get("rank_without", 0) > SPARK_TOP
+              or any(t.get("rank_without", 0) > SPARK_TOP for t in o["topics"])]
+    out["sparks_lifted"] = len(lifted)
     out["target_met"] = (None if not sparks else
                          out["sparks_in_topic_top"] == 0 and not out["sparks_in_global_top"])
+    out["lifted_target_met"] = None if not sparks else not lifted
     return out
+
+
+def rank_without(board: pd.DataFrame, account: str, share: float) -> int:
+    """The rank ``account`` would have on a board (``board``: ``account_id, rank, score``) with
+    ``share`` of its score taken away: its rank plus the accounts ranked below it whose score is
+    above what it keeps. First order only: the others' scores stay as they are (the contributor's
+    flow was one of the account's in-flows, not theirs)."""
+    me = board[board["account_id"] == account]
+    rank, own = int(me["rank"].iloc[0]), float(me["score"].iloc[0])
+    kept = own * (1.0 - max(0.0, min(1.0, share)))
+    below = board[board["rank"] > rank]
+    return int(rank + (below["score"] > kept).sum())
+
+
+def _global_without(lake: Lake, day: dt.date, net: str, account: str, engager: str | None) -> dict:
+    """A spark in the global top: the share of its pagerank its planted engager brought (the flow
+    along ``graph_edges``, 0 when there is no such edge or no graph tables) and its rank without it."""
+    share = 0.0
+    edges_dir = lake.published("graph_edges", day) / f"network={net}"
+    vertices_dir = lake.published("graph_vertices", day) / f"network={net}"
+    if engager is not None and _columns(edges_dir) is not None and _columns(vertices_dir) is not None:
+        wcol = "flow_weight" if "flow_weight" in _columns(edges_dir) else "weight"
+        e = pd.read_parquet(edges_dir, columns=["src", wcol, "out_weight"], filters=[("dst", "==", account), ("src", "==", engager)])
+        v = pd.read_parquet(vertices_dir, columns=["id", "pagerank", "damping"], filters=[("id", "in", [account, engager])])
+        pr = v.set_index("id")["pagerank"]
+        if len(e) and account in pr.index and engager in pr.index and pr[account] > 0 and e["out_weight"].iloc[0] > 0:
+            share = float(v["damping"].iloc[0] * pr[engager] * e[wcol].iloc[0] / e["out_weight"].iloc[0] / pr[account])
+    acc = pd.read_parquet(lake.published("account_scores", day) / f"network={net}", columns=["account_id", "rank", "pagerank"])
+    return {"engager_share": share, "rank_without": rank_without(acc.rename(columns={"pagerank": "score"}), account, share)}
+
+
+def _topic_without(lake: Lake, day: dt.date, net: str, topic: str, account: str, engager: str | None) -> dict:
+    """A spark in a topic's top: the share of its score on the topic its planted engager brought
+    (``score_contributors``; an engager not listed brought at most the smallest listed share when
+    the list is full, else nothing) and its rank on the board without it."""
+    share = 0.0
+    folder = lake.published("score_contributors", day) / f"network={net}"
+    names = _columns(folder)
+    if engager is not None and names is not None and "base_share" in names:
+        listed = pd.read_parquet(folder, columns=["contributor_id", "share"],
+                                 filters=[("topic", "==", topic), ("account_id", "==", account)])
+        mine = listed[listed["contributor_id"] == engager]
+        if len(mine):
+            share = float(mine["share"].max())
+        elif len(listed) >= Settings.contributors_k:
+            share = float(listed["share"].min())
+    board = pd.read_parquet(lake.published("topic_scores", day) / f"network={net}",
+                            columns=["account_id", "rank_in_topic", "topic_rank"], filters=[("topic", "==", topic)])
+    board = board.rename(columns={"rank_in_topic": "rank", "topic_rank": "score"})
+    return {"engager_share": share, "rank_without": rank_without(board, account, share)}
 
 
 def contributor_shares(lake: Lake, day: dt.date, net: str) -> dict:
@@ -755,14 +818,21 @@ def _spark_lines(sp: dict | None, sh: dict | None, fl: dict | None) -> list[str]
                 f"    {sp['sparks_in_topic_top']} in a topic's top {top} (target 0: {_yes(sp['target_met'])});"
                 f" best rank: global {_int(sp['best_global_rank'])}, topic {_int(sp['best_topic_rank'])}",
             ]
+            if "sparks_lifted" in sp:
+                lines.append(f"    {sp['sparks_lifted']} there by their spark: out of the top {top}"
+                             f" without it (target 0: {_yes(sp['lifted_target_met'])})")
             if sp["offenders"]:
                 said = []
+
+                def at(rank, w):
+                    return f"{rank}" if not w else f"{rank}, {w['rank_without']} without {w['engager_share']:.2f}"
+
                 for o in sp["offenders"]:
-                    where = ([f"global: {o['global_rank']}"] if o["global_rank"] is not None else []) + [
-                        f"{t['topic']}: {t['rank_in_topic']}" for t in o["topics"]]
-                    said.append(f"{o['account_id']} ({', '.join(where)})")
-                lines += textwrap.wrap(f"in a top {top}: " + "; ".join(said), 80, initial_indent="    ",
-                                       subsequent_indent="      ", break_on_hyphens=False)
+                    where = ([f"global: {at(o['global_rank'], o.get('global_without'))}"] if o["global_rank"] is not None else []) + [
+                        f"{t['topic']}: {at(t['rank_in_topic'], t if 'rank_without' in t else None)}" for t in o["topics"]]
+                    said.append(f"{o['account_id']} ({'; '.join(where)})")
+                lines += textwrap.wrap(f"in a top {top} (rank, rank without the engager's share): " + "; ".join(said), 80,
+                                       initial_indent="    ", subsequent_indent="      ", break_on_hyphens=False)
     if sh is not None:
         cap = sh["cap"]
         lines.append(f"  largest share of a score from one contributor (cap {cap:g}):")

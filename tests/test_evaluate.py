@@ -27,7 +27,7 @@ from scipy.stats import spearmanr
 
 import schemas
 from kindling.cli import main
-from kindling.evaluate import evaluate, evidence_ceiling, format_report, spearman
+from kindling.evaluate import evaluate, evidence_ceiling, format_report, rank_without, spearman
 from kindling.generate import GROUND_TRUTH_SCHEMA
 
 DAY = "2026-11-25"
@@ -611,10 +611,51 @@ def test_sparks_in_the_top_100s(spark_world):
     assert (s["best_global_rank"], s["best_global_account"]) == (50, "k1")
     assert (s["best_topic_rank"], s["best_topic"], s["best_topic_account"]) == (7, "t2", "k3")
     assert s["target_met"] is False
+    # k1's global in-flow is C's (top1 has no edge to it): nothing to take away; k3 keeps 7th on t2
+    # without top1's 0.6 (A, above it, is the board's only other account): neither is there by its spark
     assert s["offenders"] == [
-        {"account_id": "k1", "engager_id": "top1", "global_rank": 50, "topics": []},
-        {"account_id": "k3", "engager_id": "top1", "global_rank": None, "topics": [{"topic": "t2", "rank_in_topic": 7}]},
+        {"account_id": "k1", "engager_id": "top1", "global_rank": 50, "topics": [],
+         "global_without": {"engager_share": 0.0, "rank_without": 50}},
+        {"account_id": "k3", "engager_id": "top1", "global_rank": None,
+         "topics": [{"topic": "t2", "rank_in_topic": 7, "engager_share": 0.6, "rank_without": 7}]},
     ]
+    assert s["sparks_lifted"] == 0 and s["lifted_target_met"] is True
+
+
+def test_a_spark_its_engagement_lifted_into_a_top_100(spark_world):
+    """Board t3: 150 accounts, topic_rank 1.0 for the 1st down to 0.851 for the 150th (0.001 a
+    place); spark k2 is 100th (0.901) with 0.3 of it from top1. Without it k2 keeps 0.6307 and the
+    50 accounts below it (0.9 .. 0.851) all stay above: 150th, out of the top 100. k3 is 101st of
+    t3 (not in the top) and 7th of t2 as before."""
+    lake, snapshots = spark_world
+    others = iter(f"o{i}" for i in range(200))
+    rows = [dict(topic="t3", account_id="k2" if r == 100 else ("k3" if r == 101 else next(others)), handle=None,
+                 account_type="person", expertise=50.0, interest=5.0, topic_rank=1.0 - 0.001 * (r - 1), rank_in_topic=r,
+                 recognizers=3, recognition=1.0, own_posts=1, own_engagements=0, expertise_change=None, run_id="r")
+            for r in range(1, 151)]
+    folder = lake / "tables" / "topic_scores" / f"dt={DAY}" / "network=alpha"
+    pq.write_table(pa.Table.from_pylist(rows, schema=schemas.table("topic_scores").arrow_schema()), folder / "part-1.parquet")
+    contrib = [dict(topic="t3", account_id="k2", contributor_id="top1", contributor_handle=None, contributor_type="person",
+                    share=0.3, base_share=0.5, contributor_rank=1, events=1, kinds="like=1", run_id="r")]
+    folder = lake / "tables" / "score_contributors" / f"dt={DAY}" / "network=alpha"
+    pq.write_table(pa.Table.from_pylist(contrib, schema=schemas.table("score_contributors").arrow_schema()), folder / "part-1.parquet")
+    s = evaluate(lake, snapshots, DAY)["alpha"]["sparks"]
+    assert s["sparks_in_topic_top"] == 2
+    k2 = next(o for o in s["offenders"] if o["account_id"] == "k2")
+    assert k2["topics"] == [{"topic": "t3", "rank_in_topic": 100, "engager_share": 0.3, "rank_without": 150}]
+    assert s["sparks_lifted"] == 1 and s["lifted_target_met"] is False
+    text = " ".join(format_report(evaluate(lake, snapshots, DAY)).split())
+    assert "1 there by their spark: out of the top 100 without it (target 0: no)" in text
+    assert "t3: 100, 150 without 0.30" in text
+
+
+def test_rank_without_counts_only_the_accounts_below_that_it_falls_under():
+    board = pd.DataFrame({"account_id": ["a", "b", "c", "d", "e"], "rank": [1, 2, 3, 4, 5],
+                          "score": [0.5, 0.4, 0.3, 0.2, 0.1]})
+    assert rank_without(board, "b", 0.0) == 2
+    assert rank_without(board, "b", 0.3) == 3  # keeps 0.28: under c (0.3), above d
+    assert rank_without(board, "b", 0.9) == 5  # keeps 0.04: under c, d and e; a, above, not counted twice
+    assert rank_without(board, "e", 0.5) == 5  # the last stays last
 
 
 def test_largest_single_contributor_shares(spark_world):
@@ -648,7 +689,9 @@ def test_the_report_lists_sparks_shares_and_flags(spark_world, capsys):
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "  sparks (3 planted, 3 scored): 1 in the global top 100,\n" in text
     assert "    1 in a topic's top 100 (target 0: no); best rank: global 50, topic 7\n" in text
-    assert "    in a top 100: k1 (global: 50); k3 (t2: 7)\n" in text
+    assert "    0 there by their spark: out of the top 100 without it (target 0: yes)\n" in text
+    assert ("in a top 100 (rank, rank without the engager's share): k1 (global: 50, 50 without 0.00); "
+            "k3 (t2: 7, 7 without 0.60)") in " ".join(text.split())
     assert "  largest share of a score from one contributor (cap 0.25):\n" in text
     assert "    global top 100: max 0.400, 2 of 3 accounts above 0.25\n      k1 <- C\n" in text
     assert "    topics' top 100: max 0.600, 2 of 4 (topic, account) above 0.25\n      t2: k3 <- top1\n" in text
