@@ -413,9 +413,10 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
             top = top.unionByName(staged_topics.where(F.col("rank_in_topic") <= top_n).select("account_id", slot_of[F.col("topic")].alias("slot")))
         cap = spark_cap_shares(len(topics), settings.spark_max_share)
         contrib = T.contributors(top, ranks, d["slot_edges"], settings.damping, settings.contributors_k, scale=scale, cap=cap).persist()
-        # the interactions behind each pair: every pair's for graph_edges, and per topic only for the
-        # pairs score_contributors lists (the topic events are several times the events: on the
-        # make-run sample, aggregating all of them was half of this step's time)
+        # the interactions behind each pair: every pair's for graph_edges (aggregated once, used
+        # twice), and per topic only for the pairs score_contributors lists, not for every topic
+        # event (several times the events; no measurable wall-time gain on the make-run sample:
+        # docs/performance.md)
         pair_mix = T.kinds_mix(d["events"].select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "kind"),
                                ["src", "dst"]).persist()
         listed = contrib.select(F.col("contributor_id").alias("src"), F.col("account_id").alias("dst")).distinct()

@@ -369,8 +369,8 @@ def evaluate_sparks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> 
             t.update(_topic_without(lake, day, net, t["topic"], a, engager.get(a)))
         out["offenders"].append(o)
     lifted = [o["account_id"] for o in out["offenders"]
-              if (o.get("global_without") or {}).get("rank_without", 0) > SPARK_TOP
-              or any(t.get("rank_without", 0) > SPARK_TOP for t in o["topics"])]
+              if o.get("global_without", {}).get("rank_without", 0) > SPARK_TOP
+              or any(t["rank_without"] > SPARK_TOP for t in o["topics"])]
     out["sparks_lifted"] = len(lifted)
     out["target_met"] = (None if not sparks else
                          out["sparks_in_topic_top"] == 0 and not out["sparks_in_global_top"])
@@ -398,11 +398,11 @@ def _global_without(lake: Lake, day: dt.date, net: str, account: str, engager: s
     vertices_dir = lake.published("graph_vertices", day) / f"network={net}"
     if engager is not None and _columns(edges_dir) is not None and _columns(vertices_dir) is not None:
         wcol = "flow_weight" if "flow_weight" in _columns(edges_dir) else "weight"
-        e = pd.read_parquet(edges_dir, columns=["src", wcol, "out_weight"], filters=[("dst", "==", account), ("src", "==", engager)])
+        e = pd.read_parquet(edges_dir, columns=["src", "dst", wcol, "out_weight"],
+                            filters=[("dst", "==", account), ("src", "==", engager)]).rename(columns={wcol: "weight"})
         v = pd.read_parquet(vertices_dir, columns=["id", "pagerank", "damping"], filters=[("id", "in", [account, engager])])
-        pr = v.set_index("id")["pagerank"]
-        if len(e) and account in pr.index and engager in pr.index and pr[account] > 0 and e["out_weight"].iloc[0] > 0:
-            share = float(v["damping"].iloc[0] * pr[engager] * e[wcol].iloc[0] / e["out_weight"].iloc[0] / pr[account])
+        e = _flow_shares(e, v)
+        share = float(e["share"].max()) if len(e) else 0.0
     acc = pd.read_parquet(lake.published("account_scores", day) / f"network={net}", columns=["account_id", "rank", "pagerank"])
     return {"engager_share": share, "rank_without": rank_without(acc.rename(columns={"pagerank": "score"}), account, share)}
 
@@ -460,19 +460,26 @@ def _global_shares(lake: Lake, day: dt.date, net: str) -> dict:
     wcol = "flow_weight" if "flow_weight" in _columns(edges_dir) else "weight"
     edges = pd.read_parquet(edges_dir, columns=["src", "dst", wcol, "out_weight"], filters=[("dst", "in", top)])
     edges = edges.rename(columns={wcol: "weight"})
-    pr = vertices.set_index("id")["pagerank"]
-    damping = float(vertices["damping"].iloc[0]) if len(vertices) else 0.0
-    edges = edges[(edges["out_weight"] > 0) & edges["src"].isin(pr.index) & edges["dst"].isin(pr.index)]
-    pr_dst = edges["dst"].map(pr).to_numpy(dtype=float)
-    flow = damping * edges["src"].map(pr).to_numpy(dtype=float) * edges["weight"].to_numpy(dtype=float) \
-        / edges["out_weight"].to_numpy(dtype=float)
-    edges = edges.assign(share=np.where(pr_dst > 0, flow / np.where(pr_dst > 0, pr_dst, 1.0), 0.0))
+    edges = _flow_shares(edges, vertices)
     best = _largest(edges.rename(columns={"dst": "account_id", "src": "contributor_id"}), ["account_id"])
     if len(best):
         b = best.iloc[0]
         out.update(global_max_share=float(b["share"]), global_max_account=b["account_id"],
                    global_max_contributor=b["contributor_id"], global_over=int((best["share"] > SPARK_MAX_SHARE + SHARE_NOISE).sum()))
     return out
+
+
+def _flow_shares(edges: pd.DataFrame, vertices: pd.DataFrame) -> pd.DataFrame:
+    """``edges`` (``src, dst, weight, out_weight``) with ``share``: the flow
+    ``damping * pagerank(src) * weight / out_weight`` over ``pagerank(dst)`` (``vertices``: ``id,
+    pagerank, damping`` of graph_vertices); edges without an out-weight or a ranked end are dropped."""
+    pr = vertices.set_index("id")["pagerank"]
+    damping = float(vertices["damping"].iloc[0]) if len(vertices) else 0.0
+    edges = edges[(edges["out_weight"] > 0) & edges["src"].isin(pr.index) & edges["dst"].isin(pr.index)]
+    pr_dst = edges["dst"].map(pr).to_numpy(dtype=float)
+    flow = damping * edges["src"].map(pr).to_numpy(dtype=float) * edges["weight"].to_numpy(dtype=float) \
+        / edges["out_weight"].to_numpy(dtype=float)
+    return edges.assign(share=np.where(pr_dst > 0, flow / np.where(pr_dst > 0, pr_dst, 1.0), 0.0))
 
 
 def _topic_shares(lake: Lake, day: dt.date, net: str) -> dict:
