@@ -56,6 +56,12 @@ class Settings:
     interpreter running kindling, which is right for local masters and for a cluster on this
     machine; on YARN or Kubernetes name the interpreter of the shipped environment or image
     (e.g. ./environment/bin/python, /opt/venv/bin/python). Same Python minor version as the driver."""
+    spark_java_options: str = "-XX:+UseParallelGC"
+    """JVM options of the driver and of the executors (``spark.driver.extraJavaOptions``,
+    ``spark.executor.extraJavaOptions``); ``none`` (or "" in kindling.toml) passes none, leaving
+    them to spark-defaults.conf.
+    The parallel collector: a batch job wants throughput, and on 2 cores G1's concurrent threads
+    and write barriers cost the rank step about a tenth of its time (docs/performance.md)."""
     checkpoint_dir: str = ""
     """Spark checkpoint directory; empty means <lake>/_checkpoints."""
 

@@ -19,8 +19,11 @@ ENGINE_JAR = Path(__file__).resolve().parent.parent / "build" / "kindling-engine
 def spark_confs(settings: Settings) -> dict[str, str]:
     """Spark settings every Kindling job runs with (also passed to spark-submit)."""
     jars = {"spark.jars": str(ENGINE_JAR)} if ENGINE_JAR.exists() else {}
+    java = settings.spark_java_options.strip()
+    jvm = {} if java.lower() in ("", "none") else {"spark.driver.extraJavaOptions": java, "spark.executor.extraJavaOptions": java}
     return {
         **jars,
+        **jvm,
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
         "spark.sql.adaptive.enabled": "true",

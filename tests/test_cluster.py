@@ -228,6 +228,27 @@ def test_code_archive_is_importable_without_the_checkout(tmp_path):
     assert code_archive(tmp_path / "again").read_bytes() == archive.read_bytes()
 
 
+def test_java_options_reach_driver_and_executors_and_can_be_cleared():
+    """``spark_java_options`` goes to spark-submit as the driver's and the executors' JVM options;
+    ``none`` (or empty in kindling.toml), neither is passed (a spark-defaults.conf keeps its own)."""
+    from kindling.settings import load_settings
+    from kindling.steps import submit_command
+
+    cmd = submit_command(load_settings(env={}, spark_master="spark://h:7077"), "rank", DAY, "r1")
+    confs = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--conf"]
+    assert "spark.driver.extraJavaOptions=-XX:+UseParallelGC" in confs
+    assert "spark.executor.extraJavaOptions=-XX:+UseParallelGC" in confs
+    for cleared in (load_settings(env={"KINDLING_SPARK_JAVA_OPTIONS": "none"}), load_settings(env={}, spark_java_options="")):
+        assert not any("extraJavaOptions" in a for a in submit_command(cleared, "rank", DAY, "r1"))
+
+
+def test_the_session_jvm_runs_the_parallel_collector(spark):
+    """The in-process session (tests, ``--in-process``) starts its JVM with the same options."""
+    beans = spark._jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()
+    names = {beans.get(i).getName() for i in range(beans.size())}
+    assert names == {"PS Scavenge", "PS MarkSweep"}, names
+
+
 def test_cluster_run_publishes_the_same_values_as_local(cluster, snapshots, tmp_path):
     t_start = time.time()
     cluster_lake, cluster_seconds = _kindling_run(tmp_path / "on-cluster", snapshots, cluster.url)
