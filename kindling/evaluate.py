@@ -61,7 +61,11 @@ Sparks and single engagers (:func:`evaluate_sparks`, :func:`contributor_shares`,
   its ``graph_edges`` edge; its ``score_contributors.share`` on a topic) the account would rank
   below 100 (:func:`rank_without`). A spark is an ordinary account besides its one planted
   engagement, and on a topic's board of a few hundred recognised accounts an ordinary account
-  with organic recognition can be in the top 100 with or without it;
+  with organic recognition can be in the top 100 with or without it. Beside them, the sparks'
+  *peers* (:func:`spark_peers`): the unplanted accounts of the pool the generator draws sparks
+  from (persons with no planted role, popularity and posting rate at most the medians of such
+  accounts), and how many of those are in the global or a topic's top 100 on their own evidence:
+  what the boards give an account like a spark without any spark;
 * the largest single-contributor share of a score: for each account of the global top 100, the
   largest ``damping * pagerank(u) * weight(u, v) / out_weight(u) / pagerank(v)`` over its in-edges
   in ``graph_edges`` and ``graph_vertices``; for each (topic, account) of a topic's top 100
@@ -146,7 +150,7 @@ def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.dat
     truth_path = Path(snapshots_dir) / "ground_truth.parquet"
     if not truth_path.is_file():
         raise FileNotFoundError(f"{truth_path} does not exist (kindling generate writes it beside the snapshots)")
-    truth_columns = _TRUTH_COLUMNS + [c for c in ("engager_id",) if c in pq.read_schema(truth_path).names]
+    truth_columns = _TRUTH_COLUMNS + [c for c in ("post_rate", "engager_id") if c in pq.read_schema(truth_path).names]
     truth = pd.read_parquet(truth_path, columns=truth_columns)
     published = lake.published_networks("topic_scores", day)
     networks = [n for n in published if (truth["network"] == n).any()]
@@ -375,6 +379,39 @@ def evaluate_sparks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> 
     out["target_met"] = (None if not sparks else
                          out["sparks_in_topic_top"] == 0 and not out["sparks_in_global_top"])
     out["lifted_target_met"] = None if not sparks else not lifted
+    out["peers"] = spark_peers(lake, day, net, truth) if sparks else None
+    return out
+
+
+def spark_peers(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> dict | None:
+    """The sparks' peers: the unplanted accounts of the generator's spark pool, and how many of them
+    are in the global top ``SPARK_TOP`` and in some topic's top ``SPARK_TOP`` (with expertise > 0,
+    as for the sparks), on their own evidence.
+
+    The pool (``kindling.generate``): persons whose only role is ``account`` (no expert,
+    organisation, loud, bot, gamer, ring, responsive or unresponsive role), with popularity and
+    posting rate both at most the medians over those accounts, the sparks included (the sparks are
+    drawn from it). ``peers`` counts the pool less the sparks. None when the ground truth has no
+    ``popularity`` and ``post_rate`` (an older ``ground_truth.parquet``)."""
+    if not {"popularity", "post_rate"} <= set(truth.columns):
+        return None
+    roles = truth.groupby("account_id")["role"].agg(lambda r: frozenset(r) - {"account"})
+    first = truth.drop_duplicates("account_id").set_index("account_id")
+    plain = roles.index[roles.map(lambda r: r <= {"spark"}) & (first.loc[roles.index, "account_type"] == "person")]
+    ordinary = first.loc[plain, ["popularity", "post_rate"]].astype(float).dropna()
+    if ordinary.empty:
+        return None
+    quiet = ordinary[(ordinary["popularity"] <= ordinary["popularity"].median())
+                     & (ordinary["post_rate"] <= ordinary["post_rate"].median())]
+    peers = sorted(a for a in quiet.index if "spark" not in roles[a])
+    out = {"peers": len(peers), "peers_in_global_top": None, "peers_in_topic_top": None}
+    acc = _influence(lake, day, net)
+    if acc is not None:
+        out["peers_in_global_top"] = int(acc[acc["account_id"].isin(peers) & (acc["rank"] <= SPARK_TOP)]["account_id"].nunique())
+    topics = lake.published("topic_scores", day) / f"network={net}"
+    if peers and _columns(topics) is not None:
+        t = pd.read_parquet(topics, columns=["account_id", "rank_in_topic", "expertise"], filters=[("account_id", "in", peers)])
+        out["peers_in_topic_top"] = int(t[(t["expertise"] > 0) & (t["rank_in_topic"] <= SPARK_TOP)]["account_id"].nunique())
     return out
 
 
@@ -828,6 +865,18 @@ def _spark_lines(sp: dict | None, sh: dict | None, fl: dict | None) -> list[str]
             if "sparks_lifted" in sp:
                 lines.append(f"    {sp['sparks_lifted']} there by their spark: out of the top {top}"
                              f" without it (target 0: {_yes(sp['lifted_target_met'])})")
+            pe = sp.get("peers")
+            if pe and pe["peers"]:
+                def pct(n):
+                    return "?" if n is None else f"{n} ({n / pe['peers']:.0%})"
+
+                share = (f"{sp['sparks_in_topic_top'] / sp['sparks_scored']:.0%} of the sparks" if sp["sparks_scored"]
+                         else "the sparks")
+                lines += textwrap.wrap(
+                    f"their {pe['peers']} unplanted peers (the sparks' pool: quiet, unpopular persons) on their own"
+                    f" evidence: {pct(pe['peers_in_topic_top'])} in a topic's top {top}, {pct(pe['peers_in_global_top'])}"
+                    f" in the global top {top} (against {share} in a topic's top {top})",
+                    80, initial_indent="    ", subsequent_indent="      ", break_on_hyphens=False)
             if sp["offenders"]:
                 said = []
 

@@ -622,6 +622,34 @@ def test_sparks_in_the_top_100s(spark_world):
     assert s["sparks_lifted"] == 0 and s["lifted_target_met"] is True
 
 
+def test_the_sparks_peers_on_the_boards_on_their_own_evidence(spark_world):
+    """The peers: persons with no planted role but ``account`` (the sparks' pool less the sparks),
+    at most the median popularity and posting rate. All at 1.0 here: A B C D x2 y1 h1..h6 top1
+    (13; b1 g1 x1 r1 r2 have roles). A and B are 1st and 2nd globally and on t1 (A on t2 too)."""
+    lake, snapshots = spark_world
+    s = evaluate(lake, snapshots, DAY)["alpha"]["sparks"]
+    assert s["peers"] == {"peers": 13, "peers_in_global_top": 2, "peers_in_topic_top": 2}
+    text = " ".join(format_report(evaluate(lake, snapshots, DAY)).split())
+    assert ("their 13 unplanted peers (the sparks' pool: quiet, unpopular persons) on their own evidence: "
+            "2 (15%) in a topic's top 100, 2 (15%) in the global top 100 (against 33% of the sparks") in text
+    # above the median popularity (A) or posting rate (B) is out of the pool; the medians are over
+    # the pool's persons, sparks included (all 1.0 but these two: still 1.0)
+    truth = pq.read_table(snapshots / "ground_truth.parquet").to_pandas()
+    truth.loc[truth["account_id"] == "A", "popularity"] = 5.0
+    truth.loc[truth["account_id"] == "B", "post_rate"] = 5.0
+    truth.loc[truth["account_id"] == "C", "account_type"] = "organization"
+    pq.write_table(pa.Table.from_pandas(truth, schema=GROUND_TRUTH_SCHEMA, preserve_index=False),
+                   snapshots / "ground_truth.parquet")
+    s = evaluate(lake, snapshots, DAY)["alpha"]["sparks"]
+    assert s["peers"] == {"peers": 10, "peers_in_global_top": 0, "peers_in_topic_top": 0}
+    # a ground truth from before post_rate: no peers figure, the rest as before
+    pq.write_table(pa.Table.from_pandas(truth.drop(columns="post_rate"), preserve_index=False),
+                   snapshots / "ground_truth.parquet")
+    s = evaluate(lake, snapshots, DAY)["alpha"]["sparks"]
+    assert s["peers"] is None and s["sparks_in_topic_top"] == 1
+    assert "unplanted peers" not in format_report(evaluate(lake, snapshots, DAY))
+
+
 def test_a_spark_its_engagement_lifted_into_a_top_100(spark_world):
     """Board t3: 150 accounts, topic_rank 1.0 for the 1st down to 0.851 for the 150th (0.001 a
     place); spark k2 is 100th (0.901) with 0.3 of it from top1. Without it k2 keeps 0.6307 and the
