@@ -68,6 +68,9 @@ def main() -> None:
                     "else 10g: the 1M-account day needs it for the vector engine, docs/performance.md)")
     ap.add_argument("--no-gaming", action="store_true",
                     help="generate the twin world without the reply gamers' strategy (kindling evaluate --twin-lake)")
+    ap.add_argument("--sparks", type=int, default=None,
+                    help="planted sparks (default: kindling generate's, one per 200 accounts); 0 gives the same world "
+                         "without them, where the accounts they would be rank on their own evidence")
     a = ap.parse_args()
 
     from kindling import steps
@@ -79,7 +82,7 @@ def main() -> None:
     end = dt.date(2026, 11, 20)
     t0 = time.perf_counter()
     summary = generate(work / "snapshots", accounts=a.accounts, days=a.days, networks=["bench"], end_date=end,
-                       gaming=not a.no_gaming)
+                       gaming=not a.no_gaming, sparks=a.sparks)
     print(f"generated {a.accounts:,} accounts x {a.days} days in {time.perf_counter() - t0:.0f} s: "
           + ", ".join(f"{v:,} {k}" for k, v in summary["rows"].items()), flush=True)
 

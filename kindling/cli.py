@@ -166,7 +166,8 @@ def _cmd_evaluate(args) -> int:
     s = _settings(args)
     print(format_report(evaluate(s.lake, args.snapshots, args.date, baseline_lake=args.baseline_lake,
                                  twin_lake=args.twin_lake, baseline_twin_lake=args.baseline_twin_lake,
-                                 prior=(s.responsiveness_prior_answered, s.responsiveness_prior_unanswered)),
+                                 prior=(s.responsiveness_prior_answered, s.responsiveness_prior_unanswered),
+                                 no_sparks_lake=args.no_sparks_lake),
                         args.format))
     return 0
 
@@ -324,6 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "each reply gamer's gain over its own influence there")
     ev.add_argument("--baseline-twin-lake", metavar="PATH",
                     help="the twin snapshots ranked with the defenses off (the twin of --baseline-lake)")
+    ev.add_argument("--no-sparks-lake", metavar="PATH",
+                    help="lake of the same world generated without sparks (kindling generate --sparks 0) ranked with "
+                         "the same settings: where each spark in a top 100 ranks with no spark at all")
     ev.set_defaults(func=_cmd_evaluate)
 
     im = sub.add_parser("import", help="write snapshot folders from an external dataset")

@@ -120,7 +120,8 @@ _SCORE_COLUMNS = ["topic", "account_id", "expertise", "interest"]
 
 def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.date | None,
              baseline_lake: str | Path | None = None, twin_lake: str | Path | None = None,
-             baseline_twin_lake: str | Path | None = None, prior: tuple[float, float] = DEFAULT_PRIOR) -> dict:
+             baseline_twin_lake: str | Path | None = None, prior: tuple[float, float] = DEFAULT_PRIOR,
+             no_sparks_lake: str | Path | None = None) -> dict:
     """Metrics per network: ``{network: {metric: value, ..., "per_topic": [...]}}``.
 
     ``baseline_lake``: a lake of the same snapshots ranked with the defenses off; its tables of the
@@ -128,6 +129,9 @@ def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.dat
     ``twin_lake`` and ``baseline_twin_lake``: lakes of the twin snapshots (``--no-gaming``) ranked
     with the defenses on and off: the gamers' planted baseline of each side. ``prior``: the
     responsiveness Beta prior (answered, unanswered) the lake was scored with.
+    ``no_sparks_lake``: a lake of the same world generated without sparks (``kindling generate
+    --sparks 0``, same seed and size) ranked with the same settings: where each spark's account
+    ranks with no spark at all (:func:`evaluate_sparks`).
     """
     lake = Lake(lake_root)
     day = resolve_date(lake, "topic_scores", day.isoformat() if isinstance(day, dt.date) else day)
@@ -145,6 +149,7 @@ def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.dat
     baseline = other(baseline_lake, "baseline lake")
     twin = other(twin_lake, "twin lake")
     baseline_twin = other(baseline_twin_lake, "baseline twin lake")
+    no_sparks = other(no_sparks_lake, "no-sparks lake")
     if baseline_twin is not None and baseline is None:
         raise ValueError("a baseline twin lake needs a baseline lake (the defenses-off run of the gaming world)")
     truth_path = Path(snapshots_dir) / "ground_truth.parquet"
@@ -165,7 +170,7 @@ def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.dat
         out[net] = dict(dt=day.isoformat(), **evaluate_network(scores, mine))
         out[net]["reach"] = evaluate_reach(lake, day, net, mine, [m["topic"] for m in out[net]["per_topic"]], prior)
         out[net]["defenses"] = evaluate_defenses(lake, day, net, mine, baseline, twin, baseline_twin)
-        out[net]["sparks"] = evaluate_sparks(lake, day, net, mine)
+        out[net]["sparks"] = evaluate_sparks(lake, day, net, mine, no_sparks)
         out[net]["shares"] = contributor_shares(lake, day, net)
         out[net]["flags"] = flag_quality(lake, day, net, mine)
     return out
@@ -327,11 +332,16 @@ def gamer_gains(acc: pd.DataFrame, truth: pd.DataFrame) -> dict:
     }
 
 
-def evaluate_sparks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> dict:
+def evaluate_sparks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, no_sparks: Lake | None = None) -> dict:
     """The planted sparks against the global top ``SPARK_TOP`` (``account_scores.rank``) and every
     topic's (``topic_scores.rank_in_topic``): how many are in one (target 0) and which.
 
-    ``sparks_in_global_top`` is None without account_scores of the network that day."""
+    ``sparks_in_global_top`` is None without account_scores of the network that day. With
+    ``no_sparks`` (the same world generated without sparks, ranked alike), each offender's rank on
+    the same boards there (``no_spark_rank``: None when not ranked there, or with expertise 0 on a
+    topic), and ``world_lifted``: the offenders out of the top ``SPARK_TOP`` of at least one of those
+    boards there, the exact counterfactual that the first-order "without" ranks estimate (it takes
+    the engager's recognition away as well as its flow; target 0)."""
     rows = truth[truth["role"] == "spark"].drop_duplicates("account_id")
     sparks = sorted(rows["account_id"])
     engager = (rows.set_index("account_id")["engager_id"] if "engager_id" in rows.columns
@@ -380,7 +390,36 @@ def evaluate_sparks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> 
                          out["sparks_in_topic_top"] == 0 and not out["sparks_in_global_top"])
     out["lifted_target_met"] = None if not sparks else not lifted
     out["peers"] = spark_peers(lake, day, net, truth) if sparks else None
+    if no_sparks is not None and sparks:
+        _without_sparks(no_sparks, day, net, out)
     return out
+
+
+def _without_sparks(no_sparks: Lake, day: dt.date, net: str, out: dict) -> None:
+    """Each offender's rank on its boards in the world without sparks, and ``world_lifted``
+    (:func:`evaluate_sparks`)."""
+    ids = [o["account_id"] for o in out["offenders"]]
+    acc = _influence(no_sparks, day, net)
+    glob = {} if acc is None else acc[acc["account_id"].isin(ids)].set_index("account_id")["rank"].to_dict()
+    folder = no_sparks.published("topic_scores", day) / f"network={net}"
+    topic = {}
+    if ids and _columns(folder) is not None:
+        t = pd.read_parquet(folder, columns=["topic", "account_id", "rank_in_topic", "expertise"], filters=[("account_id", "in", ids)])
+        topic = {(r.account_id, r.topic): int(r.rank_in_topic) for r in t[t["expertise"] > 0].itertuples()}
+    lifted = []
+    for o in out["offenders"]:
+        boards = []
+        if o["global_rank"] is not None:
+            g = glob.get(o["account_id"])
+            o["global_no_spark_rank"] = None if g is None else int(g)
+            boards.append(o["global_no_spark_rank"])
+        for t in o["topics"]:
+            t["no_spark_rank"] = topic.get((o["account_id"], t["topic"]))
+            boards.append(t["no_spark_rank"])
+        if any(r is None or r > SPARK_TOP for r in boards):
+            lifted.append(o["account_id"])
+    out["world_lifted"] = len(lifted)
+    out["world_lifted_target_met"] = not lifted
 
 
 def spark_peers(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> dict | None:
@@ -865,6 +904,9 @@ def _spark_lines(sp: dict | None, sh: dict | None, fl: dict | None) -> list[str]
             if "sparks_lifted" in sp:
                 lines.append(f"    {sp['sparks_lifted']} there by their spark: out of the top {top}"
                              f" without it (target 0: {_yes(sp['lifted_target_met'])})")
+            if "world_lifted" in sp:
+                lines.append(f"    {sp['world_lifted']} there by their spark: out of a top {top} in the same world")
+                lines.append(f"      without sparks (--no-sparks-lake; target 0: {_yes(sp['world_lifted_target_met'])})")
             pe = sp.get("peers")
             if pe and pe["peers"]:
                 def pct(n):
@@ -880,14 +922,20 @@ def _spark_lines(sp: dict | None, sh: dict | None, fl: dict | None) -> list[str]
             if sp["offenders"]:
                 said = []
 
-                def at(rank, w):
-                    return f"{rank}" if not w else f"{rank}, {w['rank_without']} without {w['engager_share']:.2f}"
+                world = "world_lifted" in sp
+
+                def at(rank, w, no_spark="-"):
+                    text = f"{rank}" if not w else f"{rank}, {w['rank_without']} without {w['engager_share']:.2f}"
+                    return text if not world else f"{text}, {'unranked' if no_spark is None else no_spark} with no spark"
 
                 for o in sp["offenders"]:
-                    where = ([f"global: {at(o['global_rank'], o.get('global_without'))}"] if o["global_rank"] is not None else []) + [
-                        f"{t['topic']}: {at(t['rank_in_topic'], t if 'rank_without' in t else None)}" for t in o["topics"]]
+                    where = ([f"global: {at(o['global_rank'], o.get('global_without'), o.get('global_no_spark_rank'))}"]
+                             if o["global_rank"] is not None else []) + [
+                        f"{t['topic']}: {at(t['rank_in_topic'], t if 'rank_without' in t else None, t.get('no_spark_rank'))}"
+                        for t in o["topics"]]
                     said.append(f"{o['account_id']} ({'; '.join(where)})")
-                lines += textwrap.wrap(f"in a top {top} (rank, rank without the engager's share): " + "; ".join(said), 80,
+                what = "rank, rank without the engager's share" + (", rank in the world without sparks" if world else "")
+                lines += textwrap.wrap(f"in a top {top} ({what}): " + "; ".join(said), 80,
                                        initial_indent="    ", subsequent_indent="      ", break_on_hyphens=False)
     if sh is not None:
         cap = sh["cap"]

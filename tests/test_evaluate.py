@@ -650,6 +650,52 @@ def test_the_sparks_peers_on_the_boards_on_their_own_evidence(spark_world):
     assert "unplanted peers" not in format_report(evaluate(lake, snapshots, DAY))
 
 
+def test_the_same_world_without_sparks_says_which_spark_its_spark_lifted(spark_world, tmp_path, capsys):
+    """--no-sparks-lake: the same lake but k1 150th globally (out of the top 100: lifted) and k3 9th
+    on t2 (still in: not lifted). Then k3 with expertise 0 on t2 there (unranked: lifted too), and
+    a no-sparks lake without the date is an error naming it."""
+    lake, snapshots = spark_world
+    ns = tmp_path / "nosparks"
+    _write_spark_lake(ns)
+    folder = ns / "tables" / "account_scores" / f"dt={DAY}" / "network=alpha"
+    acc = pq.read_table(folder).to_pandas()
+    acc.loc[acc["account_id"] == "k1", "rank"] = 150
+    pq.write_table(pa.Table.from_pandas(acc, schema=schemas.table("account_scores").arrow_schema(), preserve_index=False),
+                   next(folder.glob("*.parquet")))
+    topics = ns / "tables" / "topic_scores" / f"dt={DAY}" / "network=alpha"
+    ts = pq.read_table(topics).to_pandas()
+    ts.loc[(ts["account_id"] == "k3") & (ts["topic"] == "t2"), "rank_in_topic"] = 9
+    schema = schemas.table("topic_scores").arrow_schema()
+    pq.write_table(pa.Table.from_pandas(ts, schema=schema, preserve_index=False), next(topics.glob("*.parquet")))
+
+    s = evaluate(lake, snapshots, DAY, no_sparks_lake=ns)["alpha"]["sparks"]
+    k1, k3 = s["offenders"]
+    assert (k1["account_id"], k1["global_no_spark_rank"]) == ("k1", 150)
+    assert k3["topics"][0]["topic"] == "t2" and k3["topics"][0]["no_spark_rank"] == 9
+    assert s["world_lifted"] == 1 and s["world_lifted_target_met"] is False
+    assert s["sparks_lifted"] == 0  # the first-order estimate missed it (k1's in-flow is C's, not top1's)
+    text = " ".join(format_report(evaluate(lake, snapshots, DAY, no_sparks_lake=ns)).split())
+    assert ("1 there by their spark: out of a top 100 in the same world without sparks (--no-sparks-lake; "
+            "target 0: no)") in text
+    assert "k1 (global: 50, 50 without 0.00, 150 with no spark)" in text
+    assert "k3 (t2: 7, 7 without 0.60, 9 with no spark)" in text
+    assert main(["evaluate", "--snapshots", str(snapshots), "--date", DAY, "--no-sparks-lake", str(ns)]) == 0
+    out = capsys.readouterr().out
+    assert "1 there by their spark: out of a top 100 in the same world" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+    ts.loc[(ts["account_id"] == "k3") & (ts["topic"] == "t2"), "expertise"] = 0.0
+    pq.write_table(pa.Table.from_pandas(ts, schema=schema, preserve_index=False), next(topics.glob("*.parquet")))
+    s = evaluate(lake, snapshots, DAY, no_sparks_lake=ns)["alpha"]["sparks"]
+    assert s["offenders"][1]["topics"][0]["no_spark_rank"] is None and s["world_lifted"] == 2
+    assert "t2: 7, 7 without 0.60, unranked with no spark" in " ".join(
+        format_report(evaluate(lake, snapshots, DAY, no_sparks_lake=ns)).split())
+    # without the option nothing of it is reported
+    assert "world_lifted" not in evaluate(lake, snapshots, DAY)["alpha"]["sparks"]
+    with pytest.raises(LookupError, match="no-sparks lake"):
+        evaluate(lake, snapshots, DAY, no_sparks_lake=tmp_path / "empty")
+
+
 def test_a_spark_its_engagement_lifted_into_a_top_100(spark_world):
     """Board t3: 150 accounts, topic_rank 1.0 for the 1st down to 0.851 for the 150th (0.001 a
     place); spark k2 is 100th (0.901) with 0.3 of it from top1. Without it k2 keeps 0.6307 and the
