@@ -338,7 +338,7 @@ def evaluate_sparks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, no_
 
     ``sparks_in_global_top`` is None without account_scores of the network that day. With
     ``no_sparks`` (the same world generated without sparks, ranked alike), each offender's rank on
-    the same boards there (``no_spark_rank``: None when not ranked there, or with expertise 0 on a
+    the same boards there (``no_spark_rank``: None when not ranked there, or not recognised on a
     topic), and ``world_lifted``: the offenders out of the top ``SPARK_TOP`` of at least one of those
     boards there, the exact counterfactual that the first-order "without" ranks estimate (it takes
     the engager's recognition away as well as its flow; target 0)."""
@@ -361,12 +361,7 @@ def evaluate_sparks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, no_
     topics = lake.published("topic_scores", day) / f"network={net}"
     tops = pd.DataFrame({"topic": [], "account_id": [], "rank_in_topic": []})
     if sparks and _columns(topics) is not None:
-        rows_t = pd.read_parquet(topics, columns=["topic", "account_id", "rank_in_topic", "expertise"],
-                                 filters=[("account_id", "in", sparks)])
-        # on a board by expertise: an account with expertise 0 (no recognition) ranks after every
-        # recognised one and is not on the board's top, whatever its number
-        rows_t = rows_t[rows_t["expertise"] > 0].drop(columns="expertise")
-        rows_t = rows_t.sort_values(["rank_in_topic", "topic", "account_id"])
+        rows_t = _recognised(topics, sparks).sort_values(["rank_in_topic", "topic", "account_id"])
         if len(rows_t):
             b = rows_t.iloc[0]
             out.update(best_topic_rank=int(b["rank_in_topic"]), best_topic=b["topic"], best_topic_account=b["account_id"])
@@ -395,6 +390,17 @@ def evaluate_sparks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, no_
     return out
 
 
+def _recognised(folder: Path, ids: list[str]) -> pd.DataFrame:
+    """``topic, account_id, rank_in_topic``: the rows of ``ids`` in a ``topic_scores`` partition
+    where the account is recognised on the topic (``recognition`` > 0). A board orders the
+    recognised first (:func:`jobs.score.topic_scores`); an unrecognised account is not on a board's
+    top, whatever its number. Its expertise is 0, but so is that of a recognised account far down a
+    board (the scale clamps at 0), so expertise > 0 is not the test."""
+    t = pd.read_parquet(folder, columns=["topic", "account_id", "rank_in_topic", "recognition"],
+                        filters=[("account_id", "in", ids)])
+    return t[t["recognition"] > 0].drop(columns="recognition")
+
+
 def _without_sparks(no_sparks: Lake, day: dt.date, net: str, out: dict) -> None:
     """Each offender's rank on its boards in the world without sparks, and ``world_lifted``
     (:func:`evaluate_sparks`)."""
@@ -404,8 +410,7 @@ def _without_sparks(no_sparks: Lake, day: dt.date, net: str, out: dict) -> None:
     folder = no_sparks.published("topic_scores", day) / f"network={net}"
     topic = {}
     if ids and _columns(folder) is not None:
-        t = pd.read_parquet(folder, columns=["topic", "account_id", "rank_in_topic", "expertise"], filters=[("account_id", "in", ids)])
-        topic = {(r.account_id, r.topic): int(r.rank_in_topic) for r in t[t["expertise"] > 0].itertuples()}
+        topic = {(r.account_id, r.topic): int(r.rank_in_topic) for r in _recognised(folder, ids).itertuples()}
     lifted = []
     for o in out["offenders"]:
         boards = []
@@ -424,8 +429,8 @@ def _without_sparks(no_sparks: Lake, day: dt.date, net: str, out: dict) -> None:
 
 def spark_peers(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> dict | None:
     """The sparks' peers: the unplanted accounts of the generator's spark pool, and how many of them
-    are in the global top ``SPARK_TOP`` and in some topic's top ``SPARK_TOP`` (with expertise > 0,
-    as for the sparks), on their own evidence.
+    are in the global top ``SPARK_TOP`` and in some topic's top ``SPARK_TOP`` (recognised on it, as
+    for the sparks: :func:`_recognised`), on their own evidence.
 
     The pool (``kindling.generate``): persons whose only role is ``account`` (no expert,
     organisation, loud, bot, gamer, ring, responsive or unresponsive role), with popularity and
@@ -449,8 +454,8 @@ def spark_peers(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> dict
         out["peers_in_global_top"] = int(acc[acc["account_id"].isin(peers) & (acc["rank"] <= SPARK_TOP)]["account_id"].nunique())
     topics = lake.published("topic_scores", day) / f"network={net}"
     if peers and _columns(topics) is not None:
-        t = pd.read_parquet(topics, columns=["account_id", "rank_in_topic", "expertise"], filters=[("account_id", "in", peers)])
-        out["peers_in_topic_top"] = int(t[(t["expertise"] > 0) & (t["rank_in_topic"] <= SPARK_TOP)]["account_id"].nunique())
+        t = _recognised(topics, peers)
+        out["peers_in_topic_top"] = int(t[t["rank_in_topic"] <= SPARK_TOP]["account_id"].nunique())
     return out
 
 

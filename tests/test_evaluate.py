@@ -653,7 +653,8 @@ def test_the_sparks_peers_on_the_boards_on_their_own_evidence(spark_world):
 def test_the_same_world_without_sparks_says_which_spark_its_spark_lifted(spark_world, tmp_path, capsys):
     """--no-sparks-lake: the same lake but k1 150th globally (out of the top 100: lifted) and k3 9th
     on t2 (still in: not lifted). Then k3 with expertise 0 on t2 there (unranked: lifted too), and
-    a no-sparks lake without the date is an error naming it."""
+    a no-sparks lake without the date is an error naming it. Expertise 0 alone does not take an
+    account off a board: far down a board a recognised account's expertise clamps at 0."""
     lake, snapshots = spark_world
     ns = tmp_path / "nosparks"
     _write_spark_lake(ns)
@@ -668,6 +669,8 @@ def test_the_same_world_without_sparks_says_which_spark_its_spark_lifted(spark_w
     schema = schemas.table("topic_scores").arrow_schema()
     pq.write_table(pa.Table.from_pandas(ts, schema=schema, preserve_index=False), next(topics.glob("*.parquet")))
 
+    ts.loc[(ts["account_id"] == "k3") & (ts["topic"] == "t2"), "expertise"] = 0.0  # recognised, clamped
+    pq.write_table(pa.Table.from_pandas(ts, schema=schema, preserve_index=False), next(topics.glob("*.parquet")))
     s = evaluate(lake, snapshots, DAY, no_sparks_lake=ns)["alpha"]["sparks"]
     k1, k3 = s["offenders"]
     assert (k1["account_id"], k1["global_no_spark_rank"]) == ("k1", 150)
@@ -684,7 +687,7 @@ def test_the_same_world_without_sparks_says_which_spark_its_spark_lifted(spark_w
     assert "1 there by their spark: out of a top 100 in the same world" in out
     assert max(len(line) for line in out.splitlines()) <= 80
 
-    ts.loc[(ts["account_id"] == "k3") & (ts["topic"] == "t2"), "expertise"] = 0.0
+    ts.loc[(ts["account_id"] == "k3") & (ts["topic"] == "t2"), "recognition"] = 0.0
     pq.write_table(pa.Table.from_pandas(ts, schema=schema, preserve_index=False), next(topics.glob("*.parquet")))
     s = evaluate(lake, snapshots, DAY, no_sparks_lake=ns)["alpha"]["sparks"]
     assert s["offenders"][1]["topics"][0]["no_spark_rank"] is None and s["world_lifted"] == 2
