@@ -384,7 +384,7 @@ def evaluate_sparks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, no_
     out["target_met"] = (None if not sparks else
                          out["sparks_in_topic_top"] == 0 and not out["sparks_in_global_top"])
     out["lifted_target_met"] = None if not sparks else not lifted
-    out["peers"] = spark_peers(lake, day, net, truth) if sparks else None
+    out["peers"] = spark_peers(lake, day, net, truth, acc) if sparks else None
     if no_sparks is not None and sparks:
         _without_sparks(no_sparks, day, net, out)
     return out
@@ -427,29 +427,25 @@ def _without_sparks(no_sparks: Lake, day: dt.date, net: str, out: dict) -> None:
     out["world_lifted_target_met"] = not lifted
 
 
-def spark_peers(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> dict | None:
+def spark_peers(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, acc: pd.DataFrame | None) -> dict | None:
     """The sparks' peers: the unplanted accounts of the generator's spark pool, and how many of them
     are in the global top ``SPARK_TOP`` and in some topic's top ``SPARK_TOP`` (recognised on it, as
     for the sparks: :func:`_recognised`), on their own evidence.
 
-    The pool (``kindling.generate``): persons whose only role is ``account`` (no expert,
-    organisation, loud, bot, gamer, ring, responsive or unresponsive role), with popularity and
-    posting rate both at most the medians over those accounts, the sparks included (the sparks are
-    drawn from it). ``peers`` counts the pool less the sparks. None when the ground truth has no
+    The pool (``kindling.generate``): the ordinary persons (:func:`_ordinary`) and the sparks, with
+    popularity and posting rate both at most the medians over them (the sparks are drawn from it).
+    ``peers`` counts the pool less the sparks. ``acc``: the network's ``account_scores``
+    (:func:`_influence`; None when not published). None when the ground truth has no
     ``popularity`` and ``post_rate`` (an older ``ground_truth.parquet``)."""
     if not {"popularity", "post_rate"} <= set(truth.columns):
         return None
-    roles = truth.groupby("account_id")["role"].agg(lambda r: frozenset(r) - {"account"})
-    first = truth.drop_duplicates("account_id").set_index("account_id")
-    plain = roles.index[roles.map(lambda r: r <= {"spark"}) & (first.loc[roles.index, "account_type"] == "person")]
-    ordinary = first.loc[plain, ["popularity", "post_rate"]].astype(float).dropna()
-    if ordinary.empty:
+    sparks = set(truth.loc[truth["role"] == "spark", "account_id"])
+    pool = _ordinary(truth[truth["role"] != "spark"])[["popularity", "post_rate"]].astype(float).dropna()
+    if pool.empty:
         return None
-    quiet = ordinary[(ordinary["popularity"] <= ordinary["popularity"].median())
-                     & (ordinary["post_rate"] <= ordinary["post_rate"].median())]
-    peers = sorted(a for a in quiet.index if "spark" not in roles[a])
+    quiet = pool[(pool["popularity"] <= pool["popularity"].median()) & (pool["post_rate"] <= pool["post_rate"].median())]
+    peers = sorted(set(quiet.index) - sparks)
     out = {"peers": len(peers), "peers_in_global_top": None, "peers_in_topic_top": None}
-    acc = _influence(lake, day, net)
     if acc is not None:
         out["peers_in_global_top"] = int(acc[acc["account_id"].isin(peers) & (acc["rank"] <= SPARK_TOP)]["account_id"].nunique())
     topics = lake.published("topic_scores", day) / f"network={net}"
@@ -929,7 +925,7 @@ def _spark_lines(sp: dict | None, sh: dict | None, fl: dict | None) -> list[str]
 
                 world = "world_lifted" in sp
 
-                def at(rank, w, no_spark="-"):
+                def at(rank, w, no_spark=None):
                     text = f"{rank}" if not w else f"{rank}, {w['rank_without']} without {w['engager_share']:.2f}"
                     return text if not world else f"{text}, {'unranked' if no_spark is None else no_spark} with no spark"
 
