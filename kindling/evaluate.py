@@ -53,15 +53,16 @@ Compares the published ``topic_scores`` of one date with the ``ground_truth.parq
 
 Sparks and single engagers (:func:`evaluate_sparks`, :func:`contributor_shares`, :func:`flag_quality`):
 
-* planted sparks (``spark`` rows: an ordinary account engaged once by a top account, ``kindling
-  generate``): how many are in the global top ``SPARK_TOP`` (100) of ``account_scores`` (``rank``)
+* planted sparks (``spark`` rows: an ordinary account engaged once by a top account and by nobody
+  else, ``kindling generate``): how many are in the global top ``SPARK_TOP`` (100) of ``account_scores`` (``rank``)
   and how many in some topic's top 100 of ``topic_scores`` (``rank_in_topic``), target 0, with
   the offenders listed; and of those, how many are there *by* their planted engagement
   (``sparks_lifted``, target 0): with the engager's share of the score taken away (the flow along
   its ``graph_edges`` edge; its ``score_contributors.share`` on a topic) the account would rank
-  below 100 (:func:`rank_without`). A spark is an ordinary account besides its one planted
-  engagement, and on a topic's board of a few hundred recognised accounts an ordinary account
-  with organic recognition can be in the top 100 with or without it. Beside them, the sparks'
+  below 100 (:func:`rank_without`). (Sparks generated before the generator left out every other
+  engagement they would get kept their organic recognition, which on a topic's board of a few
+  hundred recognised accounts can place an account in the top 100 with or without the spark.)
+  Beside them, the sparks'
   *peers* (:func:`spark_peers`): the unplanted accounts of the pool the generator draws sparks
   from (persons with no planted role, popularity and posting rate at most the medians of such
   accounts), and how many of those are in the global or a topic's top 100 on their own evidence:

@@ -50,12 +50,14 @@ and the topic set but not behaviour: popularity, roles and activity are drawn pe
   not a bot, reply gamer or ring member):
   on one of the last ``SPARK_DAYS`` days before ``end_date`` the spark writes one extra post on
   a topic (one of its interests; the topic's hashtag and provider topic set) and the top account
-  likes or reposts it, once, within hours. Every other engagement a spark would get from a top
-  account is left out. Sparks and their events come from a stream of their own (seed, network,
-  "sparks"): every other draw is the same as without sparks (``sparks=0``), and the extra posts
-  and events are added after the day's draws, so the rest of the world is unchanged but for the
-  event numbering and the dropped top-account engagements of the sparks. With fewer than
-  ``SPARK_DAYS`` days, a spark whose day falls before the first one has no engagement written.
+  likes or reposts it, once, within hours. Every other engagement a spark would get — from
+  anyone: people, like-bots, top accounts — is left out, so the planted one is its only evidence
+  (the spark still posts and engages with others). Sparks and their events come from a stream of
+  their own (seed, network, "sparks"): every other draw is the same as without sparks
+  (``sparks=0``), and the extra posts and events are added after the day's draws, so the rest of
+  the world is unchanged but for the event numbering and the dropped engagements of the sparks.
+  With fewer than ``SPARK_DAYS`` days, a spark whose day falls before the first one has no
+  engagement written.
 
 ``ground_truth.parquet`` — one row per (network, account_id, role, topic), sorted by network,
 account_id, then role in the order below:
@@ -78,7 +80,7 @@ role           ``account``: every account, once (its propensity, type, popularit
                ``responsive``: planted propensity in [0.6, 0.95]; includes quiet experts (post ~0.3/day):
                a quarter of the experts of ordinary topics, half of a deep topic's, 10% of plain persons
                ``unresponsive``: planted propensity 0 among experts and top person accounts
-               ``spark``: an ordinary account engaged once by a top account (above); ``topic`` =
+               ``spark``: an ordinary account engaged once by a top account and by nobody else (above); ``topic`` =
                the topic of the post engaged with, ``engager_id`` = the top account
 topic          taxonomy slug, or null
 level          expertise level (``expert``: (0.2, 1]; ``loud_non_expert``: 0), else null
@@ -543,7 +545,6 @@ class _Sparks:
     time: np.ndarray  # epoch seconds of the engagement
     variant: np.ndarray  # which hashtag variant of the topic the post carries
     is_spark: np.ndarray  # bool per account
-    is_top: np.ndarray  # bool per account: the engagers' pool (the most popular accounts)
 
 
 def default_sparks(accounts: int) -> int:
@@ -588,10 +589,8 @@ def _draw_sparks(w: _World, seed: int, k: int, end_day: int, n_topics: int) -> _
     variant = rng.integers(0, 1 << 30, size=k)
     is_spark = np.zeros(w.n, dtype=bool)
     is_spark[account] = True
-    is_top = np.zeros(w.n, dtype=bool)
-    is_top[top] = True
     return _Sparks(account=account, engager=engager, day=day, topic=topic.astype(np.int64), kind=kind,
-                   post_time=post_time, time=time, variant=variant, is_spark=is_spark, is_top=is_top)
+                   post_time=post_time, time=time, variant=variant, is_spark=is_spark)
 
 
 def _spark_posts(sp: _Sparks, day: int, pool_size: int) -> tuple[_Posts, np.ndarray]:
@@ -603,8 +602,8 @@ def _spark_posts(sp: _Sparks, day: int, pool_size: int) -> tuple[_Posts, np.ndar
 
 
 def _with_sparks(inter: dict[str, np.ndarray], sp: _Sparks, day: int, spark_posts: _Posts) -> dict[str, np.ndarray]:
-    """The day's events without the top accounts' engagement of a spark, plus the sparks' planted engagement."""
-    keep = ~(sp.is_top[inter["actor"]] & sp.is_spark[inter["target"]])
+    """The day's events without any engagement of a spark, plus the sparks' planted engagement."""
+    keep = ~sp.is_spark[inter["target"]]
     today = np.nonzero(sp.day == day)[0]
     if keep.all() and not len(today):
         return inter
@@ -1193,8 +1192,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument("--end-date", default=None, help="last day, YYYY-MM-DD (default: yesterday UTC)")
     parser.add_argument("--sparks", type=int, default=None,
-                        help="planted sparks per network: ordinary accounts engaged once by a top account "
-                             f"(default: accounts // {SPARK_ACCOUNTS_PER})")
+                        help="planted sparks per network: ordinary accounts engaged once by a top account and "
+                             f"by nobody else (default: accounts // {SPARK_ACCOUNTS_PER})")
     parser.add_argument("--no-gaming", action="store_true",
                         help="the twin world: the same snapshots without the reply gamers' strategy "
                              "(their planted baseline; kindling evaluate --twin-lake)")
