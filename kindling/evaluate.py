@@ -53,20 +53,20 @@ Compares the published ``topic_scores`` of one date with the ``ground_truth.parq
 
 Sparks and single engagers (:func:`evaluate_sparks`, :func:`contributor_shares`, :func:`flag_quality`):
 
-* planted sparks (``spark`` rows: an ordinary account engaged once by a top account and by nobody
-  else, ``kindling generate``): how many are in the global top ``SPARK_TOP`` (100) of ``account_scores`` (``rank``)
-  and how many in some topic's top 100 of ``topic_scores`` (``rank_in_topic``), target 0, with
-  the offenders listed; and of those, how many are there *by* their planted engagement
-  (``sparks_lifted``, target 0): with the engager's share of the score taken away (the flow along
-  its ``graph_edges`` edge; its ``score_contributors.share`` on a topic) the account would rank
-  below 100 (:func:`rank_without`). (Sparks generated before the generator left out every other
-  engagement they would get kept their organic recognition, which on a topic's board of a few
-  hundred recognised accounts can place an account in the top 100 with or without the spark.)
-  Beside them, the sparks'
-  *peers* (:func:`spark_peers`): the unplanted accounts of the pool the generator draws sparks
-  from (persons with no planted role, popularity and posting rate at most the medians of such
-  accounts), and how many of those are in the global or a topic's top 100 on their own evidence:
-  what the boards give an account like a spark without any spark;
+* planted sparks (``spark`` rows: an ordinary account engaged once by a top account and by
+  nobody else, ``kindling generate``): how many are in the global top ``SPARK_TOP`` (100) of
+  ``account_scores`` (``rank``) and how many in some topic's top 100 of ``topic_scores``
+  (``rank_in_topic``), target 0, with the offenders listed; and of those, how many are there
+  *by* their planted engagement (``sparks_lifted``, target 0): with the engager's share of the
+  score taken away (the flow along its ``graph_edges`` edge; its ``score_contributors.share`` on
+  a topic) the account would rank below 100 (:func:`rank_without`). (Sparks generated before
+  the generator left out every other engagement they would get kept their organic recognition,
+  which on a topic's board of a few hundred recognised accounts can place an account in the top
+  100 with or without the spark.) Beside them, the sparks' *peers* (:func:`spark_peers`): the
+  unplanted accounts of the pool the generator draws sparks from (persons with no planted role,
+  popularity and posting rate at most the medians of such accounts), and how many of those are
+  in the global or a topic's top 100 on their own evidence: what the boards give an account like
+  a spark without any spark;
 * the largest single-contributor share of a score: for each account of the global top 100, the
   largest ``damping * pagerank(u) * weight(u, v) / out_weight(u) / pagerank(v)`` over its in-edges
   in ``graph_edges`` and ``graph_vertices``; for each (topic, account) of a topic's top 100
