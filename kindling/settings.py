@@ -65,6 +65,22 @@ class Settings:
     checkpoint_dir: str = ""
     """Spark checkpoint directory; empty means <lake>/_checkpoints."""
 
+    # --- GraphFrames (the graph layer's JVM jar; `make env` obtains it, kindling/jars.py) ------
+    graphframes_jar: str = ""
+    """A GraphFrames 0.11.0 jar (core and graphx, for Spark 4 and Scala 2.13) to use as it is.
+    Empty (the default): fetch it from ``graphframes_maven_repos``, else compile it from
+    ``graphframes_source``. Whichever way, ``make env`` puts it at
+    build/graphframes-spark4_2.13-0.11.0.jar, which every Spark session of the project loads."""
+    graphframes_maven_repos: tuple[str, ...] = ("https://repo1.maven.org/maven2",)
+    """Maven repositories (http(s):// or file:// roots, comma-separated in the environment) tried in
+    order for ``io.graphframes:graphframes-spark4_2.13:0.11.0`` and
+    ``io.graphframes:graphframes-graphx-spark4_2.13:0.11.0``; empty skips Maven."""
+    graphframes_source: str = ""
+    """The GraphFrames 0.11.0 source release to compile when no jar is named and no repository
+    serves it (``core/`` and ``graphx/``, as in ``shared/vendor/graphframes-0.11.0``). Empty (the
+    default): the first ``shared/vendor/graphframes-0.11.0`` found beside the project or beside
+    one of its parent folders (or beside the repository it was cloned from)."""
+
     # --- graph --------------------------------------------------------------
     window_days: int = 28
     """Scoring window: interactions of this many days ending on the run date. A run for day D first

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
+from kindling.jars import session_jars
 from kindling.settings import Settings
-
-# The JVM half of the PageRank vector engine (engine/), built by `make env` (infra/bootstrap.sh).
-ENGINE_JAR = Path(__file__).resolve().parent.parent / "build" / "kindling-engine.jar"
 
 
 def spark_confs(settings: Settings) -> dict[str, str]:
     """Spark settings every Kindling job runs with (also passed to spark-submit)."""
-    jars = {"spark.jars": str(ENGINE_JAR)} if ENGINE_JAR.exists() else {}
+    # the vector engine's jar and GraphFrames' (core and graphx), as `make env` built them
+    # (kindling/jars.py); spark.jars ships them to a cluster's executors as well
+    jars = {"spark.jars": ",".join(str(j) for j in session_jars())} if session_jars() else {}
     java = settings.spark_java_options.strip()
     jvm = {} if java.lower() in ("", "none") else {"spark.driver.extraJavaOptions": java, "spark.executor.extraJavaOptions": java}
     return {
