@@ -25,7 +25,7 @@ from pyspark.sql import functions as F
 
 import schemas
 from jobs import conform as C
-from jobs.graph import build_edges, window_dates
+from jobs.graph import window_dates
 from jobs.score import account_scores
 from kindling.failpoints import failpoint
 from kindling.lake import Lake
@@ -314,6 +314,7 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
     from jobs import topics as T
     from jobs.explain import graph_edges, graph_vertices
     from jobs.graph import decayed_events, volume_factor
+    from jobs.graphframe import window_graph
     from jobs.responsive import responsiveness
     from jobs.rings import detect_rings, discount_rings
     from jobs.score import score_contributors, topic_scores, topics_table
@@ -345,7 +346,8 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         volume = volume_factor(posts, post_days, settings) if posts is not None else None
         if volume is not None:
             volume = volume.persist()
-        edges = build_edges(interactions, accounts, day, settings, events=events, volume=volume).persist()
+        # the window's graph as a GraphFrame (jobs/graphframe.py); its rings by GraphFrames' components
+        edges = window_graph(accounts, interactions, day, settings, events=events, volume=volume).edges.persist()
         rings = detect_rings(edges, settings)
         if min(settings.ring_discount, settings.ring_member_credit) < 1:
             discounted = discount_rings(edges, rings, settings.ring_discount, outside=settings.ring_member_credit).persist()

@@ -23,9 +23,9 @@ Two engines run that superstep (``engine=``, setting ``pagerank_engine``):
 * **dataframe**: a join of the state with the edges and an aggregation by destination per
   superstep, ``steps_per_job`` supersteps per Spark job, convergence tested after each job.
 
-Why not GraphFrames' Pregel: its JVM jars (io.graphframes:graphframes-spark4_2.13)
-are not served by the Maven repository this project can reach (see docs/reference.md, "GraphFrames");
-the DataFrame engine is written the way GraphFrames' Pregel is.
+The DataFrame engine is written the way GraphFrames' Pregel is; GraphFrames itself is now on
+every session's classpath (docs/reference.md, "GraphFrames"), and moving this engine onto its
+Pregel API is open work.
 """
 
 from __future__ import annotations

@@ -4,10 +4,8 @@ A ring is found in three steps, each a published setting (docs/reference.md "Eng
 
 1. **mutual heavy pairs**: two accounts whose saturated weights both ways (``norm_weight`` of
    :func:`jobs.graph.build_edges`: before any discount) are at least ``ring_pair_weight``;
-2. **groups**: the connected components of the graph of those pairs, by min-label propagation
-   over DataFrames (every account takes the smallest id among itself and its partners until
-   nothing changes) — GraphFrames' ``connectedComponents`` would do the same, but its JVM jars
-   are not reachable here (docs/reference.md "GraphFrames");
+2. **groups**: the connected components of the graph of those pairs, by GraphFrames'
+   ``connectedComponents`` (:func:`jobs.graphframe.connected_components`);
 3. **insular groups**: a component of ``ring_min_size`` to ``ring_max_size`` accounts whose
    members give at least ``ring_internal_share`` of their engagement (saturated weight) to each
    other. A larger component is a community, not a pod; a group that also engages widely
@@ -26,6 +24,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from jobs.graphframe import connected_components, graph_frame
 from kindling.settings import Settings
 
 
@@ -37,54 +36,27 @@ def mutual_heavy_pairs(edges: DataFrame, min_weight: float) -> DataFrame:
     return e.join(back, ["src", "dst"], "left_semi").where(F.col("src") != F.col("dst"))
 
 
-def components(pairs: DataFrame, max_iter: int) -> DataFrame:
-    """``id, label``: the smallest id of each vertex's connected component in ``pairs`` (symmetric
-    ``src, dst``), by min-label propagation; at most ``max_iter`` rounds.
-
-    A component that has not settled after ``max_iter`` rounds (one with a longer path, so more
-    than ``max_iter`` accounts) can be left split in several labels; :func:`detect_rings` drops
-    any label group with a pair leading out of it, which such a piece always has.
-    """
-    labels = pairs.select(F.col("src").alias("id")).distinct().withColumn("label", F.col("id")).localCheckpoint(eager=True)
-    for _ in range(max_iter):
-        best = (
-            pairs.join(labels.withColumnRenamed("id", "src"), "src")
-            .groupBy(F.col("dst").alias("id"))
-            .agg(F.min("label").alias("_m"))
-        )
-        new = (
-            labels.join(best, "id", "left")
-            .select("id", F.least(F.col("label"), F.coalesce(F.col("_m"), F.col("label"))).alias("label"),
-                    F.coalesce(F.col("_m") < F.col("label"), F.lit(False)).alias("_changed"))
-            .localCheckpoint(eager=True)
-        )
-        changed = new.where(F.col("_changed")).limit(1).count()
-        labels.unpersist()
-        labels = new
-        if not changed:
-            break
-    return labels.select("id", "label")
+def components(pairs: DataFrame) -> DataFrame:
+    """``id, label``: each vertex of ``pairs`` (symmetric ``src, dst``) and the smallest id of its
+    connected component, found by GraphFrames' ``connectedComponents``."""
+    vertices = pairs.select(F.col("src").alias("id")).distinct()
+    comp = connected_components(graph_frame(vertices, pairs.select("src", "dst")))
+    return comp.join(comp.groupBy("component").agg(F.min("id").alias("label")), "component").select("id", "label")
 
 
 def detect_rings(edges: DataFrame, settings: Settings) -> DataFrame:
     """``account_id, ring_id`` of the members of every engagement ring in ``edges``
     (``src, dst, weight`` and, from :func:`jobs.graph.build_edges`, ``norm_weight``)."""
     col = "norm_weight" if "norm_weight" in edges.columns else "weight"
-    pairs = mutual_heavy_pairs(edges, settings.ring_pair_weight).persist()
+    # materialised: GraphFrames' components re-read their input every round, and a long plan (the
+    # window's decayed events) would grow with every one of them
+    pairs = mutual_heavy_pairs(edges, settings.ring_pair_weight).localCheckpoint(eager=True)
+    labels = None
     try:
-        labels = components(pairs, settings.ring_max_size + 1)
-        # a group with a heavy pair leading out of it is not a whole component
-        open_ = (
-            pairs.join(labels.select(F.col("id").alias("src"), F.col("label").alias("_a")), "src")
-            .join(labels.select(F.col("id").alias("dst"), F.col("label").alias("_b")), "dst")
-            .where(F.col("_a") != F.col("_b"))
-            .select(F.col("_a").alias("label"))
-            .distinct()
-        )
+        labels = components(pairs).persist()
         sized = (
             labels.groupBy("label").agg(F.count(F.lit(1)).alias("size"))
             .where((F.col("size") >= settings.ring_min_size) & (F.col("size") <= settings.ring_max_size))
-            .join(open_, "label", "left_anti")
         )
         members = labels.join(sized.select("label"), "label", "left_semi")
         out = edges.select("src", "dst", F.col(col).alias("x")).join(members.select(F.col("id").alias("src"), F.col("label").alias("_s")), "src")
@@ -99,6 +71,8 @@ def detect_rings(edges: DataFrame, settings: Settings) -> DataFrame:
         return rings.localCheckpoint(eager=True)
     finally:
         pairs.unpersist()
+        if labels is not None:
+            labels.unpersist()
 
 
 def discount_rings(edges: DataFrame, rings: DataFrame, factor: float, src: str = "src", dst: str = "dst",

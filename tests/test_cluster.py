@@ -5,7 +5,8 @@ cluster of the user's own (``make cluster-up``) is never touched. One small gene
 goes through ``kindling run`` (the spark-submit path) twice: once with
 ``KINDLING_SPARK_MASTER=spark://…`` and once with ``local[2]`` into a second lake. The
 published tables must hold the same values, and the master's and worker's JSON and the
-worker's work folder must show that both Spark steps ran on the worker. The cluster is
+worker's work folder must show that both Spark steps ran on the worker, and that the rank step's
+executors loaded GraphFrames' classes from the jar ``spark.jars`` shipped them. The cluster is
 stopped even when the test fails, and no Master, Worker or executor process may outlive it.
 
 Slow: four spark-submits plus two JVM daemons, 14–21 minutes on a shared, busy 2-core machine
@@ -167,6 +168,10 @@ def _kindling_run(workdir: Path, source: Path, master: str) -> tuple[Path, float
         # The driver binds to loopback too (this host name may resolve to another interface).
         "SPARK_LOCAL_IP": "127.0.0.1",
     }
+    if master.startswith("spark://"):
+        # every JVM logs the classes it loads, and from where, into classload.log in its working
+        # folder (an executor's: its folder under the worker's work/): GraphFrames' must be there
+        env["KINDLING_SPARK_JAVA_OPTIONS"] = "-XX:+UseParallelGC -Xlog:class+load=info:file=classload.log"
     log = workdir / "run.log"
     t0 = time.time()
     with open(log, "w") as fh:
@@ -267,6 +272,15 @@ def test_cluster_run_publishes_the_same_values_as_local(cluster, snapshots, tmp_
         for ex in executor_dirs:
             assert "Finished task" in (ex / "stderr").read_text(), f"{app['name']}: the executor ran no task"
             assert (ex / "kindling-code.zip").is_file(), f"{app['name']}: the code archive did not reach the executor"
+    # GraphFrames ran on the executors: the rank step's rings (connectedComponents on GraphFrames'
+    # GraphX module) made them load its classes from the jar that spark.jars shipped
+    rank_dirs = list((cluster.dir / "work" / apps[f"kindling-rank-{DAY}"]["id"]).iterdir())
+    # (a line: "[…][info][class,load] org.apache.spark.graphframes.graphx.Graph source: file:…/<jar>";
+    # the lambdas the JVM spins up name their class as the source instead)
+    from_jar = {line.split()[1] for ex in rank_dirs for line in (ex / "classload.log").read_text().splitlines()
+                if line.endswith("/graphframes-spark4_2.13-0.11.0.jar") and str(cluster.dir / "work") in line}
+    assert "org.apache.spark.graphframes.graphx.Graph" in from_jar, sorted(from_jar)[:10]
+    assert any(c.startswith("org.graphframes.") for c in from_jar), sorted(from_jar)[:10]
 
     # --- and published what local[2] publishes -------------------------------------------------
     report = {}

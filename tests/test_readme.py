@@ -1,6 +1,7 @@
 """The README's runnable examples, run as written.
 
-Every ``kindling …`` command in a fenced code block of README.md runs, from a folder laid out as
+Every ``kindling …`` command in a fenced code block of README.md runs (and every ``python`` block,
+as a script), from a folder laid out as
 ``make run`` leaves the repository (``data/snapshots`` from the same generator call at a smaller
 size, ``lake`` from a daily run for the latest snapshot day and the day before it, as
 ``infra/run_daily.sh`` runs them), and must exit 0 with output. A block preceded by the comment
@@ -106,6 +107,37 @@ def sample(tmp_path_factory, spark):
     for day in (latest - dt.timedelta(days=1), latest):
         run_day(settings, day, spark=spark, log=lambda m: None)
     return home, env
+
+
+def python_blocks(text: str) -> list[tuple[str, int]]:
+    """``(code, line)`` of each fenced block opened with ```` ```python ````."""
+    out, lines, i = [], text.splitlines(), 0
+    while i < len(lines):
+        if lines[i].strip() == "```python":
+            start, body = i + 1, []
+            i += 1
+            while i < len(lines) and not lines[i].startswith("```"):
+                body.append(lines[i])
+                i += 1
+            out.append(("\n".join(body) + "\n", start + 1))
+        i += 1
+    return out
+
+
+PYTHON = [(code, f"{doc.name}:{line}") for doc in DOCS for code, line in python_blocks(doc.read_text(encoding="utf-8"))]
+
+
+def test_python_blocks_are_found():
+    assert python_blocks("x\n```python\nprint(1)\n```\n```\nno\n```\n") == [("print(1)\n", 3)]
+    assert any(where.startswith("README.md") for _c, where in PYTHON)
+
+
+@pytest.mark.parametrize(("code", "where"), PYTHON, ids=[w for _c, w in PYTHON])
+def test_readme_python_example_runs(sample, code, where):
+    home, env = sample
+    proc = subprocess.run([sys.executable, "-c", code], cwd=home, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0 and proc.stdout.strip(), (
+        f"{where}\nexit {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}")
 
 
 @pytest.mark.parametrize(("cmd", "error", "where"), COMMANDS, ids=[w for _c, _e, w in COMMANDS])

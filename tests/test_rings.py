@@ -61,8 +61,7 @@ def test_a_closed_insular_group_is_a_ring_and_friends_pairs_and_long_chains_are_
     rows, ids = world()
     rings = {r["account_id"]: r["ring_id"] for r in detect_rings(_edges(spark, s, rows, ids), s).collect()}
     # f1..f3: heavy both ways, but two thirds of their engagement goes outside (share 0.25 < 0.6);
-    # q1, q2: two accounts (ring_min_size 3); c0..c11: 12 accounts in one chain (ring_max_size 5),
-    # not settled after ring_max_size + 1 rounds, so split, and every piece has a pair leading out.
+    # q1, q2: two accounts (ring_min_size 3); c0..c11: 12 accounts in one chain (ring_max_size 5).
     assert rings == {"p1": "ring-p1", "p2": "ring-p1", "p3": "ring-p1", "p4": "ring-p1"}
     # a chain of 5 is within the size: a ring (its members engage nobody else)
     short = [r for r in rows if not (r[0].startswith("c") or r[1].startswith("c"))]
@@ -82,7 +81,7 @@ def test_a_closed_insular_group_is_a_ring_and_friends_pairs_and_long_chains_are_
 def test_components_take_the_smallest_id(spark):
     pairs = [("a", "b"), ("b", "c"), ("d", "e"), ("c", "z")]
     df = spark.createDataFrame([p for a, b in pairs for p in ((a, b), (b, a))], "src string, dst string")
-    got = {r["id"]: r["label"] for r in components(df, 10).collect()}
+    got = {r["id"]: r["label"] for r in components(df).collect()}
     assert got == {"a": "a", "b": "a", "c": "a", "z": "a", "d": "d", "e": "d"}
 
 
