@@ -12,8 +12,9 @@ summed), then times, in the same run and for the same number of iterations:
   kindling   jobs.pagerank.pagerank: weighted, dangling mass through the teleport
              vector, the engine the daily job runs (Spark, local[2]);
   graphx     org.apache.spark.graphx.lib.PageRank.run, unweighted: the code that
-             GraphFrames' built-in ``pageRank`` calls (GraphFrames' own jars are not
-             served here, see docs/reference.md "GraphFrames"), in the same JVM;
+             GraphFrames' built-in ``pageRank`` calls (Spark's GraphX; GraphFrames' own
+             ``pageRank`` is not in this table yet, see docs/reference.md "GraphFrames"),
+             in the same JVM;
   scipy      a CSR matrix-vector power iteration of the same weighted iteration in
              one process: the single-machine reference;
   networkx   networkx.pagerank on the same weighted graph, graph construction
