@@ -36,6 +36,6 @@ def day_graph(spark, network: str, day: dt.date | str = "latest", settings: Sett
         raise LookupError(f"dt={day} has no published graph in {settings.lake}; published: {days[0]} .. {days[-1]}")
     parts = {t: lake.published(t, day) / f"network={network}" for t in ("graph_vertices", "graph_edges")}
     if not all(p.is_dir() for p in parts.values()):
-        nets = sorted(p.name.removeprefix("network=") for p in lake.published("graph_edges", day).glob("network=*"))
+        nets = lake.published_networks("graph_edges", day)
         raise LookupError(f"network {network!r} has no published graph on dt={day}; networks: {', '.join(nets)}")
     return graph_frame(spark.read.parquet(str(parts["graph_vertices"])), spark.read.parquet(str(parts["graph_edges"])))

@@ -17,7 +17,8 @@ def spark_confs(settings: Settings) -> dict[str, str]:
     """Spark settings every Kindling job runs with (also passed to spark-submit)."""
     # the vector engine's jar and GraphFrames' (core and graphx), as `make env` built them
     # (kindling/jars.py); spark.jars ships them to a cluster's executors as well
-    jars = {"spark.jars": ",".join(str(j) for j in session_jars())} if session_jars() else {}
+    found = session_jars()
+    jars = {"spark.jars": ",".join(str(j) for j in found)} if found else {}
     java = settings.spark_java_options.strip()
     jvm = {} if java.lower() in ("", "none") else {"spark.driver.extraJavaOptions": java, "spark.executor.extraJavaOptions": java}
     return {
