@@ -20,12 +20,13 @@ Two engines run that superstep (``engine=``, setting ``pagerank_engine``):
 * **vector** (engine/src/kindling/engine/VectorPageRank.java): the transition matrix as cached
   CSR blocks by destination, the vector broadcast each superstep, no shuffle per superstep; it
   tests convergence after every superstep;
-* **dataframe**: a join of the state with the edges and an aggregation by destination per
-  superstep, ``steps_per_job`` supersteps per Spark job, convergence tested after each job.
+* **graphframes** (engine/src/kindling/engine/GraphXPageRank.scala): distributed, on GraphFrames'
+  GraphX module: a vertex's attribute is its slots, an edge's its slots' transition weights, and a
+  superstep is one ``aggregateMessages`` (pre-aggregated per edge partition) and a zip join with
+  the teleport part; nothing on the driver but per-group sums. Convergence is tested after every
+  ``steps_per_job`` supersteps.
 
-The DataFrame engine is written the way GraphFrames' Pregel is; GraphFrames itself is now on
-every session's classpath (docs/reference.md, "GraphFrames"), and moving this engine onto its
-Pregel API is open work.
+Both are tested against networkx (tests/test_pagerank.py) and against each other to 1e-10.
 """
 
 from __future__ import annotations
@@ -41,19 +42,18 @@ from kindling.failpoints import failpoint
 from kindling.settings import PAGERANK_ENGINES, Settings
 
 GLOBAL_KEY = "global"
-# The superstep's join of the state with the edges (bench/pagerank.py --tune compares the choices).
-JOIN_HINT = "shuffle_hash"
 # The engines (``engine=``): "vector" keeps the N x K rank vector on the driver and broadcasts it
-# to cached CSR edge blocks (engine/, a JVM class); "dataframe" runs each superstep as a join and
-# an aggregation. "auto" takes the vector engine when its working set, ``vector_bytes``, is at
+# to cached CSR edge blocks (engine/, a JVM class); "graphframes" runs each superstep as a
+# message-passing round on GraphFrames' GraphX module, distributed. "auto" takes the vector engine when its working set, ``vector_bytes``, is at
 # most ``vector_max_mb`` MiB (0: ``heap_budget``): the driver holds two vectors (this one and the
 # next) and three chunks (``VECTOR_CHUNK_MB``), and the edge blocks about two copies of the
 # edges while they are built. Its memory is plain JVM heap that Spark cannot spill: a
 # 20,000-account, 28-day daily run with 108 dense slots ran a 4 GiB driver out of heap, where the
-# DataFrame engine spills. Settings: pagerank_engine, pagerank_vector_max_mb.
+# GraphFrames engine's cached graph spills to disk. Settings: pagerank_engine, pagerank_vector_max_mb.
 ENGINE = Settings.pagerank_engine
 VECTOR_MAX_MB = Settings.pagerank_vector_max_mb
 VECTOR_CLASS = "kindling.engine.VectorPageRank"
+GRAPHX_CLASS = "kindling.engine.GraphXPageRank"
 # The most the vector engine broadcasts at once: a superstep multiplies as many slots per Spark
 # job as fit, so the driver's transient copies (the broadcast, its serialised pieces, the returned
 # slices) stay this big whatever the slot count, and the slices stay under spark.driver.maxResultSize.
@@ -118,7 +118,7 @@ def pagerank_arrays(
     ``scale``: slot t's weight is ``w * m.get(t, scale[t])`` and its normaliser ``n`` times the
     same multiplier (:func:`expand_slots` writes out the arrays). The same ranks as the arrays, with
     one weight and a few map entries per edge instead of one weight per slot: the vector engine
-    keeps them so (about 16 bytes per edge whatever the slots), the DataFrame engine expands them.
+    keeps them so (about 16 bytes per edge whatever the slots), the GraphFrames engine expands them.
 
     **Capped** (``cap``: per group, per slot, a share; 0 or 1 and above, or a slot not listed:
     uncapped): no contributor's flow ``d * pr(u) * p(u -> v)`` into a vertex may count for more
@@ -130,47 +130,52 @@ def pagerank_arrays(
     the teleport, as dangling mass does. At that fixed point a vertex without teleport weight in a
     slot keeps rank there only from at least ``1 / share`` contributors. See :mod:`jobs.sparks`.
     The vector engine solves each vertex's cap within the superstep (its greatest ``y(v)`` with
-    the new value on both sides); the DataFrame engine caps against the previous value, which
+    the new value on both sides); the GraphFrames engine caps against the previous value, which
     reaches the same fixed point in more supersteps. ``cap`` assumes one edge row per (src, dst)
-    pair (the vector engine caps each row; the DataFrame engine merges repeated pairs first).
+    pair (the vector engine caps each row; the GraphFrames engine merges repeated pairs first).
 
-    Inside, the K slots are K double columns (``y0 .. y{K-1}``; a group with
-    fewer slots pads with zeros): a superstep is then plain column arithmetic
-    and ``sum`` aggregates, which Spark compiles and pre-aggregates before the
-    shuffle — measured several times faster than array lambdas
-    (``zip_with``/``aggregate``) at 50-100 slots. The arrays come back at the end.
-
-    The supersteps iterate the linear map ``y <- d * P^T y + (1 - d) * v`` per
-    slot and the result is ``y / sum(y)``: with dangling mass returned through
-    ``v`` the exact PageRank is proportional to that map's fixed point, so no
-    global sum is needed inside a superstep and ``steps_per_job`` supersteps are
-    chained in one Spark job before the state is checkpointed and the
-    convergence test (each slot's L1 change of the normalised ranks over the
-    last superstep, below ``N_group * tol``) is read.
+    Inside, a vertex holds K slots (a group with fewer slots pads with zeros) and the engines
+    iterate the linear map ``y <- d * P^T y + (1 - d) * v`` per slot; the result is ``y / sum(y)``:
+    with dangling mass returned through ``v`` the exact PageRank is proportional to that map's
+    fixed point, so no global sum is needed inside a superstep, and the convergence test (each
+    slot's L1 change of the normalised ranks over the last superstep, below ``N_group * tol``)
+    is read after every ``steps_per_job`` supersteps (the vector engine: after every one).
     """
     # Groups travel as small integers: a string in the aggregation buffer (first(grp))
     # would turn every superstep's hash aggregation into a sort-based one.
     names = sorted(r["grp"] for r in vertices.select("grp").distinct().collect())
     code = F.create_map(*[x for i, g in enumerate(names) for x in (F.lit(g), F.lit(i))])
     # Inside the loop a vertex is a 64-bit key, not its (string) id: joining and
-    # hashing longs made a superstep 2x faster on 1M edges (bench/pagerank.py).
-    # Integral ids are their own key; other ids are hashed (xxhash64), and if two
-    # ids of this graph share a hash the ids themselves are used, slower but exact.
+    # hashing longs made a superstep 2x faster on 1M edges (bench/pagerank.py), and both
+    # engines index 64-bit keys. Integral ids are their own key; other ids are hashed
+    # (xxhash64), and if two ids of this graph share a hash the ids are numbered instead
+    # (a join per id column, slower but exact).
     integral = isinstance(vertices.schema["id"].dataType, (LongType, IntegerType, ShortType, ByteType))
     key_of = (lambda c: F.col(c).cast("long")) if integral else (lambda c: F.xxhash64(F.col(c)))  # noqa: E731
     idmap = vertices.select("id", key_of("id").alias("k"), code[F.col("grp")].alias("grp")).dropDuplicates(["id"])
     idmap = idmap.persist(StorageLevel.MEMORY_AND_DISK)
+    numbered = False
     if not integral:
         counts = idmap.agg(F.count(F.lit(1)).alias("n"), F.countDistinct("k").alias("keys")).first()
-        if counts["n"] != counts["keys"]:  # a hash collision: fall back to the ids themselves
+        if counts["n"] != counts["keys"]:  # a hash collision: number the ids
             idmap.unpersist()
-            idmap = vertices.select("id", F.col("id").alias("k"), code[F.col("grp")].alias("grp")).dropDuplicates(["id"])
-            idmap = idmap.persist(StorageLevel.MEMORY_AND_DISK)
-            key_of = F.col  # noqa: E731
-            engine = "dataframe"  # the vector engine indexes 64-bit keys
+            idmap = (vertices.select("id", code[F.col("grp")].alias("grp")).dropDuplicates(["id"])
+                     .withColumn("k", F.monotonically_increasing_id()).localCheckpoint(eager=True))
+            numbered = True
+
+    def keyed(df: DataFrame, *cols: str) -> DataFrame:
+        """``df`` with its id columns ``cols`` replaced by the ids' keys (rows whose id is not a vertex dropped
+        when the ids are numbered)."""
+        if not numbered:
+            return df.select(*[key_of(c).alias(c) if c in cols else c for c in df.columns])
+        order = df.columns
+        for c in cols:
+            df = df.join(idmap.select(F.col("id").alias(c), F.col("k").alias("_k")), c).drop(c).withColumnRenamed("_k", c)
+        return df.select(*order)
+
     verts = idmap.select(F.col("k").alias("id"), "grp")
     extra = [c for c in ("n", "m") if c in edges.columns]
-    edges = edges.select(key_of("src").alias("src"), key_of("dst").alias("dst"), "w", *extra)
+    edges = keyed(edges.select("src", "dst", "w", *extra), "src", "dst")
     sizes = {r["grp"]: int(r["n"]) for r in verts.groupBy("grp").agg(F.count(F.lit(1)).alias("n")).collect()}
     if not sizes:
         raise ValueError("PageRank over an empty vertex set")
@@ -189,7 +194,7 @@ def pagerank_arrays(
     caps = _cap_codes(cap, names, k)
     if _vector_fits(engine, sum(sizes.values()), edges, k, vector_max_mb, factored=scale is not None):
         state, total, err, iterations, converged, release, slots, capped = _run_vector(
-            verts, edges, teleport.select(key_of("id").alias("id"), "v"), slot, k, len(names), float(damping),
+            verts, edges, keyed(teleport.select("id", "v"), "id"), slot, k, len(names), float(damping),
             tol, max_iter, steps_per_job, parts_n, scale, caps)
         shape = {g: (n, slots[g]) for g, n in sizes.items()}
     else:
@@ -204,14 +209,13 @@ def pagerank_arrays(
             raise ValueError("PageRank with an empty teleport vector")
         if scale is not None:
             edges = expand_slots(edges, scale[:k])
-        state, total, err, iterations, converged, capped = _run_dataframe(
-            verts, edges, tele, slot, shape, k, float(damping), tol, max_iter, steps_per_job, parts_n, caps)
-        release = state.unpersist
+        state, total, err, iterations, converged, capped, release = _run_graphframes(
+            verts, edges, tele, slot, k, len(names), float(damping), tol, max_iter, steps_per_job, parts_n, caps)
     Y = _cols("y", k)
     length = "CASE grp " + " ".join(f"WHEN {g} THEN {kg}" for g, (_n, kg) in sorted(shape.items())) + " END"
     pr = f"slice(array({', '.join(_sql_div(Y[i], _group_sql(total, i)) for i in range(k))}), 1, {length})"
     label = F.array(*[F.lit(g) for g in names])[F.col("grp")]
-    if key_of is F.col or not integral:
+    if not integral:
         named = state.join(idmap.select(F.col("k").alias("_k"), F.col("id").alias("_id")), F.col("id") == F.col("_k"))
     else:  # an integral id is its own key
         named = state.withColumn("_id", F.col("id").cast(vertices.schema["id"].dataType))
@@ -305,7 +309,7 @@ def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: in
     if not isinstance(cls, JavaClass):
         raise RuntimeError(
             f"the PageRank vector engine ({VECTOR_CLASS}) is not on the Spark classpath: build it with "
-            "`make env` (build/kindling-engine.jar), or set KINDLING_PAGERANK_ENGINE=dataframe"
+            "`make env` (build/kindling-engine.jar), or set KINDLING_PAGERANK_ENGINE=graphframes"
         )
     has_n = "n" in edges.columns
     if scale is None:
@@ -349,121 +353,85 @@ def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: in
             {g: slots[g] for g in range(groups)}, iterations - uncapped)
 
 
-def _run_dataframe(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, shape: dict, k: int, d: float, tol: float,
-                   max_iter: int, steps_per_job: int, parts_n: int,
-                   caps: dict[int, list[float]] | None = None) -> tuple[DataFrame, dict, dict, int, bool, int]:
-    """The supersteps as DataFrame joins and aggregations: the engine for vectors too big for the driver.
+def _run_graphframes(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: int, groups: int, d: float,
+                     tol: float, max_iter: int, steps_per_job: int, parts_n: int,
+                     caps: dict[int, list[float]] | None = None) -> tuple[DataFrame, dict, dict, int, bool, int, object]:
+    """The supersteps on GraphFrames' GraphX module (``GRAPHX_CLASS``, engine/src): the engine for
+    vectors too big for the driver. Here the edges become the transition matrix ``d * w / out`` and
+    the teleport vector is normalised; the JVM class builds the graph and runs the supersteps.
     With ``caps`` (per group code, K shares), up to ``max_iter`` more supersteps with the cap on
-    once the uncapped map has converged; returns how many, last."""
+    once the uncapped map has converged. Returns the state, totals, last errors, supersteps in all,
+    whether it converged, the capped supersteps and a callback that releases the engine."""
+    from py4j.java_gateway import JavaClass
+
     spark = edges.sparkSession
-    Y, V, W, P, PV, NC = _cols("y", k), _cols("v", k), _cols("w", k), _cols("p", k), _cols("pv", k), _cols("n", k)
+    cls = spark._jvm
+    for part in GRAPHX_CLASS.split("."):
+        cls = getattr(cls, part)
+    if not isinstance(cls, JavaClass):
+        raise RuntimeError(
+            f"the GraphFrames PageRank engine ({GRAPHX_CLASS}) is not on the Spark classpath: build it with "
+            "`make env` (build/kindling-engine.jar and build/graphframes-spark4_2.13-0.11.0.jar)"
+        )
+    V, W, P, NC = _cols("v", k), _cols("w", k), _cols("p", k), _cols("n", k)
     has_n = "n" in edges.columns
     sums = lambda cols: ", ".join(f"sum({c}) AS {c}" for c in cols)  # noqa: E731
 
-    # Edges are hash-partitioned by source once, before anything else keyed by
-    # source: the semi-join on sources, the merge of repeated pairs, the
-    # out-weights and the transition matrix then need no further shuffle of the
-    # edges (2 edge shuffles in all, down from 6). The state is aggregated by id
-    # into the same partitioning, so a superstep's join moves no edge: its only
-    # shuffle is the (pre-aggregated) messages.
-    ids = verts.select(F.col("id").alias("src"))
+    # Edges are hash-partitioned by source once: the semi-join on sources, the merge of repeated
+    # pairs, the out-weights and the transition matrix then need no further shuffle of the edges.
+    ids = verts.select(F.col("id").alias("src"), "grp")
     # With ``n``, a source's out-weight is the sum of n (at least w, edge by edge): the part
     # of its rank that w does not pass on returns through the teleport, like dangling mass.
     norm = [f"greatest({slot('n', i)}, {slot('w', i)}) AS {NC[i]}" for i in range(k)] if has_n else []
-    e = _select(edges.join(ids.withColumnRenamed("src", "dst"), "dst", "left_semi"), "src", "dst",
+    e = _select(edges.join(ids.select(F.col("src").alias("dst")), "dst", "left_semi"), "src", "dst",
                 *[f"{slot('w', i)} AS {W[i]}" for i in range(k)], *norm)
-    e = e.repartition(parts_n, "src").join(ids.repartition(parts_n, "src"), "src", "left_semi")
+    e = e.repartition(parts_n, "src").join(ids.select("src").repartition(parts_n, "src"), "src", "left_semi")
     e = spark.sql(f"SELECT src, dst, {sums(W + (NC if has_n else []))} FROM {{e}} GROUP BY src, dst", e=e)
     by = NC if has_n else W
     out = spark.sql(f"SELECT src, {', '.join(f'sum({by[i]}) AS o{i}' for i in range(k))} FROM {{e}} GROUP BY src", e=e)
-    # d * P, so that a superstep multiplies once per slot
+    # d * P: a superstep multiplies once per slot. The group rides along for the caps.
     dp = [f"{_sql_div(_num(d) + ' * e.' + W[i], 'o.o' + str(i))} AS {P[i]}" for i in range(k)]
-    trans = spark.sql(f"SELECT e.src, e.dst, {', '.join(dp)} FROM {{e}} e JOIN {{out}} o ON e.src = o.src", e=e, out=out)
+    trans = spark.sql(f"SELECT e.src, e.dst, CAST(g.grp AS INT) AS grp, {', '.join(dp)} FROM {{e}} e "
+                      f"JOIN {{out}} o ON e.src = o.src JOIN {{ids}} g ON e.src = g.src", e=e, out=out, ids=ids)
     trans = trans.localCheckpoint(eager=True)
 
     tv = _select(tele, "id", "grp", *[f"{slot('v', i)} AS {V[i]}" for i in range(k)])
     tsum = _sums(tv, V)
     if all(sum(a) <= 0 for a in tsum.values()):
         raise ValueError("PageRank with an empty teleport vector")
-    tv = _select(tv, "id", "grp", *[f"{_sql_div(V[i], _group_sql(tsum, i))} AS {V[i]}" for i in range(k)]).localCheckpoint(eager=True)
+    # every vertex, its teleport weights normalised within its group (zeros where it has none)
+    normed = _select(tv, "id", *[f"{_sql_div(V[i], _group_sql(tsum, i))} AS {V[i]}" for i in range(k)])
+    vv = _select(verts.join(normed, "id", "left"), "CAST(id AS LONG) AS id", "CAST(grp AS INT) AS grp",
+                 *[f"coalesce({V[i]}, 0.0D) AS {V[i]}" for i in range(k)]).localCheckpoint(eager=True)
     tele.unpersist()
+    eng = cls(vv._jdf, trans._jdf, k, groups, d, float(tol), parts_n)
 
-    fixed = _select(tv, "id", "grp", *[f"{_num(1.0 - d)} * {V[i]} AS {Y[i]}" for i in range(k)])
-    state = _select(tv, "id", "grp", *[f"{V[i]} AS {Y[i]}" for i in range(k)]).repartition(parts_n, "id").localCheckpoint(eager=True)
-    err: dict[str, list[float]] = {}
-    total: dict[int, list[float]] = tsum
+    def release() -> None:  # the engine's cached graph, then its inputs
+        eng.close()
+        trans.unpersist()
+        vv.unpersist()
 
-    # A superstep is one SQL statement, text built once: with 100 slots, building
-    # it column by column through the Python API took 1.4-2.8 s of py4j calls per
-    # superstep, more than running it. The hint makes the join a hash join that
-    # builds on the state and streams the edges: no sort of the edges per
-    # superstep (sort-merge) and no broadcast of the state (measured 5.0-5.5 s
-    # against 7-8 s per 5 supersteps on 1M edges).
-    hint = f"/*+ {JOIN_HINT.upper()}(c) */ " if JOIN_HINT else ""
-
-    def statements(capped: bool) -> tuple[str, str]:
-        """A superstep's SQL, without and with the previous value carried (for the convergence
-        test). Capped, each message is at most its slot's share of the destination's previous
-        value, read by a window over the destination's rows (its carried row holds it) rather
-        than a second join with the state: a self-join's size estimate would square with every
-        superstep, as a local checkpoint keeps its plan's statistics."""
-        msgs = f"SELECT {hint}t.dst AS id, c.grp, {', '.join(f'c.{Y[i]} * t.{P[i]} AS {Y[i]}' for i in range(k))}"
-        join = "FROM {cur} c JOIN {trans} t ON c.id = t.src"
-        zero_pv = ", ".join(f"0.0D AS {c}" for c in PV)
-        plain = f"SELECT id, first(grp) AS grp, {sums(Y)} FROM ({msgs} {join} UNION ALL SELECT id, grp, {', '.join(Y)} FROM {{fixed}}) GROUP BY id"
-        rows = (
-            f"{msgs}, {zero_pv}, 0 AS _m {join} "
-            f"UNION ALL SELECT id, grp, {', '.join(Y)}, {zero_pv}, 1 AS _m FROM {{fixed}} "
-            f"UNION ALL SELECT id, grp, {', '.join(f'0.0D AS {c}' for c in Y)}, {', '.join(f'{Y[i]} AS {PV[i]}' for i in range(k))}, 1 AS _m FROM {{cur}}"
-        )
-        if capped:
-            share = {i: "CASE grp " + " ".join(f"WHEN {g} THEN {_num(arr[i])}" for g, arr in sorted(caps.items())) + " END"
-                     for i in range(k) if any(arr[i] > 0 for arr in caps.values())}
-            held = [f"IF(_m = 0 AND {share[i]} > 0, least({Y[i]}, {share[i]} * max({PV[i]}) OVER (PARTITION BY id)), {Y[i]}) AS {Y[i]}"
-                    if i in share else Y[i] for i in range(k)]
-            rows = f"SELECT id, grp, {', '.join(held)}, {', '.join(PV)} FROM ({rows})"
-        carried = f"SELECT id, first(grp) AS grp, {sums(Y + PV)} FROM ({rows}) GROUP BY id"
-        return plain, carried
-
-    def run(state: DataFrame, capped: bool) -> tuple[DataFrame, int, bool]:
-        nonlocal total, err
-        plain, carried = statements(capped)
-        done, converged = 0, False
-        while done < max_iter:
-            # capped, every superstep carries the previous value (the caps): one per Spark job
-            block = 1 if capped else min(steps_per_job, max_iter - done)
-            mid = state
-            for _ in range(block - 1):
-                mid = spark.sql(plain, cur=mid, trans=trans, fixed=fixed)
-            if block > 1:  # materialised, so that the checked superstep reads it twice without recomputing
-                mid = mid.localCheckpoint(eager=True)
-            new = spark.sql(carried, cur=mid, trans=trans, fixed=fixed).localCheckpoint(eager=True)
-            if block > 1:
-                mid.unpersist()
-            done += block
-            failpoint("rank:mid-pagerank", when=not capped and done >= 2)
-            both = _sums(new, Y + PV)
-            total = {g: s[:k] for g, s in both.items()}
-            prev_total = {g: s[k:] for g, s in both.items()}
-            change = [
-                f"abs({_sql_div(Y[i], _group_sql(total, i))} - {_sql_div(PV[i], _group_sql(prev_total, i))}) AS c{i}"
-                for i in range(k)
-            ]
-            err = _sums(_select(new, "grp", *change), _cols("c", k))
-            state.unpersist()
-            state = _select(new, "id", "grp", *Y)
-            if all(x < shape[g][0] * tol for g, arr in err.items() for x in arr):
-                converged = True
-                break
-        return state, done, converged
-
-    state, iterations, converged = run(state, capped=False)
-    capped_steps = 0
-    if caps is not None:
-        state, capped_steps, converged = run(state, capped=True)
-    trans.unpersist()
-    tv.unpersist()
-    return state, total, err, iterations + capped_steps, converged, capped_steps
+    try:
+        iterations = 0
+        while iterations < max_iter and not eng.converged():
+            iterations = eng.run(min(steps_per_job, max_iter - iterations))
+            failpoint("rank:mid-pagerank", when=iterations >= 2)
+        uncapped = iterations
+        if caps is not None:
+            shares = spark.sparkContext._gateway.new_array(spark._jvm.double, groups * k)
+            for g, arr in caps.items():
+                for t, x in enumerate(arr):
+                    shares[g * k + t] = x
+            eng.cap(shares)
+            while iterations - uncapped < max_iter and not eng.converged():
+                iterations = eng.run(min(steps_per_job, max_iter - (iterations - uncapped)))
+        state = DataFrame(eng.state(), spark)
+    except BaseException:
+        release()
+        raise
+    flat = lambda arr: {g: list(arr[g * k:(g + 1) * k]) for g in range(groups)}  # noqa: E731
+    return (state, flat(list(eng.totals())), flat(list(eng.lastError())), iterations, bool(eng.converged()),
+            iterations - uncapped, release)
 
 
 def _sums(df: DataFrame, cols: list[str]) -> dict[str, list[float]]:

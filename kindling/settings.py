@@ -23,7 +23,7 @@ def _default_kind_weights() -> dict[str, float]:
     return {"reply": 3.0, "quote": 3.0, "repost": 2.0, "mention": 1.5, "like": 0.5}
 
 
-PAGERANK_ENGINES = ("auto", "vector", "dataframe")
+PAGERANK_ENGINES = ("auto", "vector", "graphframes")
 
 
 @dataclass(frozen=True)
@@ -203,8 +203,9 @@ class Settings:
     """Default auto. ``vector``: the rank vector (accounts x slots) is held on the driver and
     broadcast each superstep to cached blocks of the transition matrix (engine/, a JVM class built
     by ``make env``): 4.35x GraphX's PageRank at 10M edges here (docs/performance.md).
-    ``dataframe``: each superstep is a join and an aggregation over DataFrames, for runs too big
-    for the vector engine's memory. ``auto`` takes ``vector`` when its working set fits
+    ``graphframes``: each superstep is a message-passing round on GraphFrames' GraphX module
+    (distributed: the vertices and edges partitioned across executors), for runs too big for the
+    vector engine's memory. ``auto`` takes ``vector`` when its working set fits
     ``pagerank_vector_max_mb``."""
     pagerank_vector_max_mb: float = 0.0
     """Default 0: the budget is the driver heap's share outside Spark's unified memory (40%:

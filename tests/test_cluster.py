@@ -6,7 +6,9 @@ goes through ``kindling run`` (the spark-submit path) twice: once with
 ``KINDLING_SPARK_MASTER=spark://…`` and once with ``local[2]`` into a second lake. The
 published tables must hold the same values, and the master's and worker's JSON and the
 worker's work folder must show that both Spark steps ran on the worker, and that the rank step's
-executors loaded GraphFrames' classes from the jar ``spark.jars`` shipped them. The cluster is
+executors loaded GraphFrames' classes from the jar ``spark.jars`` shipped them. Both runs rank
+on the distributed engine (``KINDLING_PAGERANK_ENGINE=graphframes``), the one made for clusters:
+its classes (kindling-engine.jar) must have reached the executors too. The cluster is
 stopped even when the test fails, and no Master, Worker or executor process may outlive it.
 
 Slow: four spark-submits plus two JVM daemons, 14–21 minutes on a shared, busy 2-core machine
@@ -165,6 +167,7 @@ def _kindling_run(workdir: Path, source: Path, master: str) -> tuple[Path, float
         "KINDLING_SPARK_DRIVER_MEMORY": "1g",
         "KINDLING_SPARK_EXECUTOR_MEMORY": "1g",
         "KINDLING_TOL": "1e-5",
+        "KINDLING_PAGERANK_ENGINE": "graphframes",
         # The driver binds to loopback too (this host name may resolve to another interface).
         "SPARK_LOCAL_IP": "127.0.0.1",
     }
@@ -277,10 +280,14 @@ def test_cluster_run_publishes_the_same_values_as_local(cluster, snapshots, tmp_
     rank_dirs = list((cluster.dir / "work" / apps[f"kindling-rank-{DAY}"]["id"]).iterdir())
     # (a line: "[…][info][class,load] org.apache.spark.graphframes.graphx.Graph source: file:…/<jar>";
     # the lambdas the JVM spins up name their class as the source instead)
-    from_jar = {line.split()[1] for ex in rank_dirs for line in (ex / "classload.log").read_text().splitlines()
-                if line.endswith("/graphframes-spark4_2.13-0.11.0.jar") and str(cluster.dir / "work") in line}
+    loaded = [line for ex in rank_dirs for line in (ex / "classload.log").read_text().splitlines()
+              if str(cluster.dir / "work") in line]
+    from_jar = {line.split()[1] for line in loaded if line.endswith("/graphframes-spark4_2.13-0.11.0.jar")}
     assert "org.apache.spark.graphframes.graphx.Graph" in from_jar, sorted(from_jar)[:10]
     assert any(c.startswith("org.graphframes.") for c in from_jar), sorted(from_jar)[:10]
+    # the PageRank supersteps ran there: the engine's vertex class came from the shipped engine jar
+    from_engine = {line.split()[1] for line in loaded if line.endswith("/kindling-engine.jar")}
+    assert "kindling.engine.GraphXBase" in from_engine, sorted(from_engine)[:10]
 
     # --- and published what local[2] publishes -------------------------------------------------
     report = {}

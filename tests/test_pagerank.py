@@ -40,8 +40,13 @@ def _nx(nodes, edges, personalization=None):
     return nx.pagerank(g, alpha=0.85, weight="weight", personalization=personalization, tol=1e-12, max_iter=1000)
 
 
+# The oracle tests run on both engines: the vector engine and the distributed one on GraphFrames.
+ENGINES = pytest.mark.parametrize("engine", ["vector", "graphframes"])
+
+
+@ENGINES
 @pytest.mark.parametrize("name,nodes,edges", _graphs(), ids=[g[0] for g in _graphs()])
-def test_kindling_rank_matches_networkx(spark, tmp_path, name, nodes, edges):
+def test_kindling_rank_matches_networkx(spark, tmp_path, name, nodes, edges, engine):
     """`kindling rank`'s code path (edge file in, id,pagerank file out) against networkx."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -56,7 +61,7 @@ def test_kindling_rank_matches_networkx(spark, tmp_path, name, nodes, edges):
         edge_file, out = tmp_path / "edges.parquet", tmp_path / "ranks.parquet"
         pq.write_table(edge_table, str(edge_file))
         nodes = sorted({x for e in edges for x in e[:2]})
-    res = rank_edges(spark, str(edge_file), str(out), damping=0.85, tol=1e-10, max_iter=500)
+    res = rank_edges(spark, str(edge_file), str(out), damping=0.85, tol=1e-10, max_iter=500, engine=engine)
     ranks = (pcsv.read_csv(str(out)) if out.suffix == ".csv" else pq.read_table(str(out))).to_pylist()
     got = {str(r["id"]): r["pagerank"] for r in ranks}
     want = _nx(nodes, edges)
@@ -68,12 +73,13 @@ def test_kindling_rank_matches_networkx(spark, tmp_path, name, nodes, edges):
     assert abs(sum(got.values()) - 1.0) < 1e-9
 
 
-def test_isolated_vertices_get_teleport_mass(spark):
+@ENGINES
+def test_isolated_vertices_get_teleport_mass(spark, engine):
     """A vertex with no edges still gets (1 - d) / N plus its share of dangling mass."""
     name, nodes, edges = _graphs()[0]
     v = spark.createDataFrame([(n,) for n in nodes], "id string")
     e = spark.createDataFrame(edges, "src string, dst string, weight double")
-    res = pagerank(v, e, tol=1e-10, max_iter=500)
+    res = pagerank(v, e, tol=1e-10, max_iter=500, engine=engine)
     got = {r["id"]: r["pagerank"] for r in res.ranks.collect()}
     res.unpersist()
     want = _nx(nodes, edges)
@@ -81,7 +87,8 @@ def test_isolated_vertices_get_teleport_mass(spark):
     assert got["e"] == pytest.approx(want["e"], abs=1e-8) and got["e"] > 0
 
 
-def test_personalized_keys_match_networkx_in_one_pass(spark):
+@ENGINES
+def test_personalized_keys_match_networkx_in_one_pass(spark, engine):
     name, nodes, edges = _graphs()[1]
     rnd = random.Random(3)
     pers = {
@@ -91,7 +98,7 @@ def test_personalized_keys_match_networkx_in_one_pass(spark):
     v = spark.createDataFrame([(n,) for n in nodes], "id string")
     e = spark.createDataFrame(edges, "src string, dst string, weight double")
     t = spark.createDataFrame([(n, k, w) for k, p in pers.items() for n, w in p.items()], "id string, key string, v double")
-    res = pagerank(v, e, teleport=t, tol=1e-10, max_iter=500)
+    res = pagerank(v, e, teleport=t, tol=1e-10, max_iter=500, engine=engine)
     rows = res.ranks.collect()
     res.unpersist()
     for k, p in pers.items():
@@ -101,10 +108,10 @@ def test_personalized_keys_match_networkx_in_one_pass(spark):
         assert l1 < 1e-6, (k, l1)
 
 
-def _ranks(spark, nodes, edges, id_type):
+def _ranks(spark, nodes, edges, id_type, engine="auto"):
     v = spark.createDataFrame([(n,) for n in nodes], f"id {id_type}")
     e = spark.createDataFrame(edges, f"src {id_type}, dst {id_type}, weight double")
-    res = pagerank(v, e, tol=1e-10, max_iter=500)
+    res = pagerank(v, e, tol=1e-10, max_iter=500, engine=engine)
     got = {r["id"]: r["pagerank"] for r in res.ranks.collect()}
     res.unpersist()
     return got
@@ -120,13 +127,14 @@ def test_integer_ids_rank_as_their_own_keys(spark):
     assert sum(abs(got[num[k]] - want[k]) for k in nodes) < 1e-6
 
 
-def test_a_hash_collision_falls_back_to_the_ids(spark, monkeypatch):
-    """Two string ids with the same 64-bit hash would merge two accounts: the engine notices and uses the ids."""
+@ENGINES
+def test_a_hash_collision_falls_back_to_the_ids(spark, monkeypatch, engine):
+    """Two string ids with the same 64-bit hash would merge two accounts: the engine notices and numbers the ids."""
     from pyspark.sql import functions as F
 
     monkeypatch.setattr(F, "xxhash64", lambda *cols: F.lit(42).cast("long"))  # every id collides
     _, nodes, edges = _graphs()[1]
-    got = _ranks(spark, nodes, edges, "string")
+    got = _ranks(spark, nodes, edges, "string", engine)
     want = _nx(nodes, edges)
     assert set(got) == set(nodes)
     assert sum(abs(got[k] - want[k]) for k in nodes) < 1e-6
@@ -187,19 +195,19 @@ def _mixed_case(spark):
 
 
 @pytest.mark.parametrize("tol", [1e-12, 0.0], ids=["converged", "fixed-iterations"])
-def test_the_vector_and_dataframe_engines_agree(spark, tol):
-    """The vector engine (engine/, the default) and the DataFrame engine compute the same ranks,
+def test_the_vector_and_graphframes_engines_agree(spark, tol):
+    """The vector engine (engine/, the default) and the GraphFrames engine compute the same ranks,
     group by group and slot by slot, with the same set of ranked ids; a slot with no teleport
     weight stays all-zero, as the docstring promises."""
     from jobs.pagerank import pagerank_arrays
 
     verts, edges, tele = _mixed_case(spark)
     got = {}
-    for engine in ("vector", "dataframe"):
+    for engine in ("vector", "graphframes"):
         res = pagerank_arrays(verts, edges, tele, tol=tol, max_iter=300 if tol else 40, engine=engine)
         got[engine] = ({r["id"]: (r["grp"], r["pr"]) for r in res.ranks.collect()}, res.iterations, res.converged)
         res.unpersist()
-    (vec, vit, vconv), (dfr, dit, dconv) = got["vector"], got["dataframe"]
+    (vec, vit, vconv), (dfr, dit, dconv) = got["vector"], got["graphframes"]
     assert set(vec) == set(dfr) and "nobody" not in vec
     assert vconv and dconv if tol else (vit, dit, vconv) == (40, 40, False)
     for v, (g, pr) in dfr.items():
@@ -251,7 +259,7 @@ def test_factored_edges_rank_as_their_expanded_arrays(spark, monkeypatch):
     assert row["w"] == [2.0, 0.0, 3.0] and row["n"] == [None, None, None]
     got = {}
     for label, e, sc in (("arrays", dense, None), ("factored", edges, scale)):
-        for engine in ("vector", "dataframe"):
+        for engine in ("vector", "graphframes"):
             res = pagerank_arrays(verts, e, tele, tol=1e-12, max_iter=300, engine=engine, scale=sc)
             got[label, engine] = {r["id"]: r["pr"] for r in res.ranks.collect()}
             assert res.converged, (label, engine)
@@ -261,7 +269,7 @@ def test_factored_edges_rank_as_their_expanded_arrays(spark, monkeypatch):
         res = pagerank_arrays(verts, e, tele, tol=1e-12, max_iter=300, engine="vector", scale=sc)
         got[label, "vector, one slot per job"] = {r["id"]: r["pr"] for r in res.ranks.collect()}
         res.unpersist()
-    want = got["arrays", "dataframe"]
+    want = got["arrays", "graphframes"]
     for key, ranks in got.items():
         assert set(ranks) == set(want), key
         for v, pr in want.items():
@@ -272,14 +280,14 @@ def test_factored_edges_rank_as_their_expanded_arrays(spark, monkeypatch):
         pagerank_arrays(verts, edges, tele, scale=[1.0, 0.2])
 
 
-def test_auto_picks_the_dataframe_engine_when_the_vector_is_too_big(spark, monkeypatch):
+def test_auto_picks_the_graphframes_engine_when_the_vector_is_too_big(spark, monkeypatch):
     """``auto`` takes the vector engine only when its working set fits ``vector_max_mb``; an unknown
     engine is refused; a vector engine that is not on the classpath says how to build it."""
     import jobs.pagerank as P
 
     verts, edges, tele = _mixed_case(spark)
     calls = []
-    for name in ("_run_vector", "_run_dataframe"):
+    for name in ("_run_vector", "_run_graphframes"):
         real = getattr(P, name)
         monkeypatch.setattr(P, name, lambda *a, _real=real, _name=name, **kw: calls.append(_name) or _real(*a, **kw))
     n, e, k = 86, edges.count(), 3  # vertices, edges as given, widest group's slots
@@ -289,8 +297,8 @@ def test_auto_picks_the_dataframe_engine_when_the_vector_is_too_big(spark, monke
     assert P.vector_bytes(n, e, k, pairs=7) == 40 * k * n + 2 * (28 * e + 12 * 7)
     assert P.vector_bytes(10**6, 0, 108, pairs=0, chunk_mb=256) == 16 * 108 * 10**6 + 3 * 256 * 2**20
     assert P.vector_bytes(n, e, k) == need
-    for max_mb, want in ((need / 2**20, "_run_vector"), (need / 2**20 * 0.99, "_run_dataframe"),
-                         (8 * k * 4 * n / 2**20 * 0.99, "_run_dataframe")):
+    for max_mb, want in ((need / 2**20, "_run_vector"), (need / 2**20 * 0.99, "_run_graphframes"),
+                         (8 * k * 4 * n / 2**20 * 0.99, "_run_graphframes")):
         calls.clear()
         P.pagerank_arrays(verts, edges, tele, tol=1e-6, max_iter=50, vector_max_mb=max_mb).unpersist()
         assert calls == [want], max_mb

@@ -166,10 +166,10 @@ def test_the_vector_engine_gives_the_capped_fixed_point(spark, form):
         assert max(base) - min(base) < 1e-9  # the global slot's teleport is uniform: one base for all
 
 
-def test_the_dataframe_engine_agrees_with_the_vector_engine_capped(spark):
-    _case_, want, _plain, got = _ranked(spark, "factored", ("vector", "dataframe"))
-    assert _l1(got["dataframe"], want) < 1e-10
-    assert _l1(got["dataframe"], got["vector"]) < 1e-10
+def test_the_graphframes_engine_agrees_with_the_vector_engine_capped(spark):
+    _case_, want, _plain, got = _ranked(spark, "factored", ("vector", "graphframes"))
+    assert _l1(got["graphframes"], want) < 1e-10
+    assert _l1(got["graphframes"], got["vector"]) < 1e-10
 
 
 def _hub_net(spark):
