@@ -10,11 +10,14 @@ heavy-tailed; ten edges per vertex; duplicate pairs merged, their weights
 summed), then times, in the same run and for the same number of iterations:
 
   kindling   jobs.pagerank.pagerank: weighted, dangling mass through the teleport
-             vector, the engine the daily job runs (Spark, local[2]);
-  graphx     org.apache.spark.graphx.lib.PageRank.run, unweighted: the code that
-             GraphFrames' built-in ``pageRank`` calls (Spark's GraphX; GraphFrames' own
-             ``pageRank`` is not in this table yet, see docs/reference.md "GraphFrames"),
-             in the same JVM;
+             vector, on the engine ``auto`` picks (the vector engine at these sizes), the
+             engine the daily job runs (Spark, local[2]);
+  kindling-gf  the same weighted ranking on the distributed engine (``engine="graphframes"``:
+             supersteps on GraphFrames' GraphX module, engine/src/.../GraphXPageRank.scala);
+  graphframes  GraphFrames' own ``GraphFrame.pageRank``, unweighted (its GraphX module underneath),
+             from the same Parquet vertices and edges, in the same JVM;
+  graphx     org.apache.spark.graphx.lib.PageRank.run, unweighted: Spark's own GraphX, in the
+             same JVM;
   scipy      a CSR matrix-vector power iteration of the same weighted iteration in
              one process: the single-machine reference;
   networkx   networkx.pagerank on the same weighted graph, graph construction
@@ -201,6 +204,27 @@ def kindling_rank(spark, folder: Path, iters: int, engine: str = "auto"):
     return load, rank, res.iterations, ranks
 
 
+def graphframes_rank(spark, folder: Path, iters: int):
+    """GraphFrames' own pageRank (unweighted, ``maxIter`` iterations) from the Parquet files."""
+    from graphframes import GraphFrame
+    from pyspark import StorageLevel
+
+    t0 = time.perf_counter()
+    edges = spark.read.parquet(str(folder / "edges.parquet")).select("src", "dst").persist(StorageLevel.MEMORY_AND_DISK)
+    verts = spark.read.parquet(str(folder / "vertices.parquet")).persist(StorageLevel.MEMORY_AND_DISK)
+    edges.count()
+    verts.count()
+    load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ranked = GraphFrame(verts, edges).pageRank(resetProbability=1.0 - DAMPING, maxIter=iters)
+    ranked.vertices.persist(StorageLevel.MEMORY_AND_DISK).count()
+    rank = time.perf_counter() - t0
+    ranked.vertices.unpersist()
+    for df in (edges, verts):
+        df.unpersist()
+    return load, rank
+
+
 def graphx_rank(spark, folder: Path, iters: int, partitions: int):
     jvm = spark.sparkContext._jvm
     level = jvm.org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK()
@@ -238,8 +262,7 @@ def table(size: int, n: int, iters: int, rows: list[dict], notes: list[str]) -> 
     return "\n".join(lines + notes)
 
 
-def bench_size(spark, size: int, iters: int, partitions: int, topics: int, work: Path, nx_estimate: float | None,
-               dataframe: bool = False):
+def bench_size(spark, size: int, iters: int, partitions: int, topics: int, work: Path, nx_estimate: float | None):
     t0 = time.perf_counter()
     src, dst, w, n = make_graph(size)
     folder = work / f"e{size}"
@@ -254,24 +277,37 @@ def bench_size(spark, size: int, iters: int, partitions: int, topics: int, work:
     shuffled = shuffle_written(spark)
     load, rank, it, k_ranks = kindling_rank(spark, folder, iters)
     shuffled = shuffle_written(spark) - shuffled
-    rows.append(dict(engine="kindling", label="Kindling weighted (Spark)", load=load, rank=rank, iters=it, peak=_peak(pid)))
-    if dataframe:  # the other engine on the same graph (its ranks are checked in tests/test_pagerank.py)
-        _reset_peak(pid)
-        load, rank, it_df, _ = kindling_rank(spark, folder, iters, engine="dataframe")
-        rows.append(dict(engine="kindling-df", label="Kindling, DataFrame engine", load=load, rank=rank, iters=it_df, peak=_peak(pid)))
+    rows.append(dict(engine="kindling", label="Kindling weighted, vector", load=load, rank=rank, iters=it, peak=_peak(pid)))
+    _reset_peak(pid)
+    gf_shuffled = shuffle_written(spark)
+    load, rank, it_gf, gf_ranks = kindling_rank(spark, folder, iters, engine="graphframes")
+    gf_shuffled = shuffle_written(spark) - gf_shuffled
+    rows.append(dict(engine="kindling-gf", label="Kindling weighted, GraphFrames", load=load, rank=rank, iters=it_gf,
+                     peak=_peak(pid)))
+    _reset_peak(pid)
+    load, rank = graphframes_rank(spark, folder, iters)
+    rows.append(dict(engine="graphframes", label="GraphFrames pageRank unweighted", load=load, rank=rank, iters=iters,
+                     peak=_peak(pid)))
     _reset_peak(pid)
     g_shuffled = shuffle_written(spark)
     load, rank = graphx_rank(spark, folder, iters, partitions)
     g_shuffled = shuffle_written(spark) - g_shuffled
     rows.append(dict(engine="graphx", label="GraphX PageRank unweighted", load=load, rank=rank, iters=iters, peak=_peak(pid)))
-    notes.append(f"shuffle written, load + rank: Kindling {shuffled / 2**20:.0f} MiB ({shuffled / it / size:.1f} B per edge-iteration, "
-                 f"setup included), GraphX {g_shuffled / 2**20:.0f} MiB ({g_shuffled / iters / size:.1f} B per edge-iteration)")
+    notes.append(f"shuffle written, load + rank: Kindling vector {shuffled / 2**20:.0f} MiB ({shuffled / it / size:.1f} B per "
+                 f"edge-iteration, setup included), Kindling GraphFrames {gf_shuffled / 2**20:.0f} MiB "
+                 f"({gf_shuffled / it_gf / size:.1f} B), GraphX {g_shuffled / 2**20:.0f} MiB ({g_shuffled / iters / size:.1f} B)")
     sc = run_child("scipy", folder, iters)
     rows.append(dict(engine="scipy", label="SciPy CSR, 1 process", load=sc["load"], rank=sc["rank"], iters=iters, peak=sc["peak_rss"]))
     s_ranks = np.load(folder / "scipy_ranks.npy")
     m = max(len(s_ranks), len(k_ranks))
     l1 = float(np.abs(np.pad(k_ranks, (0, m - len(k_ranks))) - np.pad(s_ranks, (0, m - len(s_ranks)))).sum())
-    notes.append(f"Kindling vs SciPy ranks: L1 distance {l1:.2e} (same weighted iteration)")
+    gm = max(len(gf_ranks), len(k_ranks))
+    parity = float(np.abs(np.pad(k_ranks, (0, gm - len(k_ranks))) - np.pad(gf_ranks, (0, gm - len(gf_ranks)))).sum())
+    notes.append(f"Kindling vs SciPy ranks: L1 distance {l1:.2e} (same weighted iteration); vector vs GraphFrames engine "
+                 f"{parity:.2e}")
+    gfp = next(r for r in rows if r["engine"] == "graphframes")["rank"]
+    notes.append(f"throughput against GraphFrames' pageRank (its rank s / theirs, above 1: faster): Kindling GraphFrames engine "
+                 f"{gfp / rows[1]['rank']:.2f}x, vector engine {gfp / rows[0]['rank']:.2f}x")
     if nx_estimate is not None and nx_estimate > NETWORKX_LIMIT_S:
         rows.append(dict(engine="networkx", label="networkx.pagerank",
                          skipped=f"estimated {nx_estimate:.0f} s from the previous size, over {NETWORKX_LIMIT_S:.0f} s"))
@@ -351,26 +387,23 @@ def topic_cost(spark, folder: Path, size: int, n: int, iters: int, k: int) -> st
             f"({k} separate runs would be about {k}x)")
 
 
-TUNE = [  # (label, engine, shuffle partitions, spark conf, JOIN_HINT, steps_per_job)
-    ("vector engine, baseline: 8 partitions (blocks), AQE on", "vector", 8, {}, "shuffle_hash", 5),
-    ("vector, 2 partitions", "vector", 2, {}, "shuffle_hash", 5),
-    ("vector, 4 partitions", "vector", 4, {}, "shuffle_hash", 5),
-    ("vector, 16 partitions", "vector", 16, {}, "shuffle_hash", 5),
-    ("vector, AQE off", "vector", 8, {"spark.sql.adaptive.enabled": "false"}, "shuffle_hash", 5),
-    ("dataframe engine: 4 partitions, AQE on, shuffle_hash, 5 steps/job", "dataframe", 4, {}, "shuffle_hash", 5),
-    ("dataframe, 8 partitions", "dataframe", 8, {}, "shuffle_hash", 5),
-    ("dataframe, 16 partitions", "dataframe", 16, {}, "shuffle_hash", 5),
-    ("dataframe, AQE off", "dataframe", 4, {"spark.sql.adaptive.enabled": "false"}, "shuffle_hash", 5),
-    ("dataframe, sort-merge join", "dataframe", 4, {}, "merge", 5),
-    ("dataframe, 1 step/job (checkpoint + convergence test every superstep)", "dataframe", 4, {}, "shuffle_hash", 1),
-    ("dataframe, 10 steps/job", "dataframe", 4, {}, "shuffle_hash", 10),
+TUNE = [  # (label, engine, shuffle partitions, spark conf, steps_per_job)
+    ("vector engine, baseline: 8 partitions (blocks), AQE on", "vector", 8, {}, 5),
+    ("vector, 2 partitions", "vector", 2, {}, 5),
+    ("vector, 4 partitions", "vector", 4, {}, 5),
+    ("vector, 16 partitions", "vector", 16, {}, 5),
+    ("vector, AQE off", "vector", 8, {"spark.sql.adaptive.enabled": "false"}, 5),
+    ("graphframes engine: 4 partitions, AQE on, 5 steps/job", "graphframes", 4, {}, 5),
+    ("graphframes, 2 partitions", "graphframes", 2, {}, 5),
+    ("graphframes, 8 partitions", "graphframes", 8, {}, 5),
+    ("graphframes, 1 step/job (convergence test every superstep)", "graphframes", 4, {}, 1),
+    ("graphframes, 10 steps/job", "graphframes", 4, {}, 10),
 ]
 TUNE_RESET = {"spark.sql.adaptive.enabled": "true"}
 
 
 def tune(size: int, iters: int) -> None:
     """Each setting against the baseline, measured in the same session (baseline repeated last)."""
-    import jobs.pagerank as engine
     from jobs.pagerank import pagerank
     from kindling.settings import load_settings
     from kindling.spark import session
@@ -388,11 +421,10 @@ def tune(size: int, iters: int) -> None:
         pagerank(verts, edges, tol=0.0, max_iter=3).unpersist()  # warm-up
         print(f"## tuning on {len(src):,} edges, {iters} supersteps (seconds; x = / the mean of the first row and its repeat, last)")
         results = []
-        for label, kind, parts, conf, hint, spj in TUNE + TUNE[:1]:
+        for label, kind, parts, conf, spj in TUNE + TUNE[:1]:
             spark.conf.set("spark.sql.shuffle.partitions", str(parts))
             for k, v in {**TUNE_RESET, **conf}.items():
                 spark.conf.set(k, v)
-            engine.JOIN_HINT = hint
             t0 = time.perf_counter()
             pagerank(verts, edges, tol=0.0, max_iter=iters, steps_per_job=spj, engine=kind).unpersist()
             results.append((label, time.perf_counter() - t0))
@@ -407,7 +439,6 @@ def main() -> None:
     ap.add_argument("--edges", default="1e6,3e6,1e7", help="comma-separated sizes (default 1e6,3e6,1e7)")
     ap.add_argument("--iters", type=int, default=20, help="iterations for every engine (default 20)")
     ap.add_argument("--topics", type=int, default=0, help="also time K topics in one pass against one global run")
-    ap.add_argument("--dataframe", action="store_true", help="also time Kindling's DataFrame engine on every size")
     ap.add_argument("--tune", action="store_true", help="time the engine's settings one at a time on the first size")
     ap.add_argument("--e2e", action="store_true", help="run the whole daily pipeline on a generated day (bench/e2e.py)")
     ap.add_argument("--child", choices=["scipy", "networkx"], help=argparse.SUPPRESS)
@@ -437,13 +468,15 @@ def main() -> None:
         src, dst, w, n = make_graph(20_000)
         write_graph(Path(tmp), src, dst, w, n)
         kindling_rank(spark, Path(tmp), 3)
+        kindling_rank(spark, Path(tmp), 3, engine="graphframes")
+        graphframes_rank(spark, Path(tmp), 3)
         graphx_rank(spark, Path(tmp), 3, partitions)
     summary = []
     nx_prev: tuple[float, int] | None = None
     with tempfile.TemporaryDirectory(prefix="kindling-bench-") as tmp:
         for size in sizes:
             est = None if nx_prev is None else nx_prev[0] * size / nx_prev[1] * 1.1
-            rows, nx_total, real = bench_size(spark, size, a.iters, partitions, a.topics, Path(tmp), est, a.dataframe)
+            rows, nx_total, real = bench_size(spark, size, a.iters, partitions, a.topics, Path(tmp), est)
             if nx_total is not None:
                 nx_prev = (nx_total, real)
             summary.append((real, {r["engine"]: r for r in rows}))
@@ -451,6 +484,8 @@ def main() -> None:
     if len(summary) > 1:
         (s0, r0), (s1, r1) = summary[0], summary[-1]
         print(f"\ngrowth {s0:,} -> {s1:,} edges ({s1 / s0:.1f}x): Kindling rank time x{r1['kindling']['rank'] / r0['kindling']['rank']:.2f}, "
+              f"Kindling GraphFrames x{r1['kindling-gf']['rank'] / r0['kindling-gf']['rank']:.2f}, "
+              f"GraphFrames pageRank x{r1['graphframes']['rank'] / r0['graphframes']['rank']:.2f}, "
               f"GraphX x{r1['graphx']['rank'] / r0['graphx']['rank']:.2f}, SciPy x{r1['scipy']['rank'] / r0['scipy']['rank']:.2f}")
 
 
