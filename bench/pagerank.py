@@ -250,14 +250,14 @@ def fmt_bytes(b: float) -> str:
 
 def table(size: int, n: int, iters: int, rows: list[dict], notes: list[str]) -> str:
     k = next(r for r in rows if r["engine"] == "kindling")
-    head = f"{'engine':<28}{'load s':>9}{'rank s':>9}{'iters':>7}{'edge-iter/s':>14}{'peak mem':>11}{'x kindling':>12}"
+    head = f"{'engine':<32}{'load s':>9}{'rank s':>9}{'iters':>7}{'edge-iter/s':>14}{'peak mem':>11}{'x kindling':>12}"
     lines = [f"## {size:,} edges, {n:,} vertices, {iters} iterations", head, "-" * len(head)]
     for r in rows:
         if r.get("skipped"):
-            lines.append(f"{r['label']:<28}{'skipped: ' + r['skipped']}")
+            lines.append(f"{r['label']:<32}{'skipped: ' + r['skipped']}")
             continue
         eps = size * r["iters"] / r["rank"]
-        lines.append(f"{r['label']:<28}{r['load']:>9.1f}{r['rank']:>9.1f}{r['iters']:>7}{eps:>14,.0f}"
+        lines.append(f"{r['label']:<32}{r['load']:>9.1f}{r['rank']:>9.1f}{r['iters']:>7}{eps:>14,.0f}"
                      f"{fmt_bytes(r['peak']):>11}{r['rank'] / k['rank']:>12.2f}")
     return "\n".join(lines + notes)
 

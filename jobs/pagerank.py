@@ -54,6 +54,9 @@ ENGINE = Settings.pagerank_engine
 VECTOR_MAX_MB = Settings.pagerank_vector_max_mb
 VECTOR_CLASS = "kindling.engine.VectorPageRank"
 GRAPHX_CLASS = "kindling.engine.GraphXPageRank"
+# The GraphFrames engine drops edges to or from non-vertices through a broadcast of the vertex keys
+# up to this many vertices (8 bytes each, plus the hash table's), and through shuffles beyond.
+IDS_BROADCAST_MAX = 2_000_000
 # The most the vector engine broadcasts at once: a superstep multiplies as many slots per Spark
 # job as fit, so the driver's transient copies (the broadcast, its serialised pieces, the returned
 # slices) stay this big whatever the slot count, and the slices stay under spark.driver.maxResultSize.
@@ -210,7 +213,8 @@ def pagerank_arrays(
         if scale is not None:
             edges = expand_slots(edges, scale[:k])
         state, total, err, iterations, converged, capped, release = _run_graphframes(
-            verts, edges, tele, slot, k, len(names), float(damping), tol, max_iter, steps_per_job, parts_n, caps)
+            verts, edges, tele, slot, k, len(names), float(damping), tol, max_iter, steps_per_job, parts_n, caps,
+            vertex_count=sum(sizes.values()))
     Y = _cols("y", k)
     length = "CASE grp " + " ".join(f"WHEN {g} THEN {kg}" for g, (_n, kg) in sorted(shape.items())) + " END"
     pr = f"slice(array({', '.join(_sql_div(Y[i], _group_sql(total, i)) for i in range(k))}), 1, {length})"
@@ -355,10 +359,11 @@ def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: in
 
 def _run_graphframes(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: int, groups: int, d: float,
                      tol: float, max_iter: int, steps_per_job: int, parts_n: int,
-                     caps: dict[int, list[float]] | None = None) -> tuple[DataFrame, dict, dict, int, bool, int, object]:
+                     caps: dict[int, list[float]] | None = None, vertex_count: int = 0) -> tuple[DataFrame, dict, dict, int, bool, int, object]:
     """The supersteps on GraphFrames' GraphX module (``GRAPHX_CLASS``, engine/src): the engine for
-    vectors too big for the driver. Here the edges become the transition matrix ``d * w / out`` and
-    the teleport vector is normalised; the JVM class builds the graph and runs the supersteps.
+    vectors too big for the driver. Here edges to or from non-vertices are dropped and the
+    teleport vector is normalised; the JVM class builds the graph, divides the weights by the
+    out-weights and runs the supersteps.
     With ``caps`` (per group code, K shares), up to ``max_iter`` more supersteps with the cap on
     once the uncapped map has converged. Returns the state, totals, last errors, supersteps in all,
     whether it converged, the capped supersteps and a callback that releases the engine."""
@@ -373,27 +378,19 @@ def _run_graphframes(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, 
             f"the GraphFrames PageRank engine ({GRAPHX_CLASS}) is not on the Spark classpath: build it with "
             "`make env` (build/kindling-engine.jar and build/graphframes-spark4_2.13-0.11.0.jar)"
         )
-    V, W, P, NC = _cols("v", k), _cols("w", k), _cols("p", k), _cols("n", k)
+    V, W, NC = _cols("v", k), _cols("w", k), _cols("n", k)
     has_n = "n" in edges.columns
-    sums = lambda cols: ", ".join(f"sum({c}) AS {c}" for c in cols)  # noqa: E731
-
-    # Edges are hash-partitioned by source once: the semi-join on sources, the merge of repeated
-    # pairs, the out-weights and the transition matrix then need no further shuffle of the edges.
-    ids = verts.select(F.col("id").alias("src"), "grp")
-    # With ``n``, a source's out-weight is the sum of n (at least w, edge by edge): the part
-    # of its rank that w does not pass on returns through the teleport, like dangling mass.
-    norm = [f"greatest({slot('n', i)}, {slot('w', i)}) AS {NC[i]}" for i in range(k)] if has_n else []
-    e = _select(edges.join(ids.select(F.col("src").alias("dst")), "dst", "left_semi"), "src", "dst",
-                *[f"{slot('w', i)} AS {W[i]}" for i in range(k)], *norm)
-    e = e.repartition(parts_n, "src").join(ids.select("src").repartition(parts_n, "src"), "src", "left_semi")
-    e = spark.sql(f"SELECT src, dst, {sums(W + (NC if has_n else []))} FROM {{e}} GROUP BY src, dst", e=e)
-    by = NC if has_n else W
-    out = spark.sql(f"SELECT src, {', '.join(f'sum({by[i]}) AS o{i}' for i in range(k))} FROM {{e}} GROUP BY src", e=e)
-    # d * P: a superstep multiplies once per slot. The group rides along for the caps.
-    dp = [f"{_sql_div(_num(d) + ' * e.' + W[i], 'o.o' + str(i))} AS {P[i]}" for i in range(k)]
-    trans = spark.sql(f"SELECT e.src, e.dst, CAST(g.grp AS INT) AS grp, {', '.join(dp)} FROM {{e}} e "
-                      f"JOIN {{out}} o ON e.src = o.src JOIN {{ids}} g ON e.src = g.src", e=e, out=out, ids=ids)
-    trans = trans.localCheckpoint(eager=True)
+    # Edges to or from non-vertices are dropped, through a broadcast of the vertex keys while they
+    # are few (no shuffle of the edges), by joins beyond. The engine computes the transition
+    # weights itself (out-weights as one aggregateMessages), so the edges are never shuffled here.
+    ids = verts.select("id")
+    if vertex_count <= IDS_BROADCAST_MAX:
+        ids = F.broadcast(ids)
+    e = (edges.join(ids.withColumnRenamed("id", "dst"), "dst", "left_semi")
+         .join(ids.withColumnRenamed("id", "src"), "src", "left_semi"))
+    # each slot's weight (and normaliser) clamped to >= 0, a missing one 0
+    e = _select(e, "CAST(src AS LONG) AS src", "CAST(dst AS LONG) AS dst", *[f"{slot('w', i)} AS {W[i]}" for i in range(k)],
+                *([f"{slot('n', i)} AS {NC[i]}" for i in range(k)] if has_n else []))
 
     tv = _select(tele, "id", "grp", *[f"{slot('v', i)} AS {V[i]}" for i in range(k)])
     tsum = _sums(tv, V)
@@ -402,14 +399,14 @@ def _run_graphframes(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, 
     # every vertex, its teleport weights normalised within its group (zeros where it has none)
     normed = _select(tv, "id", *[f"{_sql_div(V[i], _group_sql(tsum, i))} AS {V[i]}" for i in range(k)])
     vv = _select(verts.join(normed, "id", "left"), "CAST(id AS LONG) AS id", "CAST(grp AS INT) AS grp",
-                 *[f"coalesce({V[i]}, 0.0D) AS {V[i]}" for i in range(k)]).localCheckpoint(eager=True)
-    tele.unpersist()
-    eng = cls(vv._jdf, trans._jdf, k, groups, d, float(tol), parts_n)
+                 *[f"coalesce({V[i]}, 0.0D) AS {V[i]}" for i in range(k)])
+    # The engine caches its graph, built once from ``e`` and ``vv`` (not checkpointed first: a
+    # second pass over the edges for nothing; their lineage rebuilds a lost partition).
+    eng = cls(vv._jdf, e._jdf, has_n, k, groups, d, float(tol), parts_n)
 
-    def release() -> None:  # the engine's cached graph, then its inputs
+    def release() -> None:  # the engine's cached graph, then the teleport input
         eng.close()
-        trans.unpersist()
-        vv.unpersist()
+        tele.unpersist()
 
     try:
         iterations = 0

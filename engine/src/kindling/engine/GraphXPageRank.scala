@@ -19,13 +19,14 @@ final case class GraphXBase(grp: Int, tele: Array[Double])
  *
  * on GraphFrames' GraphX module (``org.apache.spark.graphframes.graphx``), every slot in one
  * message: a vertex's attribute is its K slots, an edge's its K transition weights
- * ``p = d * w / out(u)``, and a superstep is one ``aggregateMessages`` (the source's slots times the
+ * ``p = d * w / out(u)`` (computed here, from the weights), and a superstep is one ``aggregateMessages`` (the source's slots times the
  * edge's, summed at the destination, pre-aggregated inside each edge partition) followed by a zip
  * join with the fixed part. Groups (networks) share the graph: edges never cross them.
  *
  * The inputs come prepared by jobs/pagerank.py: ``verts`` is ``id: long, grp: int, v0 .. v{K-1}``
- * (every vertex, its teleport normalised within its group, zeros where it has none) and ``trans``
- * is ``src: long, dst: long, grp: int, p0 .. p{K-1}`` (one row per pair, both ends among ``verts``).
+ * (every vertex, its teleport normalised within its group, zeros where it has none) and ``edgesIn``
+ * is ``src: long, dst: long, w0 .. w{K-1}`` and, with ``hasN``, ``n0 .. n{K-1}`` (weights >= 0;
+ * both ends among ``verts``; a repeated pair is two edges, and capped, each is capped alone).
  *
  * After each {@link #run} the engine reads each group's and slot's total and the L1 change of the
  * normalised slot over the last superstep; it has converged when every change is below
@@ -36,23 +37,24 @@ final case class GraphXBase(grp: Int, tele: Array[Double])
  * Every superstep's vertices are cached and locally checkpointed, so the lineage stays one
  * superstep deep however many run; the edges are built once and cached.
  */
-final class GraphXPageRank(verts: DataFrame, trans: DataFrame, k: Int, groups: Int, d: Double, tol: Double,
-                           parts: Int) {
+final class GraphXPageRank(verts: DataFrame, edgesIn: DataFrame, hasN: Boolean, k: Int, groups: Int, d: Double,
+                           tol: Double, parts: Int) {
   import GraphXPageRank._
 
   private val spark = verts.sparkSession
   private val level = StorageLevel.MEMORY_AND_DISK
 
-  private val edges: EdgeRDDImpl[Array[Double], Array[Double]] = {
-    val kk = k
-    val rows: RDD[Edge[Array[Double]]] = trans.rdd.map { r =>
-      val a = new Array[Double](kk + 1)
+  // The edges as given: attribute ``w0 .. w{K-1}`` and, with ``hasN``, ``n0 .. n{K-1}``.
+  private val raw: EdgeRDDImpl[Array[Double], Array[Double]] = {
+    val width = if (hasN) 2 * k else k
+    val rows: RDD[Edge[Array[Double]]] = edgesIn.rdd.map { r =>
+      val a = new Array[Double](width)
       var i = 0
-      while (i < kk) { a(i) = r.getDouble(3 + i); i += 1 }
-      a(kk) = r.getInt(2).toDouble // the edge's group: capped messages read their share by it
+      while (i < width) { a(i) = r.getDouble(2 + i); i += 1 }
       Edge(r.getLong(0), r.getLong(1), a)
     }
-    val e = EdgeRDD.fromEdges[Array[Double], Array[Double]](rows)
+    // the edges stay where they are (no shuffle), in at most ``parts`` partitions
+    val e = EdgeRDD.fromEdges[Array[Double], Array[Double]](if (rows.getNumPartitions > parts) rows.coalesce(parts) else rows)
     e.persist(level)
     e
   }
@@ -65,9 +67,43 @@ final class GraphXPageRank(verts: DataFrame, trans: DataFrame, k: Int, groups: I
       while (i < kk) { v(i) = r.getDouble(2 + i); i += 1 }
       (r.getLong(0), GraphXBase(r.getInt(1), v))
     }
-    val b = VertexRDD(rows.partitionBy(new HashPartitioner(parts)), edges, GraphXBase(-1, new Array[Double](kk)))
+    val b = VertexRDD(rows.partitionBy(new HashPartitioner(parts)), raw, GraphXBase(-1, new Array[Double](kk)))
     b.persist(level)
     b
+  }
+
+  // The transition matrix: ``p = d * w / out(src)`` per slot, where a source's out-weight is the
+  // sum of its edges' ``max(n, w)`` (``w`` without ``n``), summed by one aggregateMessages to the
+  // sources (a shuffle of per-vertex sums, not of the edges); then, at ``p(K)``, the edge's group
+  // (edges never cross groups), by which capped messages read their share.
+  private val edges: EdgeRDDImpl[Array[Double], Array[Double]] = {
+    val kk = k
+    val dd = d
+    val withN = hasN
+    val grp = base.mapValues((b: GraphXBase) => Array(b.grp.toDouble))
+    val out = GraphImpl.fromExistingRDDs(grp, raw).aggregateMessages[Array[Double]](ctx => {
+      val a = ctx.attr
+      val o = new Array[Double](kk)
+      var i = 0
+      while (i < kk) { o(i) = if (withN) math.max(a(kk + i), a(i)) else a(i); i += 1 }
+      ctx.sendToSrc(o)
+    }, addInto, TripletFields.None)
+    // each vertex: its group, then its out-weight per slot
+    val srcInfo = base.leftZipJoin(out)((_: VertexId, b: GraphXBase, o: Option[Array[Double]]) =>
+      b.grp.toDouble +: o.getOrElse(new Array[Double](kk)))
+    val e = GraphImpl.fromExistingRDDs(srcInfo, raw).mapTriplets(t => {
+      val a = t.attr
+      val info = t.srcAttr
+      val p = new Array[Double](kk + 1)
+      var i = 0
+      while (i < kk) { p(i) = div(dd * a(i), info(1 + i)); i += 1 }
+      p(kk) = info(0)
+      p
+    }, TripletFields.Src).edges.asInstanceOf[EdgeRDDImpl[Array[Double], Array[Double]]]
+    e.persist(level)
+    e.count()
+    raw.unpersist(blocking = false)
+    e
   }
 
   /** Vertices per group: the convergence threshold is ``sizes(g) * tol``. */
