@@ -11,9 +11,12 @@ docs/scale.md; pass your own run's figures to redo the projection):
 - the cost of K topics in one pass, as a multiple of one global run (``bench/topic_cost.py``).
 
 Workload per day: E = density x N distinct weighted pairs in the window, ``iters`` supersteps
-(55 on the Higgs network at tol 1e-9), global score + K topics. Memory is counted from the
-row layout of the cached transition matrix (an UnsafeRow: 8-byte null bitmap, 8 bytes per
-field: src, dst and one d*P per slot) and of the state, not measured at scale.
+(55 on the Higgs network at tol 1e-9), global score + K topics. With ``--engine graphframes``
+(the default here: the distributed engine, on GraphFrames' GraphX module) memory is counted from
+the layout of its cached graph, not measured at scale: per edge, two 4-byte local ids, a
+reference and a double[] of the slots' d*P and the group (16-byte header); per account, the
+state and the teleport weights (a double[] each) plus one replica of the state per edge
+partition that holds the account's edges (counted once).
 
 With ``--engine vector`` (the default engine, ``pagerank_engine``) the figures are the vector
 engine's: its edge blocks hold 4 + 8 x slots bytes per edge, the driver about four vectors of
@@ -37,17 +40,18 @@ PUBLISHED = {
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rank3", type=float, default=84.1, help="Kindling rank s, 3M edges, 20 iterations")
-    ap.add_argument("--rank10", type=float, default=256.5, help="Kindling rank s, 10M edges, 20 iterations")
+    ap.add_argument("--rank3", type=float, default=24.3, help="Kindling rank s, 3M edges, 20 iterations")
+    ap.add_argument("--rank10", type=float, default=74.3, help="Kindling rank s, 10M edges, 20 iterations")
     ap.add_argument("--cores", type=int, default=2, help="cores of the measuring machine")
-    ap.add_argument("--shuffle", type=float, default=15.8, help="shuffle bytes per edge-iteration (one slot)")
-    ap.add_argument("--slots-factor", type=float, default=4.35, help="global + K topics in one pass / one global run")
+    ap.add_argument("--shuffle", type=float, default=3.9, help="shuffle bytes per edge-iteration (one slot)")
+    ap.add_argument("--slots-factor", type=float, default=4.35,
+                    help="global + K topics in one pass / one global run (4.35: measured on the DataFrame engine)")
     ap.add_argument("--topics", type=int, default=50)
     ap.add_argument("--density", type=float, default=35.0, help="edges per account in the window (twitter_rv: 35.3)")
     ap.add_argument("--iters", type=int, default=55)
     ap.add_argument("--hours", type=float, default=1.0, help="time budget for the rank step")
     ap.add_argument("--executor-gib", type=float, default=28.0, help="memory per executor (4 cores each)")
-    ap.add_argument("--engine", choices=["dataframe", "vector"], default="dataframe",
+    ap.add_argument("--engine", choices=["graphframes", "vector"], default="graphframes",
                     help="vector: the vector engine's figures (pass its --rank3/--rank10 and --slots-factor)")
     ap.add_argument("--gbit", type=float, default=10.0, help="network per executor and driver, Gbit/s (vector engine)")
     a = ap.parse_args()
@@ -56,8 +60,8 @@ def main() -> None:
         return
     per_edge_iter, per_core = marginal(a)
     slots = a.topics + 1
-    edge_bytes = 8 + 8 * (2 + slots)  # bitmap, src, dst, one d*P per slot
-    vertex_bytes = 2 * (8 + 8 * (2 + slots))  # state + fixed teleport term, both cached
+    edge_bytes = 4 + 4 + 4 + 16 + 8 * (slots + 1)  # local src and dst ids, a reference, double[slots + 1]
+    vertex_bytes = 3 * (16 + 8 * slots) + 24  # state, teleport weights, one replica; the base object
     print(f"measured here: {per_edge_iter * 1e9:.1f} ns per edge-iteration on {a.cores} cores "
           f"= {per_core:,.0f} edge-iterations/s per core (marginal, 3M -> 10M edges)")
     print(f"workload: {a.density:g} edges per account, {a.iters} supersteps, global + {a.topics} topics "
@@ -73,7 +77,7 @@ def main() -> None:
         cores = work / per_core / (a.hours * 3600)
         cached = e * edge_bytes + n * vertex_bytes
         executors = max(cores / 4, cached * 2 / (a.executor_gib * 2**30 * 0.6))  # 2x: headroom; 60%: Spark's memory fraction
-        shuffle = e * a.shuffle * (16 + 8 * slots) / 24  # a message row: key, group, one double per slot
+        shuffle = e * a.shuffle * (16 + 8 * slots) / 24  # a message: key, double[slots] (one slot: 24 B)
         print(f"{n:>12,.0f}{e / 1e9:>9.2f}B{work:>11.2e}{cores:>9,.0f}{cached / 2**40:>8.1f}TB{executors:>11,.0f}"
               f"{shuffle / 2**40:>12.2f}TB")
     print("\ncores if Kindling ran at the published per-core throughput instead (750M accounts):")

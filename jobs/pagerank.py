@@ -135,7 +135,7 @@ def pagerank_arrays(
     The vector engine solves each vertex's cap within the superstep (its greatest ``y(v)`` with
     the new value on both sides); the GraphFrames engine caps against the previous value, which
     reaches the same fixed point in more supersteps. ``cap`` assumes one edge row per (src, dst)
-    pair (the vector engine caps each row; the GraphFrames engine merges repeated pairs first).
+    pair (both engines cap each row alone).
 
     Inside, a vertex holds K slots (a group with fewer slots pads with zeros) and the engines
     iterate the linear map ``y <- d * P^T y + (1 - d) * v`` per slot; the result is ``y / sum(y)``:
