@@ -334,19 +334,7 @@ def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: in
     try:
         if not eng.hasTeleport():
             raise ValueError("PageRank with an empty teleport vector")
-        iterations = 0
-        while iterations < max_iter and not eng.converged():
-            iterations = eng.run(min(steps_per_job, max_iter - iterations))
-            failpoint("rank:mid-pagerank", when=iterations >= 2)
-        uncapped = iterations
-        if caps is not None:
-            shares = spark.sparkContext._gateway.new_array(spark._jvm.double, groups * k)
-            for g, arr in caps.items():
-                for t, x in enumerate(arr):
-                    shares[g * k + t] = x
-            eng.cap(shares)
-            while iterations - uncapped < max_iter and not eng.converged():
-                iterations = eng.run(min(steps_per_job, max_iter - (iterations - uncapped)))
+        iterations, uncapped = _supersteps(eng, spark, k, groups, max_iter, steps_per_job, caps)
         state = DataFrame(eng.state(), spark)
     except BaseException:
         eng.close()  # the cached blocks and the keys' broadcast
@@ -355,6 +343,27 @@ def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: in
     slots = list(eng.slotCounts())
     return (state, flat(list(eng.totals())), flat(list(eng.lastError())), iterations, bool(eng.converged()), eng.close,
             {g: slots[g] for g in range(groups)}, iterations - uncapped)
+
+
+def _supersteps(eng, spark, k: int, groups: int, max_iter: int, steps_per_job: int,
+                caps: dict[int, list[float]] | None) -> tuple[int, int]:
+    """Drive a JVM engine (either class: ``run``, ``converged``, ``cap``): up to ``max_iter``
+    supersteps to convergence, then, with ``caps`` (per group code, K shares), up to ``max_iter``
+    more with the cap on. Returns the supersteps in all and the uncapped ones."""
+    iterations = 0
+    while iterations < max_iter and not eng.converged():
+        iterations = eng.run(min(steps_per_job, max_iter - iterations))
+        failpoint("rank:mid-pagerank", when=iterations >= 2)
+    uncapped = iterations
+    if caps is not None:
+        shares = spark.sparkContext._gateway.new_array(spark._jvm.double, groups * k)
+        for g, arr in caps.items():
+            for t, x in enumerate(arr):
+                shares[g * k + t] = x
+        eng.cap(shares)
+        while iterations - uncapped < max_iter and not eng.converged():
+            iterations = eng.run(min(steps_per_job, max_iter - (iterations - uncapped)))
+    return iterations, uncapped
 
 
 def _run_graphframes(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: int, groups: int, d: float,
@@ -409,19 +418,7 @@ def _run_graphframes(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, 
         tele.unpersist()
 
     try:
-        iterations = 0
-        while iterations < max_iter and not eng.converged():
-            iterations = eng.run(min(steps_per_job, max_iter - iterations))
-            failpoint("rank:mid-pagerank", when=iterations >= 2)
-        uncapped = iterations
-        if caps is not None:
-            shares = spark.sparkContext._gateway.new_array(spark._jvm.double, groups * k)
-            for g, arr in caps.items():
-                for t, x in enumerate(arr):
-                    shares[g * k + t] = x
-            eng.cap(shares)
-            while iterations - uncapped < max_iter and not eng.converged():
-                iterations = eng.run(min(steps_per_job, max_iter - (iterations - uncapped)))
+        iterations, uncapped = _supersteps(eng, spark, k, groups, max_iter, steps_per_job, caps)
         state = DataFrame(eng.state(), spark)
     except BaseException:
         release()
