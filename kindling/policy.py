@@ -6,13 +6,31 @@ here, for the whole network-day:
 
 * **rejected share** — more than ``quarantine_max_share`` (default 1%) of a table's rows
   quarantined means the delivery is broken, not a few bad rows: the day fails;
-* **self-interactions in bulk** — self-interactions carry no credit and are dropped when the
-  graph is built, but a day where more than ``self_interaction_max_share`` (default 5%) of
-  the interactions are self-interactions is a broken or gamed feed: the day fails;
+* **self-interactions that dominate** — self-interactions carry no credit and are dropped when
+  the graph is built (``drop_self_interactions``), so they are counted in the gate's notes,
+  not held against the day; a day fails only when more than ``self_interaction_max_share``
+  (default 50%) of its interactions are self-interactions: a broken or gamed feed;
 * **volume** — the rows kept in ``accounts`` and ``interactions`` against the median of the
   trailing 7 published days (from the ``runs`` table): outside ``[median / volume_band,
   median * volume_band]`` (default band 3) the day fails. With fewer than
   ``volume_min_history`` published days the check is skipped, and says so.
+
+**Sample size.** A share or a ratio measured on a few rows says little: 2 self-interactions
+in a day of 19 are 10.5%, and a day of 40 interactions after days of 12 is 3.3 times the
+median, without anything being wrong. So each rule fails a day only when its evidence is
+significant at ``gate_alpha`` (default 0.001), by a one-sided test of the rule's own limit:
+
+* shares (:func:`share_p_value`): the binomial probability of at least the observed count
+  when the true share is exactly the limit; a day of millions of rows fails as soon as its
+  share is measurably above the limit (as without the test), a day of 19 rows needs most of
+  them bad (``quarantine_max_share`` 1%: 2 bad rows of 19 pass, 3 fail, p = 0.0009);
+* volume (:func:`volume_p_value`): the Poisson probability of a count at least as far out as
+  the observed one, were the true mean on the band's edge; the counts are first divided by the
+  trailing days' dispersion (variance over mean, at least 1), so a history that is bursty by
+  nature widens the test and a steady one keeps it tight.
+
+A rule whose limit is crossed without significant evidence is reported as a warning (it is
+saved and shown with the run) and the day goes on.
 
 Each check returns failures in the shape of ``kindling.quality`` failures, so the gate
 reports them, saves them and refuses to publish exactly as for a failed expectation.
@@ -49,15 +67,60 @@ def _failure(table: str, check: str, rule: str, *, count: int | None = None, obs
     }
 
 
-def check_quarantine(kept: dict[str, int], quarantine: pd.DataFrame, max_share: float) -> list[dict]:
-    """A failure per input table whose quarantined share of rows exceeds ``max_share``."""
+def share_p_value(count: int, n: int, limit: float) -> float:
+    """One-sided binomial test: P(at least ``count`` of ``n`` rows) when the true share is ``limit``.
+
+    Small means the observed share is significantly above ``limit``; 1.0 when ``count`` is 0.
+    """
+    from scipy import stats
+
+    if count <= 0 or n <= 0:
+        return 1.0
+    if limit <= 0:
+        return 0.0
+    return float(stats.binom.sf(count - 1, n, limit))
+
+
+def volume_p_value(n: int, lo: float, hi: float, past: list[int]) -> float:
+    """How surprising ``n`` rows are, were the day's true mean on the nearer edge of ``[lo, hi]``.
+
+    Quasi-Poisson: ``n`` and the edge are divided by the dispersion of the trailing counts
+    ``past`` (sample variance over mean, at least 1), then the Poisson tail beyond ``n`` is taken
+    (upper tail above ``hi``, lower tail below ``lo``; 1.0 inside the band). The regularized
+    incomplete gamma functions give the tails for non-integer counts.
+    """
+    from scipy import special
+
+    if lo <= n <= hi:
+        return 1.0
+    mean = statistics.fmean(past) if past else 0.0
+    dispersion = max(1.0, statistics.variance(past) / mean) if len(past) >= 2 and mean > 0 else 1.0
+    k = n / dispersion
+    if n > hi:
+        return float(special.gammainc(k, hi / dispersion))  # P(X >= k), X ~ Poisson(hi / dispersion)
+    return float(special.gammaincc(k + 1, lo / dispersion))  # P(X <= k), X ~ Poisson(lo / dispersion)
+
+
+def _verdict(p: float, alpha: float) -> tuple[str, str]:
+    """(severity, words) for a crossed limit whose evidence has p-value ``p``."""
+    if p < alpha:
+        return "fail", f"significant: p = {p:.2g} < gate_alpha {alpha:g}"
+    return "warn", f"not significant on this many rows (p = {p:.2g}, gate_alpha {alpha:g}): reported, the day goes on"
+
+
+def check_quarantine(kept: dict[str, int], quarantine: pd.DataFrame, max_share: float,
+                     alpha: float = 0.001) -> list[dict]:
+    """A finding per input table whose quarantined share of rows exceeds ``max_share``: a failure
+    when that is significant at ``alpha`` (:func:`share_p_value`), else a warning."""
     out = []
     for table, held in quarantine.groupby("input_table", sort=True):
         rows = held[held["reason"] != CASCADED_REASON]
         n_bad, cascaded = len(rows), len(held) - len(rows)
-        share = n_bad / (len(held) + kept.get(table, 0))
+        total = len(held) + kept.get(table, 0)
+        share = n_bad / total
         if share <= max_share:
             continue
+        severity, evidence = _verdict(share_p_value(n_bad, total, max_share), alpha)
         reasons = Counter(rows["reason"])
         why = ", ".join(f"{r} {n}" for r, n in reasons.most_common(4))
         sample = [
@@ -67,29 +130,41 @@ def check_quarantine(kept: dict[str, int], quarantine: pd.DataFrame, max_share: 
         ]  # itertuples: quarantine columns have no leading underscore
         out.append(_failure(
             table, "quarantine_share",
-            f"{n_bad} of {len(held) + kept.get(table, 0)} rows ({share:.2%}) were quarantined, above "
+            f"{n_bad} of {total} rows ({share:.2%}) were quarantined, above "
             f"quarantine_max_share {max_share:.2%} ({why}"
-            + (f"; and {cascaded} naming a quarantined account, not counted" if cascaded else "") + ")",
-            count=n_bad, observed=round(share, 6), sample=sample))
+            + (f"; and {cascaded} naming a quarantined account, not counted" if cascaded else "") + f"); {evidence}",
+            count=n_bad, observed=round(share, 6), sample=sample, severity=severity))
     return out
 
 
-def check_self_interactions(interactions: pd.DataFrame | None, max_share: float) -> list[dict]:
-    """A failure when self-interactions (actor = target) are more than ``max_share`` of the day's."""
+def check_self_interactions(interactions: pd.DataFrame | None, max_share: float,
+                            alpha: float = 0.001) -> tuple[list[dict], list[str]]:
+    """Self-interactions (actor = target): (findings, notes).
+
+    Always counted in a note when there are any (the graph drops them). A finding when they are
+    more than ``max_share`` of the day's interactions: a failure when that is significant at
+    ``alpha``, else a warning.
+    """
     if interactions is None or interactions.empty:
-        return []
+        return [], []
     self_rows = interactions[interactions["actor_id"] == interactions["target_id"]]
-    share = len(self_rows) / len(interactions)
+    if self_rows.empty:
+        return [], []
+    n, count = len(interactions), len(self_rows)
+    share = count / n
+    notes = [f"interactions: {count} of {n} ({share:.2%}) are self-interactions, carrying no credit "
+             f"(self_interaction_max_share {max_share:.2%})"]
     if share <= max_share:
-        return []
+        return [], notes
+    severity, evidence = _verdict(share_p_value(count, n, max_share), alpha)
     sample = [{"_source_file": r["_source_file"], "_source_row": int(r["_source_row"]), "value": r["actor_id"]}
               for r in self_rows.sort_values("_source_row").head(SAMPLE_SIZE).to_dict("records")] \
         if "_source_file" in self_rows.columns else []
     return [_failure(
         "interactions", "self_interaction_share",
-        f"{len(self_rows)} of {len(interactions)} interactions ({share:.2%}) are self-interactions, above "
-        f"self_interaction_max_share {max_share:.2%}",
-        count=len(self_rows), observed=round(share, 6), sample=sample)]
+        f"{count} of {n} interactions ({share:.2%}) are self-interactions, above "
+        f"self_interaction_max_share {max_share:.2%}; {evidence}",
+        count=count, observed=round(share, 6), sample=sample, severity=severity)], notes
 
 
 def published_history(lake: Lake, network: str, day: dt.date, days: int = HISTORY_DAYS) -> dict[str, list[int]]:
@@ -126,8 +201,9 @@ def published_history(lake: Lake, network: str, day: dt.date, days: int = HISTOR
 
 
 def check_volume(lake: Lake, network: str, day: dt.date, kept: dict[str, int], band: float,
-                 min_history: int) -> tuple[list[dict], list[str]]:
-    """Failures for tables whose row count is outside the band around the trailing median; notes."""
+                 min_history: int, alpha: float = 0.001) -> tuple[list[dict], list[str]]:
+    """Findings for tables whose row count is outside the band around the trailing median (a failure
+    when significant at ``alpha`` by :func:`volume_p_value`, else a warning); notes."""
     history = published_history(lake, network, day)
     failures, notes = [], []
     for table in VOLUME_TABLES:
@@ -142,23 +218,27 @@ def check_volume(lake: Lake, network: str, day: dt.date, kept: dict[str, int], b
         if lo <= n <= hi:
             notes.append(f"{table}: {n} rows, trailing median {median:g} over {len(past)} day(s)")
             continue
+        severity, evidence = _verdict(volume_p_value(n, lo, hi, past), alpha)
         failures.append(_failure(
             table, "volume_band",
             f"{n} rows against a median of {median:g} over the {len(past)} published days before {day}: "
-            f"outside [{lo:g}, {hi:g}] (volume_band {band:g}); if the change is real, rerun with "
-            f"KINDLING_VOLUME_BAND raised",
-            observed=n))
+            f"outside [{lo:g}, {hi:g}] (volume_band {band:g}); {evidence}"
+            + ("; if the change is real, rerun with KINDLING_VOLUME_BAND raised" if severity == "fail" else ""),
+            observed=n, severity=severity))
     return failures, notes
 
 
 def audit_network(settings: Settings, lake: Lake, network: str, day: dt.date, tables: dict[str, pd.DataFrame],
                   quarantine: pd.DataFrame) -> tuple[list[dict], list[str]]:
-    """Every day-level rule for one network: (failures, notes)."""
+    """Every day-level rule for one network: (findings, notes). A finding's ``severity`` is
+    ``fail`` (the day is refused) or ``warn`` (a limit crossed on too few rows to tell)."""
+    alpha = settings.gate_alpha
     kept = {name: len(df) for name, df in tables.items()}
-    failures = check_quarantine(kept, quarantine, settings.quarantine_max_share)
-    failures += check_self_interactions(tables.get("interactions"), settings.self_interaction_max_share)
-    volume, notes = check_volume(lake, network, day, kept, settings.volume_band, settings.volume_min_history)
-    return failures + volume, notes
+    findings = check_quarantine(kept, quarantine, settings.quarantine_max_share, alpha)
+    found, notes = check_self_interactions(tables.get("interactions"), settings.self_interaction_max_share, alpha)
+    volume, volume_notes = check_volume(lake, network, day, kept, settings.volume_band, settings.volume_min_history,
+                                        alpha)
+    return findings + found + volume, notes + volume_notes
 
 
 def save(path: Path, payload: dict) -> None:

@@ -221,7 +221,9 @@ class Settings:
     against its previous published day is above this (a moderate shift)."""
     drift_psi_fail: float = 0.25
     """Default 0.25: fail the day (nothing is published) when the PSI is above this (a large
-    shift). To accept a genuine shift, rerun audit-out with a higher value for that one run."""
+    shift) and significant at ``gate_alpha`` for the network's size (on a few dozen accounts a
+    large PSI is often noise: then it warns). To accept a genuine shift, rerun audit-out with a
+    higher value for that one run."""
     drift_spearman_warn: float = 0.5
     """Default 0.5: warn when the Spearman correlation between yesterday's and today's ranks of
     yesterday's top ``drift_top_k`` accounts is below this (warn only, never fails)."""
@@ -238,12 +240,19 @@ class Settings:
     rules: unparseable line, wrong type, null id, unknown value, timestamp outside the day,
     unknown account, duplicate key). Within it, the rows go to the ``quarantine`` table and the
     day is published without them."""
-    self_interaction_max_share: float = 0.05
-    """A day fails when more than this share of its interactions are self-interactions (they carry
-    no credit; in bulk they mean a broken or gamed feed)."""
+    self_interaction_max_share: float = 0.5
+    """A day fails when more than this share of its interactions are self-interactions, significantly
+    (``gate_alpha``). They carry no credit and the graph drops them, so fewer are only counted in
+    the gate's notes; a day they dominate is a broken or gamed feed."""
     volume_band: float = 3.0
     """A day fails when its kept accounts or interactions fall outside [median / band, median * band]
-    of the trailing 7 published days."""
+    of the trailing 7 published days, significantly (``gate_alpha``)."""
+    gate_alpha: float = 0.001
+    """The significance level of the day-level share and ratio rules (quarantined share,
+    self-interactions, volume band, the PSI drift gate): a limit crossed fails the day only when a
+    one-sided test (binomial for shares, quasi-Poisson for volume, chi-squared for PSI) gives a
+    p-value below this; otherwise it is a warning and the day goes on. A day of millions of rows
+    fails as soon as it is measurably over a limit; a day of 19 rows needs most of them bad."""
     volume_min_history: int = 3
     """The volume check needs at least this many published days before the run date."""
     max_line_bytes: int = 1048576
@@ -255,6 +264,10 @@ class Settings:
                      "reciprocal_heavy_weight", "pair_saturation"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not 0 < self.gate_alpha < 1:
+            raise ValueError(f"gate_alpha must be between 0 and 1 (exclusive), got {self.gate_alpha!r}")
+        if not 0 <= self.self_interaction_max_share <= 1:
+            raise ValueError(f"self_interaction_max_share must be between 0 and 1, got {self.self_interaction_max_share!r}")
         if not self.window_days >= 1:
             raise ValueError(f"window_days must be at least 1 day, got {self.window_days!r}")
         if not self.half_life_days > 0:

@@ -215,12 +215,16 @@ def _audit_network_day(settings: Settings, lake: Lake, run_id: str, network: str
     q = lake.staged(run_id, "quarantine", day, network)
     quarantine = _read_parquet_dir(q) if q.is_dir() else pd.DataFrame(columns=schemas.table("quarantine").column_names)
     res = quality.validate_input_day(tables, day, network, results_dir)
-    failures, notes = policy.audit_network(settings, lake, network, day, tables, quarantine)
+    findings, notes = policy.audit_network(settings, lake, network, day, tables, quarantine)
+    failures = [f for f in findings if f["severity"] == "fail"]
+    warnings = [f for f in findings if f["severity"] != "fail"]
     policy.save(results_dir / f"policy-{network}.json",
-                {"network": network, "day": day.isoformat(), "failures": failures, "notes": notes,
+                {"network": network, "day": day.isoformat(), "failures": failures, "warnings": warnings,
+                 "notes": notes,
                  "quarantined": {f"{t}: {r}": int(n) for (t, r), n in
                                  quarantine.groupby(["input_table", "reason"]).size().items()}})
     res.failures.extend(failures)
+    res.warnings.extend(warnings)
     res.success = res.success and not failures
     return res, notes
 
@@ -392,7 +396,8 @@ def _drift(settings: Settings, lake: Lake, day: dt.date, network: str, scores) -
         return {"status": drift.SKIPPED, "reason": f"staged account_scores lacks {', '.join(missing)}"}
     prev_day, prev = drift.previous_scores(lake, network, day) or (None, None)
     return drift.check(scores, prev, prev_day, psi_warn=settings.drift_psi_warn, psi_fail=settings.drift_psi_fail,
-                       spearman_warn=settings.drift_spearman_warn, top_k=settings.drift_top_k)
+                       spearman_warn=settings.drift_spearman_warn, top_k=settings.drift_top_k,
+                       alpha=settings.gate_alpha)
 
 
 def _summary(res) -> dict:

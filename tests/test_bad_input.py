@@ -13,7 +13,8 @@ row counts) and a published ``account_scores`` partition.
   ``conformed/`` for the day.
 * ``expect = "quarantine"``: the gate passes; the rejected rows are in the run's staged
   ``quarantine`` table with the file, the exact lines edited, and the reason; the kept rows
-  are the rest; ``tables/`` is untouched until the day is published.
+  are the rest; ``tables/`` is untouched until the day is published. Fragments listed in
+  ``warnings`` are in the gate's saved warnings (a limit crossed without significance).
 """
 
 from __future__ import annotations
@@ -167,6 +168,11 @@ def test_bad_input_case(case, spark, tmp_path):
                    for r in rows if r["reason"] == CASCADED_REASON)
         if spec.get("cascaded"):
             assert sum(r["reason"] == CASCADED_REASON for r in rows) >= spec["cascaded"]
+        if spec.get("warnings"):  # a limit crossed on too few rows: reported with the run, not failed
+            state = json.loads((lake.run_dir(run_id) / "state" / "quality-in.json").read_text())
+            warned = "\n".join(state["corpus"]["warnings"])
+            for fragment in spec["warnings"]:
+                assert fragment in warned, f"{case}: {fragment!r} not in the gate's warnings:\n{warned}"
         counts = {}
         for r in q:
             counts[r["input_table"]] = counts.get(r["input_table"], 0) + 1

@@ -289,10 +289,8 @@ def test_imported_edges_run_through_the_pipeline(spark, tmp_path):
     src = write(tmp_path, "# src dst weight\n" + "".join(f"{a}\t{b}\t{w}\n" for a, b, w in edges))
     I.import_snap_edgelist(src, "tiny", "reply", tmp_path / "snapshots", date="2012-07-04")
     settings = load_settings(env={}, source=str(tmp_path / "snapshots"), lake=str(tmp_path / "lake"),
-                             spark_shuffle_partitions=2, tol=1e-6,  # 13 accounts: a loose tol saves supersteps
-                             # the self-loop (8, 8, 4) is 4 of 20 interactions, far above the 5% day-level
-                             # rule; this test is about ranking imported edges, so it lets the loop through
-                             self_interaction_max_share=0.25)
+                             spark_shuffle_partitions=2, tol=1e-6)  # 13 accounts: a loose tol saves supersteps
+    # the self-loop (8, 8, 4) is 4 of 20 interactions: counted by the gate, dropped by the graph
     run_day(settings, DAY, spark=spark, log=lambda m: None)
 
     published = Lake(tmp_path / "lake").published("account_scores", DAY) / "network=tiny"
