@@ -121,15 +121,23 @@ def find_source(settings: Settings) -> tuple[Path | None, str]:
         if (p / "core" / "src" / "main").is_dir():
             return p.resolve(), str(p)
         return None, f"KINDLING_GRAPHFRAMES_SOURCE={settings.graphframes_source!r} has no core/src/main"
+    found, where = find_beside(VENDORED / "core" / "src" / "main")
+    if found is not None:
+        return found.parents[2], str(found.parents[2])
+    return None, f"no {VENDORED} {where}"
+
+
+def find_beside(relative: Path) -> tuple[Path | None, str]:
+    """``relative`` (e.g. ``shared/data/...``) in the folder holding this checkout or one of its
+    parents, else beside the local repository it was cloned from; and where it was looked for."""
     bases = [ROOT.parent, *ROOT.parent.parents]
     origin = _clone_origin()
     if origin is not None:
         bases += [origin.parent, *origin.parent.parents]
     for base in bases:
-        if (base / VENDORED / "core" / "src" / "main").is_dir():
-            return (base / VENDORED).resolve(), str(base / VENDORED)
-    where = f"beside {ROOT} or its parent folders" + (f", or beside {origin}" if origin else "")
-    return None, f"no {VENDORED} {where}"
+        if (base / relative).exists():
+            return (base / relative).resolve(), str(base / relative)
+    return None, f"beside {ROOT} or its parent folders" + (f", or beside {origin}" if origin else "")
 
 
 def _clone_origin() -> Path | None:
