@@ -154,6 +154,37 @@ def previous_scores(lake: Lake, network: str, day: dt.date) -> tuple[dt.date, pd
     return None
 
 
+def published_window(lake: Lake, day: dt.date) -> tuple[int, int] | None:
+    """(days present, days expected) of the window of ``day``'s newest published run, from ``runs``."""
+    import pyarrow.parquet as pq
+
+    folder = lake.table("runs") / f"dt={day.isoformat()}"
+    best = None
+    for f in sorted(folder.glob("*-published.parquet")) if folder.is_dir() else []:
+        names = pq.read_schema(f).names
+        if "window_present" not in names:
+            continue
+        for r in pq.read_table(f, columns=["finished_at", "window_present", "window_expected"]).to_pylist():
+            if r["window_present"] is not None and (best is None or r["finished_at"] > best["finished_at"]):
+                best = r
+    return (best["window_present"], best["window_expected"]) if best else None
+
+
+def window_filling(current: tuple[int, int] | None, previous: tuple[int, int] | None,
+                   previous_day: dt.date) -> str | None:
+    """Why the two days' scores are not comparable for the drift gate, or None.
+
+    While a network's window is still filling (a new network, an imported history, the days
+    after a gap) each day adds a large share of the window's evidence, so the scores move by
+    design: a run whose window, or whose previous published day's window, holds fewer days than
+    it should is compared, but a large PSI only warns. Unknown windows count as full.
+    """
+    for label, w in (("this run's", current), (f"dt={previous_day}'s", previous)):
+        if w is not None and w[0] < w[1]:
+            return f"{label} window holds {w[0]} of its {w[1]} days (still filling)"
+    return None
+
+
 def check(
     current: pd.DataFrame,
     previous: pd.DataFrame | None,
@@ -164,6 +195,7 @@ def check(
     spearman_warn: float,
     top_k: int,
     alpha: float = 0.001,
+    filling: str | None = None,
 ) -> dict:
     """Both drift gates for one network: a plain dict saved with the run's quality results.
 
@@ -183,7 +215,7 @@ def check(
     bins = len(decile_edges(prev_scores, resolution=RESOLUTION)) + 1
     p_value = psi_p_value(value, len(prev_scores), len(cur_scores), bins)
     significant = p_value < alpha
-    psi_status = FAIL if value > psi_fail and significant else WARN if value > psi_warn else OK
+    psi_status = FAIL if value > psi_fail and significant and not filling else WARN if value > psi_warn else OK
     rank = spearman_top_k(previous, current, top_k)
     rho = rank["spearman"]
     rank_status = WARN if rho is None or rho < spearman_warn else OK
@@ -193,7 +225,7 @@ def check(
         "previous_dt": previous_day.isoformat(),
         "psi": {"column": SCORE, "value": round(value, 6), "warn": psi_warn, "fail": psi_fail, "resolution": RESOLUTION,
                 "status": psi_status, "previous_rows": len(prev_scores), "current_rows": len(cur_scores),
-                "bins": bins, "p_value": float(f"{p_value:.3g}"), "alpha": alpha},
+                "bins": bins, "p_value": float(f"{p_value:.3g}"), "alpha": alpha, "filling": filling},
         "spearman": {**rank, "spearman": None if rho is None else round(rho, 6), "warn": spearman_warn,
                      "status": rank_status},
     }
@@ -215,7 +247,9 @@ def findings(result: dict, day: dt.date, run_id: str) -> list[dict]:
         limit = "drift_psi_fail" if p["value"] > p["fail"] else "drift_psi_warn"
         threshold = p["fail"] if p["value"] > p["fail"] else p["warn"]
         rule = f"PSI of {SCORE} against dt={prev} is {p['value']:.4f} > {limit} {threshold:g}"
-        if p["status"] == WARN and p["value"] > p["fail"]:
+        if p["status"] == WARN and p["value"] > p["fail"] and p.get("filling"):
+            rule += f", but {p['filling']}: warned, not failed"
+        elif p["status"] == WARN and p["value"] > p["fail"]:
             rule += (f", not significant on {p['previous_rows']} and {p['current_rows']} accounts "
                      f"(p = {p['p_value']:.2g}, gate_alpha {p['alpha']:g}): warned, not failed")
         f = _finding("psi", rule, p["status"])

@@ -200,10 +200,37 @@ def published_history(lake: Lake, network: str, day: dt.date, days: int = HISTOR
     return out
 
 
+def confirmed_tables(promised: dict[str, int] | None, kept: dict[str, int],
+                     quarantine: pd.DataFrame) -> tuple[set[str], list[str]]:
+    """Tables whose every row the delivery's ``_SUCCESS`` manifest accounts for: (tables, notes).
+
+    A table is confirmed when the rows read (kept plus quarantined) equal the manifest's count.
+    A count that differs is noted and confirms nothing (the volume rule then judges as usual).
+    """
+    if not promised:
+        return set(), []
+    held = Counter(quarantine["input_table"]) if len(quarantine) else Counter()
+    confirmed, notes = set(), []
+    for table, n in sorted(promised.items()):
+        if table not in kept:
+            continue
+        read = kept[table] + held.get(table, 0)
+        if read == n:
+            confirmed.add(table)
+        else:
+            notes.append(f"{table}: the delivery's manifest promises {n} rows, {read} were read")
+    return confirmed, notes
+
+
 def check_volume(lake: Lake, network: str, day: dt.date, kept: dict[str, int], band: float,
-                 min_history: int, alpha: float = 0.001) -> tuple[list[dict], list[str]]:
+                 min_history: int, alpha: float = 0.001,
+                 confirmed: set[str] = frozenset()) -> tuple[list[dict], list[str]]:
     """Findings for tables whose row count is outside the band around the trailing median (a failure
-    when significant at ``alpha`` by :func:`volume_p_value`, else a warning); notes."""
+    when significant at ``alpha`` by :func:`volume_p_value`, else a warning); notes.
+
+    A table in ``confirmed`` (its rows all accounted for by the delivery's manifest) is complete:
+    a volume far from the usual is then a real change in activity, reported as a warning.
+    """
     history = published_history(lake, network, day)
     failures, notes = [], []
     for table in VOLUME_TABLES:
@@ -219,6 +246,10 @@ def check_volume(lake: Lake, network: str, day: dt.date, kept: dict[str, int], b
             notes.append(f"{table}: {n} rows, trailing median {median:g} over {len(past)} day(s)")
             continue
         severity, evidence = _verdict(volume_p_value(n, lo, hi, past), alpha)
+        if severity == "fail" and table in confirmed:
+            severity = "warn"
+            evidence += ("; but the delivery's manifest accounts for every row: a real change in activity, "
+                         "not a partial delivery; reported, the day goes on")
         failures.append(_failure(
             table, "volume_band",
             f"{n} rows against a median of {median:g} over the {len(past)} published days before {day}: "
@@ -236,9 +267,12 @@ def audit_network(settings: Settings, lake: Lake, network: str, day: dt.date, ta
     kept = {name: len(df) for name, df in tables.items()}
     findings = check_quarantine(kept, quarantine, settings.quarantine_max_share, alpha)
     found, notes = check_self_interactions(tables.get("interactions"), settings.self_interaction_max_share, alpha)
+    from kindling.source import SUCCESS, manifest_rows
+
+    confirmed, manifest_notes = confirmed_tables(manifest_rows(lake.raw(network, day) / SUCCESS), kept, quarantine)
     volume, volume_notes = check_volume(lake, network, day, kept, settings.volume_band, settings.volume_min_history,
-                                        alpha)
-    return findings + found + volume, notes + volume_notes
+                                        alpha, confirmed)
+    return findings + found + volume, notes + manifest_notes + volume_notes
 
 
 def save(path: Path, payload: dict) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import re
 import uuid
 from pathlib import Path
@@ -157,8 +158,9 @@ def pull(settings: Settings, network: str, day: dt.date) -> dict:
             if lines:
                 lines.close()
             digests[name] = h.hexdigest()
-        (tmp / SUCCESS).write_bytes(b"")
-        if target.is_dir() and _same_content(target, digests):
+        marker = _marker_bytes(fs, f"{root}/{SUCCESS}")
+        (tmp / SUCCESS).write_bytes(marker)
+        if target.is_dir() and _same_content(target, digests) and (target / SUCCESS).read_bytes() == marker:
             return {"network": network, "files": names, "copied": False}
         replace_dir(tmp, target)
     finally:
@@ -226,6 +228,34 @@ class TextCheck:
             self.decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             raise SourceError(f"{self.name}: line {self.line}: the file ends inside a UTF-8 character") from None
+
+
+MANIFEST_MAX_BYTES = 65536
+"""A ``_SUCCESS`` marker longer than this is not read as a manifest (it is copied empty)."""
+
+
+def _marker_bytes(fs, path: str) -> bytes:
+    """The ``_SUCCESS`` marker's bytes, copied into raw: empty, or a manifest (:func:`manifest_rows`)."""
+    with fs.open(path, "rb") as f:
+        data = f.read(MANIFEST_MAX_BYTES + 1)
+    return b"" if len(data) > MANIFEST_MAX_BYTES else data
+
+
+def manifest_rows(marker: Path) -> dict[str, int] | None:
+    """The row counts a delivery's ``_SUCCESS`` manifest promises, per table, or None.
+
+    A producer may write JSON into the marker, ``{"rows": {"interactions": 19, ...}}``
+    (``kindling import snap-edgelist`` does). An empty marker, or one that is not such JSON, is
+    a plain marker: None.
+    """
+    try:
+        data = json.loads(marker.read_bytes() or b"null")
+    except (OSError, ValueError):
+        return None
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if not isinstance(rows, dict):
+        return None
+    return {str(t): n for t, n in rows.items() if isinstance(n, int) and not isinstance(n, bool) and n >= 0}
 
 
 def _same_content(folder: Path, digests: dict[str, str]) -> bool:

@@ -381,23 +381,29 @@ def step_audit_out(settings: Settings, day: dt.date, run_id: str) -> dict:
                 raise StepFailed(f"{p}: nothing staged for table {table}, network={network} (did rank run?)")
             tables[table] = _read_parquet_dir(p)
         res = quality.validate_output(tables, network, lake.run_dir(run_id) / "quality")
-        result = _drift(settings, lake, day, network, tables["account_scores"])
+        result = _drift(settings, lake, day, network, tables["account_scores"], run_id)
         quality.add_checks(res, "drift", result, drift.findings(result, day, run_id))
         return res
 
     return _gate(settings, day, run_id, "out", validate)
 
 
-def _drift(settings: Settings, lake: Lake, day: dt.date, network: str, scores) -> dict:
+def _drift(settings: Settings, lake: Lake, day: dt.date, network: str, scores, run_id: str | None = None) -> dict:
     from kindling import drift
 
     missing = [c for c in (drift.ID, drift.SCORE, drift.RANK) if c not in scores.columns]
     if missing:  # the output suite reports the missing columns
         return {"status": drift.SKIPPED, "reason": f"staged account_scores lacks {', '.join(missing)}"}
     prev_day, prev = drift.previous_scores(lake, network, day) or (None, None)
+    filling = None
+    if prev_day is not None:
+        now = load_states(settings, run_id).get("window") if run_id else None
+        filling = drift.window_filling(
+            (now["present"], now["expected"]) if now and "present" in now else None,
+            drift.published_window(lake, prev_day), prev_day)
     return drift.check(scores, prev, prev_day, psi_warn=settings.drift_psi_warn, psi_fail=settings.drift_psi_fail,
                        spearman_warn=settings.drift_spearman_warn, top_k=settings.drift_top_k,
-                       alpha=settings.gate_alpha)
+                       alpha=settings.gate_alpha, filling=filling)
 
 
 def _summary(res) -> dict:

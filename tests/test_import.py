@@ -15,6 +15,7 @@ import pytest
 
 from kindling import cli
 from kindling import importer as I
+from kindling.source import manifest_rows
 from kindling.validate import InvalidArgument
 
 DAY = dt.date(2012, 7, 4)
@@ -58,7 +59,9 @@ def test_weights_become_that_many_interactions(tmp_path):
     assert all(r["post_id"] is None for r in inter)
     midnight = dt.datetime(2012, 7, 4, tzinfo=dt.UTC)
     assert {r["created_at"] for r in inter} == {midnight}
-    assert (folder / "_SUCCESS").exists()
+    assert manifest_rows(folder / "_SUCCESS") == {"accounts": pq.read_metadata(folder / "accounts.parquet").num_rows,
+                                                  "interactions": pq.read_metadata(folder / "interactions.parquet").num_rows,
+                                                  "posts": 0}
     assert rows(folder, "posts") == []
     acc = rows(folder, "accounts")
     assert [a["account_id"] for a in acc] == ["1", "2", "3"]

@@ -15,7 +15,9 @@ import pytest
 from scipy import stats
 
 from kindling import drift, policy
+from kindling.lake import Lake
 from kindling.settings import load_settings
+from kindling.source import manifest_rows
 
 DAY = dt.date(2026, 11, 20)
 
@@ -124,15 +126,15 @@ def test_the_volume_band_needs_significance(monkeypatch, history, n, severity):
     assert notes == ["accounts: 100 rows, trailing median 100 over 7 day(s)"]
 
 
-def test_audit_network_returns_warnings_apart_from_failures(monkeypatch):
+def test_audit_network_returns_warnings_apart_from_failures(monkeypatch, tmp_path):
     monkeypatch.setattr(policy, "published_history", lambda lake, network, day: {})
     settings = load_settings(env={})
     tables = {"interactions": _interactions(19, 2), "posts": pd.DataFrame({"post_id": range(17)})}
-    findings, notes = policy.audit_network(settings, None, "net", DAY, tables, _quarantine("posts", 2))
+    findings, notes = policy.audit_network(settings, Lake(tmp_path), "net", DAY, tables, _quarantine("posts", 2))
     assert [f["severity"] for f in findings] == ["warn"]
     assert any("2 of 19 (10.53%) are self-interactions" in n for n in notes)
     strict = settings.replace(gate_alpha=0.5)  # a lax test: the same day now fails on both counts
-    findings, _ = policy.audit_network(strict, None, "net", DAY, tables, _quarantine("posts", 2))
+    findings, _ = policy.audit_network(strict, Lake(tmp_path), "net", DAY, tables, _quarantine("posts", 2))
     assert [f["severity"] for f in findings] == ["fail"]
 
 
@@ -164,3 +166,43 @@ def test_a_large_psi_on_a_small_network_warns_and_on_a_big_one_fails():
     assert "> drift_psi_fail 0.25, not significant on 20 and 20 accounts" in finding["rule"]
     big = drift.check(scores(np.linspace(10, 60, 2000) + 8), scores(np.linspace(10, 60, 2000)), DAY, **kw)
     assert big["status"] == "fail" and big["psi"]["p_value"] < 1e-10
+
+
+# --- a delivery's manifest ------------------------------------------------------------------
+
+
+def test_a_manifest_that_accounts_for_every_row_turns_a_volume_failure_into_a_warning(monkeypatch, tmp_path):
+    monkeypatch.setattr(policy, "published_history", lambda lake, network, day: {"interactions": [40] * 7})
+    marker = Lake(tmp_path).raw("net", DAY) / "_SUCCESS"
+    marker.parent.mkdir(parents=True)
+    tables = {"interactions": _interactions(1, 0)}
+    none = pd.DataFrame(columns=["input_table", "reason"])
+    settings = load_settings(env={})
+    for content in (b"", b"not json", b'{"rows": {"interactions": 2}}'):  # no manifest, or one that disagrees
+        marker.write_bytes(content)
+        findings, notes = policy.audit_network(settings, Lake(tmp_path), "net", DAY, tables, none)
+        assert [(f["expectation"], f["severity"]) for f in findings] == [("volume_band", "fail")], content
+    assert "interactions: the delivery's manifest promises 2 rows, 1 were read" in notes
+    marker.write_bytes(b'{"producer": "x", "rows": {"interactions": 1, "posts": 0}}')
+    assert manifest_rows(marker) == {"interactions": 1, "posts": 0}
+    (found,), _ = policy.audit_network(settings, Lake(tmp_path), "net", DAY, tables, none)
+    assert found["severity"] == "warn" and "the delivery's manifest accounts for every row" in found["rule"]
+
+
+def test_a_large_psi_while_the_window_fills_warns():
+    prev = dt.date(2026, 11, 19)
+    assert drift.window_filling((28, 28), (28, 28), prev) is None
+    assert drift.window_filling(None, None, prev) is None  # unknown windows count as full
+    assert drift.window_filling((9, 28), (28, 28), prev) == "this run's window holds 9 of its 28 days (still filling)"
+    assert drift.window_filling((28, 28), (7, 28), prev) == "dt=2026-11-19's window holds 7 of its 28 days (still filling)"
+
+    values = np.linspace(10, 60, 2000)
+    scores = pd.DataFrame({"account_id": [f"a{i}" for i in range(2000)], "rank": np.arange(2000, 0, -1)})
+    kw = dict(psi_warn=0.1, psi_fail=0.25, spearman_warn=0.5, top_k=1000)
+    full = drift.check(scores.assign(influence=values + 8), scores.assign(influence=values), prev, **kw)
+    filling = drift.check(scores.assign(influence=values + 8), scores.assign(influence=values), prev, **kw,
+                          filling=drift.window_filling((9, 28), (8, 28), prev))
+    assert full["status"] == "fail" and filling["psi"]["status"] == "warn"
+    (finding,) = [f for f in drift.findings(filling, DAY, "r") if f["expectation"] == "drift_psi"]
+    assert finding["rule"].endswith("> drift_psi_fail 0.25, but this run's window holds 9 of its 28 days "
+                                    "(still filling): warned, not failed")
