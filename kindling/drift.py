@@ -156,18 +156,10 @@ def previous_scores(lake: Lake, network: str, day: dt.date) -> tuple[dt.date, pd
 
 def published_window(lake: Lake, day: dt.date) -> tuple[int, int] | None:
     """(days present, days expected) of the window of ``day``'s newest published run, from ``runs``."""
-    import pyarrow.parquet as pq
+    from kindling.policy import newest_published_run
 
-    folder = lake.table("runs") / f"dt={day.isoformat()}"
-    best = None
-    for f in sorted(folder.glob("*-published.parquet")) if folder.is_dir() else []:
-        names = pq.read_schema(f).names
-        if "window_present" not in names:
-            continue
-        for r in pq.read_table(f, columns=["finished_at", "window_present", "window_expected"]).to_pylist():
-            if r["window_present"] is not None and (best is None or r["finished_at"] > best["finished_at"]):
-                best = r
-    return (best["window_present"], best["window_expected"]) if best else None
+    row = newest_published_run(lake, day, "window_present", "window_expected")
+    return (row["window_present"], row["window_expected"]) if row else None
 
 
 def window_filling(current: tuple[int, int] | None, previous: tuple[int, int] | None,

@@ -48,6 +48,7 @@ import pandas as pd
 
 from kindling.lake import Lake
 from kindling.settings import Settings
+from kindling.source import SUCCESS, manifest_rows
 
 CASCADED_REASON = "account quarantined"
 """The reason of a row quarantined only because the account it names was: not counted in the share."""
@@ -167,31 +168,41 @@ def check_self_interactions(interactions: pd.DataFrame | None, max_share: float,
         count=count, observed=round(share, 6), sample=sample, severity=severity)], notes
 
 
+def newest_published_run(lake: Lake, day: dt.date, *columns: str) -> dict | None:
+    """The newest ``published`` row of ``day`` in the ``runs`` table whose ``columns`` are all set,
+    as ``{"finished_at": .., column: .., ...}``; None when there is none (or older files lack them)."""
+    import pyarrow.parquet as pq
+
+    folder = lake.table("runs") / f"dt={day.isoformat()}"
+    best = None
+    for f in sorted(folder.glob("*-published.parquet")) if folder.is_dir() else []:
+        if not set(columns) <= set(pq.read_schema(f).names):
+            continue
+        for r in pq.read_table(f, columns=["finished_at", *columns]).to_pylist():
+            if all(r[c] not in (None, "") for c in columns) and (best is None or r["finished_at"] > best["finished_at"]):
+                best = r
+    return best
+
+
 def published_history(lake: Lake, network: str, day: dt.date, days: int = HISTORY_DAYS) -> dict[str, list[int]]:
     """Kept input rows per table of the last ``days`` published dates before ``day`` for ``network``.
 
     Read from the ``runs`` table: the newest ``published`` row of each date, its ``input_rows``.
     """
-    import pyarrow.parquet as pq
-
     root = lake.table("runs")
     if not root.is_dir():
         return {}
-    per_date: dict[dt.date, tuple] = {}
+    per_date: dict[dt.date, dict] = {}
     for part in root.glob("dt=*"):
         try:
             d = dt.date.fromisoformat(part.name[3:])
         except ValueError:
             continue
-        if d >= day:
-            continue
-        for f in part.glob("*-published.parquet"):
-            for r in pq.read_table(f, columns=["finished_at", "input_rows"]).to_pylist():
-                if r["input_rows"] and (d not in per_date or r["finished_at"] > per_date[d][0]):
-                    per_date[d] = (r["finished_at"], json.loads(r["input_rows"]))
+        if d < day and (row := newest_published_run(lake, d, "input_rows")):
+            per_date[d] = json.loads(row["input_rows"])
     out: dict[str, list[int]] = {}
     for d in sorted(per_date)[-days:]:
-        counts = per_date[d][1].get(network)
+        counts = per_date[d].get(network)
         if not counts:
             continue
         for table, n in counts.items():
@@ -267,8 +278,6 @@ def audit_network(settings: Settings, lake: Lake, network: str, day: dt.date, ta
     kept = {name: len(df) for name, df in tables.items()}
     findings = check_quarantine(kept, quarantine, settings.quarantine_max_share, alpha)
     found, notes = check_self_interactions(tables.get("interactions"), settings.self_interaction_max_share, alpha)
-    from kindling.source import SUCCESS, manifest_rows
-
     confirmed, manifest_notes = confirmed_tables(manifest_rows(lake.raw(network, day) / SUCCESS), kept, quarantine)
     volume, volume_notes = check_volume(lake, network, day, kept, settings.volume_band, settings.volume_min_history,
                                         alpha, confirmed)
