@@ -23,9 +23,13 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from jobs.graphframe import connected_components, graph_frame
 from kindling.settings import Settings
+
+RINGS_SCHEMA = T.StructType([T.StructField("account_id", T.StringType(), False), T.StructField("ring_id", T.StringType(), True)])
+"""What :func:`detect_rings` returns (the columns and types a found ring's rows have)."""
 
 
 def mutual_heavy_pairs(edges: DataFrame, min_weight: float) -> DataFrame:
@@ -53,6 +57,8 @@ def detect_rings(edges: DataFrame, settings: Settings) -> DataFrame:
     pairs = mutual_heavy_pairs(edges, settings.ring_pair_weight).localCheckpoint(eager=True)
     labels = None
     try:
+        if pairs.isEmpty():  # no mutual heavy pair, no ring: no components to run (seconds on a small day)
+            return edges.sparkSession.createDataFrame([], RINGS_SCHEMA)
         labels = components(pairs).persist()
         sized = (
             labels.groupBy("label").agg(F.count(F.lit(1)).alias("size"))

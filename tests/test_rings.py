@@ -74,6 +74,8 @@ def test_a_closed_insular_group_is_a_ring_and_friends_pairs_and_long_chains_are_
     e = _edges(spark, s, one, ["m1", "m2", "m3"])
     assert detect_rings(e, s).count() == 0
     assert detect_rings(e, s.replace(ring_pair_weight=2.0)).count() == 3
+    # no heavy pair skips the components; the empty answer has the columns and types of a full one
+    assert detect_rings(e, s).schema == detect_rings(e, s.replace(ring_pair_weight=2.0)).schema
     # an internal-share bar above the pod's (0.97) leaves it out
     assert detect_rings(_edges(spark, s, *world()), s.replace(ring_internal_share=0.99)).count() == 0
 
