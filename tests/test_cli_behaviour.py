@@ -299,10 +299,38 @@ def test_run_backfill_and_step_get_the_lake_as_their_settings(clean_env, tmp_pat
     monkeypatch.setattr(kindling.backfill, "summary", lambda results: "")
     monkeypatch.setattr(kindling.steps, "run_local_step", lambda s, *a: seen.setdefault("step", s.lake))
     given = str(tmp_path / "given")
-    for argv in (MINIMAL_ARGV["run"], MINIMAL_ARGV["backfill"], MINIMAL_ARGV["step"]):
+    for argv in (MINIMAL_ARGV["run"], [*MINIMAL_ARGV["backfill"], "--spark-submit"], MINIMAL_ARGV["step"]):
         rc, _, err = run(capsys, *argv, "--lake", given)
         assert rc == 0, err
     assert seen == {"run": given, "backfill": given, "step": given}
+
+
+class _Session:
+    stopped = False
+
+    def stop(self):
+        self.stopped = True
+
+
+def test_backfill_keeps_one_spark_session_unless_told_to_spark_submit(clean_env, tmp_path, monkeypatch, capsys):
+    """The default backfill runs every day in one SparkSession (stopped at the end); --spark-submit
+    passes none, so each Spark step of each day is its own spark-submit; both at once is refused."""
+    import kindling.backfill
+    import kindling.spark
+
+    sessions, given = [], []
+    monkeypatch.setattr(kindling.spark, "session", lambda settings, **kw: sessions.append(_Session()) or sessions[-1])
+    monkeypatch.setattr(kindling.backfill, "backfill", lambda s, a, b, spark=None, **kw: given.append(spark) or [])
+    monkeypatch.setattr(kindling.backfill, "summary", lambda results: "")
+    lake = ["--lake", str(tmp_path / "lake")]
+    for extra in ([], ["--in-process"]):
+        assert run(capsys, *MINIMAL_ARGV["backfill"], *extra, *lake)[0] == 0
+    assert len(sessions) == 2 and given == sessions and all(s.stopped for s in sessions)
+    assert run(capsys, *MINIMAL_ARGV["backfill"], "--spark-submit", *lake)[0] == 0
+    assert given[-1] is None and len(sessions) == 2
+    rc, out, err = run(capsys, *MINIMAL_ARGV["backfill"], "--spark-submit", "--in-process", *lake)
+    assert (rc, out) == (2, "") and "--spark-submit and --in-process contradict each other" in err
+    assert len(sessions) == 2
 
 
 def test_submitted_spark_steps_get_the_lake_in_their_environment(clean_env, tmp_path, monkeypatch, capsys):
