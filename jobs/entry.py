@@ -295,7 +295,7 @@ def _mapping_frames(spark: SparkSession, settings: Settings) -> tuple[DataFrame,
 
     key = (settings.taxonomy_dir, settings.topic_aliases)
     held = _MAPS.get(key)
-    if held is not None and held[0] is spark and not spark.sparkContext._jsc.sc().isStopped():
+    if held is not None and held[0] is spark:
         return held[1], held[2]
     tm = topic_map(settings)
     tag_map = spark.createDataFrame(tm.tag_rows(), "key string, topic string")

@@ -242,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--to", dest="date_to", required=True, help="last date YYYY-MM-DD (inclusive)")
     b.add_argument("--force", action="store_true", help="rerun days that are already published")
     b.add_argument("--spark-submit", action="store_true",
-                   help="a spark-submit per Spark step of every day, as Airflow runs them (about 4x slower per "
+                   help="a spark-submit per Spark step of every day, as Airflow runs them (about 3x slower per "
                         "small day: two JVM start-ups a day)")
     b.add_argument("--in-process", action="store_true",
                    help="one SparkSession for every day (the default; kept for scripts that pass it)")
