@@ -1,4 +1,16 @@
-"""Shared fixtures: one SparkSession for the whole test session (local[2], few partitions, UTC)."""
+"""Shared fixtures and the test tiers.
+
+One SparkSession serves the whole test session (local[2], few partitions, UTC).
+
+Every test belongs to exactly one tier, as a marker (``pytest -m unit`` and so on):
+
+- ``integration``: Airflow, the standalone cluster, crash recovery and the browser; a module says so
+  with ``pytestmark = pytest.mark.integration``.
+- ``spark``: starts Spark, in this process (the ``spark`` fixture) or in a child (``kindling run``,
+  spark-submit); a module or test says so with ``pytest.mark.spark`` unless it uses the fixture.
+- ``unit``: everything else, no JVM. ``make check`` runs this tier, and a unit test that tries to start
+  Spark fails (see ``_no_spark_in_unit_tests``).
+"""
 
 from __future__ import annotations
 
@@ -28,3 +40,53 @@ def spark(tmp_path_factory):
     s = session(settings, app_name="kindling-tests", master="local[2]")
     yield s
     s.stop()
+
+
+TIERS = ("unit", "spark", "integration")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "unit: no Spark, no JVM, no child pipeline (make check runs these)")
+    config.addinivalue_line("markers", "spark: starts Spark, in this process or a child")
+    config.addinivalue_line("markers", "integration: Airflow, the standalone cluster, crash recovery, the browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Give every test one tier: integration or spark when marked so or using the spark fixture, else unit."""
+    for item in items:
+        if item.get_closest_marker("integration"):
+            continue
+        if item.get_closest_marker("spark") or "spark" in item.fixturenames:
+            if not item.get_closest_marker("spark"):
+                item.add_marker(pytest.mark.spark)
+            continue
+        item.add_marker(pytest.mark.unit)
+
+
+@pytest.fixture(autouse=True)
+def _no_spark_in_unit_tests(request, monkeypatch):
+    """A unit test that starts Spark is in the wrong tier: fail it, naming the marker to add."""
+    if not request.node.get_closest_marker("unit"):
+        yield
+        return
+    import subprocess
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError(f"{request.node.nodeid} starts Spark: mark it pytest.mark.spark (tests/conftest.py)")
+
+    import kindling.spark
+
+    monkeypatch.setattr(kindling.spark, "session", refuse)
+    real_popen = subprocess.Popen
+
+    class GuardedPopen(real_popen):
+        def __init__(self, args, *a, **kw):
+            words = args if isinstance(args, (list, tuple)) else [args]
+            if any("spark-submit" in str(w) or Path(str(w)).name == "airflow" for w in words):
+                refuse()
+            super().__init__(args, *a, **kw)
+
+    monkeypatch.setattr(subprocess, "Popen", GuardedPopen)
+    # A child process (``kindling run``) that reaches Spark finds no Spark here and fails.
+    monkeypatch.setenv("SPARK_HOME", str(ROOT / "unit-tier-tests-must-not-start-spark"))
+    yield

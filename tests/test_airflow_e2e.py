@@ -13,8 +13,11 @@ import subprocess
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from kindling import generate
+
+pytestmark = pytest.mark.integration  # tier: see tests/conftest.py
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = dt.date(2026, 11, 20)

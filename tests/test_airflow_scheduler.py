@@ -27,6 +27,8 @@ import pytest
 
 from kindling import generate
 
+pytestmark = pytest.mark.integration  # tier: see tests/conftest.py
+
 ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW = ROOT / "infra" / "airflow.sh"
 DAYS = [dt.date(2026, 11, 18), dt.date(2026, 11, 19), dt.date(2026, 11, 20)]

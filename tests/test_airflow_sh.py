@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.integration  # tier: see tests/conftest.py
+
 SCRIPT = Path(__file__).resolve().parents[1] / "infra" / "airflow.sh"
 
 FAKE = """#!/usr/bin/env bash

@@ -37,6 +37,8 @@ import pytest
 from kindling import generate
 from kindling.steps import code_archive
 
+pytestmark = pytest.mark.integration  # tier: see tests/conftest.py
+
 ROOT = Path(__file__).resolve().parent.parent
 CLUSTER_SH = ROOT / "infra" / "cluster.sh"
 KINDLING = Path(sys.executable).parent / "kindling"

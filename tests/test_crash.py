@@ -39,6 +39,8 @@ from kindling.lake import PUBLISHED_TABLES, Lake
 from kindling.settings import load_settings
 from kindling.steps import remove_leftovers, run_day
 
+pytestmark = pytest.mark.integration  # tier: see tests/conftest.py
+
 ROOT = Path(__file__).resolve().parent.parent
 END = dt.date(2026, 11, 20)
 NETWORKS = ("alpha", "beta")

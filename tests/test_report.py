@@ -408,6 +408,7 @@ def read_png(path: Path) -> np.ndarray:
     return out.reshape(height, width, bpp)
 
 
+@pytest.mark.integration  # the browser
 def test_report_renders_in_headless_chromium(lake, tmp_path):
     path = report.write_report(lake, D2)
     url = path.resolve().as_uri()
