@@ -60,7 +60,13 @@ def write_history(path: Path, accounts: int, edges: int, days: int, seed: int = 
 
 def kindling(args: list[str], env: dict) -> float:
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", "import sys; from kindling.cli import main; sys.exit(main())", *args], env=env, cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys; from kindling.cli import main; sys.exit(main())", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - t0
     if out.returncode != 0:
         print(out.stdout[-4000:], out.stderr[-4000:], sep="\n", file=sys.stderr)
@@ -89,18 +95,35 @@ def main() -> None:
     write_history(edgelist, a.accounts, a.edges, a.days)
     env = {**os.environ, "KINDLING_SOURCE": str(work / "snapshots")}
     env.pop("KINDLING_LAKE", None)
-    seconds = kindling(["import", "snap-edgelist", str(edgelist), "--network", "qa", "--kind", "reply",
-                        "--out", str(work / "snapshots")], env)
+    seconds = kindling(
+        [
+            "import",
+            "snap-edgelist",
+            str(edgelist),
+            "--network",
+            "qa",
+            "--kind",
+            "reply",
+            "--out",
+            str(work / "snapshots"),
+        ],
+        env,
+    )
     days = sorted(p.name[3:] for p in (work / "snapshots" / "network=qa").glob("dt=*"))
-    print(f"history: {a.accounts} accounts, {a.edges} edges over {len(days)} days ({days[0]} .. {days[-1]}); "
-          f"imported in {seconds:.1f}s; work folder {work}", flush=True)
+    print(
+        f"history: {a.accounts} accounts, {a.edges} edges over {len(days)} days ({days[0]} .. {days[-1]}); "
+        f"imported in {seconds:.1f}s; work folder {work}",
+        flush=True,
+    )
 
     rows = []
     for mode in modes:
-        span = days if mode == "year" else days[:a.span]
+        span = days if mode == "year" else days[: a.span]
         lake = work / f"lake-{mode}"
         extra = [] if mode == "year" else MODES[mode]
-        seconds = kindling(["backfill", "--from", span[0], "--to", span[-1], *extra], {**env, "KINDLING_LAKE": str(lake)})
+        seconds = kindling(
+            ["backfill", "--from", span[0], "--to", span[-1], *extra], {**env, "KINDLING_LAKE": str(lake)}
+        )
         published = len(Lake(lake).published_dates("account_scores"))
         rows.append((mode, len(span), published, seconds))
         print(f"{mode}: {published} of {len(span)} days published in {seconds:.1f}s", flush=True)
@@ -109,7 +132,9 @@ def main() -> None:
     print()
     print(f"{'mode':<8}  {'days':>5}  {'published':>9}  {'wall s':>8}  {'s/day':>7}  {'speed-up/day':>12}")
     for mode, n, published, seconds in rows:
-        print(f"{mode:<8}  {n:>5}  {published:>9}  {seconds:>8.1f}  {seconds / n:>7.2f}  {base / (seconds / n):>11.1f}x")
+        print(
+            f"{mode:<8}  {n:>5}  {published:>9}  {seconds:>8.1f}  {seconds / n:>7.2f}  {base / (seconds / n):>11.1f}x"
+        )
 
 
 if __name__ == "__main__":

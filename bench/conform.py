@@ -32,7 +32,10 @@ sys.path.insert(0, str(ROOT))
 VARIANTS = {
     "default": {},
     "broadcast64m": {"spark.sql.adaptive.autoBroadcastJoinThreshold": str(64 << 20)},
-    "nobroadcast": {"spark.sql.autoBroadcastJoinThreshold": "-1", "spark.sql.adaptive.autoBroadcastJoinThreshold": "-1"},
+    "nobroadcast": {
+        "spark.sql.autoBroadcastJoinThreshold": "-1",
+        "spark.sql.adaptive.autoBroadcastJoinThreshold": "-1",
+    },
 }
 
 
@@ -58,8 +61,11 @@ def main() -> None:
     day = dt.date(2026, 11, 20)
     t0 = time.perf_counter()
     summary = generate(work / "snapshots", accounts=a.accounts, days=1, networks=["bench"], end_date=day)
-    print(f"generated {a.accounts:,} accounts x 1 day in {time.perf_counter() - t0:.0f} s: "
-          + ", ".join(f"{v:,} {k}" for k, v in summary["rows"].items()), flush=True)
+    print(
+        f"generated {a.accounts:,} accounts x 1 day in {time.perf_counter() - t0:.0f} s: "
+        + ", ".join(f"{v:,} {k}" for k, v in summary["rows"].items()),
+        flush=True,
+    )
     settings = load_settings(source=str(work / "snapshots"), lake=str(work / "lake"))
     first = steps.new_run_id(day)
     for step in ("wait", "pull"):
@@ -94,14 +100,19 @@ def main() -> None:
         print(f"{v}: " + ", ".join(f"{t} {s:.1f} s" for t, s in results[v].items()), flush=True)
 
     tables = list(results[names[0]])
-    print(f"\n## conform of one day, {a.accounts:,} accounts ({summary['rows']['follows']:,} follows, "
-          f"{summary['rows']['interactions']:,} interactions), local[2], seconds")
+    print(
+        f"\n## conform of one day, {a.accounts:,} accounts ({summary['rows']['follows']:,} follows, "
+        f"{summary['rows']['interactions']:,} interactions), local[2], seconds"
+    )
     print(f"{'variant':<14}" + "".join(f"{t:>14}" for t in tables) + f"{'total':>10}{'x first':>9}")
     base = sum(results[names[0]].values())
     for v in names:
         total = sum(results[v].values())
-        print(f"{v:<14}" + "".join(f"{results[v].get(t, float('nan')):>14.1f}" for t in tables)
-              + f"{total:>10.1f}{total / base:>9.2f}")
+        print(
+            f"{v:<14}"
+            + "".join(f"{results[v].get(t, float('nan')):>14.1f}" for t in tables)
+            + f"{total:>10.1f}{total / base:>9.2f}"
+        )
     spark.stop()
     if not a.keep:
         import shutil

@@ -64,13 +64,23 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=1_000_000)
     ap.add_argument("--days", type=int, default=3, help="days generated; all but the last are only admitted")
     ap.add_argument("--keep", help="write snapshots and lake here and keep them (default: a temporary folder)")
-    ap.add_argument("--driver-memory", help="the Spark driver's heap (default: KINDLING_SPARK_DRIVER_MEMORY if set, "
-                    "else 10g: the 1M-account day needs it for the vector engine, docs/performance.md)")
-    ap.add_argument("--no-gaming", action="store_true",
-                    help="generate the twin world without the reply gamers' strategy (kindling evaluate --twin-lake)")
-    ap.add_argument("--sparks", type=int, default=None,
-                    help="planted sparks (default: kindling generate's, one per 200 accounts); 0 gives the same world "
-                         "without them, where the accounts they would be rank on their own evidence")
+    ap.add_argument(
+        "--driver-memory",
+        help="the Spark driver's heap (default: KINDLING_SPARK_DRIVER_MEMORY if set, "
+        "else 10g: the 1M-account day needs it for the vector engine, docs/performance.md)",
+    )
+    ap.add_argument(
+        "--no-gaming",
+        action="store_true",
+        help="generate the twin world without the reply gamers' strategy (kindling evaluate --twin-lake)",
+    )
+    ap.add_argument(
+        "--sparks",
+        type=int,
+        default=None,
+        help="planted sparks (default: kindling generate's, one per 200 accounts); 0 gives the same world "
+        "without them, where the accounts they would be rank on their own evidence",
+    )
     a = ap.parse_args()
 
     from kindling import steps
@@ -81,10 +91,20 @@ def main() -> None:
     work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="kindling-e2e-"))
     end = dt.date(2026, 11, 20)
     t0 = time.perf_counter()
-    summary = generate(work / "snapshots", accounts=a.accounts, days=a.days, networks=["bench"], end_date=end,
-                       gaming=not a.no_gaming, sparks=a.sparks)
-    print(f"generated {a.accounts:,} accounts x {a.days} days in {time.perf_counter() - t0:.0f} s: "
-          + ", ".join(f"{v:,} {k}" for k, v in summary["rows"].items()), flush=True)
+    summary = generate(
+        work / "snapshots",
+        accounts=a.accounts,
+        days=a.days,
+        networks=["bench"],
+        end_date=end,
+        gaming=not a.no_gaming,
+        sparks=a.sparks,
+    )
+    print(
+        f"generated {a.accounts:,} accounts x {a.days} days in {time.perf_counter() - t0:.0f} s: "
+        + ", ".join(f"{v:,} {k}" for k, v in summary["rows"].items()),
+        flush=True,
+    )
 
     memory = a.driver_memory or os.environ.get("KINDLING_SPARK_DRIVER_MEMORY") or "10g"
     settings = load_settings(source=str(work / "snapshots"), lake=str(work / "lake"), spark_driver_memory=memory)
@@ -117,18 +137,25 @@ def main() -> None:
         times[step] = time.perf_counter() - t0
         print(f"[{day}] {step:<10} {times[step]:8.1f} s", flush=True)
     total = sum(times.values())
-    print(f"\n## daily pipeline, {a.accounts:,} accounts, window of {a.days} generated days "
-          f"({summary['rows']['interactions']:,} interactions), local[2], driver memory {settings.spark_driver_memory}")
+    print(
+        f"\n## daily pipeline, {a.accounts:,} accounts, window of {a.days} generated days "
+        f"({summary['rows']['interactions']:,} interactions), local[2], driver memory {settings.spark_driver_memory}"
+    )
     print(f"{'step':<12}{'seconds':>10}{'share':>8}")
     for step, s in times.items():
         print(f"{step:<12}{s:>10.1f}{s / total:>8.0%}")
     print(f"{'total':<12}{total:>10.1f}")
-    print(f"peak RSS: Spark driver JVM {_peak(pid) / 2**30:.2f} GiB; this Python process "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
+    print(
+        f"peak RSS: Spark driver JVM {_peak(pid) / 2**30:.2f} GiB; this Python process "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB"
+    )
     if heap:
         q = [heap[min(len(heap) - 1, round(i * (len(heap) - 1) / 4))] / 2**30 for i in range(5)]
-        print(f"JVM heap in use during rank ({len(heap)} samples), at 0/4..4/4 of the step: "
-              + " ".join(f"{x:.2f}" for x in q) + " GiB")
+        print(
+            f"JVM heap in use during rank ({len(heap)} samples), at 0/4..4/4 of the step: "
+            + " ".join(f"{x:.2f}" for x in q)
+            + " GiB"
+        )
     spark.stop()
     if not a.keep:
         import shutil

@@ -146,8 +146,12 @@ def child(engine: str, folder: Path, iters: int) -> None:
 
 
 def run_child(engine: str, folder: Path, iters: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", engine, "--folder", str(folder), "--iters", str(iters)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", engine, "--folder", str(folder), "--iters", str(iters)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -230,7 +234,8 @@ def graphx_rank(spark, folder: Path, iters: int, partitions: int):
     level = jvm.org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK()
     t0 = time.perf_counter()
     graph = jvm.org.apache.spark.graphx.GraphLoader.edgeListFile(
-        spark.sparkContext._jsc.sc(), "file://" + str(folder / "edges.txt"), False, partitions, level, level)
+        spark.sparkContext._jsc.sc(), "file://" + str(folder / "edges.txt"), False, partitions, level, level
+    )
     graph.edges().count()
     load = time.perf_counter() - t0
     any_tag = jvm.scala.reflect.ClassTag.apply(jvm.java.lang.Class.forName("java.lang.Object"))
@@ -257,8 +262,10 @@ def table(size: int, n: int, iters: int, rows: list[dict], notes: list[str]) -> 
             lines.append(f"{r['label']:<32}{'skipped: ' + r['skipped']}")
             continue
         eps = size * r["iters"] / r["rank"]
-        lines.append(f"{r['label']:<32}{r['load']:>9.1f}{r['rank']:>9.1f}{r['iters']:>7}{eps:>14,.0f}"
-                     f"{fmt_bytes(r['peak']):>11}{r['rank'] / k['rank']:>12.2f}")
+        lines.append(
+            f"{r['label']:<32}{r['load']:>9.1f}{r['rank']:>9.1f}{r['iters']:>7}{eps:>14,.0f}"
+            f"{fmt_bytes(r['peak']):>11}{r['rank'] / k['rank']:>12.2f}"
+        )
     return "\n".join(lines + notes)
 
 
@@ -277,45 +284,93 @@ def bench_size(spark, size: int, iters: int, partitions: int, topics: int, work:
     shuffled = shuffle_written(spark)
     load, rank, it, k_ranks = kindling_rank(spark, folder, iters)
     shuffled = shuffle_written(spark) - shuffled
-    rows.append(dict(engine="kindling", label="Kindling weighted, vector", load=load, rank=rank, iters=it, peak=_peak(pid)))
+    rows.append(
+        dict(engine="kindling", label="Kindling weighted, vector", load=load, rank=rank, iters=it, peak=_peak(pid))
+    )
     _reset_peak(pid)
     gf_shuffled = shuffle_written(spark)
     load, rank, it_gf, gf_ranks = kindling_rank(spark, folder, iters, engine="graphframes")
     gf_shuffled = shuffle_written(spark) - gf_shuffled
-    rows.append(dict(engine="kindling-gf", label="Kindling weighted, GraphFrames", load=load, rank=rank, iters=it_gf,
-                     peak=_peak(pid)))
+    rows.append(
+        dict(
+            engine="kindling-gf",
+            label="Kindling weighted, GraphFrames",
+            load=load,
+            rank=rank,
+            iters=it_gf,
+            peak=_peak(pid),
+        )
+    )
     _reset_peak(pid)
     load, rank = graphframes_rank(spark, folder, iters)
-    rows.append(dict(engine="graphframes", label="GraphFrames pageRank unweighted", load=load, rank=rank, iters=iters,
-                     peak=_peak(pid)))
+    rows.append(
+        dict(
+            engine="graphframes",
+            label="GraphFrames pageRank unweighted",
+            load=load,
+            rank=rank,
+            iters=iters,
+            peak=_peak(pid),
+        )
+    )
     _reset_peak(pid)
     g_shuffled = shuffle_written(spark)
     load, rank = graphx_rank(spark, folder, iters, partitions)
     g_shuffled = shuffle_written(spark) - g_shuffled
-    rows.append(dict(engine="graphx", label="GraphX PageRank unweighted", load=load, rank=rank, iters=iters, peak=_peak(pid)))
-    notes.append(f"shuffle written, load + rank: Kindling vector {shuffled / 2**20:.0f} MiB ({shuffled / it / size:.1f} B per "
-                 f"edge-iteration, setup included), Kindling GraphFrames {gf_shuffled / 2**20:.0f} MiB "
-                 f"({gf_shuffled / it_gf / size:.1f} B), GraphX {g_shuffled / 2**20:.0f} MiB ({g_shuffled / iters / size:.1f} B)")
+    rows.append(
+        dict(engine="graphx", label="GraphX PageRank unweighted", load=load, rank=rank, iters=iters, peak=_peak(pid))
+    )
+    notes.append(
+        f"shuffle written, load + rank: Kindling vector {shuffled / 2**20:.0f} MiB ({shuffled / it / size:.1f} B per "
+        f"edge-iteration, setup included), Kindling GraphFrames {gf_shuffled / 2**20:.0f} MiB "
+        f"({gf_shuffled / it_gf / size:.1f} B), GraphX {g_shuffled / 2**20:.0f} MiB ({g_shuffled / iters / size:.1f} B)"
+    )
     sc = run_child("scipy", folder, iters)
-    rows.append(dict(engine="scipy", label="SciPy CSR, 1 process", load=sc["load"], rank=sc["rank"], iters=iters, peak=sc["peak_rss"]))
+    rows.append(
+        dict(
+            engine="scipy",
+            label="SciPy CSR, 1 process",
+            load=sc["load"],
+            rank=sc["rank"],
+            iters=iters,
+            peak=sc["peak_rss"],
+        )
+    )
     s_ranks = np.load(folder / "scipy_ranks.npy")
     m = max(len(s_ranks), len(k_ranks))
     l1 = float(np.abs(np.pad(k_ranks, (0, m - len(k_ranks))) - np.pad(s_ranks, (0, m - len(s_ranks)))).sum())
     gm = max(len(gf_ranks), len(k_ranks))
     parity = float(np.abs(np.pad(k_ranks, (0, gm - len(k_ranks))) - np.pad(gf_ranks, (0, gm - len(gf_ranks)))).sum())
-    notes.append(f"Kindling vs SciPy ranks: L1 distance {l1:.2e} (same weighted iteration); vector vs GraphFrames engine "
-                 f"{parity:.2e}")
+    notes.append(
+        f"Kindling vs SciPy ranks: L1 distance {l1:.2e} (same weighted iteration); vector vs GraphFrames engine "
+        f"{parity:.2e}"
+    )
     gfp = next(r for r in rows if r["engine"] == "graphframes")["rank"]
-    notes.append(f"throughput against GraphFrames' pageRank (its rank s / theirs, above 1: faster): Kindling GraphFrames engine "
-                 f"{gfp / rows[1]['rank']:.2f}x, vector engine {gfp / rows[0]['rank']:.2f}x")
+    notes.append(
+        f"throughput against GraphFrames' pageRank (its rank s / theirs, above 1: faster): Kindling GraphFrames engine "
+        f"{gfp / rows[1]['rank']:.2f}x, vector engine {gfp / rows[0]['rank']:.2f}x"
+    )
     if nx_estimate is not None and nx_estimate > NETWORKX_LIMIT_S:
-        rows.append(dict(engine="networkx", label="networkx.pagerank",
-                         skipped=f"estimated {nx_estimate:.0f} s from the previous size, over {NETWORKX_LIMIT_S:.0f} s"))
+        rows.append(
+            dict(
+                engine="networkx",
+                label="networkx.pagerank",
+                skipped=f"estimated {nx_estimate:.0f} s from the previous size, over {NETWORKX_LIMIT_S:.0f} s",
+            )
+        )
         nx_total = None
     else:
         nxr = run_child("networkx", folder, iters)
-        rows.append(dict(engine="networkx", label="networkx.pagerank (+build)", load=nxr["load"],
-                         rank=nxr["load"] + nxr["rank"], iters=iters, peak=nxr["peak_rss"]))
+        rows.append(
+            dict(
+                engine="networkx",
+                label="networkx.pagerank (+build)",
+                load=nxr["load"],
+                rank=nxr["load"] + nxr["rank"],
+                iters=iters,
+                peak=nxr["peak_rss"],
+            )
+        )
         nx_total = nxr["load"] + nxr["rank"]
         notes.append(f"networkx: build {nxr['load']:.1f} s + rank {nxr['rank']:.1f} s (its rank s includes the build)")
     if topics:
@@ -339,11 +394,18 @@ def topic_workload(spark, edges, n: int, k: int, offtopic: float = 0.2, seed: in
     from pyspark.sql import functions as F
 
     rng = np.random.default_rng(seed)
-    e = edges.select("src", "dst", "weight", (F.rand(seed) < 0.5).alias("on"), (F.rand(seed + 1) * k).cast("int").alias("t"),
-                     F.rand(seed + 2).alias("share"))
+    e = edges.select(
+        "src",
+        "dst",
+        "weight",
+        (F.rand(seed) < 0.5).alias("on"),
+        (F.rand(seed + 1) * k).cast("int").alias("t"),
+        F.rand(seed + 2).alias("share"),
+    )
     weights = [F.col("weight")] + [
-        F.when(F.col("on") & (F.col("t") == t), F.col("weight") * (offtopic + (1 - offtopic) * F.col("share")))
-        .otherwise(F.col("weight") * offtopic)
+        F.when(
+            F.col("on") & (F.col("t") == t), F.col("weight") * (offtopic + (1 - offtopic) * F.col("share"))
+        ).otherwise(F.col("weight") * offtopic)
         for t in range(k)
     ]
     v = np.zeros((n, k + 1))
@@ -383,8 +445,10 @@ def topic_cost(spark, folder: Path, size: int, n: int, iters: int, k: int) -> st
     g, allk = time_slots(*frames, [0], iters), time_slots(*frames, list(range(k + 1)), iters)
     for df in frames:
         df.unpersist()
-    return (f"topics: global alone {g:.1f} s; global + {k} topics in one pass {allk:.1f} s = {allk / g:.2f}x one global run "
-            f"({k} separate runs would be about {k}x)")
+    return (
+        f"topics: global alone {g:.1f} s; global + {k} topics in one pass {allk:.1f} s = {allk / g:.2f}x one global run "
+        f"({k} separate runs would be about {k}x)"
+    )
 
 
 TUNE = [  # (label, engine, shuffle partitions, spark conf, steps_per_job)
@@ -419,7 +483,9 @@ def tune(size: int, iters: int) -> None:
         edges.count()
         verts.count()
         pagerank(verts, edges, tol=0.0, max_iter=3).unpersist()  # warm-up
-        print(f"## tuning on {len(src):,} edges, {iters} supersteps (seconds; x = / the mean of the first row and its repeat, last)")
+        print(
+            f"## tuning on {len(src):,} edges, {iters} supersteps (seconds; x = / the mean of the first row and its repeat, last)"
+        )
         results = []
         for label, kind, parts, conf, spj in TUNE + TUNE[:1]:
             spark.conf.set("spark.sql.shuffle.partitions", str(parts))
@@ -460,9 +526,12 @@ def main() -> None:
     spark = session(settings, app_name="bench-pagerank", master="local[2]")
     spark.sparkContext.setLogLevel("ERROR")
     partitions = settings.spark_shuffle_partitions
-    print(f"machine: {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; "
-          f"Spark {spark.version} local[2], driver memory {settings.spark_driver_memory}, "
-          f"{partitions} shuffle partitions", flush=True)
+    print(
+        f"machine: {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; "
+        f"Spark {spark.version} local[2], driver memory {settings.spark_driver_memory}, "
+        f"{partitions} shuffle partitions",
+        flush=True,
+    )
     sizes = [int(float(x)) for x in a.edges.split(",")]
     with tempfile.TemporaryDirectory(prefix="kindling-warmup-") as tmp:  # JIT and first-job costs, for both engines
         src, dst, w, n = make_graph(20_000)
@@ -483,10 +552,12 @@ def main() -> None:
     spark.stop()
     if len(summary) > 1:
         (s0, r0), (s1, r1) = summary[0], summary[-1]
-        print(f"\ngrowth {s0:,} -> {s1:,} edges ({s1 / s0:.1f}x): Kindling rank time x{r1['kindling']['rank'] / r0['kindling']['rank']:.2f}, "
-              f"Kindling GraphFrames x{r1['kindling-gf']['rank'] / r0['kindling-gf']['rank']:.2f}, "
-              f"GraphFrames pageRank x{r1['graphframes']['rank'] / r0['graphframes']['rank']:.2f}, "
-              f"GraphX x{r1['graphx']['rank'] / r0['graphx']['rank']:.2f}, SciPy x{r1['scipy']['rank'] / r0['scipy']['rank']:.2f}")
+        print(
+            f"\ngrowth {s0:,} -> {s1:,} edges ({s1 / s0:.1f}x): Kindling rank time x{r1['kindling']['rank'] / r0['kindling']['rank']:.2f}, "
+            f"Kindling GraphFrames x{r1['kindling-gf']['rank'] / r0['kindling-gf']['rank']:.2f}, "
+            f"GraphFrames pageRank x{r1['graphframes']['rank'] / r0['graphframes']['rank']:.2f}, "
+            f"GraphX x{r1['graphx']['rank'] / r0['graphx']['rank']:.2f}, SciPy x{r1['scipy']['rank'] / r0['scipy']['rank']:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,11 @@ def main() -> None:
     on = rng.random(len(src)) < 0.5
     topic = rng.integers(1, k + 1, len(src))
     mult = f + (1 - f) * rng.random(len(src))
-    edges = spark.createDataFrame(pd.DataFrame({"src": src, "dst": dst, "w": w, "on": on, "t": topic, "x": mult})).select(
-        "src", "dst", "w", F.when(F.col("on"), F.create_map("t", "x")).alias("m")).persist()
+    edges = (
+        spark.createDataFrame(pd.DataFrame({"src": src, "dst": dst, "w": w, "on": on, "t": topic, "x": mult}))
+        .select("src", "dst", "w", F.when(F.col("on"), F.create_map("t", "x")).alias("m"))
+        .persist()
+    )
     v = np.zeros((n, k + 1))
     v[:, 0] = 1.0
     for t in range(1, k + 1):
@@ -74,16 +77,21 @@ def main() -> None:
     if a.chunk_mb:
         P.VECTOR_CHUNK_MB = a.chunk_mb
     t0 = time.perf_counter()
-    res = P.pagerank_arrays(verts, edges, tele, tol=0.0, max_iter=a.iters, steps_per_job=1, engine="vector",
-                            scale=[1.0] + [f] * k)
+    res = P.pagerank_arrays(
+        verts, edges, tele, tol=0.0, max_iter=a.iters, steps_per_job=1, engine="vector", scale=[1.0] + [f] * k
+    )
     seconds = time.perf_counter() - t0
     res.unpersist()
     vector = n * (k + 1) * 8 / 2**20
-    print(f"## vector engine, {len(src):,} edges, {n:,} vertices, {k + 1} slots (one vector {vector:,.0f} MiB), "
-          f"{a.iters} supersteps in {seconds:.1f} s, chunks of at most {P.VECTOR_CHUNK_MB:g} MiB")
+    print(
+        f"## vector engine, {len(src):,} edges, {n:,} vertices, {k + 1} slots (one vector {vector:,.0f} MiB), "
+        f"{a.iters} supersteps in {seconds:.1f} s, chunks of at most {P.VECTOR_CHUNK_MB:g} MiB"
+    )
     print("heap in use after each superstep and a full GC (GiB): " + " ".join(f"{x:.3f}" for x in heap))
-    print(f"first {heap[0]:.3f}, last {heap[-1]:.3f}, min {min(heap):.3f}, max {max(heap):.3f}, "
-          f"spread {(max(heap) - min(heap)) * 1024:.0f} MiB; last - first {(heap[-1] - heap[0]) * 1024:+.0f} MiB")
+    print(
+        f"first {heap[0]:.3f}, last {heap[-1]:.3f}, min {min(heap):.3f}, max {max(heap):.3f}, "
+        f"spread {(max(heap) - min(heap)) * 1024:.0f} MiB; last - first {(heap[-1] - heap[0]) * 1024:+.0f} MiB"
+    )
     spark.stop()
 
 

@@ -37,16 +37,12 @@ def _typed(raw: Column, f: Field, from_text: bool) -> Column:
         if from_text:
             # CSV: "a|b|c"; empty string = empty list.
             return F.when(raw.isNull(), F.lit(None)).otherwise(
-                F.when(F.trim(raw) == "", F.array().cast("array<string>")).otherwise(
-                    F.split(raw, r"\|")
-                )
+                F.when(F.trim(raw) == "", F.array().cast("array<string>")).otherwise(F.split(raw, r"\|"))
             )
         return raw.cast("array<string>")
     if t == "timestamp":
         s = raw.cast("string")
-        return F.coalesce(F.try_to_timestamp(s), s.try_cast("timestamp")) if from_text else raw.try_cast(
-            "timestamp"
-        )
+        return F.coalesce(F.try_to_timestamp(s), s.try_cast("timestamp")) if from_text else raw.try_cast("timestamp")
     if t == "boolean":
         s = F.lower(F.trim(raw.cast("string")))
         return (
@@ -132,7 +128,10 @@ def _parse_checks(table: Table) -> list[Column]:
             continue
         raw = F.col(f"_raw_{f.name}")
         checks.append(
-            F.when(raw.isNotNull() & (F.trim(raw) != "") & F.col(f.name).isNull(), _problem(f.name, raw, f"not a valid {f.type}"))
+            F.when(
+                raw.isNotNull() & (F.trim(raw) != "") & F.col(f.name).isNull(),
+                _problem(f.name, raw, f"not a valid {f.type}"),
+            )
         )
     return checks
 
@@ -154,8 +153,12 @@ PROBLEM = "_problem"
 
 
 def row_problems(
-    df: DataFrame, table: Table, day: dt.date | None, known_accounts: DataFrame | None = None,
-    held_accounts: DataFrame | None = None, day_column: str | None = None,
+    df: DataFrame,
+    table: Table,
+    day: dt.date | None,
+    known_accounts: DataFrame | None = None,
+    held_accounts: DataFrame | None = None,
+    day_column: str | None = None,
 ) -> DataFrame:
     """Add ``_problem``: the first row-level rule the row breaks, as (column, value, reason), else null.
 
@@ -190,7 +193,9 @@ def row_problems(
             blank = c.isNull() | (F.trim(c) == "") if f.type == "string" else c.isNull()
             checks.append(F.when(blank, _problem(f.name, F.col(f"_raw_{f.name}"), "null or empty")))
         if f.allowed:
-            checks.append(F.when(c.isNotNull() & ~c.isin(*f.allowed), _problem(f.name, c, "not one of " + ", ".join(f.allowed))))
+            checks.append(
+                F.when(c.isNotNull() & ~c.isin(*f.allowed), _problem(f.name, c, "not one of " + ", ".join(f.allowed)))
+            )
         if f.in_snapshot_day:
             out = c.isNotNull() & ((c < start) | (c >= end))
             reason = F.concat(F.lit("outside the snapshot day "), day_text, F.lit(" (UTC)"))
@@ -199,15 +204,23 @@ def row_problems(
     if known_accounts is not None:
         for f in refs:
             known, held = f"_known_{f.name}", f"_held_{f.name}"
-            df = df.join(known_accounts.select(F.col("account_id").alias(f.name), *by_day, F.lit(True).alias(known)),
-                         [f.name, *by_day], "left")
+            df = df.join(
+                known_accounts.select(F.col("account_id").alias(f.name), *by_day, F.lit(True).alias(known)),
+                [f.name, *by_day],
+                "left",
+            )
             unknown = F.col(f.name).isNotNull() & F.col(known).isNull()
             if held_accounts is not None:
                 df = df.join(
-                    held_accounts.select(F.col("account_id").alias(f.name), *by_day, F.lit(True).alias(held)).distinct(),
-                    [f.name, *by_day], "left",
+                    held_accounts.select(
+                        F.col("account_id").alias(f.name), *by_day, F.lit(True).alias(held)
+                    ).distinct(),
+                    [f.name, *by_day],
+                    "left",
                 )
-                checks.append(F.when(unknown & F.col(held).isNotNull(), _problem(f.name, F.col(f.name), CASCADED_REASON)))
+                checks.append(
+                    F.when(unknown & F.col(held).isNotNull(), _problem(f.name, F.col(f.name), CASCADED_REASON))
+                )
             checks.append(F.when(unknown, _problem(f.name, F.col(f.name), "unknown account")))
     pk = list(table.primary_key)
     if pk:
@@ -218,7 +231,11 @@ def row_problems(
         checks.append(
             F.when(
                 F.col("_first_row").isNotNull() & (F.col("_first_row") < F.col("_source_row")),
-                _problem(",".join(pk), key, F.concat(F.lit("duplicate key (first on row "), F.col("_first_row").cast("string"), F.lit(")"))),
+                _problem(
+                    ",".join(pk),
+                    key,
+                    F.concat(F.lit("duplicate key (first on row "), F.col("_first_row").cast("string"), F.lit(")")),
+                ),
             )
         )
     return df.withColumn(PROBLEM, F.coalesce(*checks))
@@ -226,18 +243,28 @@ def row_problems(
 
 def quarantine_rows(checked: DataFrame, table: Table, run_id: str, keep: tuple[str, ...] = ()) -> DataFrame:
     """The rows :func:`row_problems` flagged, in the ``quarantine`` table's columns (then ``keep``)."""
-    return checked.where(F.col(PROBLEM).isNotNull()).select(
-        F.lit(table.name).alias("input_table"),
-        "_source_file",
-        "_source_row",
-        (F.concat_ws(",", *[F.col(k).cast("string") for k in table.primary_key]) if table.primary_key else F.lit(None))
-        .cast("string").alias("row_key"),
-        F.col(f"{PROBLEM}.column").alias("column"),
-        F.col(f"{PROBLEM}.value").alias("value"),
-        F.col(f"{PROBLEM}.reason").alias("reason"),
-        F.lit(run_id).alias("run_id"),
-        *keep,
-    ).withColumnRenamed("_source_file", "source_file").withColumnRenamed("_source_row", "source_row")
+    return (
+        checked.where(F.col(PROBLEM).isNotNull())
+        .select(
+            F.lit(table.name).alias("input_table"),
+            "_source_file",
+            "_source_row",
+            (
+                F.concat_ws(",", *[F.col(k).cast("string") for k in table.primary_key])
+                if table.primary_key
+                else F.lit(None)
+            )
+            .cast("string")
+            .alias("row_key"),
+            F.col(f"{PROBLEM}.column").alias("column"),
+            F.col(f"{PROBLEM}.value").alias("value"),
+            F.col(f"{PROBLEM}.reason").alias("reason"),
+            F.lit(run_id).alias("run_id"),
+            *keep,
+        )
+        .withColumnRenamed("_source_file", "source_file")
+        .withColumnRenamed("_source_row", "source_row")
+    )
 
 
 def kept_rows(checked: DataFrame, table: Table, keep: tuple[str, ...] = ()) -> DataFrame:

@@ -37,7 +37,9 @@ from kindling.validate import run_id as clean_run_id
 
 # --- conform ---------------------------------------------------------------
 def _raw_files(raw_dir: Path, table: str) -> list[Path]:
-    return sorted(p for p in raw_dir.iterdir() if p.stem == table and p.suffix in (".csv", ".jsonl", ".json", ".parquet"))
+    return sorted(
+        p for p in raw_dir.iterdir() if p.stem == table and p.suffix in (".csv", ".jsonl", ".json", ".parquet")
+    )
 
 
 SMALL_FILE_BYTES = 4 << 20
@@ -55,7 +57,10 @@ def _with_row_numbers(df: DataFrame, one_split: bool = False) -> DataFrame:
     mid = F.monotonically_increasing_id()
     if one_split or df.rdd.getNumPartitions() == 1:  # asking the plan costs a planning round per file
         return df.withColumn("_source_row", mid + 1)
-    counts = sorted((r["_pid"], r["n"]) for r in df.groupBy(F.spark_partition_id().alias("_pid")).agg(F.count(F.lit(1)).alias("n")).collect())
+    counts = sorted(
+        (r["_pid"], r["n"])
+        for r in df.groupBy(F.spark_partition_id().alias("_pid")).agg(F.count(F.lit(1)).alias("n")).collect()
+    )
     offsets, acc = [], 0
     for pid, cnt in counts:
         offsets += [F.lit(pid), F.lit(acc)]
@@ -78,7 +83,9 @@ def read_raw_table(spark: SparkSession, path: Path, table: schemas.Table, rel: s
             df = spark.read.parquet(str(path))
             present = df.columns
         except Exception as e:  # truncated or not Parquet at all
-            raise C.ConformError(f"{rel}: not a readable Parquet file ({type(e).__name__}: {str(e).splitlines()[0][:300]})") from None
+            raise C.ConformError(
+                f"{rel}: not a readable Parquet file ({type(e).__name__}: {str(e).splitlines()[0][:300]})"
+            ) from None
         missing = C.missing_columns(table, present)
         if missing:
             raise C.ConformError(f"{rel}: missing column(s) {', '.join(missing)} (table {table.name})")
@@ -106,8 +113,15 @@ DAY = "admit_dt"
 """The column naming each row's snapshot day while several days are conformed together."""
 
 
-def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.date, run_id: str,
-                timings: dict | None = None, tables: tuple[str, ...] = schemas.INPUT_TABLES) -> dict:
+def conform_day(
+    spark: SparkSession,
+    settings: Settings,
+    network: str,
+    day: dt.date,
+    run_id: str,
+    timings: dict | None = None,
+    tables: tuple[str, ...] = schemas.INPUT_TABLES,
+) -> dict:
     """Conform one network-day into the run's staging: good rows per table, rejected rows to quarantine.
 
     Day-level problems (a required table or column missing, a file that cannot be read at
@@ -123,9 +137,15 @@ def conform_day(spark: SparkSession, settings: Settings, network: str, day: dt.d
     return counts[day.isoformat()]
 
 
-def conform_days(spark: SparkSession, settings: Settings, network: str, days: list[dt.date], run_id: str,
-                 timings: dict | None = None, tables: tuple[str, ...] = schemas.INPUT_TABLES,
-                 ) -> tuple[dict[str, dict], dict[str, C.ConformError]]:
+def conform_days(
+    spark: SparkSession,
+    settings: Settings,
+    network: str,
+    days: list[dt.date],
+    run_id: str,
+    timings: dict | None = None,
+    tables: tuple[str, ...] = schemas.INPUT_TABLES,
+) -> tuple[dict[str, dict], dict[str, C.ConformError]]:
     """Conform several days of one network together: per table, one read of every day's file, one
     aggregation and one write, each row judged within its own day (:func:`jobs.conform.row_problems`
     with ``day_column``), so that the result is what conforming each day alone gives.
@@ -158,11 +178,13 @@ def conform_days(spark: SparkSession, settings: Settings, network: str, days: li
                 if not files:
                     if not table.optional:
                         errors[key] = C.ConformError(
-                            f"network={network} dt={d}: missing table {name!r} (expected {name}.csv, .jsonl or .parquet)")
+                            f"network={network} dt={d}: missing table {name!r} (expected {name}.csv, .jsonl or .parquet)"
+                        )
                     continue
                 if len(files) > 1:
                     errors[key] = C.ConformError(
-                        f"network={network} dt={d}: table {name!r} given twice: {', '.join(f.name for f in files)}")
+                        f"network={network} dt={d}: table {name!r} given twice: {', '.join(f.name for f in files)}"
+                    )
                     continue
                 path = files[0]
                 rels[key] = f"raw/network={network}/dt={d}/{path.name}"
@@ -181,16 +203,22 @@ def conform_days(spark: SparkSession, settings: Settings, network: str, days: li
                 raw = raw.unionByName(part)
             # Cached: only what the counts, the kept rows and the quarantine read (at 1M accounts
             # the follow table is 43M rows; the raw copies and the join flags would double it).
-            checked = C.row_problems(raw, table, None, known, held, day_column=DAY).select(
-                *table.column_names, *C.LINEAGE, C.PROBLEM, C.CORRUPT, *[f"_raw_{c}" for c in required], DAY
-            ).persist()
+            checked = (
+                C.row_problems(raw, table, None, known, held, day_column=DAY)
+                .select(*table.column_names, *C.LINEAGE, C.PROBLEM, C.CORRUPT, *[f"_raw_{c}" for c in required], DAY)
+                .persist()
+            )
             cached.append(checked)
-            per_day = checked.groupBy(DAY).agg(
-                F.count(F.lit(1)).alias("rows"),
-                F.count(C.PROBLEM).alias("rejected"),
-                F.count(C.CORRUPT).alias("unparsed"),
-                *[F.count(f"_raw_{c}").alias(c) for c in required],
-            ).collect()
+            per_day = (
+                checked.groupBy(DAY)
+                .agg(
+                    F.count(F.lit(1)).alias("rows"),
+                    F.count(C.PROBLEM).alias("rejected"),
+                    F.count(C.CORRUPT).alias("unparsed"),
+                    *[F.count(f"_raw_{c}").alias(c) for c in required],
+                )
+                .collect()
+            )
             agg = {r[DAY]: r for r in per_day}
             for key in json_days:
                 r = agg.get(key)
@@ -199,15 +227,22 @@ def conform_days(spark: SparkSession, settings: Settings, network: str, days: li
                     # day-level error as a column missing from a CSV header.
                     missing = [c for c in required if r[c] == 0]
                     if missing:
-                        errors[key] = C.ConformError(f"{rels[key]}: missing column(s) {', '.join(missing)}: "
-                                                     f"no record has a value for them (table {name})")
+                        errors[key] = C.ConformError(
+                            f"{rels[key]}: missing column(s) {', '.join(missing)}: "
+                            f"no record has a value for them (table {name})"
+                        )
             good = [d.isoformat() for d in days if d.isoformat() in rels and d.isoformat() not in errors]
             if not good:
                 continue
             ok = checked.where(F.col(DAY).isin(good))
-            _write_per_day(C.kept_rows(ok, table, keep=(DAY,)), good, ["_source_row"],
-                           lambda key, name=name: lake.staged_input(run_id, name, network, dt.date.fromisoformat(key)),
-                           lake.staging(run_id) / "_batch" / name / f"network={network}", empty_too=True)
+            _write_per_day(
+                C.kept_rows(ok, table, keep=(DAY,)),
+                good,
+                ["_source_row"],
+                lambda key, name=name: lake.staged_input(run_id, name, network, dt.date.fromisoformat(key)),
+                lake.staging(run_id) / "_batch" / name / f"network={network}",
+                empty_too=True,
+            )
             for key in good:
                 r = agg.get(key)
                 n_rows, n_bad = (r["rows"], r["rejected"]) if r is not None else (0, 0)
@@ -222,13 +257,20 @@ def conform_days(spark: SparkSession, settings: Settings, network: str, days: li
             if timings is not None:
                 timings[name] = time.perf_counter() - t0
         good = [d.isoformat() for d in days if d.isoformat() not in errors]
-        q = spark.createDataFrame([], schemas.table("quarantine").spark_schema()).withColumn(DAY, F.lit(None).cast("string"))
+        q = spark.createDataFrame([], schemas.table("quarantine").spark_schema()).withColumn(
+            DAY, F.lit(None).cast("string")
+        )
         for bad in quarantined:
             q = q.unionByName(bad)
         if good:
-            _write_per_day(q.where(F.col(DAY).isin(good)), good, ["source_file", "source_row"],
-                           lambda key: lake.staged(run_id, "quarantine", dt.date.fromisoformat(key), network),
-                           lake.staging(run_id) / "_batch" / "quarantine" / f"network={network}", empty_too=len(good) == 1)
+            _write_per_day(
+                q.where(F.col(DAY).isin(good)),
+                good,
+                ["source_file", "source_row"],
+                lambda key: lake.staged(run_id, "quarantine", dt.date.fromisoformat(key), network),
+                lake.staging(run_id) / "_batch" / "quarantine" / f"network={network}",
+                empty_too=len(good) == 1,
+            )
     finally:
         for df in cached:
             df.unpersist()
@@ -239,7 +281,9 @@ def conform_days(spark: SparkSession, settings: Settings, network: str, days: li
     return {k: v for k, v in counts.items() if k not in errors}, errors
 
 
-def _write_per_day(df: DataFrame, days: list[str], order: list[str], target_of, batch_dir: Path, empty_too: bool) -> None:
+def _write_per_day(
+    df: DataFrame, days: list[str], order: list[str], target_of, batch_dir: Path, empty_too: bool
+) -> None:
     """Write ``df`` (carrying :data:`DAY`) as one Parquet folder per day at ``target_of(day)``.
 
     One day: one file in its folder, as ever. Several: one partitioned write into ``batch_dir``
@@ -252,7 +296,9 @@ def _write_per_day(df: DataFrame, days: list[str], order: list[str], target_of, 
         out = out.orderBy(*order) if order != ["_source_row"] else out
         out.coalesce(1).write.mode("overwrite").parquet(str(target_of(days[0])))
         return
-    df.repartition(DAY).sortWithinPartitions(DAY, *order).write.partitionBy(DAY).mode("overwrite").parquet(str(batch_dir))
+    df.repartition(DAY).sortWithinPartitions(DAY, *order).write.partitionBy(DAY).mode("overwrite").parquet(
+        str(batch_dir)
+    )
     for key in days:
         folder = batch_dir / f"{DAY}={key}"
         if folder.is_dir():
@@ -361,7 +407,9 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         edges = window_graph(accounts, interactions, day, settings, events=events, volume=volume).edges.persist()
         rings = detect_rings(edges, settings)
         if min(settings.ring_discount, settings.ring_member_credit) < 1:
-            discounted = discount_rings(edges, rings, settings.ring_discount, outside=settings.ring_member_credit).persist()
+            discounted = discount_rings(
+                edges, rings, settings.ring_discount, outside=settings.ring_member_credit
+            ).persist()
             edges.unpersist()
             edges = discounted
         if posts is None:
@@ -370,8 +418,12 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         tev = T.topic_events(events, ptopics).persist()
         # recognition of ring members is discounted as their edges are, and recognition is counted
         # relative to the account's posting volume, as its edges are
-        rec = T.recognition(discount_rings(tev, rings, settings.ring_discount, "actor_id", "target_id", "w",
-                                           outside=settings.ring_member_credit), settings.recognition_max_share)
+        rec = T.recognition(
+            discount_rings(
+                tev, rings, settings.ring_discount, "actor_id", "target_id", "w", outside=settings.ring_member_credit
+            ),
+            settings.recognition_max_share,
+        )
         rec = T.scale_recognition(rec, volume).persist()
         topics = T.ranked_topics(rec, settings.topic_min_recognized)
         # a topic whose board would be another's (the same posts on it: a parent with one active
@@ -384,16 +436,40 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         act = T.activity(posts, ptopics, events, tev, settings.interest_prior).persist()
         # the (account, topic) pairs with evidence: recognised on it, or posting/engaging on it
         evidence = rec.select("account_id", "topic").unionByName(act.select("account_id", "topic"))
-        per_net[network] = dict(accounts=accounts, edges=edges, events=events, posts=posts, ptopics=ptopics, tev=tev, rec=rec, topics=topics, resp=resp,
-                                seeds=seeds, seed_count=seeds.count(), rings=rings,
-                                volume=volume, same_as=same_as, act=act, evidence=evidence)
+        per_net[network] = dict(
+            accounts=accounts,
+            edges=edges,
+            events=events,
+            posts=posts,
+            ptopics=ptopics,
+            tev=tev,
+            rec=rec,
+            topics=topics,
+            resp=resp,
+            seeds=seeds,
+            seed_count=seeds.count(),
+            rings=rings,
+            volume=volume,
+            same_as=same_as,
+            act=act,
+            evidence=evidence,
+        )
 
     vertices = teleport = None
     for network, d in per_net.items():
-        v = d["accounts"].where(F.col("account_id").isNotNull()).select(_qualified(network, "account_id").alias("id"), F.lit(network).alias("grp")).distinct()
+        v = (
+            d["accounts"]
+            .where(F.col("account_id").isNotNull())
+            .select(_qualified(network, "account_id").alias("id"), F.lit(network).alias("grp"))
+            .distinct()
+        )
         # factored slot weights: one weight per edge, the few slots that differ in a map
-        d["slot_edges"] = T.slot_factors(d["edges"], d["tev"], d["topics"], settings.offtopic_factor, trust=True).persist()
-        t = T.slot_teleport(d["accounts"], d["rec"], d["topics"], seeds=d["seeds"]).select(_qualified(network, "id").alias("id"), "v")
+        d["slot_edges"] = T.slot_factors(
+            d["edges"], d["tev"], d["topics"], settings.offtopic_factor, trust=True
+        ).persist()
+        t = T.slot_teleport(d["accounts"], d["rec"], d["topics"], seeds=d["seeds"]).select(
+            _qualified(network, "id").alias("id"), "v"
+        )
         vertices = v if vertices is None else vertices.unionByName(v)
         teleport = t if teleport is None else teleport.unionByName(t)
     # every group's slots: global, its topics, trusted seeds (a narrower group's extra slots stay empty)
@@ -408,51 +484,121 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         ranks = _network_ranks(result, network).persist()
         glob = ranks.select("id", F.get("pr", 0).alias("pagerank"))
         trust = ranks.select(F.col("id").alias("account_id"), F.get("pr", len(topics) + 1).alias("trust_rank"))
-        scores = account_scores(glob, accounts, edges, previous_table(spark, lake, "account_scores", network, day), run_id,
-                                resp=d["resp"], trust=trust, seeds=d["seed_count"], settings=settings,
-                                rings=d["rings"])
+        scores = account_scores(
+            glob,
+            accounts,
+            edges,
+            previous_table(spark, lake, "account_scores", network, day),
+            run_id,
+            resp=d["resp"],
+            trust=trust,
+            seeds=d["seed_count"],
+            settings=settings,
+            rings=d["rings"],
+        )
         n_scores = _stage(scores, lake, run_id, "account_scores", day, network, ["rank"])
 
         # topic ranks of the accounts with evidence on the topic only: the rows topic_scores keeps
-        ts = topic_scores(T.topic_ranks(ranks, topics, only=d["evidence"]), d["rec"], d["act"], accounts,
-                          previous_table(spark, lake, "topic_scores", network, day), run_id)
+        ts = topic_scores(
+            T.topic_ranks(ranks, topics, only=d["evidence"]),
+            d["rec"],
+            d["act"],
+            accounts,
+            previous_table(spark, lake, "topic_scores", network, day),
+            run_id,
+        )
         n_topic = _stage(ts, lake, run_id, "topic_scores", day, network, ["topic", "rank_in_topic"])
 
         top_n = settings.contributors_top_n
-        slot_of = F.create_map(*[x for i, t in enumerate(topics, start=1) for x in (F.lit(t), F.lit(i))]) if topics else None
+        slot_of = (
+            F.create_map(*[x for i, t in enumerate(topics, start=1) for x in (F.lit(t), F.lit(i))]) if topics else None
+        )
         staged_topics = spark.read.parquet(str(lake.staged(run_id, "topic_scores", day, network)))
-        top = spark.read.parquet(str(lake.staged(run_id, "account_scores", day, network))).where(F.col("rank") <= top_n).select("account_id", F.lit(0).alias("slot"))
+        top = (
+            spark.read.parquet(str(lake.staged(run_id, "account_scores", day, network)))
+            .where(F.col("rank") <= top_n)
+            .select("account_id", F.lit(0).alias("slot"))
+        )
         if slot_of is not None:
-            top = top.unionByName(staged_topics.where(F.col("rank_in_topic") <= top_n).select("account_id", slot_of[F.col("topic")].alias("slot")))
+            top = top.unionByName(
+                staged_topics.where(F.col("rank_in_topic") <= top_n).select(
+                    "account_id", slot_of[F.col("topic")].alias("slot")
+                )
+            )
         cap = spark_cap_shares(len(topics), settings.spark_max_share)
-        contrib = T.contributors(top, ranks, d["slot_edges"], settings.damping, settings.contributors_k, scale=scale, cap=cap).persist()
+        contrib = T.contributors(
+            top, ranks, d["slot_edges"], settings.damping, settings.contributors_k, scale=scale, cap=cap
+        ).persist()
         # the interactions behind each pair: every pair's for graph_edges (aggregated once, used
         # twice), and per topic only for the pairs score_contributors lists, not for every topic
         # event (several times the events; no measurable wall-time gain on the make-run sample:
         # docs/performance.md)
-        pair_mix = T.kinds_mix(d["events"].select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "kind"),
-                               ["src", "dst"]).persist()
+        pair_mix = T.kinds_mix(
+            d["events"].select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "kind"), ["src", "dst"]
+        ).persist()
         listed = contrib.select(F.col("contributor_id").alias("src"), F.col("account_id").alias("dst")).distinct()
-        listed_tev = d["tev"].select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "topic", "kind").join(
-            listed, ["src", "dst"], "left_semi")
-        mix = pair_mix.join(listed, ["src", "dst"], "left_semi").select(
-            "src", "dst", F.lit(None).cast("string").alias("topic"), "events", "kinds"
-        ).unionByName(T.kinds_mix(listed_tev, ["src", "dst", "topic"]))
+        listed_tev = (
+            d["tev"]
+            .select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "topic", "kind")
+            .join(listed, ["src", "dst"], "left_semi")
+        )
+        mix = (
+            pair_mix.join(listed, ["src", "dst"], "left_semi")
+            .select("src", "dst", F.lit(None).cast("string").alias("topic"), "events", "kinds")
+            .unionByName(T.kinds_mix(listed_tev, ["src", "dst", "topic"]))
+        )
         sc = score_contributors(contrib, topics, accounts, mix, run_id)
-        n_contrib = _stage(sc, lake, run_id, "score_contributors", day, network, ["topic", "account_id", "contributor_rank"])
+        n_contrib = _stage(
+            sc, lake, run_id, "score_contributors", day, network, ["topic", "account_id", "contributor_rank"]
+        )
         contrib.unpersist()
         # the graph exactly as ranked (d["slot_edges"] as PageRank read it): any account's score explained (jobs/explain.py)
-        n_graph = {"graph_edges": _stage(graph_edges(d["slot_edges"], d["events"], topics, settings.offtopic_factor, run_id,
-                                                     ranks=glob, damping=settings.damping, cap=cap[0], mix=pair_mix),
-                                         lake, run_id, "graph_edges", day, network, ["dst", "src"])}
+        n_graph = {
+            "graph_edges": _stage(
+                graph_edges(
+                    d["slot_edges"],
+                    d["events"],
+                    topics,
+                    settings.offtopic_factor,
+                    run_id,
+                    ranks=glob,
+                    damping=settings.damping,
+                    cap=cap[0],
+                    mix=pair_mix,
+                ),
+                lake,
+                run_id,
+                "graph_edges",
+                day,
+                network,
+                ["dst", "src"],
+            )
+        }
         pair_mix.unpersist()
         staged_edges = spark.read.parquet(str(lake.staged(run_id, "graph_edges", day, network)))
-        n_graph["graph_vertices"] = _stage(graph_vertices(
-            staged_edges,
-            spark.read.parquet(str(lake.staged(run_id, "account_scores", day, network))), settings.damping, run_id,
-        ), lake, run_id, "graph_vertices", day, network, ["id"])
-        n_topic_list = _stage(topics_table(staged_topics, topics, d["same_as"], taxonomy, run_id), lake, run_id, "topics", day,
-                              network, ["topic"])
+        n_graph["graph_vertices"] = _stage(
+            graph_vertices(
+                staged_edges,
+                spark.read.parquet(str(lake.staged(run_id, "account_scores", day, network))),
+                settings.damping,
+                run_id,
+            ),
+            lake,
+            run_id,
+            "graph_vertices",
+            day,
+            network,
+            ["id"],
+        )
+        n_topic_list = _stage(
+            topics_table(staged_topics, topics, d["same_as"], taxonomy, run_id),
+            lake,
+            run_id,
+            "topics",
+            day,
+            network,
+            ["topic"],
+        )
 
         out[network] = {
             "edges": edges.count(),
@@ -471,8 +617,7 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
             **sparks[network],
             "spark_pairs_capped": staged_edges.where(F.col("flow_weight") < F.col("weight")).count(),
         }
-        for k in ("edges", "events", "ptopics", "tev", "rec", "slot_edges", "act", "seeds", "rings",
-                  "volume"):
+        for k in ("edges", "events", "ptopics", "tev", "rec", "slot_edges", "act", "seeds", "rings", "volume"):
             if d[k] is not None:
                 d[k].unpersist()
         ranks.unpersist()
@@ -496,15 +641,29 @@ def _rank(per_net: dict, vertices: DataFrame, teleport: DataFrame, scale: list[f
 
     edges_all = None
     for network, d in per_net.items():
-        e = d["slot_edges"].select(_qualified(network, "src").alias("src"), _qualified(network, "dst").alias("dst"), "w", "n", "m")
+        e = d["slot_edges"].select(
+            _qualified(network, "src").alias("src"), _qualified(network, "dst").alias("dst"), "w", "n", "m"
+        )
         edges_all = e if edges_all is None else edges_all.unionByName(e)
     cap = {network: spark_cap_shares(len(d["topics"]), settings.spark_max_share) for network, d in per_net.items()}
-    result = pagerank_arrays(vertices, edges_all, teleport, damping=settings.damping, tol=settings.tol,
-                             max_iter=settings.max_iter, engine=settings.pagerank_engine,
-                             vector_max_mb=settings.pagerank_vector_max_mb, scale=scale, cap=cap)
-    print(f"PageRank: {result.iterations - result.capped_iterations} supersteps, then {result.capped_iterations} with "
-          f"the spark cap ({settings.spark_max_share:.0%} of an account's rank from one contributor at most)",
-          file=sys.stderr, flush=True)
+    result = pagerank_arrays(
+        vertices,
+        edges_all,
+        teleport,
+        damping=settings.damping,
+        tol=settings.tol,
+        max_iter=settings.max_iter,
+        engine=settings.pagerank_engine,
+        vector_max_mb=settings.pagerank_vector_max_mb,
+        scale=scale,
+        cap=cap,
+    )
+    print(
+        f"PageRank: {result.iterations - result.capped_iterations} supersteps, then {result.capped_iterations} with "
+        f"the spark cap ({settings.spark_max_share:.0%} of an account's rank from one contributor at most)",
+        file=sys.stderr,
+        flush=True,
+    )
     return result, {n: {"spark_cap_supersteps": result.capped_iterations} for n in per_net}
 
 
@@ -531,24 +690,29 @@ def conform_window(spark: SparkSession, settings: Settings, day: dt.date, run_id
         # A small day is a handful of tiny Spark jobs whose cost is scheduling, not work: the
         # days are conformed in batches, each table of a batch in one pass.
         for start in range(0, len(mine), max(1, settings.admit_batch_days)):
-            batch = mine[start:start + max(1, settings.admit_batch_days)]
+            batch = mine[start : start + max(1, settings.admit_batch_days)]
             t0 = time.time()
-            counts, errors = conform_days(spark, settings, network, [dt.date.fromisoformat(d) for d in batch], run_id,
-                                          tables=WINDOW_TABLES)
+            counts, errors = conform_days(
+                spark, settings, network, [dt.date.fromisoformat(d) for d in batch], run_id, tables=WINDOW_TABLES
+            )
             seconds = (time.time() - t0) / len(batch)
             for d in batch:
                 if d in errors:
                     bad_window_day(settings, skipped, d, network, "conform", errors[d], day)
                     days[d].remove(network)
                     continue
-                log(f"[{day}] admit: dt={d} network={network} conformed ({counts[d].get('interactions', 0)} "
-                    f"interactions, {counts[d].get('posts', 0)} posts; {seconds:.1f}s a day in a batch of {len(batch)})")
+                log(
+                    f"[{day}] admit: dt={d} network={network} conformed ({counts[d].get('interactions', 0)} "
+                    f"interactions, {counts[d].get('posts', 0)} posts; {seconds:.1f}s a day in a batch of {len(batch)})"
+                )
     admit = {"days": {d: n for d, n in days.items() if n}, "skipped": skipped}
     save_state(settings, run_id, "admit", admit)
     return admit
 
 
-def run_step(spark: SparkSession, step: str, settings: Settings, day: dt.date, run_id: str, networks: list[str]) -> dict:
+def run_step(
+    spark: SparkSession, step: str, settings: Settings, day: dt.date, run_id: str, networks: list[str]
+) -> dict:
     if step == "conform":
         conform_window(spark, settings, day, run_id)  # the run's own day last: its quarantine counts are the run's
         return {network: conform_day(spark, settings, network, day, run_id) for network in networks}

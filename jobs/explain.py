@@ -40,9 +40,17 @@ import schemas
 from jobs.topics import kinds_mix
 
 
-def graph_edges(slot_edges: DataFrame, events: DataFrame, topics: list[str], offtopic: float, run_id: str,
-                ranks: DataFrame | None = None, damping: float = 0.85, cap: float = 0.0,
-                mix: DataFrame | None = None) -> DataFrame:
+def graph_edges(
+    slot_edges: DataFrame,
+    events: DataFrame,
+    topics: list[str],
+    offtopic: float,
+    run_id: str,
+    ranks: DataFrame | None = None,
+    damping: float = 0.85,
+    cap: float = 0.0,
+    mix: DataFrame | None = None,
+) -> DataFrame:
     """The ``graph_edges`` rows of one network.
 
     ``slot_edges``: ``src, dst, w`` and optionally ``n`` and ``m`` (factored slot weights, the
@@ -70,23 +78,39 @@ def graph_edges(slot_edges: DataFrame, events: DataFrame, topics: list[str], off
         factors = F.when(F.size(factors) > 0, F.map_from_entries(F.array_sort(F.map_entries(factors))))
     else:
         factors = F.lit(None).cast("map<string,double>")
-    e = slot_edges.select("src", "dst", (w * mult0).alias("weight"), (norm * mult0).alias("norm_weight"), factors.alias("topic_factors"))
+    e = slot_edges.select(
+        "src", "dst", (w * mult0).alias("weight"), (norm * mult0).alias("norm_weight"), factors.alias("topic_factors")
+    )
     e = e.withColumn("out_weight", F.sum("norm_weight").over(Window.partitionBy("src")))
     if ranks is not None and cap and 0 < cap < 1:
         pr = ranks.select("id", F.col("pagerank").cast("double").alias("_p"))
         # the flow d * pr(u) * w / out(u) held to cap * pr(v): w at most cap * pr(v) * out(u) / (d * pr(u))
         most = F.lit(float(cap)) * F.col("_pv") * F.col("out_weight") / (F.lit(float(damping)) * F.col("_pu"))
-        e = (e.join(pr.withColumnRenamed("id", "src").withColumnRenamed("_p", "_pu"), "src", "left")
-             .join(pr.withColumnRenamed("id", "dst").withColumnRenamed("_p", "_pv"), "dst", "left")
-             .withColumn("flow_weight", F.when(F.col("_pu") > 0, F.least(F.col("weight"), most)).otherwise(F.col("weight"))))
+        e = (
+            e.join(pr.withColumnRenamed("id", "src").withColumnRenamed("_p", "_pu"), "src", "left")
+            .join(pr.withColumnRenamed("id", "dst").withColumnRenamed("_p", "_pv"), "dst", "left")
+            .withColumn(
+                "flow_weight", F.when(F.col("_pu") > 0, F.least(F.col("weight"), most)).otherwise(F.col("weight"))
+            )
+        )
     else:
         e = e.withColumn("flow_weight", F.col("weight"))
     if mix is None:
-        mix = kinds_mix(events.select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "kind"), ["src", "dst"])
+        mix = kinds_mix(
+            events.select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), "kind"), ["src", "dst"]
+        )
     out = e.join(mix, ["src", "dst"], "left").select(
-        "src", "dst", "weight", "flow_weight", "norm_weight", "out_weight",
-        F.coalesce("events", F.lit(0)).alias("events"), F.coalesce("kinds", F.lit("")).alias("kinds"),
-        "topic_factors", F.lit(float(offtopic)).alias("offtopic_factor"), F.lit(run_id).alias("run_id"),
+        "src",
+        "dst",
+        "weight",
+        "flow_weight",
+        "norm_weight",
+        "out_weight",
+        F.coalesce("events", F.lit(0)).alias("events"),
+        F.coalesce("kinds", F.lit("")).alias("kinds"),
+        "topic_factors",
+        F.lit(float(offtopic)).alias("offtopic_factor"),
+        F.lit(run_id).alias("run_id"),
     )
     return _contract(out, "graph_edges")
 
@@ -114,11 +138,18 @@ def graph_vertices(edges: DataFrame, scores: DataFrame, damping: float, run_id: 
         .join(flows, "id", "left")
         .join(out_w, "id", "left")
         .select(
-            "id", "handle", "pagerank", "influence", in_flow.alias("in_flow"),
+            "id",
+            "handle",
+            "pagerank",
+            "influence",
+            in_flow.alias("in_flow"),
             (F.col("pagerank") - in_flow).alias("base"),
-            F.when(F.col("pagerank") > 0, (F.col("pagerank") - in_flow) / F.col("pagerank")).otherwise(F.lit(1.0)).alias("base_share"),
+            F.when(F.col("pagerank") > 0, (F.col("pagerank") - in_flow) / F.col("pagerank"))
+            .otherwise(F.lit(1.0))
+            .alias("base_share"),
             F.coalesce(F.col("_out"), F.lit(0.0)).alias("out_weight"),
-            d.alias("damping"), F.lit(run_id).alias("run_id"),
+            d.alias("damping"),
+            F.lit(run_id).alias("run_id"),
         )
     )
     return _contract(out, "graph_vertices")

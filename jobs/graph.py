@@ -94,7 +94,9 @@ def volume_factor(posts: DataFrame, days: int, settings: Settings) -> DataFrame 
         return None
     free = float(settings.received_free_posts_per_day)
     per_day = F.count(F.lit(1)) / F.lit(float(max(1, days)))
-    counted = posts.where(F.col("author_id").isNotNull()).groupBy(F.col("author_id").alias("dst")).agg(per_day.alias("_ppd"))
+    counted = (
+        posts.where(F.col("author_id").isNotNull()).groupBy(F.col("author_id").alias("dst")).agg(per_day.alias("_ppd"))
+    )
     return counted.where(F.col("_ppd") > free).select(
         "dst", F.pow(F.lit(free) / F.col("_ppd"), F.lit(float(settings.received_volume_exponent))).alias("volume")
     )
@@ -131,14 +133,22 @@ def build_edges(
         known.withColumnRenamed("_id", "dst"), "dst", "left_semi"
     )
     s = settings.pair_saturation
-    edges = pairs.select("src", "dst", saturate(F.col("raw_weight"), s).alias("weight"), "raw_weight", "events",
-                         saturate(F.col("_full"), s).alias("norm_weight"))
+    edges = pairs.select(
+        "src",
+        "dst",
+        saturate(F.col("raw_weight"), s).alias("weight"),
+        "raw_weight",
+        "events",
+        saturate(F.col("_full"), s).alias("norm_weight"),
+    )
     weight = F.col("weight")
     if settings.reciprocal_discount < 1:
         heavy = F.lit(float(settings.reciprocal_heavy_weight))
         back = edges.select(F.col("dst").alias("src"), F.col("src").alias("dst"), F.col("weight").alias("_back"))
         edges = edges.join(back, ["src", "dst"], "left")
-        weight = F.when((F.col("weight") >= heavy) & (F.col("_back") >= heavy), weight * F.lit(float(settings.reciprocal_discount))).otherwise(weight)
+        weight = F.when(
+            (F.col("weight") >= heavy) & (F.col("_back") >= heavy), weight * F.lit(float(settings.reciprocal_discount))
+        ).otherwise(weight)
     if volume is None and posts is not None:
         volume = volume_factor(posts, post_days, settings)
     if volume is not None:

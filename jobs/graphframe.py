@@ -23,8 +23,10 @@ from pyspark.sql import functions as F
 
 from kindling.settings import Settings
 
-JAR_HINT = ("`make env` builds build/graphframes-spark4_2.13-0.11.0.jar (kindling/jars.py); start Spark with "
-            "kindling.spark.session, or give the jar to pyspark/spark-submit with --jars")
+JAR_HINT = (
+    "`make env` builds build/graphframes-spark4_2.13-0.11.0.jar (kindling/jars.py); start Spark with "
+    "kindling.spark.session, or give the jar to pyspark/spark-submit with --jars"
+)
 
 
 class GraphFramesMissing(RuntimeError):
@@ -46,15 +48,24 @@ def graph_frame(vertices: DataFrame, edges: DataFrame) -> GraphFrame:
     return GraphFrame(vertices, edges)
 
 
-def window_graph(accounts: DataFrame, interactions: DataFrame, day: dt.date, settings: Settings,
-                 events: DataFrame | None = None, volume: DataFrame | None = None) -> GraphFrame:
+def window_graph(
+    accounts: DataFrame,
+    interactions: DataFrame,
+    day: dt.date,
+    settings: Settings,
+    events: DataFrame | None = None,
+    volume: DataFrame | None = None,
+) -> GraphFrame:
     """The scoring window's graph on ``day``: every account known that day (``id``, ``handle``) and
     the weighted pairs of :func:`jobs.graph.build_edges` (``src, dst, weight, raw_weight, events,
     norm_weight``), every per-event and per-pair defense applied, rings not yet discounted."""
     from jobs.graph import build_edges
 
-    vertices = accounts.where(F.col("account_id").isNotNull()).select(
-        F.col("account_id").alias("id"), "handle").dropDuplicates(["id"])
+    vertices = (
+        accounts.where(F.col("account_id").isNotNull())
+        .select(F.col("account_id").alias("id"), "handle")
+        .dropDuplicates(["id"])
+    )
     edges = build_edges(interactions, accounts, day, settings, events=events, volume=volume)
     return graph_frame(vertices, edges)
 

@@ -162,8 +162,12 @@ def pagerank_arrays(
         counts = idmap.agg(F.count(F.lit(1)).alias("n"), F.countDistinct("k").alias("keys")).first()
         if counts["n"] != counts["keys"]:  # a hash collision: number the ids
             idmap.unpersist()
-            idmap = (vertices.select("id", code[F.col("grp")].alias("grp")).dropDuplicates(["id"])
-                     .withColumn("k", F.monotonically_increasing_id()).localCheckpoint(eager=True))
+            idmap = (
+                vertices.select("id", code[F.col("grp")].alias("grp"))
+                .dropDuplicates(["id"])
+                .withColumn("k", F.monotonically_increasing_id())
+                .localCheckpoint(eager=True)
+            )
             numbered = True
 
     def keyed(df: DataFrame, *cols: str) -> DataFrame:
@@ -173,7 +177,11 @@ def pagerank_arrays(
             return df.select(*[key_of(c).alias(c) if c in cols else c for c in df.columns])
         order = df.columns
         for c in cols:
-            df = df.join(idmap.select(F.col("id").alias(c), F.col("k").alias("_k")), c).drop(c).withColumnRenamed("_k", c)
+            df = (
+                df.join(idmap.select(F.col("id").alias(c), F.col("k").alias("_k")), c)
+                .drop(c)
+                .withColumnRenamed("_k", c)
+            )
         return df.select(*order)
 
     verts = idmap.select(F.col("k").alias("id"), "grp")
@@ -197,15 +205,31 @@ def pagerank_arrays(
     caps = _cap_codes(cap, names, k)
     if _vector_fits(engine, sum(sizes.values()), edges, k, vector_max_mb, factored=scale is not None):
         state, total, err, iterations, converged, release, slots, capped = _run_vector(
-            verts, edges, keyed(teleport.select("id", "v"), "id"), slot, k, len(names), float(damping),
-            tol, max_iter, steps_per_job, parts_n, scale, caps)
+            verts,
+            edges,
+            keyed(teleport.select("id", "v"), "id"),
+            slot,
+            k,
+            len(names),
+            float(damping),
+            tol,
+            max_iter,
+            steps_per_job,
+            parts_n,
+            scale,
+            caps,
+        )
         shape = {g: (n, slots[g]) for g, n in sizes.items()}
     else:
-        tele = teleport.join(idmap, "id").select(F.col("k").alias("id"), "grp", "v").persist(StorageLevel.MEMORY_AND_DISK)
+        tele = (
+            teleport.join(idmap, "id").select(F.col("k").alias("id"), "grp", "v").persist(StorageLevel.MEMORY_AND_DISK)
+        )
         shape = {
             r["grp"]: (int(r["n"]), int(r["k"]) if r["k"] is not None else 0)
             for r in verts.join(tele.select("id", F.size("v").alias("k")), "id", "left")
-            .groupBy("grp").agg(F.count(F.lit(1)).alias("n"), F.max("k").alias("k")).collect()
+            .groupBy("grp")
+            .agg(F.count(F.lit(1)).alias("n"), F.max("k").alias("k"))
+            .collect()
         }
         k = max(s[1] for s in shape.values())
         if k == 0:
@@ -213,8 +237,20 @@ def pagerank_arrays(
         if scale is not None:
             edges = expand_slots(edges, scale[:k])
         state, total, err, iterations, converged, capped, release = _run_graphframes(
-            verts, edges, tele, slot, k, len(names), float(damping), tol, max_iter, steps_per_job, parts_n, caps,
-            vertex_count=sum(sizes.values()))
+            verts,
+            edges,
+            tele,
+            slot,
+            k,
+            len(names),
+            float(damping),
+            tol,
+            max_iter,
+            steps_per_job,
+            parts_n,
+            caps,
+            vertex_count=sum(sizes.values()),
+        )
     Y = _cols("y", k)
     length = "CASE grp " + " ".join(f"WHEN {g} THEN {kg}" for g, (_n, kg) in sorted(shape.items())) + " END"
     pr = f"slice(array({', '.join(_sql_div(Y[i], _group_sql(total, i)) for i in range(k))}), 1, {length})"
@@ -223,16 +259,19 @@ def pagerank_arrays(
         named = state.join(idmap.select(F.col("k").alias("_k"), F.col("id").alias("_id")), F.col("id") == F.col("_k"))
     else:  # an integral id is its own key
         named = state.withColumn("_id", F.col("id").cast(vertices.schema["id"].dataType))
-    ranks = (
-        named
-        .select(F.col("_id").alias("id"), label.alias("grp"), F.expr(pr).alias("pr"))
-        .persist(StorageLevel.MEMORY_AND_DISK)
+    ranks = named.select(F.col("_id").alias("id"), label.alias("grp"), F.expr(pr).alias("pr")).persist(
+        StorageLevel.MEMORY_AND_DISK
     )
     ranks.count()
     release()
     idmap.unpersist()
-    return ArrayRankResult(ranks=ranks, iterations=iterations, converged=converged, last_error={names[g]: v for g, v in err.items()},
-                           capped_iterations=capped)
+    return ArrayRankResult(
+        ranks=ranks,
+        iterations=iterations,
+        converged=converged,
+        last_error={names[g]: v for g, v in err.items()},
+        capped_iterations=capped,
+    )
 
 
 def _cap_codes(cap: dict[str, list[float]] | None, names: list[str], k: int) -> dict[int, list[float]] | None:
@@ -290,15 +329,31 @@ def expand_slots(edges: DataFrame, scale: list[float]) -> DataFrame:
     """Factored edges (``w``, ``n``: doubles, ``m``: map<int, double>, see :func:`pagerank_arrays`)
     as per-slot arrays: slot t's weight ``w * m.get(t, scale[t])``, its normaliser ``n`` times the same."""
     lits = ", ".join(_num(x) for x in scale)
-    mult = f"coalesce(m[i], element_at(array({lits}), i + 1))" if "m" in edges.columns else f"element_at(array({lits}), i + 1)"
+    mult = (
+        f"coalesce(m[i], element_at(array({lits}), i + 1))"
+        if "m" in edges.columns
+        else f"element_at(array({lits}), i + 1)"
+    )
     arr = lambda c: f"transform(sequence(0, {len(scale) - 1}), i -> {c} * {mult}) AS {c}"  # noqa: E731
     keep = [c for c in edges.columns if c not in ("w", "n", "m")]
     return _select(edges, *keep, arr("w"), *([arr("n")] if "n" in edges.columns else []))
 
 
-def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: int, groups: int, d: float, tol: float,
-                max_iter: int, steps_per_job: int, parts: int, scale: list[float] | None = None,
-                caps: dict[int, list[float]] | None = None):
+def _run_vector(
+    verts: DataFrame,
+    edges: DataFrame,
+    tele: DataFrame,
+    slot,
+    k: int,
+    groups: int,
+    d: float,
+    tol: float,
+    max_iter: int,
+    steps_per_job: int,
+    parts: int,
+    scale: list[float] | None = None,
+    caps: dict[int, list[float]] | None = None,
+):
     """The supersteps on the JVM vector engine (engine/src, ``VECTOR_CLASS``), which also builds
     the transition matrix from the edges and normalises the teleport vector. Returns its state,
     a callback that releases it, each group's slot count (its longest teleport array) and the
@@ -317,7 +372,9 @@ def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: in
         )
     has_n = "n" in edges.columns
     if scale is None:
-        cols = [f"{slot('w', i)} AS w{i}" for i in range(k)] + ([f"{slot('n', i)} AS n{i}" for i in range(k)] if has_n else [])
+        cols = [f"{slot('w', i)} AS w{i}" for i in range(k)] + (
+            [f"{slot('n', i)} AS n{i}" for i in range(k)] if has_n else []
+        )
         jscale = None
     else:
         m = "CAST(m AS MAP<INT, DOUBLE>)" if "m" in edges.columns else "CAST(NULL AS MAP<INT, DOUBLE>)"
@@ -327,9 +384,18 @@ def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: in
             jscale[i] = x
     eng = cls(
         verts.select("id", "grp")._jdf,
-        _select(edges, "src", "dst", *cols)._jdf, has_n, jscale,
-        _select(tele, "id", "CAST(coalesce(size(v), 0) AS INT) AS len", *[f"{slot('v', i)} AS v{i}" for i in range(k)])._jdf,
-        k, groups, d, float(tol), parts, int(VECTOR_CHUNK_MB * 2**20),
+        _select(edges, "src", "dst", *cols)._jdf,
+        has_n,
+        jscale,
+        _select(
+            tele, "id", "CAST(coalesce(size(v), 0) AS INT) AS len", *[f"{slot('v', i)} AS v{i}" for i in range(k)]
+        )._jdf,
+        k,
+        groups,
+        d,
+        float(tol),
+        parts,
+        int(VECTOR_CHUNK_MB * 2**20),
     )
     try:
         if not eng.hasTeleport():
@@ -339,14 +405,23 @@ def _run_vector(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: in
     except BaseException:
         eng.close()  # the cached blocks and the keys' broadcast
         raise
-    flat = lambda arr: {g: list(arr[g * k:(g + 1) * k]) for g in range(groups)}  # noqa: E731
+    flat = lambda arr: {g: list(arr[g * k : (g + 1) * k]) for g in range(groups)}  # noqa: E731
     slots = list(eng.slotCounts())
-    return (state, flat(list(eng.totals())), flat(list(eng.lastError())), iterations, bool(eng.converged()), eng.close,
-            {g: slots[g] for g in range(groups)}, iterations - uncapped)
+    return (
+        state,
+        flat(list(eng.totals())),
+        flat(list(eng.lastError())),
+        iterations,
+        bool(eng.converged()),
+        eng.close,
+        {g: slots[g] for g in range(groups)},
+        iterations - uncapped,
+    )
 
 
-def _supersteps(eng, spark, k: int, groups: int, max_iter: int, steps_per_job: int,
-                caps: dict[int, list[float]] | None) -> tuple[int, int]:
+def _supersteps(
+    eng, spark, k: int, groups: int, max_iter: int, steps_per_job: int, caps: dict[int, list[float]] | None
+) -> tuple[int, int]:
     """Drive a JVM engine (either class: ``run``, ``converged``, ``cap``): up to ``max_iter``
     supersteps to convergence, then, with ``caps`` (per group code, K shares), up to ``max_iter``
     more with the cap on. Returns the supersteps in all and the uncapped ones."""
@@ -366,9 +441,21 @@ def _supersteps(eng, spark, k: int, groups: int, max_iter: int, steps_per_job: i
     return iterations, uncapped
 
 
-def _run_graphframes(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, k: int, groups: int, d: float,
-                     tol: float, max_iter: int, steps_per_job: int, parts_n: int,
-                     caps: dict[int, list[float]] | None = None, vertex_count: int = 0) -> tuple[DataFrame, dict, dict, int, bool, int, object]:
+def _run_graphframes(
+    verts: DataFrame,
+    edges: DataFrame,
+    tele: DataFrame,
+    slot,
+    k: int,
+    groups: int,
+    d: float,
+    tol: float,
+    max_iter: int,
+    steps_per_job: int,
+    parts_n: int,
+    caps: dict[int, list[float]] | None = None,
+    vertex_count: int = 0,
+) -> tuple[DataFrame, dict, dict, int, bool, int, object]:
     """The supersteps on GraphFrames' GraphX module (``GRAPHX_CLASS``, engine/src): the engine for
     vectors too big for the driver. Here edges to or from non-vertices are dropped and the
     teleport vector is normalised; the JVM class builds the graph, divides the weights by the
@@ -395,11 +482,17 @@ def _run_graphframes(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, 
     ids = verts.select("id")
     if vertex_count <= IDS_BROADCAST_MAX:
         ids = F.broadcast(ids)
-    e = (edges.join(ids.withColumnRenamed("id", "dst"), "dst", "left_semi")
-         .join(ids.withColumnRenamed("id", "src"), "src", "left_semi"))
+    e = edges.join(ids.withColumnRenamed("id", "dst"), "dst", "left_semi").join(
+        ids.withColumnRenamed("id", "src"), "src", "left_semi"
+    )
     # each slot's weight (and normaliser) clamped to >= 0, a missing one 0
-    e = _select(e, "CAST(src AS LONG) AS src", "CAST(dst AS LONG) AS dst", *[f"{slot('w', i)} AS {W[i]}" for i in range(k)],
-                *([f"{slot('n', i)} AS {NC[i]}" for i in range(k)] if has_n else []))
+    e = _select(
+        e,
+        "CAST(src AS LONG) AS src",
+        "CAST(dst AS LONG) AS dst",
+        *[f"{slot('w', i)} AS {W[i]}" for i in range(k)],
+        *([f"{slot('n', i)} AS {NC[i]}" for i in range(k)] if has_n else []),
+    )
 
     tv = _select(tele, "id", "grp", *[f"{slot('v', i)} AS {V[i]}" for i in range(k)])
     tsum = _sums(tv, V)
@@ -407,8 +500,12 @@ def _run_graphframes(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, 
         raise ValueError("PageRank with an empty teleport vector")
     # every vertex, its teleport weights normalised within its group (zeros where it has none)
     normed = _select(tv, "id", *[f"{_sql_div(V[i], _group_sql(tsum, i))} AS {V[i]}" for i in range(k)])
-    vv = _select(verts.join(normed, "id", "left"), "CAST(id AS LONG) AS id", "CAST(grp AS INT) AS grp",
-                 *[f"coalesce({V[i]}, 0.0D) AS {V[i]}" for i in range(k)])
+    vv = _select(
+        verts.join(normed, "id", "left"),
+        "CAST(id AS LONG) AS id",
+        "CAST(grp AS INT) AS grp",
+        *[f"coalesce({V[i]}, 0.0D) AS {V[i]}" for i in range(k)],
+    )
     # The engine caches its graph, built once from ``e`` and ``vv`` (not checkpointed first: a
     # second pass over the edges for nothing; their lineage rebuilds a lost partition).
     eng = cls(vv._jdf, e._jdf, has_n, k, groups, d, float(tol), parts_n)
@@ -423,14 +520,23 @@ def _run_graphframes(verts: DataFrame, edges: DataFrame, tele: DataFrame, slot, 
     except BaseException:
         release()
         raise
-    flat = lambda arr: {g: list(arr[g * k:(g + 1) * k]) for g in range(groups)}  # noqa: E731
-    return (state, flat(list(eng.totals())), flat(list(eng.lastError())), iterations, bool(eng.converged()),
-            iterations - uncapped, release)
+    flat = lambda arr: {g: list(arr[g * k : (g + 1) * k]) for g in range(groups)}  # noqa: E731
+    return (
+        state,
+        flat(list(eng.totals())),
+        flat(list(eng.lastError())),
+        iterations,
+        bool(eng.converged()),
+        iterations - uncapped,
+        release,
+    )
 
 
 def _sums(df: DataFrame, cols: list[str]) -> dict[str, list[float]]:
     """Per-group column sums, as lists in ``cols`` order."""
-    rows = df.sparkSession.sql(f"SELECT grp, {', '.join(f'sum({c}) AS {c}' for c in cols)} FROM {{df}} GROUP BY grp", df=df).collect()
+    rows = df.sparkSession.sql(
+        f"SELECT grp, {', '.join(f'sum({c}) AS {c}' for c in cols)} FROM {{df}} GROUP BY grp", df=df
+    ).collect()
     return {r["grp"]: [float(r[c] or 0.0) for c in cols] for r in rows}
 
 
@@ -482,16 +588,28 @@ def pagerank(
         if not keys:
             raise ValueError("PageRank with an empty teleport vector")
         index = F.create_map(*[x for i, k in enumerate(keys) for x in (F.lit(k), F.lit(i))])
-        v = teleport.where(F.col("v") > 0).groupBy("id").agg(
-            F.map_from_entries(F.collect_list(F.struct(index[F.col("key")], F.col("v").cast("double")))).alias("_m")
+        v = (
+            teleport.where(F.col("v") > 0)
+            .groupBy("id")
+            .agg(
+                F.map_from_entries(F.collect_list(F.struct(index[F.col("key")], F.col("v").cast("double")))).alias("_m")
+            )
         )
         slots = F.sequence(F.lit(0), F.lit(len(keys) - 1))
         tele_arr = v.select("id", F.transform(slots, lambda i: F.coalesce(F.col("_m")[i], F.lit(0.0))).alias("v"))
-    w = edges.where(F.col("weight") > 0).select("src", "dst", F.array_repeat(F.col("weight").cast("double"), len(keys)).alias("w"))
+    w = edges.where(F.col("weight") > 0).select(
+        "src", "dst", F.array_repeat(F.col("weight").cast("double"), len(keys)).alias("w")
+    )
     res = pagerank_arrays(
-        vertices.select("id", F.lit("").alias("grp")), w, tele_arr,
-        damping=damping, tol=tol, max_iter=max_iter, steps_per_job=steps_per_job,
-        engine=engine, vector_max_mb=vector_max_mb,
+        vertices.select("id", F.lit("").alias("grp")),
+        w,
+        tele_arr,
+        damping=damping,
+        tol=tol,
+        max_iter=max_iter,
+        steps_per_job=steps_per_job,
+        engine=engine,
+        vector_max_mb=vector_max_mb,
     )
     key_arr = F.array(*[F.lit(k) for k in keys])
     ranks = (

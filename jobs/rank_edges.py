@@ -15,8 +15,16 @@ from pyspark.sql import functions as F
 from kindling.settings import Settings
 
 
-def rank_edges(spark: SparkSession, edges_path: str, out: str, damping: float = 0.85, tol: float = 1e-9, max_iter: int = 200,
-               engine: str = Settings.pagerank_engine, vector_max_mb: float = Settings.pagerank_vector_max_mb) -> dict:
+def rank_edges(
+    spark: SparkSession,
+    edges_path: str,
+    out: str,
+    damping: float = 0.85,
+    tol: float = 1e-9,
+    max_iter: int = 200,
+    engine: str = Settings.pagerank_engine,
+    vector_max_mb: float = Settings.pagerank_vector_max_mb,
+) -> dict:
     import pyarrow as pa
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
@@ -34,9 +42,15 @@ def rank_edges(spark: SparkSession, edges_path: str, out: str, damping: float = 
     if missing:
         raise ValueError(f"{src}: missing column(s) {', '.join(missing)} (need src,dst,weight)")
     e = e.select(F.col("src").cast("string"), F.col("dst").cast("string"), F.col("weight").try_cast("double"))
-    bad = e.where(F.col("src").isNull() | F.col("dst").isNull() | F.col("weight").isNull() | (F.col("weight") < 0)).limit(1).collect()
+    bad = (
+        e.where(F.col("src").isNull() | F.col("dst").isNull() | F.col("weight").isNull() | (F.col("weight") < 0))
+        .limit(1)
+        .collect()
+    )
     if bad:
-        raise ValueError(f"{src}: a row with a missing id or a missing, non-numeric or negative weight: {bad[0].asDict()}")
+        raise ValueError(
+            f"{src}: a row with a missing id or a missing, non-numeric or negative weight: {bad[0].asDict()}"
+        )
     v = e.select(F.col("src").alias("id")).union(e.select(F.col("dst").alias("id"))).distinct()
     res = pagerank(v, e, damping=damping, tol=tol, max_iter=max_iter, engine=engine, vector_max_mb=vector_max_mb)
     rows = res.ranks.select("id", "pagerank").orderBy(F.col("pagerank").desc(), "id").toArrow()

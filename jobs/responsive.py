@@ -50,13 +50,15 @@ def mutual_pairs(follows: DataFrame | None, pairs: DataFrame | None = None) -> D
         return None
     lo, hi = F.least("src_id", "dst_id"), F.greatest("src_id", "dst_id")
     f = follows.where(F.col("src_id") != F.col("dst_id")).select(
-        lo.alias("a"), hi.alias("b"), F.when(F.col("src_id") < F.col("dst_id"), 1).otherwise(2).alias("d"))
+        lo.alias("a"), hi.alias("b"), F.when(F.col("src_id") < F.col("dst_id"), 1).otherwise(2).alias("d")
+    )
     if pairs is not None:
         wanted = pairs.select(F.least("acc", "other").alias("a"), F.greatest("acc", "other").alias("b")).distinct()
         f = f.join(wanted, ["a", "b"], "left_semi")
     both = f.groupBy("a", "b").agg(F.bit_or("d").alias("d")).where(F.col("d") == 3)
     return both.select(F.col("a").alias("acc"), F.col("b").alias("other")).unionByName(
-        both.select(F.col("b").alias("acc"), F.col("a").alias("other")))
+        both.select(F.col("b").alias("acc"), F.col("a").alias("other"))
+    )
 
 
 def responsiveness(
@@ -83,7 +85,9 @@ def responsiveness(
     )
     # The pair seen from the account answering: asks come in, answers go out.
     asks = ev.select(F.col("target_id").alias("acc"), F.col("actor_id").alias("other"), "ts", F.lit(1).alias("is_ask"))
-    answers = ev.select(F.col("actor_id").alias("acc"), F.col("target_id").alias("other"), "ts", F.lit(0).alias("is_ask"))
+    answers = ev.select(
+        F.col("actor_id").alias("acc"), F.col("target_id").alias("other"), "ts", F.lit(0).alias("is_ask")
+    )
     mutual = mutual_pairs(follows, asks.select("acc", "other"))
     if mutual is not None:
         asks = asks.join(mutual, ["acc", "other"], "left_anti")
@@ -92,11 +96,17 @@ def responsiveness(
     # answer_hours before it) is the other side of a conversation the account started, not an ask.
     before = Window.partitionBy("acc", "other").orderBy(F.col("ts").cast("long")).rangeBetween(-int(horizon), -1)
     response = F.max(F.when(F.col("is_ask") == 0, F.lit(1))).over(before)
-    both = both.withColumn("_response", response).where((F.col("is_ask") == 0) | F.col("_response").isNull()).drop("_response")
+    both = (
+        both.withColumn("_response", response)
+        .where((F.col("is_ask") == 0) | F.col("_response").isNull())
+        .drop("_response")
+    )
     # Newest first, an answer before an ask of the same second: the rows before an ask are the
     # events at or after it, and the running minimum of their answer times is its first answer.
-    later = Window.partitionBy("acc", "other").orderBy(F.col("ts").desc(), F.col("is_ask").asc()).rowsBetween(
-        Window.unboundedPreceding, -1
+    later = (
+        Window.partitionBy("acc", "other")
+        .orderBy(F.col("ts").desc(), F.col("is_ask").asc())
+        .rowsBetween(Window.unboundedPreceding, -1)
     )
     first_answer = F.min(F.when(F.col("is_ask") == 0, F.col("ts"))).over(later)
     counted = (

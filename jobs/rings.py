@@ -28,7 +28,9 @@ from pyspark.sql import types as T
 from jobs.graphframe import connected_components, graph_frame
 from kindling.settings import Settings
 
-RINGS_SCHEMA = T.StructType([T.StructField("account_id", T.StringType(), False), T.StructField("ring_id", T.StringType(), True)])
+RINGS_SCHEMA = T.StructType(
+    [T.StructField("account_id", T.StringType(), False), T.StructField("ring_id", T.StringType(), True)]
+)
 """What :func:`detect_rings` returns (the columns and types a found ring's rows have)."""
 
 
@@ -61,11 +63,14 @@ def detect_rings(edges: DataFrame, settings: Settings) -> DataFrame:
             return edges.sparkSession.createDataFrame([], RINGS_SCHEMA)
         labels = components(pairs).persist()
         sized = (
-            labels.groupBy("label").agg(F.count(F.lit(1)).alias("size"))
+            labels.groupBy("label")
+            .agg(F.count(F.lit(1)).alias("size"))
             .where((F.col("size") >= settings.ring_min_size) & (F.col("size") <= settings.ring_max_size))
         )
         members = labels.join(sized.select("label"), "label", "left_semi")
-        out = edges.select("src", "dst", F.col(col).alias("x")).join(members.select(F.col("id").alias("src"), F.col("label").alias("_s")), "src")
+        out = edges.select("src", "dst", F.col(col).alias("x")).join(
+            members.select(F.col("id").alias("src"), F.col("label").alias("_s")), "src"
+        )
         out = out.join(members.select(F.col("id").alias("dst"), F.col("label").alias("_d")), "dst", "left")
         share = out.groupBy(F.col("_s").alias("label")).agg(
             (F.sum(F.when(F.col("_d") == F.col("_s"), F.col("x")).otherwise(0.0)) / F.sum("x")).alias("share")
@@ -81,8 +86,15 @@ def detect_rings(edges: DataFrame, settings: Settings) -> DataFrame:
             labels.unpersist()
 
 
-def discount_rings(edges: DataFrame, rings: DataFrame, factor: float, src: str = "src", dst: str = "dst",
-                   weight: str = "weight", outside: float = 1.0) -> DataFrame:
+def discount_rings(
+    edges: DataFrame,
+    rings: DataFrame,
+    factor: float,
+    src: str = "src",
+    dst: str = "dst",
+    weight: str = "weight",
+    outside: float = 1.0,
+) -> DataFrame:
     """``edges`` with the ``weight`` of every row between two members of one ring multiplied by
     ``factor``, and of every other row into a ring member multiplied by ``outside``.
 
@@ -101,7 +113,9 @@ def discount_rings(edges: DataFrame, rings: DataFrame, factor: float, src: str =
         r.select(F.col("account_id").alias(dst), F.col("ring_id").alias("_rd")), dst, "left"
     )
     inside = F.col("_rs").isNotNull() & (F.col("_rs") == F.col("_rd"))
-    w = (F.when(inside, F.col(weight) * F.lit(float(factor)))
-         .when(F.col("_rd").isNotNull(), F.col(weight) * F.lit(float(outside)))
-         .otherwise(F.col(weight)))
+    w = (
+        F.when(inside, F.col(weight) * F.lit(float(factor)))
+        .when(F.col("_rd").isNotNull(), F.col(weight) * F.lit(float(outside)))
+        .otherwise(F.col(weight))
+    )
     return joined.select(*[w.alias(weight) if c == weight else F.col(c) for c in cols])

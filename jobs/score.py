@@ -125,14 +125,17 @@ def topic_scores(
     acc = accounts.select("account_id", "handle", "account_type").dropDuplicates(["account_id"])
     m = Window.partitionBy("topic")
     recognised = F.coalesce(F.col("recognition"), F.lit(0.0)) > 0
-    order = Window.partitionBy("topic").orderBy(recognised.desc(), F.col("topic_rank").desc(), F.col("account_id").asc())
+    order = Window.partitionBy("topic").orderBy(
+        recognised.desc(), F.col("topic_rank").desc(), F.col("account_id").asc()
+    )
     scored = ev.join(acc, "account_id", "left").select(
         "topic",
         "account_id",
         "handle",
         F.coalesce("account_type", F.lit("unknown")).alias("account_type"),
         F.when(recognised, influence(F.coalesce("topic_rank", F.lit(0.0)), F.count(F.lit(1)).over(m).cast("double")))
-        .otherwise(F.lit(0.0)).alias("expertise"),
+        .otherwise(F.lit(0.0))
+        .alias("expertise"),
         F.coalesce("interest", F.lit(0.0)).alias("interest"),
         F.coalesce("topic_rank", F.lit(0.0)).alias("topic_rank"),
         F.row_number().over(order).cast("long").alias("rank_in_topic"),
@@ -152,7 +155,9 @@ def topic_scores(
     return _contract(scored, "topic_scores")
 
 
-def score_contributors(contrib: DataFrame, topics: list[str], accounts: DataFrame, mix: DataFrame, run_id: str) -> DataFrame:
+def score_contributors(
+    contrib: DataFrame, topics: list[str], accounts: DataFrame, mix: DataFrame, run_id: str
+) -> DataFrame:
     """``contrib`` (account_id, slot, contributor_id, share, base_share, contributor_rank:
     :func:`jobs.topics.contributors`) as published rows.
 
@@ -163,10 +168,17 @@ def score_contributors(contrib: DataFrame, topics: list[str], accounts: DataFram
     names = F.array(*[F.lit(None).cast("string")] + [F.lit(t) for t in topics])
     c = contrib.select("*", F.get(names, F.col("slot")).alias("topic"))
     on_topic = mix.where(F.col("topic").isNotNull()).select(
-        F.col("src").alias("contributor_id"), F.col("dst").alias("account_id"), "topic", F.col("events").alias("_te"), F.col("kinds").alias("_tk")
+        F.col("src").alias("contributor_id"),
+        F.col("dst").alias("account_id"),
+        "topic",
+        F.col("events").alias("_te"),
+        F.col("kinds").alias("_tk"),
     )
     overall = mix.where(F.col("topic").isNull()).select(
-        F.col("src").alias("contributor_id"), F.col("dst").alias("account_id"), F.col("events").alias("_ae"), F.col("kinds").alias("_ak")
+        F.col("src").alias("contributor_id"),
+        F.col("dst").alias("account_id"),
+        F.col("events").alias("_ae"),
+        F.col("kinds").alias("_ak"),
     )
     handles = accounts.select(
         F.col("account_id").alias("contributor_id"),
@@ -178,8 +190,14 @@ def score_contributors(contrib: DataFrame, topics: list[str], accounts: DataFram
         .join(overall, ["contributor_id", "account_id"], "left")
         .join(handles, "contributor_id", "left")
         .select(
-            "topic", "account_id", "contributor_id", "contributor_handle",
-            F.coalesce("contributor_type", F.lit("unknown")).alias("contributor_type"), "share", "base_share", "contributor_rank",
+            "topic",
+            "account_id",
+            "contributor_id",
+            "contributor_handle",
+            F.coalesce("contributor_type", F.lit("unknown")).alias("contributor_type"),
+            "share",
+            "base_share",
+            "contributor_rank",
             F.coalesce("_te", "_ae", F.lit(0)).alias("events"),
             F.coalesce("_tk", "_ak", F.lit("")).alias("kinds"),
             F.lit(run_id).alias("run_id"),
@@ -188,7 +206,9 @@ def score_contributors(contrib: DataFrame, topics: list[str], accounts: DataFram
     return _contract(out, "score_contributors")
 
 
-def topics_table(scores: DataFrame, boards: list[str], same_as: dict[str, str], taxonomy: Taxonomy, run_id: str) -> DataFrame:
+def topics_table(
+    scores: DataFrame, boards: list[str], same_as: dict[str, str], taxonomy: Taxonomy, run_id: str
+) -> DataFrame:
     """The ``topics`` rows: every topic with a board (``boards``, the ranked topics) and every
     topic folded into one (``same_as``: folded -> board, :func:`jobs.topics.same_boards`).
 
@@ -196,16 +216,29 @@ def topics_table(scores: DataFrame, boards: list[str], same_as: dict[str, str], 
     a folded topic, on the board it points to). ``parent``: the topic's direct taxonomy parents,
     comma-joined (null under the root). No boards: an empty table with the schema.
     """
+
     def parent(t: str) -> str | None:
         return ",".join(p for p in taxonomy.parents.get(t, ()) if p != ROOT) or None
 
-    rows = [(t, taxonomy.display_name(t) if t in taxonomy else t, parent(t), same_as.get(t))
-            for t in sorted({*boards, *same_as})]
-    listed = scores.sparkSession.createDataFrame(rows, "topic string, display_name string, parent string, same_as string")
+    rows = [
+        (t, taxonomy.display_name(t) if t in taxonomy else t, parent(t), same_as.get(t))
+        for t in sorted({*boards, *same_as})
+    ]
+    listed = scores.sparkSession.createDataFrame(
+        rows, "topic string, display_name string, parent string, same_as string"
+    )
     counts = scores.groupBy(F.col("topic").alias("_board")).agg(F.count(F.lit(1)).alias("_n"))
-    out = listed.withColumn("_board", F.coalesce("same_as", "topic")).join(counts, "_board", "left").select(
-        "topic", "display_name", "parent", F.coalesce("_n", F.lit(0)).alias("accounts"), "same_as",
-        F.lit(run_id).alias("run_id"),
+    out = (
+        listed.withColumn("_board", F.coalesce("same_as", "topic"))
+        .join(counts, "_board", "left")
+        .select(
+            "topic",
+            "display_name",
+            "parent",
+            F.coalesce("_n", F.lit(0)).alias("accounts"),
+            "same_as",
+            F.lit(run_id).alias("run_id"),
+        )
     )
     return _contract(out, "topics")
 

@@ -39,16 +39,23 @@ def capped_sum(df: DataFrame, keys: list[str], value: str, max_share: float) -> 
     c = float(max_share)
     order = Window.partitionBy(*keys).orderBy(F.col(value).desc())
     whole = Window.partitionBy(*keys)
-    ranked = df.select(*keys, F.col(value).alias("_v"),
-                       F.row_number().over(order).alias("_k"),
-                       F.sum(value).over(order.rowsBetween(Window.unboundedPreceding, 0)).alias("_cum"),
-                       F.sum(value).over(whole).alias("_total"),
-                       F.lead(value, 1, 0.0).over(order).alias("_next"))
+    ranked = df.select(
+        *keys,
+        F.col(value).alias("_v"),
+        F.row_number().over(order).alias("_k"),
+        F.sum(value).over(order.rowsBetween(Window.unboundedPreceding, 0)).alias("_cum"),
+        F.sum(value).over(whole).alias("_total"),
+        F.lead(value, 1, 0.0).over(order).alias("_next"),
+    )
     # k = 0: nothing capped, T = total, valid when the largest is at most c * total
-    first = ranked.where(F.col("_k") == 1).select(*keys, F.col("_total"), (F.col("_v") <= F.lit(c) * F.col("_total")).alias("_ok0"))
+    first = ranked.where(F.col("_k") == 1).select(
+        *keys, F.col("_total"), (F.col("_v") <= F.lit(c) * F.col("_total")).alias("_ok0")
+    )
     t_k = (F.col("_total") - F.col("_cum")) / (F.lit(1.0) - F.col("_k") * F.lit(c))
     options = ranked.where(F.col("_k") * F.lit(c) < 1).select(
-        *keys, "_k", t_k.alias("_t"), (F.col("_next") <= F.lit(c) * t_k).alias("_ok"))
+        *keys, "_k", t_k.alias("_t"), (F.col("_next") <= F.lit(c) * t_k).alias("_ok")
+    )
     best = options.where("_ok").groupBy(*keys).agg(F.min_by("_t", "_k").alias("_tk"))
     return first.join(best, keys, "left").select(
-        *keys, F.when(F.col("_ok0"), F.col("_total")).otherwise(F.coalesce(F.col("_tk"), F.lit(0.0))).alias("capped"))
+        *keys, F.when(F.col("_ok0"), F.col("_total")).otherwise(F.coalesce(F.col("_tk"), F.lit(0.0))).alias("capped")
+    )

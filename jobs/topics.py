@@ -64,8 +64,10 @@ def post_topics(posts: DataFrame, tag_map: DataFrame, slug_map: DataFrame) -> Da
 def topic_events(events: DataFrame, ptopics: DataFrame) -> DataFrame:
     """``actor_id, target_id, kind, w, topic``: engagements with a post on the topic (by its author)."""
     p = ptopics.select("post_id", F.col("author_id").alias("target_id"), "topic")
-    return events.where(F.col("post_id").isNotNull()).join(p, ["post_id", "target_id"]).select(
-        "actor_id", "target_id", "kind", "w", "topic"
+    return (
+        events.where(F.col("post_id").isNotNull())
+        .join(p, ["post_id", "target_id"])
+        .select("actor_id", "target_id", "kind", "w", "topic")
     )
 
 
@@ -75,8 +77,10 @@ def recognition(tevents: DataFrame, max_share: float = 1.0) -> DataFrame:
     with no recognizer above ``max_share`` of the sum (:func:`jobs.sparks.capped_sum`; 1: plain sum)."""
     from jobs.sparks import capped_sum
 
-    strongest = tevents.where(F.col("actor_id") != F.col("target_id")).groupBy("target_id", "topic", "actor_id").agg(
-        F.max("w").alias("w")
+    strongest = (
+        tevents.where(F.col("actor_id") != F.col("target_id"))
+        .groupBy("target_id", "topic", "actor_id")
+        .agg(F.max("w").alias("w"))
     )
     counted = strongest.groupBy(F.col("target_id").alias("account_id"), "topic").agg(
         F.count(F.lit(1)).alias("recognizers"), F.sum("w").alias("recognition")
@@ -85,7 +89,8 @@ def recognition(tevents: DataFrame, max_share: float = 1.0) -> DataFrame:
         return counted
     capped = capped_sum(strongest.withColumnRenamed("target_id", "account_id"), ["account_id", "topic"], "w", max_share)
     return counted.join(capped, ["account_id", "topic"]).select(
-        "account_id", "topic", "recognizers", F.col("capped").alias("recognition"))
+        "account_id", "topic", "recognizers", F.col("capped").alias("recognition")
+    )
 
 
 def scale_recognition(rec: DataFrame, volume: DataFrame | None) -> DataFrame:
@@ -96,16 +101,25 @@ def scale_recognition(rec: DataFrame, volume: DataFrame | None) -> DataFrame:
         return rec
     v = volume.select(F.col("dst").alias("account_id"), "volume")
     return rec.join(v, "account_id", "left").select(
-        *[(F.col("recognition") * F.coalesce(F.col("volume"), F.lit(1.0))).alias("recognition") if c == "recognition" else F.col(c)
-          for c in rec.columns]
+        *[
+            (F.col("recognition") * F.coalesce(F.col("volume"), F.lit(1.0))).alias("recognition")
+            if c == "recognition"
+            else F.col(c)
+            for c in rec.columns
+        ]
     )
 
 
 def ranked_topics(rec: DataFrame, min_recognized: int) -> list[str]:
     """Topics with at least ``min_recognized`` recognised accounts, sorted (slots 1..K)."""
     # recognised: a recognition above 0 (one recognizer alone makes none: jobs.sparks.capped_sum)
-    rows = (rec.where(F.col("recognition") > 0).groupBy("topic").agg(F.count(F.lit(1)).alias("n"))
-            .where(F.col("n") >= int(min_recognized)).collect())
+    rows = (
+        rec.where(F.col("recognition") > 0)
+        .groupBy("topic")
+        .agg(F.count(F.lit(1)).alias("n"))
+        .where(F.col("n") >= int(min_recognized))
+        .collect()
+    )
     return sorted(r["topic"] for r in rows)
 
 
@@ -134,16 +148,20 @@ def same_boards(ptopics: DataFrame, topics: list[str], ancestors: Callable[[str]
         F.sum(F.xxhash64("post_id", "author_id").cast("decimal(20,0)")).alias("h1"),
         F.sum(F.hash("author_id", "post_id").cast("long")).alias("h2"),
     )
-    groups = [sorted(r["ts"]) for r in sig.groupBy("n", "h1", "h2").agg(F.collect_list("topic").alias("ts"))
-              .where(F.size("ts") > 1).collect()]
+    groups = [
+        sorted(r["ts"])
+        for r in sig.groupBy("n", "h1", "h2").agg(F.collect_list("topic").alias("ts")).where(F.size("ts") > 1).collect()
+    ]
     if not groups:
         return {}
     group_of = F.create_map(*[x for g, ts in enumerate(groups) for t in ts for x in (F.lit(t), F.lit(g))])
     on_all = (
         p.select("post_id", "author_id", group_of[F.col("topic")].alias("g"))
         .where(F.col("g").isNotNull())
-        .groupBy("g", "post_id", "author_id").agg(F.count(F.lit(1)).alias("k"))
-        .groupBy("g").agg(F.min("k").alias("k"))
+        .groupBy("g", "post_id", "author_id")
+        .agg(F.count(F.lit(1)).alias("k"))
+        .groupBy("g")
+        .agg(F.min("k").alias("k"))
         .collect()
     )
     exact = {r["g"] for r in on_all if r["k"] == len(groups[r["g"]])}
@@ -158,8 +176,12 @@ def same_boards(ptopics: DataFrame, topics: list[str], ancestors: Callable[[str]
 
 def activity(posts: DataFrame, ptopics: DataFrame, events: DataFrame, tevents: DataFrame, prior: float) -> DataFrame:
     """``account_id, topic, own_posts, own_engagements, interest`` for every account active on a topic."""
-    own_posts = ptopics.groupBy(F.col("author_id").alias("account_id"), "topic").agg(F.count(F.lit(1)).alias("own_posts"))
-    own_eng = tevents.groupBy(F.col("actor_id").alias("account_id"), "topic").agg(F.count(F.lit(1)).alias("own_engagements"))
+    own_posts = ptopics.groupBy(F.col("author_id").alias("account_id"), "topic").agg(
+        F.count(F.lit(1)).alias("own_posts")
+    )
+    own_eng = tevents.groupBy(F.col("actor_id").alias("account_id"), "topic").agg(
+        F.count(F.lit(1)).alias("own_engagements")
+    )
     n_posts = posts.groupBy(F.col("author_id").alias("account_id")).agg(F.count(F.lit(1)).alias("_p"))
     n_eng = events.groupBy(F.col("actor_id").alias("account_id")).agg(F.count(F.lit(1)).alias("_e"))
     act = own_posts.join(own_eng, ["account_id", "topic"], "full").na.fill(0, ["own_posts", "own_engagements"])
@@ -167,7 +189,10 @@ def activity(posts: DataFrame, ptopics: DataFrame, events: DataFrame, tevents: D
     denom = F.coalesce("_p", F.lit(0)) + F.coalesce("_e", F.lit(0)) + F.lit(float(prior))
     share = (F.col("own_posts") + F.col("own_engagements")) / F.when(denom > 0, denom).otherwise(F.lit(1.0))
     return act.select(
-        "account_id", "topic", "own_posts", "own_engagements",
+        "account_id",
+        "topic",
+        "own_posts",
+        "own_engagements",
         F.round(F.least(F.lit(100.0), F.lit(100.0) * share), 4).alias("interest"),
     )
 
@@ -176,7 +201,9 @@ def _slot_index(topics: list[str]) -> F.Column:
     return F.create_map(*[x for i, t in enumerate(topics, start=1) for x in (F.lit(t), F.lit(i))])
 
 
-def slot_factors(edges: DataFrame, tevents: DataFrame | None, topics: list[str], offtopic: float, trust: bool = False) -> DataFrame:
+def slot_factors(
+    edges: DataFrame, tevents: DataFrame | None, topics: list[str], offtopic: float, trust: bool = False
+) -> DataFrame:
     """``src, dst, w, m``: the slot weights of :func:`slot_edges` in factored form (see
     :func:`jobs.pagerank.pagerank_arrays`, ``scale`` = :func:`slot_scale`): the pair's weight
     ``w``, and in ``m`` the multiplier of every slot that differs from the off-topic factor:
@@ -190,7 +217,9 @@ def slot_factors(edges: DataFrame, tevents: DataFrame | None, topics: list[str],
     if k:
         idx = _slot_index(topics)
         on = (
-            tevents.select(F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), idx[F.col("topic")].alias("slot"), "w")
+            tevents.select(
+                F.col("actor_id").alias("src"), F.col("target_id").alias("dst"), idx[F.col("topic")].alias("slot"), "w"
+            )
             .where(F.col("slot").isNotNull())
             .groupBy("src", "dst", "slot")
             .agg(F.sum("w").alias("on"))
@@ -211,7 +240,9 @@ def slot_scale(slots: int, offtopic: float) -> list[float]:
     return [1.0] + [float(offtopic)] * (slots - 1)
 
 
-def slot_edges(edges: DataFrame, tevents: DataFrame | None, topics: list[str], offtopic: float, trust: bool = False) -> DataFrame:
+def slot_edges(
+    edges: DataFrame, tevents: DataFrame | None, topics: list[str], offtopic: float, trust: bool = False
+) -> DataFrame:
     """``src, dst, w``: per pair, [global weight, weight for topic 1, ..., topic K] (and, with
     ``trust``, the global weight once more for the trusted-seed slot K + 1): :func:`slot_factors`
     written out as arrays.
@@ -230,14 +261,18 @@ def slot_teleport(accounts: DataFrame, rec: DataFrame, topics: list[str], seeds:
     k = len(topics)
     ids = accounts.where(F.col("account_id").isNotNull()).select(F.col("account_id").alias("id")).distinct()
     if seeds is not None:
-        ids = ids.join(seeds.select(F.col("account_id").alias("id"), F.lit(1.0).alias("_seed")).distinct(), "id", "left")
+        ids = ids.join(
+            seeds.select(F.col("account_id").alias("id"), F.lit(1.0).alias("_seed")).distinct(), "id", "left"
+        )
         seed = F.array(F.coalesce(F.col("_seed"), F.lit(0.0)))
     if k == 0:
         v = F.array(F.lit(1.0))
         return ids.select("id", (F.concat(v, seed) if seeds is not None else v).alias("v"))
     idx = _slot_index(topics)
     r = (
-        rec.select(F.col("account_id").alias("id"), idx[F.col("topic")].alias("slot"), F.col("recognition").cast("double"))
+        rec.select(
+            F.col("account_id").alias("id"), idx[F.col("topic")].alias("slot"), F.col("recognition").cast("double")
+        )
         .where(F.col("slot").isNotNull())
         .groupBy("id")
         .agg(F.map_from_entries(F.collect_list(F.struct("slot", "recognition"))).alias("_r"))
@@ -260,7 +295,9 @@ def topic_ranks(ranks: DataFrame, topics: list[str], only: DataFrame | None = No
     if only is not None:
         slot = _slot_index(topics)[F.col("topic")] if topics else F.lit(None).cast("int")
         return (
-            only.select("account_id", "topic").where(slot.isNotNull()).distinct()
+            only.select("account_id", "topic")
+            .where(slot.isNotNull())
+            .distinct()
             .join(ranks.select(F.col("id").alias("account_id"), "pr"), "account_id")
             .select("account_id", "topic", F.get("pr", slot).alias("topic_rank"))
         )
@@ -274,10 +311,20 @@ def topic_ranks(ranks: DataFrame, topics: list[str], only: DataFrame | None = No
 def kinds_mix(events: DataFrame, keys: list[str]) -> DataFrame:
     """``*keys, events, kinds``: interaction count and kind mix ('reply=3,like=1', most frequent first)."""
     c = events.groupBy(*keys, "kind").agg(F.count(F.lit(1)).alias("n"))
-    return c.groupBy(*keys).agg(
-        F.sum("n").alias("events"),
-        F.array_sort(F.collect_list(F.struct((-F.col("n")).alias("neg"), F.col("kind"), F.col("n")))).alias("_k"),
-    ).select(*keys, "events", F.concat_ws(",", F.transform("_k", lambda x: F.concat(x["kind"], F.lit("="), x["n"].cast("string")))).alias("kinds"))
+    return (
+        c.groupBy(*keys)
+        .agg(
+            F.sum("n").alias("events"),
+            F.array_sort(F.collect_list(F.struct((-F.col("n")).alias("neg"), F.col("kind"), F.col("n")))).alias("_k"),
+        )
+        .select(
+            *keys,
+            "events",
+            F.concat_ws(",", F.transform("_k", lambda x: F.concat(x["kind"], F.lit("="), x["n"].cast("string")))).alias(
+                "kinds"
+            ),
+        )
+    )
 
 
 def contributors(
@@ -320,25 +367,26 @@ def contributors(
     norm = F.greatest(nonneg(weight("w")), nonneg(weight("n"))) if "n" in edges.columns else nonneg(weight("w"))
     into = edges.join(top.select(F.col("account_id").alias("dst"), "slot"), "dst")
     need = into.select("src", "dst", "slot", nonneg(weight("w")).alias("_w"))
-    out = (
-        edges.join(need.select("src", "slot").distinct(), "src")
-        .groupBy("src", "slot")
-        .agg(F.sum(norm).alias("_out"))
-    )
+    out = edges.join(need.select("src", "slot").distinct(), "src").groupBy("src", "slot").agg(F.sum(norm).alias("_out"))
     own = top.join(ranks.select(F.col("id").alias("account_id"), "pr"), "account_id").select(
-        "account_id", "slot", F.get("pr", F.col("slot")).alias("_rank"))
+        "account_id", "slot", F.get("pr", F.col("slot")).alias("_rank")
+    )
     flows = (
         need.join(out, ["src", "slot"])
         .join(ranks.select(F.col("id").alias("src"), "pr"), "src")
         .select(
-            F.col("dst").alias("account_id"), "slot", F.col("src").alias("contributor_id"),
+            F.col("dst").alias("account_id"),
+            "slot",
+            F.col("src").alias("contributor_id"),
             (F.lit(float(damping)) * F.get("pr", F.col("slot")) * F.col("_w") / F.col("_out")).alias("flow"),
         )
         .where(F.col("flow") > 0)
         .join(own.where(F.col("_rank") > 0), ["account_id", "slot"])
     )
     if cap and any(0 < c < 1 for c in cap):
-        share = F.coalesce(F.get(F.array(*[F.lit(float(c) if 0 < c < 1 else 0.0) for c in cap]), F.col("slot")), F.lit(0.0))
+        share = F.coalesce(
+            F.get(F.array(*[F.lit(float(c) if 0 < c < 1 else 0.0) for c in cap]), F.col("slot")), F.lit(0.0)
+        )
         held = F.when(share > 0, F.least(F.col("flow"), share * F.col("_rank"))).otherwise(F.col("flow"))
         flows = flows.withColumn("flow", held)
     per = Window.partitionBy("account_id", "slot")
@@ -347,7 +395,10 @@ def contributors(
     # the same ranks on a rerun, and equal shown shares are listed by contributor_id.
     ordered = per.orderBy(F.col("share").desc(), F.col("contributor_id"))
     shares = flows.select(
-        "account_id", "slot", "contributor_id", F.round(F.col("flow") / F.col("_rank"), 6).alias("share"),
+        "account_id",
+        "slot",
+        "contributor_id",
+        F.round(F.col("flow") / F.col("_rank"), 6).alias("share"),
         (F.lit(1.0) - F.sum("flow").over(per) / F.col("_rank")).alias("base_share"),
     )
     # a contributor whose share shows as 0 (below 0.0000005: a source the cap left with almost no

@@ -56,7 +56,9 @@ def read_seed_file(path: str | Path) -> list[tuple[str, str]]:
     return out
 
 
-def trusted_seeds(spark: SparkSession, accounts: DataFrame, network: str, day: dt.date, settings: Settings) -> DataFrame:
+def trusted_seeds(
+    spark: SparkSession, accounts: DataFrame, network: str, day: dt.date, settings: Settings
+) -> DataFrame:
     """``account_id`` of the network's trusted seeds among the day's accounts."""
     ids = accounts.where(F.col("account_id").isNotNull())
     if settings.trust_seeds:
@@ -84,7 +86,8 @@ def with_spam_mass(scored: DataFrame, trust: DataFrame | None, seeds: int, n: in
     return out.withColumn("spam_mass", F.when(F.col("pagerank") > 0, mass)).withColumn(
         "spam_flag",
         F.coalesce(
-            (F.col("spam_mass") >= F.lit(settings.spam_mass_flag)) & (F.col("influence") >= F.lit(settings.spam_flag_min_influence)),
+            (F.col("spam_mass") >= F.lit(settings.spam_mass_flag))
+            & (F.col("influence") >= F.lit(settings.spam_flag_min_influence)),
             F.lit(False),
         ),
     )

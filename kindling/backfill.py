@@ -67,7 +67,9 @@ def days_between(start: dt.date, end: dt.date) -> list[dt.date]:
     return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def backfill(settings: Settings, start: dt.date, end: dt.date, force: bool = False, spark=None, stream=sys.stderr) -> list[DayResult]:
+def backfill(
+    settings: Settings, start: dt.date, end: dt.date, force: bool = False, spark=None, stream=sys.stderr
+) -> list[DayResult]:
     lake = Lake(settings.lake)
     days = days_between(start, end)
     published = set(lake.published_dates("account_scores"))
@@ -81,8 +83,14 @@ def backfill(settings: Settings, start: dt.date, end: dt.date, force: bool = Fal
         t0 = time.time()
         run_id = new_run_id(day)
         try:
-            run_day(settings, day, run_id=run_id, spark=spark, log=lambda m: None,
-                    on_step=lambda step, i, day=day, t0=t0: progress.step(day, i, step, t0))
+            run_day(
+                settings,
+                day,
+                run_id=run_id,
+                spark=spark,
+                log=lambda m: None,
+                on_step=lambda step, i, day=day, t0=t0: progress.step(day, i, step, t0),
+            )
             results.append(DayResult(day, "published", time.time() - t0, run_id))
         except KeyboardInterrupt:
             raise

@@ -1,15 +1,15 @@
 """The ``kindling`` command line.
 
-    kindling generate   synthetic snapshots with planted truth
-    kindling run        the daily job for one date, without Airflow
-    kindling backfill   a range of days, in order, skipping published ones
-    kindling step       one non-Spark step (Airflow tasks call this)
-    kindling submit     one Spark step through spark-submit (Airflow tasks call this)
-    kindling rank       weighted PageRank of an edge list
-    kindling query      answers from the published tables (top, account, explain, movers, runs, sql)
-    kindling report     the HTML report of a published date
-    kindling import     snapshot folders from other formats (SNAP edge lists)
-    kindling evaluate   topic scores against the planted ground truth of generated snapshots
+kindling generate   synthetic snapshots with planted truth
+kindling run        the daily job for one date, without Airflow
+kindling backfill   a range of days, in order, skipping published ones
+kindling step       one non-Spark step (Airflow tasks call this)
+kindling submit     one Spark step through spark-submit (Airflow tasks call this)
+kindling rank       weighted PageRank of an edge list
+kindling query      answers from the published tables (top, account, explain, movers, runs, sql)
+kindling report     the HTML report of a published date
+kindling import     snapshot folders from other formats (SNAP edge lists)
+kindling evaluate   topic scores against the planted ground truth of generated snapshots
 """
 
 from __future__ import annotations
@@ -100,12 +100,22 @@ def _cmd_rank(args) -> int:
     settings = _settings(args)
     spark = session(settings, app_name="kindling-rank", master=settings.spark_master)
     try:
-        result = rank_edges(spark, args.edges, args.out, damping=args.damping, tol=args.tol, max_iter=args.max_iter,
-                            engine=settings.pagerank_engine, vector_max_mb=settings.pagerank_vector_max_mb)
+        result = rank_edges(
+            spark,
+            args.edges,
+            args.out,
+            damping=args.damping,
+            tol=args.tol,
+            max_iter=args.max_iter,
+            engine=settings.pagerank_engine,
+            vector_max_mb=settings.pagerank_vector_max_mb,
+        )
     finally:
         spark.stop()
-    print(f"wrote {result['vertices']} ranks to {args.out} in {result['iterations']} iterations "
-          f"({'converged' if result['converged'] else 'NOT converged'})")
+    print(
+        f"wrote {result['vertices']} ranks to {args.out} in {result['iterations']} iterations "
+        f"({'converged' if result['converged'] else 'NOT converged'})"
+    )
     return 0 if result["converged"] else 3
 
 
@@ -114,8 +124,15 @@ def _cmd_query(args) -> int:
 
     lake = _settings(args).lake
     if args.what == "top" and args.topic is not None:
-        rows = query.topic_top(lake, args.topic, by=args.by or "expertise", network=args.network, date=args.date, n=args.n,
-                               people_only=args.people_only)
+        rows = query.topic_top(
+            lake,
+            args.topic,
+            by=args.by or "expertise",
+            network=args.network,
+            date=args.date,
+            n=args.n,
+            people_only=args.people_only,
+        )
         print(query.format_topic_top(rows, args.format))
     elif args.what == "top":
         if args.by is not None:
@@ -130,7 +147,9 @@ def _cmd_query(args) -> int:
             print(query.window_text(query.published_run(lake, dt.date.fromisoformat(rows[0]["dt"]))))
             print(query.scale_text(query.influence_floor(lake, args.network, rows[0]["dt"])))
     elif args.what == "reachable":
-        rows = query.reachable(lake, args.topic, network=args.network, date=args.date, n=args.n, people_only=args.people_only)
+        rows = query.reachable(
+            lake, args.topic, network=args.network, date=args.date, n=args.n, people_only=args.people_only
+        )
         print(query.format_reachable(rows, args.format))
     elif args.what == "topics":
         print(query.format_topics(query.topics(lake, network=args.network, date=args.date), args.format))
@@ -138,16 +157,24 @@ def _cmd_query(args) -> int:
         result = query.account(lake, args.account_id, network=args.network, date=args.date, topics=args.topics)
         print(query.format_account(result, args.format))
     elif args.what == "explain":
-        result = query.explain(lake, args.account_id, topic=args.topic, network=args.network, date=args.date,
-                               people_only=args.people_only, n=args.n)
+        result = query.explain(
+            lake,
+            args.account_id,
+            topic=args.topic,
+            network=args.network,
+            date=args.date,
+            people_only=args.people_only,
+            n=args.n,
+        )
         print(query.format_explain(result, args.format))
     elif args.what == "runs":
         print(query.format_runs(query.runs(lake, date=args.date, status=args.status, n=args.n), args.format))
     elif args.what == "sql":
         print(query.format_rows(query.sql(lake, args.statement), args.format))
     elif args.what == "movers":
-        result = query.movers(lake, args.network, args.date_from, args.date_to, n=args.n, topic=args.topic,
-                              people_only=args.people_only)
+        result = query.movers(
+            lake, args.network, args.date_from, args.date_to, n=args.n, topic=args.topic, people_only=args.people_only
+        )
         print(query.format_movers(result, args.format))
     else:
         raise InvalidArgument(f"unknown query {args.what!r}")
@@ -166,19 +193,30 @@ def _cmd_evaluate(args) -> int:
     from kindling.evaluate import evaluate, format_report
 
     s = _settings(args)
-    print(format_report(evaluate(s.lake, args.snapshots, args.date, baseline_lake=args.baseline_lake,
-                                 twin_lake=args.twin_lake, baseline_twin_lake=args.baseline_twin_lake,
-                                 prior=(s.responsiveness_prior_answered, s.responsiveness_prior_unanswered),
-                                 no_sparks_lake=args.no_sparks_lake),
-                        args.format))
+    print(
+        format_report(
+            evaluate(
+                s.lake,
+                args.snapshots,
+                args.date,
+                baseline_lake=args.baseline_lake,
+                twin_lake=args.twin_lake,
+                baseline_twin_lake=args.baseline_twin_lake,
+                prior=(s.responsiveness_prior_answered, s.responsiveness_prior_unanswered),
+                no_sparks_lake=args.no_sparks_lake,
+            ),
+            args.format,
+        )
+    )
     return 0
 
 
 def _cmd_import(args) -> int:
     from kindling.importer import format_summary, import_snap_edgelist
 
-    summary = import_snap_edgelist(args.file, network=args.network, kind=args.kind, out=args.out,
-                                   date=args.date, third=args.third)
+    summary = import_snap_edgelist(
+        args.file, network=args.network, kind=args.kind, out=args.out, date=args.date, third=args.third
+    )
     print(format_summary(summary))
     return 0
 
@@ -200,8 +238,13 @@ def _lake_path(value: str) -> str:
 
 def _add_lake_option(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS: a subcommand without --lake keeps what `kindling --lake X ...` set.
-    parser.add_argument("--lake", metavar="PATH", type=_lake_path, default=argparse.SUPPRESS,
-                        help="the lake folder (default: KINDLING_LAKE, else the config file's lake, else ./lake)")
+    parser.add_argument(
+        "--lake",
+        metavar="PATH",
+        type=_lake_path,
+        default=argparse.SUPPRESS,
+        help="the lake folder (default: KINDLING_LAKE, else the config file's lake, else ./lake)",
+    )
 
 
 NO_LAKE_COMMANDS = ("generate", "import")
@@ -220,7 +263,9 @@ network and the day. The table's footer prints that day's floor as published.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kindling", description="Topic-aware influence scores from social-network snapshots.")
+    p = argparse.ArgumentParser(
+        prog="kindling", description="Topic-aware influence scores from social-network snapshots."
+    )
     p.add_argument("--version", action="version", version=f"kindling {_version()}")
     _add_lake_option(p)
     sub = p.add_subparsers(dest="command", required=True)
@@ -234,18 +279,26 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run every step of the daily job for one date, without Airflow")
     r.add_argument("--date", required=True, help="snapshot date YYYY-MM-DD")
     r.add_argument("--run-id", help="run id (default: generated)")
-    r.add_argument("--in-process", action="store_true", help="run the Spark steps in this process instead of spark-submit")
+    r.add_argument(
+        "--in-process", action="store_true", help="run the Spark steps in this process instead of spark-submit"
+    )
     r.set_defaults(func=_cmd_run)
 
     b = sub.add_parser("backfill", help="run a range of days in order, skipping days already published")
     b.add_argument("--from", dest="date_from", required=True, help="first date YYYY-MM-DD")
     b.add_argument("--to", dest="date_to", required=True, help="last date YYYY-MM-DD (inclusive)")
     b.add_argument("--force", action="store_true", help="rerun days that are already published")
-    b.add_argument("--spark-submit", action="store_true",
-                   help="a spark-submit per Spark step of every day, as Airflow runs them (about 3x slower per "
-                        "small day: two JVM start-ups a day)")
-    b.add_argument("--in-process", action="store_true",
-                   help="one SparkSession for every day (the default; kept for scripts that pass it)")
+    b.add_argument(
+        "--spark-submit",
+        action="store_true",
+        help="a spark-submit per Spark step of every day, as Airflow runs them (about 3x slower per "
+        "small day: two JVM start-ups a day)",
+    )
+    b.add_argument(
+        "--in-process",
+        action="store_true",
+        help="one SparkSession for every day (the default; kept for scripts that pass it)",
+    )
     b.set_defaults(func=_cmd_backfill)
 
     s = sub.add_parser("step", help="run one non-Spark step (wait, pull, audit-in, audit-out, publish, report)")
@@ -274,28 +327,54 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--network", help="one network (default: every network; the global top needs one)")
     common.add_argument("--date", default="latest", help="YYYY-MM-DD or latest")
     common.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    qt = qs.add_parser("top", parents=[common], help="top accounts by influence, or of one topic with --topic",
-                       description="Top accounts by influence, or of one topic with --topic.", epilog=TOP_HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    qt = qs.add_parser(
+        "top",
+        parents=[common],
+        help="top accounts by influence, or of one topic with --topic",
+        description="Top accounts by influence, or of one topic with --topic.",
+        epilog=TOP_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     qt.add_argument("--topic", help="rank this topic's accounts (every network unless --network)")
     qt.add_argument("--by", choices=["expertise", "interest"], help="with --topic: order by (default expertise)")
     qt.add_argument("-n", type=int, default=20)
-    qt.add_argument("--people-only", action="store_true", help="only accounts the snapshot says are people (no organizations, bots or unknown)")
-    qh = qs.add_parser("reachable", parents=[common], help="a topic's experts most likely to answer: expertise x responsiveness")
+    qt.add_argument(
+        "--people-only",
+        action="store_true",
+        help="only accounts the snapshot says are people (no organizations, bots or unknown)",
+    )
+    qh = qs.add_parser(
+        "reachable", parents=[common], help="a topic's experts most likely to answer: expertise x responsiveness"
+    )
     qh.add_argument("--topic", required=True, help="the topic (every network that has it unless --network)")
     qh.add_argument("-n", type=int, default=20)
-    qh.add_argument("--people-only", action="store_true", help="only accounts the snapshot says are people (no organizations, bots or unknown)")
-    qs.add_parser("topics", parents=[common], help="the published topics: accounts scored, parent, and where folded topics point")
-    qa = qs.add_parser("account", parents=[common],
-                       help="one network's account: its scores and top topics (ids are per network: --network "
-                            "is needed when the id is on several)")
+    qh.add_argument(
+        "--people-only",
+        action="store_true",
+        help="only accounts the snapshot says are people (no organizations, bots or unknown)",
+    )
+    qs.add_parser(
+        "topics", parents=[common], help="the published topics: accounts scored, parent, and where folded topics point"
+    )
+    qa = qs.add_parser(
+        "account",
+        parents=[common],
+        help="one network's account: its scores and top topics (ids are per network: --network "
+        "is needed when the id is on several)",
+    )
     qa.add_argument("account_id")
     qa.add_argument("--topics", type=int, default=5, help="topics listed by expertise and by interest")
-    qe = qs.add_parser("explain", parents=[common], help="an account's contributors' shares of its score, and their change")
+    qe = qs.add_parser(
+        "explain", parents=[common], help="an account's contributors' shares of its score, and their change"
+    )
     qe.add_argument("account_id")
     qe.add_argument("-n", type=int, default=10, help="contributors listed (the rest are summed under 'others')")
     qe.add_argument("--topic", help="explain expertise in this topic (default: global influence)")
-    qe.add_argument("--people-only", action="store_true", help="only contributors the snapshot says are people (published contributor ranks kept)")
+    qe.add_argument(
+        "--people-only",
+        action="store_true",
+        help="only contributors the snapshot says are people (published contributor ranks kept)",
+    )
     qr = qs.add_parser("runs", help="run attempts, newest first, with status and failed checks")
     qr.add_argument("--date", help="only the runs of this date YYYY-MM-DD (default: every date)")
     qr.add_argument("--status", choices=["published", "failed"])
@@ -310,7 +389,11 @@ def build_parser() -> argparse.ArgumentParser:
     qm.add_argument("--to", dest="date_to", default="latest", help="YYYY-MM-DD or latest")
     qm.add_argument("--topic", help="expertise in this topic instead of global influence")
     qm.add_argument("-n", type=int, default=10, help="accounts per list")
-    qm.add_argument("--people-only", action="store_true", help="only accounts the snapshot says are people (no organizations, bots or unknown)")
+    qm.add_argument(
+        "--people-only",
+        action="store_true",
+        help="only accounts the snapshot says are people (no organizations, bots or unknown)",
+    )
     qm.add_argument("--format", choices=["table", "json", "csv"], default="table")
     q.set_defaults(func=_cmd_query)
 
@@ -323,29 +406,51 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--snapshots", required=True, help="folder holding ground_truth.parquet (kindling generate --out)")
     ev.add_argument("--date", required=True, help="published date YYYY-MM-DD or latest")
     ev.add_argument("--format", choices=["table", "json"], default="table")
-    ev.add_argument("--baseline-lake", metavar="PATH",
-                    help="lake of a run of the same snapshots with the defenses off: its ring ranks and gamer gains "
-                         "are shown beside this lake's")
-    ev.add_argument("--twin-lake", metavar="PATH",
-                    help="lake of the twin snapshots (kindling generate --no-gaming) ranked with the same settings: "
-                         "each reply gamer's gain over its own influence there")
-    ev.add_argument("--baseline-twin-lake", metavar="PATH",
-                    help="the twin snapshots ranked with the defenses off (the twin of --baseline-lake)")
-    ev.add_argument("--no-sparks-lake", metavar="PATH",
-                    help="lake of the same world generated without sparks (kindling generate --sparks 0) ranked with "
-                         "the same settings: where each spark in a top 100 ranks with no spark at all")
+    ev.add_argument(
+        "--baseline-lake",
+        metavar="PATH",
+        help="lake of a run of the same snapshots with the defenses off: its ring ranks and gamer gains "
+        "are shown beside this lake's",
+    )
+    ev.add_argument(
+        "--twin-lake",
+        metavar="PATH",
+        help="lake of the twin snapshots (kindling generate --no-gaming) ranked with the same settings: "
+        "each reply gamer's gain over its own influence there",
+    )
+    ev.add_argument(
+        "--baseline-twin-lake",
+        metavar="PATH",
+        help="the twin snapshots ranked with the defenses off (the twin of --baseline-lake)",
+    )
+    ev.add_argument(
+        "--no-sparks-lake",
+        metavar="PATH",
+        help="lake of the same world generated without sparks (kindling generate --sparks 0) ranked with "
+        "the same settings: where each spark in a top 100 ranks with no spark at all",
+    )
     ev.set_defaults(func=_cmd_evaluate)
 
     im = sub.add_parser("import", help="write snapshot folders from an external dataset")
     ims = im.add_subparsers(dest="format", required=True)
-    se = ims.add_parser("snap-edgelist", help="a SNAP edge list: 'src dst', 'src dst weight' or 'src dst unix_ts' per line")
+    se = ims.add_parser(
+        "snap-edgelist", help="a SNAP edge list: 'src dst', 'src dst weight' or 'src dst unix_ts' per line"
+    )
     se.add_argument("file", help="the edge list (whitespace-separated; '#' and '%%' lines are comments)")
     se.add_argument("--network", required=True, help="network name of the snapshot folders")
-    se.add_argument("--kind", required=True, choices=["reply", "mention", "repost"], help="interaction kind of every edge")
-    se.add_argument("--out", required=True, help="snapshot folder to write network=<n>/dt=<D>/ into (a KINDLING_SOURCE)")
+    se.add_argument(
+        "--kind", required=True, choices=["reply", "mention", "repost"], help="interaction kind of every edge"
+    )
+    se.add_argument(
+        "--out", required=True, help="snapshot folder to write network=<n>/dt=<D>/ into (a KINDLING_SOURCE)"
+    )
     se.add_argument("--date", help="YYYY-MM-DD of every interaction; required when the file has no timestamps")
-    se.add_argument("--third", choices=["auto", "weight", "timestamp"], default="auto",
-                    help="third column: auto (default) = timestamps when every value is >= 1e9, else weights")
+    se.add_argument(
+        "--third",
+        choices=["auto", "weight", "timestamp"],
+        default="auto",
+        help="third column: auto (default) = timestamps when every value is >= 1e9, else weights",
+    )
     se.set_defaults(func=_cmd_import)
 
     for name, command in sub.choices.items():

@@ -50,12 +50,24 @@ def write_pages(docs_dir: Path, result, network: str, run_name: str, run_time: d
         _write(docs_dir / page, view.render(ValidationResultsPageRenderer().render(validation)))
         _write(docs_dir / suite_page, view.render(ExpectationSuitePageRenderer().render(suite)))
         stats = validation.statistics
-        pages.append({"table": table, "suite_name": suite.name, "success": bool(validation.success),
-                      "evaluated": stats.get("evaluated_expectations"),
-                      "unsuccessful": stats.get("unsuccessful_expectations"),
-                      "page": page.as_posix(), "suite_page": suite_page.as_posix()})
-    return {"suite": result.suite, "network": network, "success": result.success, "pages": pages,
-            "checks": result.checks}
+        pages.append(
+            {
+                "table": table,
+                "suite_name": suite.name,
+                "success": bool(validation.success),
+                "evaluated": stats.get("evaluated_expectations"),
+                "unsuccessful": stats.get("unsuccessful_expectations"),
+                "page": page.as_posix(),
+                "suite_page": suite_page.as_posix(),
+            }
+        )
+    return {
+        "suite": result.suite,
+        "network": network,
+        "success": result.success,
+        "pages": pages,
+        "checks": result.checks,
+    }
 
 
 def _plain(x):
@@ -104,14 +116,19 @@ def _index_html(title: str, entries: list[dict]) -> str:
                 f"<td><a href='{e(p['page'])}'>{e(p['table'])}</a></td>"
                 f"<td class='{outcome}'>{outcome}</td>"
                 f"<td class='n'>{p['evaluated']}</td><td class='n'>{p['unsuccessful']}</td>"
-                f"<td><a href='{e(p['suite_page'])}'>{e(p['suite_name'])}</a></td></tr>")
+                f"<td><a href='{e(p['suite_page'])}'>{e(p['suite_name'])}</a></td></tr>"
+            )
         drift = (entry.get("checks") or {}).get("drift")
         if drift is not None:
-            rows.append(f"<tr><td>{e(entry['suite'])}</td><td>{e(entry['network'])}</td><td>drift</td>"
-                        f"<td class='{_drift_class(drift)}'>{e(drift['status'])}</td>"
-                        f"<td colspan='3'>{e(_drift_words(drift))}</td></tr>")
-        rows.append(f"<tr class='sum'><td colspan='3'>{e(entry['suite'])} suite, {e(entry['network'])}</td>"
-                    f"<td class='{status}'>{status}</td><td colspan='3'></td></tr>")
+            rows.append(
+                f"<tr><td>{e(entry['suite'])}</td><td>{e(entry['network'])}</td><td>drift</td>"
+                f"<td class='{_drift_class(drift)}'>{e(drift['status'])}</td>"
+                f"<td colspan='3'>{e(_drift_words(drift))}</td></tr>"
+            )
+        rows.append(
+            f"<tr class='sum'><td colspan='3'>{e(entry['suite'])} suite, {e(entry['network'])}</td>"
+            f"<td class='{status}'>{status}</td><td colspan='3'></td></tr>"
+        )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>
@@ -140,6 +157,8 @@ def _drift_words(drift: dict) -> str:
         return f"skipped: {drift.get('reason')}"
     p, s = drift["psi"], drift["spearman"]
     rho = "n/a" if s["spearman"] is None else f"{s['spearman']:.4f}"
-    return (f"against dt={drift['previous_dt']}: PSI of {p['column']} {p['value']:.4f} "
-            f"(warn > {p['warn']:g}, fail > {p['fail']:g}); Spearman of the top {s['k']} {rho} "
-            f"(warn < {s['warn']:g}; {s['common']} compared, {s['left']} left)")
+    return (
+        f"against dt={drift['previous_dt']}: PSI of {p['column']} {p['value']:.4f} "
+        f"(warn > {p['warn']:g}, fail > {p['fail']:g}); Spearman of the top {s['k']} {rho} "
+        f"(warn < {s['warn']:g}; {s['common']} compared, {s['left']} left)"
+    )

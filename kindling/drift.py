@@ -162,8 +162,9 @@ def published_window(lake: Lake, day: dt.date) -> tuple[int, int] | None:
     return (row["window_present"], row["window_expected"]) if row else None
 
 
-def window_filling(current: tuple[int, int] | None, previous: tuple[int, int] | None,
-                   previous_day: dt.date) -> str | None:
+def window_filling(
+    current: tuple[int, int] | None, previous: tuple[int, int] | None, previous_day: dt.date
+) -> str | None:
     """Why the two days' scores are not comparable for the drift gate, or None.
 
     While a network's window is still filling (a new network, an imported history, the days
@@ -201,8 +202,11 @@ def check(
     prev_scores, cur_scores = _finite(previous[SCORE]), _finite(current[SCORE])
     if len(prev_scores) == 0 or len(cur_scores) == 0:
         side = "previous" if len(prev_scores) == 0 else "current"
-        return {"status": SKIPPED, "previous_dt": previous_day.isoformat(),
-                "reason": f"no finite {SCORE} on the {side} day"}
+        return {
+            "status": SKIPPED,
+            "previous_dt": previous_day.isoformat(),
+            "reason": f"no finite {SCORE} on the {side} day",
+        }
     value = psi(prev_scores, cur_scores, resolution=RESOLUTION)
     bins = len(decile_edges(prev_scores, resolution=RESOLUTION)) + 1
     p_value = psi_p_value(value, len(prev_scores), len(cur_scores), bins)
@@ -215,11 +219,26 @@ def check(
     return {
         "status": FAIL if FAIL in statuses else WARN if WARN in statuses else OK,
         "previous_dt": previous_day.isoformat(),
-        "psi": {"column": SCORE, "value": round(value, 6), "warn": psi_warn, "fail": psi_fail, "resolution": RESOLUTION,
-                "status": psi_status, "previous_rows": len(prev_scores), "current_rows": len(cur_scores),
-                "bins": bins, "p_value": float(f"{p_value:.3g}"), "alpha": alpha, "filling": filling},
-        "spearman": {**rank, "spearman": None if rho is None else round(rho, 6), "warn": spearman_warn,
-                     "status": rank_status},
+        "psi": {
+            "column": SCORE,
+            "value": round(value, 6),
+            "warn": psi_warn,
+            "fail": psi_fail,
+            "resolution": RESOLUTION,
+            "status": psi_status,
+            "previous_rows": len(prev_scores),
+            "current_rows": len(cur_scores),
+            "bins": bins,
+            "p_value": float(f"{p_value:.3g}"),
+            "alpha": alpha,
+            "filling": filling,
+        },
+        "spearman": {
+            **rank,
+            "spearman": None if rho is None else round(rho, 6),
+            "warn": spearman_warn,
+            "status": rank_status,
+        },
     }
 
 
@@ -242,36 +261,52 @@ def findings(result: dict, day: dt.date, run_id: str) -> list[dict]:
         if p["status"] == WARN and p["value"] > p["fail"] and p.get("filling"):
             rule += f", but {p['filling']}: warned, not failed"
         elif p["status"] == WARN and p["value"] > p["fail"]:
-            rule += (f", not significant on {p['previous_rows']} and {p['current_rows']} accounts "
-                     f"(p = {p['p_value']:.2g}, gate_alpha {p['alpha']:g}): warned, not failed")
+            rule += (
+                f", not significant on {p['previous_rows']} and {p['current_rows']} accounts "
+                f"(p = {p['p_value']:.2g}, gate_alpha {p['alpha']:g}): warned, not failed"
+            )
         f = _finding("psi", rule, p["status"])
         if p["status"] == FAIL:
             f["hint"] = (
                 f"if the shift is genuine, accept it by rerunning the gate with a higher threshold for this run: "
                 f"KINDLING_DRIFT_PSI_FAIL={_above(p['value'])} kindling step audit-out --date {day} --run-id {run_id}, "
                 f"then kindling step publish --date {day} --run-id {run_id} "
-                f"(or KINDLING_DRIFT_PSI_FAIL={_above(p['value'])} kindling run --date {day})")
+                f"(or KINDLING_DRIFT_PSI_FAIL={_above(p['value'])} kindling run --date {day})"
+            )
         out.append(f)
     s = result["spearman"]
     if s["status"] != OK:
         if s["spearman"] is None:
-            rule = (f"Spearman of the top {s['k']} ranks against dt={prev} not computable: "
-                    f"only {s['common']} of {s['top']} accounts still scored ({s['left']} left)")
+            rule = (
+                f"Spearman of the top {s['k']} ranks against dt={prev} not computable: "
+                f"only {s['common']} of {s['top']} accounts still scored ({s['left']} left)"
+            )
         else:
-            rule = (f"Spearman of the top {s['k']} ranks against dt={prev} is {s['spearman']:.4f} "
-                    f"< drift_spearman_warn {s['warn']:g} ({s['common']} of {s['top']} compared, {s['left']} left)")
+            rule = (
+                f"Spearman of the top {s['k']} ranks against dt={prev} is {s['spearman']:.4f} "
+                f"< drift_spearman_warn {s['warn']:g} ({s['common']} of {s['top']} compared, {s['left']} left)"
+            )
         out.append(_finding("spearman_top_k", rule, WARN, column=RANK))
     return out
 
 
 def _finding(what: str, rule: str, severity: str, column: str = SCORE) -> dict:
     # The value is in the rule text (so that the runs row's summary shows it), not in "observed".
-    return {"table": TABLE, "expectation": f"drift_{what}", "column": column, "rule": rule,
-            "severity": severity, "file": None, "files": [], "unexpected_count": None,
-            "observed": None, "error": None, "sample": []}
+    return {
+        "table": TABLE,
+        "expectation": f"drift_{what}",
+        "column": column,
+        "rule": rule,
+        "severity": severity,
+        "file": None,
+        "files": [],
+        "unexpected_count": None,
+        "observed": None,
+        "error": None,
+        "sample": [],
+    }
 
 
 def _above(value: float) -> str:
     """A threshold just above ``value``, rounded up to 2 decimals, for the hint."""
     return f"{np.ceil(value * 100 + 1e-9) / 100:.2f}"
-

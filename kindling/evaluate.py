@@ -114,15 +114,30 @@ FLAG_MAX_UNPLANTED = 0.10  # target: at most this share of influence >= 40 flagg
 FLAG_MIN_PRECISION = 0.8  # target: at least this share of the flagged accounts planted
 # the responsiveness Beta prior (answered, unanswered) of the default settings
 DEFAULT_PRIOR = (Settings.responsiveness_prior_answered, Settings.responsiveness_prior_unanswered)
-_TRUTH_COLUMNS = ["network", "account_id", "role", "topic", "level", "propensity", "ring_id", "account_type",
-                  "popularity"]
+_TRUTH_COLUMNS = [
+    "network",
+    "account_id",
+    "role",
+    "topic",
+    "level",
+    "propensity",
+    "ring_id",
+    "account_type",
+    "popularity",
+]
 _SCORE_COLUMNS = ["topic", "account_id", "expertise", "interest"]
 
 
-def evaluate(lake_root: str | Path, snapshots_dir: str | Path, day: str | dt.date | None,
-             baseline_lake: str | Path | None = None, twin_lake: str | Path | None = None,
-             baseline_twin_lake: str | Path | None = None, prior: tuple[float, float] = DEFAULT_PRIOR,
-             no_sparks_lake: str | Path | None = None) -> dict:
+def evaluate(
+    lake_root: str | Path,
+    snapshots_dir: str | Path,
+    day: str | dt.date | None,
+    baseline_lake: str | Path | None = None,
+    twin_lake: str | Path | None = None,
+    baseline_twin_lake: str | Path | None = None,
+    prior: tuple[float, float] = DEFAULT_PRIOR,
+    no_sparks_lake: str | Path | None = None,
+) -> dict:
     """Metrics per network: ``{network: {metric: value, ..., "per_topic": [...]}}``.
 
     ``baseline_lake``: a lake of the same snapshots ranked with the defenses off; its tables of the
@@ -183,9 +198,15 @@ def _columns(folder: Path) -> list[str] | None:
     return None if first is None else pq.read_schema(first).names
 
 
-def evaluate_defenses(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame,
-                      baseline: Lake | None = None, twin: Lake | None = None,
-                      baseline_twin: Lake | None = None) -> dict | None:
+def evaluate_defenses(
+    lake: Lake,
+    day: dt.date,
+    net: str,
+    truth: pd.DataFrame,
+    baseline: Lake | None = None,
+    twin: Lake | None = None,
+    baseline_twin: Lake | None = None,
+) -> dict | None:
     """Engagement rings and reply gamers against the planted truth, for one network; None when
     ``account_scores`` of the day has no ``ring_flag`` (published before ring detection).
 
@@ -204,16 +225,21 @@ def evaluate_defenses(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame,
     flagged = set(acc.loc[acc["ring_flag"].fillna(False).astype(bool), "account_id"])
     hits = len(flagged & planted)
     out: dict = {
-        "ring_flagged": len(flagged), "ring_planted": len(planted), "ring_hits": hits,
+        "ring_flagged": len(flagged),
+        "ring_planted": len(planted),
+        "ring_hits": hits,
         "ring_precision": hits / len(flagged) if flagged else None,
         "ring_recall": hits / len(planted) if planted else None,
-        "rings_planted": int(members["ring_id"].nunique()), "rings_whole": None, "rings_detected": None,
+        "rings_planted": int(members["ring_id"].nunique()),
+        "rings_whole": None,
+        "rings_detected": None,
     }
     if "ring_id" in acc.columns:
         detected = acc.set_index("account_id")["ring_id"]
         out["rings_detected"] = int(detected.dropna().nunique())
         out["rings_whole"] = sum(
-            1 for _, g in members.groupby("ring_id")
+            1
+            for _, g in members.groupby("ring_id")
             if (found := detected.reindex(g["account_id"])).notna().all() and found.nunique() == 1
         )
     out.update(gaming_ranks(lake, day, net, truth, twin))
@@ -237,21 +263,30 @@ def gaming_ranks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, twin: 
     if acc is None:
         return None
     members = sorted(set(truth.loc[truth["role"] == "ring_member", "account_id"]))
-    out: dict = {"ring_best_global_rank": None, "ring_best_global_account": None, "ring_best_topic_rank": None,
-                 "ring_best_topic": None, "ring_best_topic_account": None}
+    out: dict = {
+        "ring_best_global_rank": None,
+        "ring_best_global_account": None,
+        "ring_best_topic_rank": None,
+        "ring_best_topic": None,
+        "ring_best_topic_account": None,
+    }
     ranked = acc[acc["account_id"].isin(members)].sort_values(["rank", "account_id"])
     if len(ranked):
         out["ring_best_global_rank"] = int(ranked["rank"].iloc[0])
         out["ring_best_global_account"] = ranked["account_id"].iloc[0]
     topics = lake.published("topic_scores", day) / f"network={net}"
     if members and _columns(topics) is not None:
-        rows = pd.read_parquet(topics, columns=["topic", "account_id", "rank_in_topic"],
-                               filters=[("account_id", "in", members)])
+        rows = pd.read_parquet(
+            topics, columns=["topic", "account_id", "rank_in_topic"], filters=[("account_id", "in", members)]
+        )
         rows = rows.sort_values(["rank_in_topic", "topic", "account_id"])
         if len(rows):
             best = rows.iloc[0]
-            out.update(ring_best_topic_rank=int(best["rank_in_topic"]), ring_best_topic=best["topic"],
-                       ring_best_topic_account=best["account_id"])
+            out.update(
+                ring_best_topic_rank=int(best["rank_in_topic"]),
+                ring_best_topic=best["topic"],
+                ring_best_topic_account=best["account_id"],
+            )
     seen = [r for r in (out["ring_best_global_rank"], out["ring_best_topic_rank"]) if r is not None]
     out["ring_top"] = RING_TOP
     out["ring_target_met"] = all(r > RING_TOP for r in seen) if seen else None
@@ -266,8 +301,15 @@ def twin_gains(acc: pd.DataFrame, twin: pd.DataFrame | None, truth: pd.DataFrame
     """Each reply gamer's influence minus its influence in the twin world (its planted baseline),
     over the gamers scored in both; the same difference for the ordinary accounts (module
     docstring) is what the gaming moved the others. All None without a twin."""
-    keys = ["twin_gamers", "twin_gain_mean", "twin_gain_max", "twin_target_met",
-            "twin_ordinary_mean", "twin_ordinary_p95", "twin_ordinary_max"]
+    keys = [
+        "twin_gamers",
+        "twin_gain_mean",
+        "twin_gain_max",
+        "twin_target_met",
+        "twin_ordinary_mean",
+        "twin_ordinary_p95",
+        "twin_ordinary_max",
+    ]
     if twin is None:
         return dict.fromkeys(keys) | {"per_gamer_twin": []}
     diff = (acc.set_index("account_id")["influence"] - twin.set_index("account_id")["influence"]).dropna()
@@ -276,9 +318,12 @@ def twin_gains(acc: pd.DataFrame, twin: pd.DataFrame | None, truth: pd.DataFrame
     gains = diff.reindex(gamers).to_numpy(dtype=float)
     gain_max = _max(gains)
     return {
-        "twin_gamers": len(gamers), "twin_gain_mean": _mean(gains), "twin_gain_max": gain_max,
+        "twin_gamers": len(gamers),
+        "twin_gain_mean": _mean(gains),
+        "twin_gain_max": gain_max,
         "twin_target_met": None if gain_max is None else gain_max <= GAMER_MAX_GAIN,
-        "twin_ordinary_mean": _mean(ordinary), "twin_ordinary_max": _max(ordinary),
+        "twin_ordinary_mean": _mean(ordinary),
+        "twin_ordinary_max": _max(ordinary),
         "twin_ordinary_p95": float(np.percentile(ordinary, 95)) if len(ordinary) else None,
         "per_gamer_twin": [{"account_id": g, "gain": float(x)} for g, x in zip(gamers, gains, strict=True)],
     }
@@ -316,18 +361,24 @@ def gamer_gains(acc: pd.DataFrame, truth: pd.DataFrame) -> dict:
     order = np.lexsort((ids, log_pop))
     placebo = []
     for pos, i in enumerate(order):
-        window = np.concatenate([order[max(0, pos - GAMER_BASELINE_K):pos], order[pos + 1:pos + 1 + GAMER_BASELINE_K]])
+        window = np.concatenate(
+            [order[max(0, pos - GAMER_BASELINE_K) : pos], order[pos + 1 : pos + 1 + GAMER_BASELINE_K]]
+        )
         if not len(window):
             continue
         nearest = window[np.lexsort((ids[window], np.abs(log_pop[window] - log_pop[i])))[:GAMER_BASELINE_K]]
         placebo.append(float(infl[i] - np.median(infl[nearest])))
     return {
-        "gamers_planted": len(gamers), "gamers": len(per_gamer),
-        "gamer_gain_mean": _mean(m["gain"] for m in per_gamer), "gamer_gain_max": gain_max,
-        "gamer_max_gain": GAMER_MAX_GAIN, "gamer_baseline_k": GAMER_BASELINE_K,
+        "gamers_planted": len(gamers),
+        "gamers": len(per_gamer),
+        "gamer_gain_mean": _mean(m["gain"] for m in per_gamer),
+        "gamer_gain_max": gain_max,
+        "gamer_max_gain": GAMER_MAX_GAIN,
+        "gamer_baseline_k": GAMER_BASELINE_K,
         "gamer_target_met": None if gain_max is None else gain_max <= GAMER_MAX_GAIN,
         "gamer_mean_target_met": None if not per_gamer else _mean(m["gain"] for m in per_gamer) <= GAMER_MAX_GAIN,
-        "ordinary_gain_mean": _mean(placebo), "ordinary_gain_max": _max(placebo),
+        "ordinary_gain_mean": _mean(placebo),
+        "ordinary_gain_max": _max(placebo),
         "ordinary_gain_p95": float(np.percentile(placebo, 95)) if placebo else None,
         "per_gamer": per_gamer,
     }
@@ -345,11 +396,22 @@ def evaluate_sparks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, no_
     the engager's recognition away as well as its flow; target 0)."""
     rows = truth[truth["role"] == "spark"].drop_duplicates("account_id")
     sparks = sorted(rows["account_id"])
-    engager = (rows.set_index("account_id")["engager_id"] if "engager_id" in rows.columns
-               else pd.Series(dtype=object)).to_dict()
-    out: dict = {"top": SPARK_TOP, "sparks_planted": len(sparks), "sparks_scored": None, "sparks_in_global_top": None,
-                 "sparks_in_topic_top": 0, "best_global_rank": None, "best_global_account": None,
-                 "best_topic_rank": None, "best_topic": None, "best_topic_account": None, "offenders": []}
+    engager = (
+        rows.set_index("account_id")["engager_id"] if "engager_id" in rows.columns else pd.Series(dtype=object)
+    ).to_dict()
+    out: dict = {
+        "top": SPARK_TOP,
+        "sparks_planted": len(sparks),
+        "sparks_scored": None,
+        "sparks_in_global_top": None,
+        "sparks_in_topic_top": 0,
+        "best_global_rank": None,
+        "best_global_account": None,
+        "best_topic_rank": None,
+        "best_topic": None,
+        "best_topic_account": None,
+        "offenders": [],
+    }
     acc = _influence(lake, day, net)
     ranks = pd.Series(dtype="int64")
     if acc is not None:
@@ -365,25 +427,35 @@ def evaluate_sparks(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, no_
         rows_t = _recognised(topics, sparks).sort_values(["rank_in_topic", "topic", "account_id"])
         if len(rows_t):
             b = rows_t.iloc[0]
-            out.update(best_topic_rank=int(b["rank_in_topic"]), best_topic=b["topic"], best_topic_account=b["account_id"])
+            out.update(
+                best_topic_rank=int(b["rank_in_topic"]), best_topic=b["topic"], best_topic_account=b["account_id"]
+            )
         tops = rows_t[rows_t["rank_in_topic"] <= SPARK_TOP]
         out["sparks_in_topic_top"] = int(tops["account_id"].nunique())
     in_global = set(ranks.index[ranks <= SPARK_TOP])
     for a in sorted(in_global | set(tops["account_id"])):
         mine = tops[tops["account_id"] == a]
-        o = {"account_id": a, "engager_id": engager.get(a), "global_rank": int(ranks[a]) if a in in_global else None,
-             "topics": [{"topic": t, "rank_in_topic": int(r)} for t, r in zip(mine["topic"], mine["rank_in_topic"], strict=True)]}
+        o = {
+            "account_id": a,
+            "engager_id": engager.get(a),
+            "global_rank": int(ranks[a]) if a in in_global else None,
+            "topics": [
+                {"topic": t, "rank_in_topic": int(r)} for t, r in zip(mine["topic"], mine["rank_in_topic"], strict=True)
+            ],
+        }
         if a in in_global:
             o["global_without"] = _global_without(lake, day, net, a, engager.get(a))
         for t in o["topics"]:
             t.update(_topic_without(lake, day, net, t["topic"], a, engager.get(a)))
         out["offenders"].append(o)
-    lifted = [o["account_id"] for o in out["offenders"]
-              if o.get("global_without", {}).get("rank_without", 0) > SPARK_TOP
-              or any(t["rank_without"] > SPARK_TOP for t in o["topics"])]
+    lifted = [
+        o["account_id"]
+        for o in out["offenders"]
+        if o.get("global_without", {}).get("rank_without", 0) > SPARK_TOP
+        or any(t["rank_without"] > SPARK_TOP for t in o["topics"])
+    ]
     out["sparks_lifted"] = len(lifted)
-    out["target_met"] = (None if not sparks else
-                         out["sparks_in_topic_top"] == 0 and not out["sparks_in_global_top"])
+    out["target_met"] = None if not sparks else out["sparks_in_topic_top"] == 0 and not out["sparks_in_global_top"]
     out["lifted_target_met"] = None if not sparks else not lifted
     out["peers"] = spark_peers(lake, day, net, truth, acc) if sparks else None
     if no_sparks is not None and sparks:
@@ -397,8 +469,9 @@ def _recognised(folder: Path, ids: list[str]) -> pd.DataFrame:
     recognised first (:func:`jobs.score.topic_scores`); an unrecognised account is not on a board's
     top, whatever its number. Its expertise is 0, but so is that of a recognised account far down a
     board (the scale clamps at 0), so expertise > 0 is not the test."""
-    t = pd.read_parquet(folder, columns=["topic", "account_id", "rank_in_topic", "recognition"],
-                        filters=[("account_id", "in", ids)])
+    t = pd.read_parquet(
+        folder, columns=["topic", "account_id", "rank_in_topic", "recognition"], filters=[("account_id", "in", ids)]
+    )
     return t[t["recognition"] > 0].drop(columns="recognition")
 
 
@@ -444,11 +517,15 @@ def spark_peers(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, acc: pd
     pool = _ordinary(truth[truth["role"] != "spark"])[["popularity", "post_rate"]].astype(float).dropna()
     if pool.empty:
         return None
-    quiet = pool[(pool["popularity"] <= pool["popularity"].median()) & (pool["post_rate"] <= pool["post_rate"].median())]
+    quiet = pool[
+        (pool["popularity"] <= pool["popularity"].median()) & (pool["post_rate"] <= pool["post_rate"].median())
+    ]
     peers = sorted(set(quiet.index) - sparks)
     out = {"peers": len(peers), "peers_in_global_top": None, "peers_in_topic_top": None}
     if acc is not None:
-        out["peers_in_global_top"] = int(acc[acc["account_id"].isin(peers) & (acc["rank"] <= SPARK_TOP)]["account_id"].nunique())
+        out["peers_in_global_top"] = int(
+            acc[acc["account_id"].isin(peers) & (acc["rank"] <= SPARK_TOP)]["account_id"].nunique()
+        )
     topics = lake.published("topic_scores", day) / f"network={net}"
     if peers and _columns(topics) is not None:
         t = _recognised(topics, peers)
@@ -476,13 +553,23 @@ def _global_without(lake: Lake, day: dt.date, net: str, account: str, engager: s
     vertices_dir = lake.published("graph_vertices", day) / f"network={net}"
     if engager is not None and _columns(edges_dir) is not None and _columns(vertices_dir) is not None:
         wcol = "flow_weight" if "flow_weight" in _columns(edges_dir) else "weight"
-        e = pd.read_parquet(edges_dir, columns=["src", "dst", wcol, "out_weight"],
-                            filters=[("dst", "==", account), ("src", "==", engager)]).rename(columns={wcol: "weight"})
-        v = pd.read_parquet(vertices_dir, columns=["id", "pagerank", "damping"], filters=[("id", "in", [account, engager])])
+        e = pd.read_parquet(
+            edges_dir,
+            columns=["src", "dst", wcol, "out_weight"],
+            filters=[("dst", "==", account), ("src", "==", engager)],
+        ).rename(columns={wcol: "weight"})
+        v = pd.read_parquet(
+            vertices_dir, columns=["id", "pagerank", "damping"], filters=[("id", "in", [account, engager])]
+        )
         e = _flow_shares(e, v)
         share = float(e["share"].max()) if len(e) else 0.0
-    acc = pd.read_parquet(lake.published("account_scores", day) / f"network={net}", columns=["account_id", "rank", "pagerank"])
-    return {"engager_share": share, "rank_without": rank_without(acc.rename(columns={"pagerank": "score"}), account, share)}
+    acc = pd.read_parquet(
+        lake.published("account_scores", day) / f"network={net}", columns=["account_id", "rank", "pagerank"]
+    )
+    return {
+        "engager_share": share,
+        "rank_without": rank_without(acc.rename(columns={"pagerank": "score"}), account, share),
+    }
 
 
 def _topic_without(lake: Lake, day: dt.date, net: str, topic: str, account: str, engager: str | None) -> dict:
@@ -493,15 +580,19 @@ def _topic_without(lake: Lake, day: dt.date, net: str, topic: str, account: str,
     folder = lake.published("score_contributors", day) / f"network={net}"
     names = _columns(folder)
     if engager is not None and names is not None and "base_share" in names:
-        listed = pd.read_parquet(folder, columns=["contributor_id", "share"],
-                                 filters=[("topic", "==", topic), ("account_id", "==", account)])
+        listed = pd.read_parquet(
+            folder, columns=["contributor_id", "share"], filters=[("topic", "==", topic), ("account_id", "==", account)]
+        )
         mine = listed[listed["contributor_id"] == engager]
         if len(mine):
             share = float(mine["share"].max())
         elif len(listed) >= Settings.contributors_k:
             share = float(listed["share"].min())
-    board = pd.read_parquet(lake.published("topic_scores", day) / f"network={net}",
-                            columns=["account_id", "rank_in_topic", "topic_rank"], filters=[("topic", "==", topic)])
+    board = pd.read_parquet(
+        lake.published("topic_scores", day) / f"network={net}",
+        columns=["account_id", "rank_in_topic", "topic_rank"],
+        filters=[("topic", "==", topic)],
+    )
     board = board.rename(columns={"rank_in_topic": "rank", "topic_rank": "score"})
     return {"engager_share": share, "rank_without": rank_without(board, account, share)}
 
@@ -542,8 +633,12 @@ def _global_shares(lake: Lake, day: dt.date, net: str) -> dict:
     best = _largest(edges.rename(columns={"dst": "account_id", "src": "contributor_id"}), ["account_id"])
     if len(best):
         b = best.iloc[0]
-        out.update(global_max_share=float(b["share"]), global_max_account=b["account_id"],
-                   global_max_contributor=b["contributor_id"], global_over=int((best["share"] > SPARK_MAX_SHARE + SHARE_NOISE).sum()))
+        out.update(
+            global_max_share=float(b["share"]),
+            global_max_account=b["account_id"],
+            global_max_contributor=b["contributor_id"],
+            global_over=int((best["share"] > SPARK_MAX_SHARE + SHARE_NOISE).sum()),
+        )
     return out
 
 
@@ -555,22 +650,34 @@ def _flow_shares(edges: pd.DataFrame, vertices: pd.DataFrame) -> pd.DataFrame:
     damping = float(vertices["damping"].iloc[0]) if len(vertices) else 0.0
     edges = edges[(edges["out_weight"] > 0) & edges["src"].isin(pr.index) & edges["dst"].isin(pr.index)]
     pr_dst = edges["dst"].map(pr).to_numpy(dtype=float)
-    flow = damping * edges["src"].map(pr).to_numpy(dtype=float) * edges["weight"].to_numpy(dtype=float) \
+    flow = (
+        damping
+        * edges["src"].map(pr).to_numpy(dtype=float)
+        * edges["weight"].to_numpy(dtype=float)
         / edges["out_weight"].to_numpy(dtype=float)
+    )
     return edges.assign(share=np.where(pr_dst > 0, flow / np.where(pr_dst > 0, pr_dst, 1.0), 0.0))
 
 
 def _topic_shares(lake: Lake, day: dt.date, net: str) -> dict:
-    keys = ["topic_pairs", "topic_max_share", "topic_max_topic", "topic_max_account", "topic_max_contributor",
-            "topic_over", "topic_over_accounts"]
+    keys = [
+        "topic_pairs",
+        "topic_max_share",
+        "topic_max_topic",
+        "topic_max_account",
+        "topic_max_contributor",
+        "topic_over",
+        "topic_over_accounts",
+    ]
     out: dict = dict.fromkeys(keys) | {"topic_published": False}
     folder = lake.published("score_contributors", day) / f"network={net}"
     topics = lake.published("topic_scores", day) / f"network={net}"
     names = _columns(folder)
     if names is None or "base_share" not in names or _columns(topics) is None:
         return out
-    ranked = pd.read_parquet(topics, columns=["topic", "account_id", "rank_in_topic"],
-                             filters=[("rank_in_topic", "<=", SPARK_TOP)])
+    ranked = pd.read_parquet(
+        topics, columns=["topic", "account_id", "rank_in_topic"], filters=[("rank_in_topic", "<=", SPARK_TOP)]
+    )
     rows = pd.read_parquet(folder, columns=["topic", "account_id", "contributor_id", "share"])
     rows = rows[rows["topic"].notna()].merge(ranked[["topic", "account_id"]], on=["topic", "account_id"])
     best = _largest(rows, ["topic", "account_id"])
@@ -578,9 +685,14 @@ def _topic_shares(lake: Lake, day: dt.date, net: str) -> dict:
     if len(best):
         b = best.iloc[0]
         over = best[best["share"] > SPARK_MAX_SHARE + SHARE_NOISE]
-        out.update(topic_max_share=float(b["share"]), topic_max_topic=b["topic"], topic_max_account=b["account_id"],
-                   topic_max_contributor=b["contributor_id"], topic_over=len(over),
-                   topic_over_accounts=int(over["account_id"].nunique()))
+        out.update(
+            topic_max_share=float(b["share"]),
+            topic_max_topic=b["topic"],
+            topic_max_account=b["account_id"],
+            topic_max_contributor=b["contributor_id"],
+            topic_over=len(over),
+            topic_over_accounts=int(over["account_id"].nunique()),
+        )
     return out
 
 
@@ -611,12 +723,18 @@ def flag_quality(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> dic
     share = int(unplanted.sum()) / n_high if n_high else None
     precision = hits / n_flagged if n_flagged else None
     return {
-        "flag_columns": flags, "min_influence": FLAG_MIN_INFLUENCE, "planted_roles": list(FLAG_ROLES),
-        "accounts_high": n_high, "flagged_high": int((high & flagged).sum()), "flagged_unplanted_high": int(unplanted.sum()),
+        "flag_columns": flags,
+        "min_influence": FLAG_MIN_INFLUENCE,
+        "planted_roles": list(FLAG_ROLES),
+        "accounts_high": n_high,
+        "flagged_high": int((high & flagged).sum()),
+        "flagged_unplanted_high": int(unplanted.sum()),
         "flagged_unplanted_share": share,
         "flagged_unplanted_target_met": None if share is None else share <= FLAG_MAX_UNPLANTED,
         "flagged_unplanted_roles": {str(k): int(v) for k, v in sorted(which.items())},
-        "flagged": n_flagged, "flagged_planted": hits, "flag_precision": precision,
+        "flagged": n_flagged,
+        "flagged_planted": hits,
+        "flag_precision": precision,
         "flag_precision_target_met": None if precision is None else precision >= FLAG_MIN_PRECISION,
     }
 
@@ -624,7 +742,9 @@ def flag_quality(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame) -> dic
 CEILING_DRAWS = 20  # draws averaged by evidence_ceiling
 
 
-def evidence_ceiling(asks, propensity, prior: tuple[float, float], draws: int = CEILING_DRAWS, seed: int = 0) -> float | None:
+def evidence_ceiling(
+    asks, propensity, prior: tuple[float, float], draws: int = CEILING_DRAWS, seed: int = 0
+) -> float | None:
     """The Spearman correlation with ``propensity`` that responsiveness would reach if every ask were
     classified right: answered ~ Binomial(asks, propensity) per account, scored with the same Beta
     prior ``(a, b)`` as ``(answered + a) / (asks + a + b)``, averaged over ``draws`` seeded draws.
@@ -641,8 +761,14 @@ def evidence_ceiling(asks, propensity, prior: tuple[float, float], draws: int = 
     return _mean(values)
 
 
-def evaluate_reach(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, topics: list[str],
-                   prior: tuple[float, float] = DEFAULT_PRIOR) -> dict | None:
+def evaluate_reach(
+    lake: Lake,
+    day: dt.date,
+    net: str,
+    truth: pd.DataFrame,
+    topics: list[str],
+    prior: tuple[float, float] = DEFAULT_PRIOR,
+) -> dict | None:
     """Responsiveness against the planted answer propensity, and ``query reachable`` against planted
     responsive experts, for one network; None when ``account_scores`` of the day has no responsiveness.
 
@@ -674,24 +800,33 @@ def evaluate_reach(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, topi
     for topic in topics:
         experts = set(truth.loc[(truth["role"] == "expert") & (truth["topic"] == topic), "account_id"]) & responsive
         listed = [r["account_id"] for r in reachable(lake.root, topic, network=net, date=day.isoformat(), n=REACH_TOP)]
-        people = [r["account_id"] for r in reachable(lake.root, topic, network=net, date=day.isoformat(), n=REACH_TOP,
-                                                     people_only=True)]
+        people = [
+            r["account_id"]
+            for r in reachable(lake.root, topic, network=net, date=day.isoformat(), n=REACH_TOP, people_only=True)
+        ]
         hits = len(experts.intersection(listed))
-        per_topic.append({
-            "topic": topic, "responsive_experts": len(experts), "hits": hits,
-            "precision": hits / min(REACH_TOP, len(experts)) if experts else None,
-            "organizations": len(orgs.intersection(listed)), "organizations_people_only": len(orgs.intersection(people)),
-        })
-    out.update({
-        "top": REACH_TOP,
-        "hits_mean": _mean(m["hits"] for m in per_topic),
-        "hits_max": _max(m["hits"] for m in per_topic),
-        "responsive_experts_max": _max(m["responsive_experts"] for m in per_topic),
-        "precision_mean": _mean(m["precision"] for m in per_topic),
-        "organizations_max": _max(m["organizations"] for m in per_topic),
-        "organizations_people_only_max": _max(m["organizations_people_only"] for m in per_topic),
-        "per_topic": per_topic,
-    })
+        per_topic.append(
+            {
+                "topic": topic,
+                "responsive_experts": len(experts),
+                "hits": hits,
+                "precision": hits / min(REACH_TOP, len(experts)) if experts else None,
+                "organizations": len(orgs.intersection(listed)),
+                "organizations_people_only": len(orgs.intersection(people)),
+            }
+        )
+    out.update(
+        {
+            "top": REACH_TOP,
+            "hits_mean": _mean(m["hits"] for m in per_topic),
+            "hits_max": _max(m["hits"] for m in per_topic),
+            "responsive_experts_max": _max(m["responsive_experts"] for m in per_topic),
+            "precision_mean": _mean(m["precision"] for m in per_topic),
+            "organizations_max": _max(m["organizations"] for m in per_topic),
+            "organizations_people_only_max": _max(m["organizations_people_only"] for m in per_topic),
+            "per_topic": per_topic,
+        }
+    )
     return out
 
 
@@ -787,8 +922,10 @@ def format_report(result: dict, fmt: str = "table") -> str:
             f"{experts} planted expert{'' if experts == 1 else 's'}",
         ]
         if m["topics_not_scored"]:
-            lines.append(f"  not scored: {', '.join(m['topics_not_scored'][:6])}"
-                         + (" ..." if len(m["topics_not_scored"]) > 6 else ""))
+            lines.append(
+                f"  not scored: {', '.join(m['topics_not_scored'][:6])}"
+                + (" ..." if len(m["topics_not_scored"]) > 6 else "")
+            )
         for k in KS:
             lines.append(f"  precision@{k:<3} {f(m[f'precision_at_{k}'])}   (hits/{k}: {f(m[f'hits_per_k_at_{k}'])})")
         lines += [
@@ -821,17 +958,23 @@ def format_report(result: dict, fmt: str = "table") -> str:
         lines += _defenses_lines(m.get("defenses"))
         lines += _spark_lines(m.get("sparks"), m.get("shares"), m.get("flags"))
         blocks.append("\n".join(lines))
-    notes = ("precision@k = experts in the top k / min(k, the topic's planted experts);\n"
-             "hits/k = experts in the top k / k. Means are over the scored planted topics.")
+    notes = (
+        "precision@k = experts in the top k / min(k, the topic's planted experts);\n"
+        "hits/k = experts in the top k / k. Means are over the scored planted topics."
+    )
     defenses = [m["defenses"] for m in result.values() if m.get("defenses")]
     if defenses:
-        notes += (f"\ngamer gain = influence - median influence of the {GAMER_BASELINE_K} ordinary persons"
-                  " of\nthe closest planted popularity.")
+        notes += (
+            f"\ngamer gain = influence - median influence of the {GAMER_BASELINE_K} ordinary persons"
+            " of\nthe closest planted popularity."
+        )
         if any(d["baseline_lake"] for d in defenses):
             notes += " Defenses off: the tables of --baseline-lake."
         if any(d.get("twin_lake") for d in defenses):
-            notes += ("\ngain over the twin = influence - influence in the same world without the gamers'"
-                      "\nstrategy (kindling generate --no-gaming): --twin-lake, --baseline-twin-lake.")
+            notes += (
+                "\ngain over the twin = influence - influence in the same world without the gamers'"
+                "\nstrategy (kindling generate --no-gaming): --twin-lake, --baseline-twin-lake."
+            )
     blocks.append(notes)
     return "\n\n".join(blocks)
 
@@ -841,9 +984,11 @@ def _defenses_lines(d: dict | None) -> list[str]:
     if d is None:
         return ["  rings and reply gamers: n/a (account_scores of the day has no ring_flag)"]
     f = _num
-    whole = ("" if d["rings_whole"] is None else
-             f"; {d['rings_whole']} of {d['rings_planted']} planted rings whole"
-             f" ({d['rings_detected']} detected)")
+    whole = (
+        ""
+        if d["rings_whole"] is None
+        else f"; {d['rings_whole']} of {d['rings_planted']} planted rings whole ({d['rings_detected']} detected)"
+    )
     lines = [
         f"  rings flagged: {d['ring_flagged']} accounts, {d['ring_hits']} of the {d['ring_planted']} planted members",
         f"    precision {f(d['ring_precision'])}  recall {f(d['ring_recall'])}{whole}",
@@ -904,23 +1049,35 @@ def _spark_lines(sp: dict | None, sh: dict | None, fl: dict | None) -> list[str]
                 f" best rank: global {_int(sp['best_global_rank'])}, topic {_int(sp['best_topic_rank'])}",
             ]
             if "sparks_lifted" in sp:
-                lines.append(f"    {sp['sparks_lifted']} there by their spark: out of the top {top}"
-                             f" without it (target 0: {_yes(sp['lifted_target_met'])})")
+                lines.append(
+                    f"    {sp['sparks_lifted']} there by their spark: out of the top {top}"
+                    f" without it (target 0: {_yes(sp['lifted_target_met'])})"
+                )
             if "world_lifted" in sp:
                 lines.append(f"    {sp['world_lifted']} there by their spark: out of a top {top} in the same world")
-                lines.append(f"      without sparks (--no-sparks-lake; target 0: {_yes(sp['world_lifted_target_met'])})")
+                lines.append(
+                    f"      without sparks (--no-sparks-lake; target 0: {_yes(sp['world_lifted_target_met'])})"
+                )
             pe = sp.get("peers")
             if pe and pe["peers"]:
+
                 def pct(n):
                     return "?" if n is None else f"{n} ({n / pe['peers']:.0%})"
 
-                share = (f"{sp['sparks_in_topic_top'] / sp['sparks_scored']:.0%} of the sparks" if sp["sparks_scored"]
-                         else "the sparks")
+                share = (
+                    f"{sp['sparks_in_topic_top'] / sp['sparks_scored']:.0%} of the sparks"
+                    if sp["sparks_scored"]
+                    else "the sparks"
+                )
                 lines += textwrap.wrap(
                     f"their {pe['peers']} unplanted peers (the sparks' pool: quiet, unpopular persons) on their own"
                     f" evidence: {pct(pe['peers_in_topic_top'])} in a topic's top {top}, {pct(pe['peers_in_global_top'])}"
                     f" in the global top {top} (against {share} in a topic's top {top})",
-                    80, initial_indent="    ", subsequent_indent="      ", break_on_hyphens=False)
+                    80,
+                    initial_indent="    ",
+                    subsequent_indent="      ",
+                    break_on_hyphens=False,
+                )
             if sp["offenders"]:
                 said = []
 
@@ -928,17 +1085,30 @@ def _spark_lines(sp: dict | None, sh: dict | None, fl: dict | None) -> list[str]
 
                 def at(rank, w, no_spark=None):
                     text = f"{rank}" if not w else f"{rank}, {w['rank_without']} without {w['engager_share']:.2f}"
-                    return text if not world else f"{text}, {'unranked' if no_spark is None else no_spark} with no spark"
+                    return (
+                        text if not world else f"{text}, {'unranked' if no_spark is None else no_spark} with no spark"
+                    )
 
                 for o in sp["offenders"]:
-                    where = ([f"global: {at(o['global_rank'], o.get('global_without'), o.get('global_no_spark_rank'))}"]
-                             if o["global_rank"] is not None else []) + [
+                    where = (
+                        [f"global: {at(o['global_rank'], o.get('global_without'), o.get('global_no_spark_rank'))}"]
+                        if o["global_rank"] is not None
+                        else []
+                    ) + [
                         f"{t['topic']}: {at(t['rank_in_topic'], t if 'rank_without' in t else None, t.get('no_spark_rank'))}"
-                        for t in o["topics"]]
+                        for t in o["topics"]
+                    ]
                     said.append(f"{o['account_id']} ({'; '.join(where)})")
-                what = "rank, rank without the engager's share" + (", rank in the world without sparks" if world else "")
-                lines += textwrap.wrap(f"in a top {top} ({what}): " + "; ".join(said), 80,
-                                       initial_indent="    ", subsequent_indent="      ", break_on_hyphens=False)
+                what = "rank, rank without the engager's share" + (
+                    ", rank in the world without sparks" if world else ""
+                )
+                lines += textwrap.wrap(
+                    f"in a top {top} ({what}): " + "; ".join(said),
+                    80,
+                    initial_indent="    ",
+                    subsequent_indent="      ",
+                    break_on_hyphens=False,
+                )
     if sh is not None:
         cap = sh["cap"]
         lines.append(f"  largest share of a score from one contributor (cap {cap:g}):")
@@ -949,8 +1119,10 @@ def _spark_lines(sp: dict | None, sh: dict | None, fl: dict | None) -> list[str]
             if not sh[f"{side}_published"]:
                 lines.append(f"    {label} top {sh['top']}: not published ({source})")
                 continue
-            lines.append(f"    {label} top {sh['top']}: max {_num(sh[f'{side}_max_share'])},"
-                         f" {sh[f'{side}_over']} of {sh[counted]} {unit} above {cap:g}")
+            lines.append(
+                f"    {label} top {sh['top']}: max {_num(sh[f'{side}_max_share'])},"
+                f" {sh[f'{side}_over']} of {sh[counted]} {unit} above {cap:g}"
+            )
             if sh[f"{side}_max_account"] is not None:
                 where = f"{sh['topic_max_topic']}: " if side == "topic" else ""
                 lines.append(f"      {where}{sh[f'{side}_max_account']} <- {sh[f'{side}_max_contributor']}")
@@ -965,8 +1137,13 @@ def _spark_lines(sp: dict | None, sh: dict | None, fl: dict | None) -> list[str]
         ]
         if fl["flagged_unplanted_roles"]:
             roles = ", ".join(f"{k} {v}" for k, v in fl["flagged_unplanted_roles"].items())
-            lines += textwrap.wrap(f"flagged, not planted, by role: {roles}", 80, initial_indent="      ",
-                                   subsequent_indent="        ", break_on_hyphens=False)
+            lines += textwrap.wrap(
+                f"flagged, not planted, by role: {roles}",
+                80,
+                initial_indent="      ",
+                subsequent_indent="        ",
+                break_on_hyphens=False,
+            )
     return lines
 
 

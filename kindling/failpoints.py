@@ -20,10 +20,10 @@ import sys
 ENV = "KINDLING_FAILPOINT"
 
 POINTS = (
-    "conform:after-first-table",       # jobs/entry.py conform_day: one conformed table written
-    "rank:mid-pagerank",               # jobs/pagerank.py: after the first block of supersteps
-    "rank:after-first-staged-table",   # jobs/entry.py _stage: one table staged, others not
-    "publish:after-first-table",       # steps.step_publish: one table swapped, others not
+    "conform:after-first-table",  # jobs/entry.py conform_day: one conformed table written
+    "rank:mid-pagerank",  # jobs/pagerank.py: after the first block of supersteps
+    "rank:after-first-staged-table",  # jobs/entry.py _stage: one table staged, others not
+    "publish:after-first-table",  # steps.step_publish: one table swapped, others not
 )
 
 

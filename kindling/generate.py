@@ -143,21 +143,102 @@ _SEQ_BITS = 24  # post key = day ordinal << 24 | seq
 
 # Generic hashtags are kept only when they name no taxonomy topic (checked at run time).
 _GENERIC_TAGS = (
-    "#tbt", "#news", "#love", "#photo", "#mood", "#monday", "#friday", "#weekend", "#happy",
-    "#throwback", "#motivation", "#goals", "#blessed", "#nofilter", "#thread", "#breaking",
-    "#update", "#live", "#community", "#tips", "#question", "#morning", "#thoughts", "#fun",
+    "#tbt",
+    "#news",
+    "#love",
+    "#photo",
+    "#mood",
+    "#monday",
+    "#friday",
+    "#weekend",
+    "#happy",
+    "#throwback",
+    "#motivation",
+    "#goals",
+    "#blessed",
+    "#nofilter",
+    "#thread",
+    "#breaking",
+    "#update",
+    "#live",
+    "#community",
+    "#tips",
+    "#question",
+    "#morning",
+    "#thoughts",
+    "#fun",
 )
 _FIRST = (
-    "Maria", "James", "Aisha", "Wei", "Olga", "Carlos", "Priya", "Tom", "Fatima", "Kenji",
-    "Lena", "Omar", "Sofia", "Ivan", "Amara", "Lucas", "Noor", "Emma", "Diego", "Hana",
-    "José", "Zoë", "Łukasz", "Chloé", "Björn", "Ana", "Mehmet", "Grace", "Ravi", "Ines",
+    "Maria",
+    "James",
+    "Aisha",
+    "Wei",
+    "Olga",
+    "Carlos",
+    "Priya",
+    "Tom",
+    "Fatima",
+    "Kenji",
+    "Lena",
+    "Omar",
+    "Sofia",
+    "Ivan",
+    "Amara",
+    "Lucas",
+    "Noor",
+    "Emma",
+    "Diego",
+    "Hana",
+    "José",
+    "Zoë",
+    "Łukasz",
+    "Chloé",
+    "Björn",
+    "Ana",
+    "Mehmet",
+    "Grace",
+    "Ravi",
+    "Ines",
 )
 _LAST = (
-    "Fox", "Garcia", "Chen", "Novak", "Okafor", "Singh", "Rossi", "Kim", "Silva", "Muller",
-    "Haddad", "Tanaka", "Berg", "Costa", "Nguyen", "Smith", "Khan", "Lopez", "Ivanova", "Park",
+    "Fox",
+    "Garcia",
+    "Chen",
+    "Novak",
+    "Okafor",
+    "Singh",
+    "Rossi",
+    "Kim",
+    "Silva",
+    "Muller",
+    "Haddad",
+    "Tanaka",
+    "Berg",
+    "Costa",
+    "Nguyen",
+    "Smith",
+    "Khan",
+    "Lopez",
+    "Ivanova",
+    "Park",
 )
-_ORG_WORDS = ("Acme", "Northwind", "Blue River", "Summit", "Atlas", "Nova", "Orbit", "Pioneer",
-              "Harbor", "Keystone", "Vertex", "Lumen", "Cedar", "Granite", "Beacon")
+_ORG_WORDS = (
+    "Acme",
+    "Northwind",
+    "Blue River",
+    "Summit",
+    "Atlas",
+    "Nova",
+    "Orbit",
+    "Pioneer",
+    "Harbor",
+    "Keystone",
+    "Vertex",
+    "Lumen",
+    "Cedar",
+    "Granite",
+    "Beacon",
+)
 _ORG_SUFFIX = ("Labs", "News", "Media", "Inc", "Group", "Foundation", "Institute", "Co", "Studio")
 
 _NICE_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -331,7 +412,11 @@ def _build_world(name: str, n: int, topics: list[str], seed: int, anchor_day: in
     per_topic_cap = max(3, int(0.2 * n / T))
     deep_cap = max(per_topic_cap, n // 50)
     for t in range(T):
-        k = min(int(rng.integers(*DEEP_EXPERTS)), deep_cap) if deep[t] else min(int(rng.integers(10, 21)), per_topic_cap)
+        k = (
+            min(int(rng.integers(*DEEP_EXPERTS)), deep_cap)
+            if deep[t]
+            else min(int(rng.integers(10, 21)), per_topic_cap)
+        )
         members = take(k, atype == PERSON)
         is_expert[members] = True
         own_topic[members] = t
@@ -427,23 +512,46 @@ def _build_world(name: str, n: int, topics: list[str], seed: int, anchor_day: in
     p_ver[atype == BOT] = 0.0
     verified = rng.random(n) < p_ver
 
-    age_days = np.where(
-        atype == BOT, rng.uniform(30, 730, size=n), rng.uniform(60, 12 * 365, size=n)
-    )
+    age_days = np.where(atype == BOT, rng.uniform(30, 730, size=n), rng.uniform(60, 12 * 365, size=n))
     created_at = (anchor_day * DAY - (age_days * DAY).astype(np.int64)).astype(np.int64)
     follower_factor = rng.lognormal(np.log(25.0), 0.5, size=n) * np.where(is_org, 3.0, 1.0)
 
     handle, display = _names(rng, n, atype, is_like_bot)
     w = _World(
-        name=name, n=n, ids=_account_ids(n), atype=atype, pop=pop, verified=verified,
-        created_at=created_at, handle=handle, display=display, follower_factor=follower_factor,
-        post_rate=post_rate, activity=activity, topical_share=topical_share, own_topic=own_topic,
-        own_share=own_share, int_ptr=int_ptr, int_topics=int_topics, expert_level=expert_level,
-        is_expert=is_expert, is_loud=is_loud, is_org=is_org, is_like_bot=is_like_bot,
-        is_gamer=is_gamer, ring=ring, rings=rings, propensity=propensity, resp_delay=resp_delay,
-        responsive=responsive, unresponsive=unresponsive, quality_glob=quality_glob,
-        top_accounts=np.sort(top_accounts), peak_hour=peak_hour,
-        follows_src=np.zeros(0, dtype=np.int64), follows_dst=np.zeros(0, dtype=np.int64),
+        name=name,
+        n=n,
+        ids=_account_ids(n),
+        atype=atype,
+        pop=pop,
+        verified=verified,
+        created_at=created_at,
+        handle=handle,
+        display=display,
+        follower_factor=follower_factor,
+        post_rate=post_rate,
+        activity=activity,
+        topical_share=topical_share,
+        own_topic=own_topic,
+        own_share=own_share,
+        int_ptr=int_ptr,
+        int_topics=int_topics,
+        expert_level=expert_level,
+        is_expert=is_expert,
+        is_loud=is_loud,
+        is_org=is_org,
+        is_like_bot=is_like_bot,
+        is_gamer=is_gamer,
+        ring=ring,
+        rings=rings,
+        propensity=propensity,
+        resp_delay=resp_delay,
+        responsive=responsive,
+        unresponsive=unresponsive,
+        quality_glob=quality_glob,
+        top_accounts=np.sort(top_accounts),
+        peak_hour=peak_hour,
+        follows_src=np.zeros(0, dtype=np.int64),
+        follows_dst=np.zeros(0, dtype=np.int64),
     )
     w.follows_src, w.follows_dst = _base_follows(w, rng, T)
     return w
@@ -554,8 +662,17 @@ def default_sparks(accounts: int) -> int:
 
 def _ordinary(w: _World) -> np.ndarray:
     """Persons with no planted role but ``account`` (as ``kindling evaluate`` counts ordinary accounts)."""
-    return ((w.atype == PERSON) & ~w.is_expert & ~w.is_loud & ~w.is_org & (w.ring < 0) & ~w.is_like_bot
-            & ~w.is_gamer & ~w.responsive & ~w.unresponsive)
+    return (
+        (w.atype == PERSON)
+        & ~w.is_expert
+        & ~w.is_loud
+        & ~w.is_org
+        & (w.ring < 0)
+        & ~w.is_like_bot
+        & ~w.is_gamer
+        & ~w.responsive
+        & ~w.unresponsive
+    )
 
 
 def _draw_sparks(w: _World, seed: int, k: int, end_day: int, n_topics: int) -> _Sparks:
@@ -567,11 +684,16 @@ def _draw_sparks(w: _World, seed: int, k: int, end_day: int, n_topics: int) -> _
     ordinary = _ordinary(w)
     # quiet as well as unpopular: an ordinary account that posts often on a niche topic collects
     # the organic recognition of a few dozen accounts there, notable evidence of its own
-    pool = (idx[ordinary & (w.pop <= np.median(w.pop[ordinary])) & (w.post_rate <= np.median(w.post_rate[ordinary]))]
-            if ordinary.any() else idx[:0])
+    pool = (
+        idx[ordinary & (w.pop <= np.median(w.pop[ordinary])) & (w.post_rate <= np.median(w.post_rate[ordinary]))]
+        if ordinary.any()
+        else idx[:0]
+    )
     if k > len(pool):
-        raise ValueError(f"sparks must be at most {len(pool)} with {w.n} accounts "
-                         "(ordinary accounts of low popularity and posting rate)")
+        raise ValueError(
+            f"sparks must be at most {len(pool)} with {w.n} accounts "
+            "(ordinary accounts of low popularity and posting rate)"
+        )
     top = np.sort(np.argsort(-w.pop, kind="stable")[: max(5, int(SPARK_ENGAGERS * w.n))])
     # the engager is a genuine top account: no bot, reply gamer or ring member
     genuine = top[(w.atype[top] != BOT) & ~w.is_like_bot[top] & ~w.is_gamer[top] & (w.ring[top] < 0)]
@@ -589,8 +711,17 @@ def _draw_sparks(w: _World, seed: int, k: int, end_day: int, n_topics: int) -> _
     variant = rng.integers(0, 1 << 30, size=k)
     is_spark = np.zeros(w.n, dtype=bool)
     is_spark[account] = True
-    return _Sparks(account=account, engager=engager, day=day, topic=topic.astype(np.int64), kind=kind,
-                   post_time=post_time, time=time, variant=variant, is_spark=is_spark)
+    return _Sparks(
+        account=account,
+        engager=engager,
+        day=day,
+        topic=topic.astype(np.int64),
+        kind=kind,
+        post_time=post_time,
+        time=time,
+        variant=variant,
+        is_spark=is_spark,
+    )
 
 
 def _spark_posts(sp: _Sparks, day: int, pool_size: int) -> tuple[_Posts, np.ndarray]:
@@ -607,8 +738,13 @@ def _with_sparks(inter: dict[str, np.ndarray], sp: _Sparks, day: int, spark_post
     today = np.nonzero(sp.day == day)[0]
     if keep.all() and not len(today):
         return inter
-    extra = {"actor": sp.engager[today], "target": sp.account[today], "kind": sp.kind[today],
-             "post": spark_posts.key, "time": sp.time[today]}
+    extra = {
+        "actor": sp.engager[today],
+        "target": sp.account[today],
+        "kind": sp.kind[today],
+        "post": spark_posts.key,
+        "time": sp.time[today],
+    }
     out = {c: np.concatenate([inter[c][keep], extra[c]]).astype(np.int64) for c in inter}
     order = np.lexsort((out["post"], out["kind"], out["target"], out["actor"], out["time"]))
     return {c: v[order] for c, v in out.items()}
@@ -679,8 +815,16 @@ def _sorted_unique(keys: np.ndarray) -> np.ndarray:
     return keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if len(keys) else keys
 
 
-def _interactions(w: _World, seed: int, day: int, today: _Posts, yesterday: _Posts,
-                  last_key: np.ndarray, n_topics: int, gaming: bool = True) -> dict[str, np.ndarray]:
+def _interactions(
+    w: _World,
+    seed: int,
+    day: int,
+    today: _Posts,
+    yesterday: _Posts,
+    last_key: np.ndarray,
+    n_topics: int,
+    gaming: bool = True,
+) -> dict[str, np.ndarray]:
     """One day's events as integer arrays: actor, target, kind, post key (-1: none), time.
 
     ``gaming`` False drops the reply gamers' strategy (their replies to the top accounts and the
@@ -826,8 +970,13 @@ def _interactions(w: _World, seed: int, day: int, today: _Posts, yesterday: _Pos
         keep &= ~gamed
     actor, target, kind, pkey, when = actor[keep], target[keep], kind[keep], pkey[keep], when[keep]
     order = np.lexsort((pkey, kind, target, actor, when))
-    return {"actor": actor[order], "target": target[order], "kind": kind[order],
-            "post": pkey[order], "time": when[order]}
+    return {
+        "actor": actor[order],
+        "target": target[order],
+        "kind": kind[order],
+        "post": pkey[order],
+        "time": when[order],
+    }
 
 
 # --------------------------------------------------------------------------- writing
@@ -848,8 +997,14 @@ def _atomic_bytes(path: Path, data: bytes) -> None:
 def _atomic_parquet(path: Path, table: pa.Table) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     pq.write_table(
-        table, tmp, compression="zstd", compression_level=3, use_dictionary=True,
-        write_statistics=True, row_group_size=1 << 20, version="2.6",
+        table,
+        tmp,
+        compression="zstd",
+        compression_level=3,
+        use_dictionary=True,
+        write_statistics=True,
+        row_group_size=1 << 20,
+        version="2.6",
     )
     os.replace(tmp, path)
 
@@ -914,10 +1069,19 @@ def _static_account_columns(w: _World) -> dict[str, list[str]]:
     return w.account_columns
 
 
-def _write_day(folder: Path, w: _World, day: int, posts: _Posts, inter: dict[str, np.ndarray],
-               follows: tuple[np.ndarray, np.ndarray], seed: int, slugs: list[str],
-               variants: list[list[str]], generics: list[str],
-               spark_posts: tuple[_Posts, np.ndarray] | None = None) -> dict[str, int]:
+def _write_day(
+    folder: Path,
+    w: _World,
+    day: int,
+    posts: _Posts,
+    inter: dict[str, np.ndarray],
+    follows: tuple[np.ndarray, np.ndarray],
+    seed: int,
+    slugs: list[str],
+    variants: list[list[str]],
+    generics: list[str],
+    spark_posts: tuple[_Posts, np.ndarray] | None = None,
+) -> dict[str, int]:
     """One snapshot folder. ``spark_posts``: the sparks' posts of the day and their hashtag variants,
     written among the others (by time) with their topic's hashtag and provider topic, drawing
     nothing from the day's streams."""
@@ -946,9 +1110,7 @@ def _write_day(folder: Path, w: _World, day: int, posts: _Posts, inter: dict[str
     P = len(posts.author)
     topic = posts.topic
     variant = rng.integers(0, 1 << 30, size=P)
-    n_gen = np.where(
-        topic >= 0, rng.choice(3, size=P, p=[0.6, 0.3, 0.1]), rng.choice(3, size=P, p=[0.5, 0.35, 0.15])
-    )
+    n_gen = np.where(topic >= 0, rng.choice(3, size=P, p=[0.6, 0.3, 0.1]), rng.choice(3, size=P, p=[0.5, 0.35, 0.15]))
     g1 = rng.integers(max(len(generics), 1), size=P)
     g2 = rng.integers(max(len(generics), 1), size=P)
     with_topics = rng.random(P) < 0.5
@@ -983,7 +1145,9 @@ def _write_day(folder: Path, w: _World, day: int, posts: _Posts, inter: dict[str
     lines = np.strings.add(line, "}\n").tolist()
     if spark_posts is not None and len(spark_posts[0].author):
         more, variant = spark_posts
-        tag = [enc(variants[t][v % len(variants[t])], ensure_ascii=False) for t, v in zip(more.topic, variant, strict=True)]
+        tag = [
+            enc(variants[t][v % len(variants[t])], ensure_ascii=False) for t, v in zip(more.topic, variant, strict=True)
+        ]
         more_pid, _ = _post_ids(more.key)
         more_values = {
             "post_id": _quoted(more_pid),
@@ -996,8 +1160,13 @@ def _write_day(folder: Path, w: _World, day: int, posts: _Posts, inter: dict[str
         for i, c in enumerate(names):
             more_line = np.strings.add(np.strings.add(more_line, ("," if i else "") + enc(c) + ":"), more_values[c])
         lines += np.strings.add(more_line, "}\n").tolist()
-        order = np.lexsort((np.concatenate([posts.key, more.key]), np.concatenate([posts.author, more.author]),
-                            np.concatenate([posts.time, more.time])))
+        order = np.lexsort(
+            (
+                np.concatenate([posts.key, more.key]),
+                np.concatenate([posts.author, more.author]),
+                np.concatenate([posts.time, more.time]),
+            )
+        )
         lines = [lines[i] for i in order]
         P += len(more.author)
     _atomic_bytes(folder / "posts.jsonl", "".join(lines).encode("utf-8"))
@@ -1023,19 +1192,21 @@ def _write_day(folder: Path, w: _World, day: int, posts: _Posts, inter: dict[str
     return {"accounts": w.n, "follows": len(follows[0]), "posts": P, "interactions": m}
 
 
-GROUND_TRUTH_SCHEMA = pa.schema([
-    pa.field("network", pa.string(), False),
-    pa.field("account_id", pa.string(), False),
-    pa.field("role", pa.string(), False),
-    pa.field("topic", pa.string(), True),
-    pa.field("level", pa.float64(), True),
-    pa.field("propensity", pa.float64(), False),
-    pa.field("ring_id", pa.string(), True),
-    pa.field("account_type", pa.string(), False),
-    pa.field("popularity", pa.float64(), False),
-    pa.field("post_rate", pa.float64(), False),
-    pa.field("engager_id", pa.string(), True),
-])
+GROUND_TRUTH_SCHEMA = pa.schema(
+    [
+        pa.field("network", pa.string(), False),
+        pa.field("account_id", pa.string(), False),
+        pa.field("role", pa.string(), False),
+        pa.field("topic", pa.string(), True),
+        pa.field("level", pa.float64(), True),
+        pa.field("propensity", pa.float64(), False),
+        pa.field("ring_id", pa.string(), True),
+        pa.field("account_type", pa.string(), False),
+        pa.field("popularity", pa.float64(), False),
+        pa.field("post_rate", pa.float64(), False),
+        pa.field("engager_id", pa.string(), True),
+    ]
+)
 
 
 def _ground_truth_rows(w: _World, slugs: list[str], sparks: _Sparks | None = None) -> list[tuple]:
@@ -1066,11 +1237,21 @@ def _ground_truth_rows(w: _World, slugs: list[str], sparks: _Sparks | None = Non
             planted.append(("spark", slugs[sparks.topic[spark_of[i]]], None, None))
             engager = str(w.ids[sparks.engager[spark_of[i]]])
         for role, topic, level, ring_id in planted:
-            rows.append((
-                w.name, str(w.ids[i]), role, topic, level, float(w.propensity[i]), ring_id,
-                ACCOUNT_TYPES[w.atype[i]], float(w.pop[i]), float(w.post_rate[i]),
-                engager if role == "spark" else None,
-            ))
+            rows.append(
+                (
+                    w.name,
+                    str(w.ids[i]),
+                    role,
+                    topic,
+                    level,
+                    float(w.propensity[i]),
+                    ring_id,
+                    ACCOUNT_TYPES[w.atype[i]],
+                    float(w.pop[i]),
+                    float(w.post_rate[i]),
+                    engager if role == "spark" else None,
+                )
+            )
     return rows
 
 
@@ -1150,8 +1331,9 @@ def generate(
             follows = _follows_of_day(w, seed, day)
             date = dt.date(1970, 1, 1) + dt.timedelta(days=day)
             folder = out / f"network={net}" / f"dt={date.isoformat()}"
-            counts = _write_day(folder, w, day, cache[day], inter, follows, seed, slugs, variants, generics,
-                                spark_posts=spark_posts)
+            counts = _write_day(
+                folder, w, day, cache[day], inter, follows, seed, slugs, variants, generics, spark_posts=spark_posts
+            )
             for k, v in counts.items():
                 rows[k] += v
             folders.append(str(folder))
@@ -1191,21 +1373,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--networks", default="alpha,beta", help="comma-separated names (default alpha,beta)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument("--end-date", default=None, help="last day, YYYY-MM-DD (default: yesterday UTC)")
-    parser.add_argument("--sparks", type=int, default=None,
-                        help="planted sparks per network: ordinary accounts engaged once by a top account and "
-                             f"by nobody else (default: accounts // {SPARK_ACCOUNTS_PER})")
-    parser.add_argument("--no-gaming", action="store_true",
-                        help="the twin world: the same snapshots without the reply gamers' strategy "
-                             "(their planted baseline; kindling evaluate --twin-lake)")
+    parser.add_argument(
+        "--sparks",
+        type=int,
+        default=None,
+        help="planted sparks per network: ordinary accounts engaged once by a top account and "
+        f"by nobody else (default: accounts // {SPARK_ACCOUNTS_PER})",
+    )
+    parser.add_argument(
+        "--no-gaming",
+        action="store_true",
+        help="the twin world: the same snapshots without the reply gamers' strategy "
+        "(their planted baseline; kindling evaluate --twin-lake)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     end = parse_date(args.end_date, "--end-date") if args.end_date else None
     nets = tuple(n.strip() for n in args.networks.split(",") if n.strip())
     t0 = time.perf_counter()
-    summary = generate(args.out, accounts=args.accounts, days=args.days, networks=nets,
-                       seed=args.seed, end_date=end, gaming=not args.no_gaming,
-                       sparks=getattr(args, "sparks", None))
+    summary = generate(
+        args.out,
+        accounts=args.accounts,
+        days=args.days,
+        networks=nets,
+        seed=args.seed,
+        end_date=end,
+        gaming=not args.no_gaming,
+        sparks=getattr(args, "sparks", None),
+    )
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     print(json.dumps(summary, indent=2))
     return 0

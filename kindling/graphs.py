@@ -27,7 +27,9 @@ def day_graph(spark, network: str, day: dt.date | str = "latest", settings: Sett
     lake = Lake(settings.lake)
     days = sorted(set(lake.published_dates("graph_edges")) & set(lake.published_dates("graph_vertices")))
     if not days:
-        raise LookupError(f"no published graph in the lake at {settings.lake} (graph_edges, graph_vertices): run the daily job first")
+        raise LookupError(
+            f"no published graph in the lake at {settings.lake} (graph_edges, graph_vertices): run the daily job first"
+        )
     if day == "latest":
         day = days[-1]
     elif isinstance(day, str):

@@ -147,7 +147,8 @@ def read_edgelist(path: str | Path, third: str = "auto", chunk_bytes: int = CHUN
                 pending = b""
             if data:
                 parsed, n_lines, ncols, first_data_line = _parse_block(
-                    path, data, next_line, ncols, first_data_line, third)
+                    path, data, next_line, ncols, first_data_line, third
+                )
                 if parsed is not None:
                     parts.append(parsed)
                 next_line += n_lines
@@ -161,12 +162,15 @@ def read_edgelist(path: str | Path, third: str = "auto", chunk_bytes: int = CHUN
     for name, values in (("source id", cols[0]), ("target id", cols[1])):
         bad = np.flatnonzero(values < 0)
         if len(bad):
-            raise EdgeListError(path, int(line[bad[0]]), f"{name} {values[bad[0]]} is negative (ids are non-negative integers)")
+            raise EdgeListError(
+                path, int(line[bad[0]]), f"{name} {values[bad[0]]} is negative (ids are non-negative integers)"
+            )
     return EdgeList(str(path), cols[0], cols[1], cols[2] if len(cols) == 3 else None, line, lines)
 
 
-def _parse_block(path: Path, data: bytes, first_line: int, ncols: int | None, first_data_line: int | None,
-                 third: str) -> tuple[tuple[np.ndarray, ...] | None, int, int | None, int | None]:
+def _parse_block(
+    path: Path, data: bytes, first_line: int, ncols: int | None, first_data_line: int | None, third: str
+) -> tuple[tuple[np.ndarray, ...] | None, int, int | None, int | None]:
     """One block of whole lines -> (columns + line numbers, lines in block, ncols, first data line)."""
     a = np.frombuffer(data, np.uint8)
     newline = a == 10
@@ -192,7 +196,7 @@ def _parse_block(path: Path, data: bytes, first_line: int, ncols: int | None, fi
     line_nos = first_line + rows.astype(np.int64)
     if ncols is None:
         i = rows[0]
-        fields = data[starts[i]:ends[i]].split()
+        fields = data[starts[i] : ends[i]].split()
         first_data_line = int(line_nos[0])
         _check_count(path, first_data_line, len(fields), None, None)
         ncols = len(fields)
@@ -202,8 +206,7 @@ def _parse_block(path: Path, data: bytes, first_line: int, ncols: int | None, fi
     return (*cols, line_nos), n_lines, ncols, first_data_line
 
 
-def _clean(a: np.ndarray, newline: np.ndarray, vis: np.ndarray, data_first: np.ndarray,
-           is_data: np.ndarray) -> bytes:
+def _clean(a: np.ndarray, newline: np.ndarray, vis: np.ndarray, data_first: np.ndarray, is_data: np.ndarray) -> bytes:
     """The block's data lines only, fields separated by exactly one space (what pyarrow.csv reads).
 
     Per byte: the line it is on, whether it starts a field, and whether it is the whitespace
@@ -231,10 +234,15 @@ def _parse_fast(clean: bytes, ncols: int, expected_rows: int) -> list[np.ndarray
         table = csv.read_csv(
             io.BytesIO(clean),
             read_options=csv.ReadOptions(column_names=names, block_size=max(1 << 20, len(clean) + 1)),
-            parse_options=csv.ParseOptions(delimiter=" ", quote_char=False, double_quote=False,
-                                           escape_char=False, ignore_empty_lines=True),
-            convert_options=csv.ConvertOptions(column_types=dict.fromkeys(names, pa.int64()), null_values=[],
-                                               strings_can_be_null=False, quoted_strings_can_be_null=False),
+            parse_options=csv.ParseOptions(
+                delimiter=" ", quote_char=False, double_quote=False, escape_char=False, ignore_empty_lines=True
+            ),
+            convert_options=csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.int64()),
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
@@ -243,8 +251,9 @@ def _parse_fast(clean: bytes, ncols: int, expected_rows: int) -> list[np.ndarray
     return [table.column(n).to_numpy() for n in names]
 
 
-def _parse_slow(path: Path, data: bytes, first_line: int, ncols: int, first_data_line: int | None,
-                third: str) -> list[np.ndarray]:
+def _parse_slow(
+    path: Path, data: bytes, first_line: int, ncols: int, first_data_line: int | None, third: str
+) -> list[np.ndarray]:
     """Line by line: the reference parser, used to name the line at fault."""
     what = ("source id", "target id", _FIELD_NAMES[third])
     out: list[list[int]] = [[] for _ in range(ncols)]
@@ -269,12 +278,18 @@ def _check_count(path: Path, line: int, n: int, ncols: int | None, first_data_li
     if ncols is not None:
         if n != ncols:
             more = "too many" if n > ncols else "too few"
-            raise EdgeListError(path, line, f"{more} columns: {n}, but the first edge (line {first_data_line}) has {ncols}")
+            raise EdgeListError(
+                path, line, f"{more} columns: {n}, but the first edge (line {first_data_line}) has {ncols}"
+            )
         return
     if n < 2:
-        raise EdgeListError(path, line, f"too few columns: {n} (expected 'src dst', 'src dst weight' or 'src dst unix_ts')")
+        raise EdgeListError(
+            path, line, f"too few columns: {n} (expected 'src dst', 'src dst weight' or 'src dst unix_ts')"
+        )
     if n > 3:
-        raise EdgeListError(path, line, f"too many columns: {n} (expected 'src dst', 'src dst weight' or 'src dst unix_ts')")
+        raise EdgeListError(
+            path, line, f"too many columns: {n} (expected 'src dst', 'src dst weight' or 'src dst unix_ts')"
+        )
 
 
 # --------------------------------------------------------------------------- interpreting
@@ -290,13 +305,19 @@ def resolve_third(edges: EdgeList, third: str = "auto") -> str:
     v, line = edges.third, edges.line
     if v is None:
         if third != "auto":
-            raise EdgeListError(edges.path, int(line[0]), f"--third {third}: the file has two columns (src dst), no {third}")
+            raise EdgeListError(
+                edges.path, int(line[0]), f"--third {third}: the file has two columns (src dst), no {third}"
+            )
         return "none"
     neg = np.flatnonzero(v < 0)
     if len(neg):
         i = neg[0]
         label = _FIELD_NAMES[third]
-        raise EdgeListError(edges.path, int(line[i]), f"negative {label} {v[i]} (weights are positive integers, timestamps Unix seconds)")
+        raise EdgeListError(
+            edges.path,
+            int(line[i]),
+            f"negative {label} {v[i]} (weights are positive integers, timestamps Unix seconds)",
+        )
     mode = third
     if third == "auto":
         big = v >= TIMESTAMP_MIN
@@ -306,14 +327,18 @@ def resolve_third(edges: EdgeList, third: str = "auto") -> str:
             i = int(np.flatnonzero(big != big[0])[0])
             first_kind, this_kind = ("a timestamp", "a weight") if big[0] else ("a weight", "a timestamp")
             raise EdgeListError(
-                edges.path, int(line[i]),
+                edges.path,
+                int(line[i]),
                 f"third value {v[i]} looks like {this_kind} but line {line[0]} has {v[0]}, {first_kind}: "
-                "the third column mixes timestamps and weights (say which with --third weight|timestamp)")
+                "the third column mixes timestamps and weights (say which with --third weight|timestamp)",
+            )
         else:
             mode = "weight"
     if mode == "weight":
-        checks = [(v == 0, "weight 0: weights are positive integers (drop the line or give it 1)"),
-                  (v > MAX_WEIGHT, f"weight above {MAX_WEIGHT:,} (a timestamp? say --third timestamp)")]
+        checks = [
+            (v == 0, "weight 0: weights are positive integers (drop the line or give it 1)"),
+            (v > MAX_WEIGHT, f"weight above {MAX_WEIGHT:,} (a timestamp? say --third timestamp)"),
+        ]
     else:
         checks = [(v >= TIMESTAMP_MAX, "timestamp after 2100-01-01 (milliseconds? timestamps are Unix seconds)")]
     for bad, why in checks:
@@ -378,11 +403,13 @@ def accounts_table(ids: np.ndarray) -> pa.Table:
         "account_type": pa.array(np.full(n, "unknown"), pa.string()),
     }
     return pa.Table.from_arrays(
-        [cols[f.name] if f.name in cols else pa.nulls(n, f.type) for f in schema], schema=schema)
+        [cols[f.name] if f.name in cols else pa.nulls(n, f.type) for f in schema], schema=schema
+    )
 
 
-def interactions_table(edges: EdgeList, rows: Interactions, network: str, kind: str,
-                       index: np.ndarray | slice = slice(None)) -> pa.Table:
+def interactions_table(
+    edges: EdgeList, rows: Interactions, network: str, kind: str, index: np.ndarray | slice = slice(None)
+) -> pa.Table:
     """The interactions table of the rows at ``index`` (one day's); event ids ``<network>-L<line>-<copy>``."""
     schema = schemas.table("interactions").arrow_schema()
     edge = rows.edge[index]
@@ -406,8 +433,16 @@ def posts_table() -> pa.Table:
 def parquet_bytes(table: pa.Table) -> bytes:
     # Same settings as kindling.generate; pyarrow writes no clock into Parquet metadata.
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd", compression_level=3, use_dictionary=True,
-                   write_statistics=True, row_group_size=1 << 20, version="2.6")
+    pq.write_table(
+        table,
+        sink,
+        compression="zstd",
+        compression_level=3,
+        use_dictionary=True,
+        write_statistics=True,
+        row_group_size=1 << 20,
+        version="2.6",
+    )
     return sink.getvalue().to_pybytes()
 
 
@@ -450,8 +485,10 @@ def manifest(tables: dict[str, pa.Table | bytes]) -> bytes:
     The file was read whole, so the day is complete by construction: the input gate then takes a
     day far from the usual volume as a real change (a warning), not a partial delivery.
     """
-    rows = {name: (t.num_rows if isinstance(t, pa.Table) else pq.read_metadata(io.BytesIO(t)).num_rows)
-            for name, t in sorted(tables.items())}
+    rows = {
+        name: (t.num_rows if isinstance(t, pa.Table) else pq.read_metadata(io.BytesIO(t)).num_rows)
+        for name, t in sorted(tables.items())
+    }
     return json.dumps({"producer": "kindling import snap-edgelist", "rows": rows}, sort_keys=True).encode()
 
 
@@ -485,11 +522,15 @@ def import_snap_edgelist(
     edges = read_edgelist(path, third, chunk_bytes)
     mode = resolve_third(edges, third)
     if mode == "timestamp" and day is not None:
-        raise InvalidArgument(f"{path}: --date is only for files without timestamps; "
-                              "the third column holds Unix timestamps, which give the dates")
+        raise InvalidArgument(
+            f"{path}: --date is only for files without timestamps; "
+            "the third column holds Unix timestamps, which give the dates"
+        )
     if mode != "timestamp" and day is None:
-        raise InvalidArgument(f"{path}: the file has no timestamps ({'weights' if mode == 'weight' else 'two columns'}): "
-                              "give --date YYYY-MM-DD for its interactions")
+        raise InvalidArgument(
+            f"{path}: the file has no timestamps ({'weights' if mode == 'weight' else 'two columns'}): "
+            "give --date YYYY-MM-DD for its interactions"
+        )
     rows = build_interactions(edges, mode, day)
     ids = sorted_unique(np.concatenate([edges.src, edges.dst]))
     t_parsed = time.perf_counter()
@@ -506,9 +547,10 @@ def import_snap_edgelist(
     per_day = {}
     for i, d in enumerate(days):
         date_d = dt.date(1970, 1, 1) + dt.timedelta(days=int(d))
-        inter = interactions_table(edges, rows, network, kind, order[bounds[i]:bounds[i + 1]])
-        written.append(str(write_day(out, network, date_d, {
-            "accounts": accounts, "posts": posts, "interactions": inter})))
+        inter = interactions_table(edges, rows, network, kind, order[bounds[i] : bounds[i + 1]])
+        written.append(
+            str(write_day(out, network, date_d, {"accounts": accounts, "posts": posts, "interactions": inter}))
+        )
         per_day[date_d.isoformat()] = inter.num_rows
     return {
         "file": str(path),

@@ -105,7 +105,9 @@ def fetch_maven(repos: tuple[str, ...] | list[str]) -> tuple[str, list[bytes]]:
                 except (NotServed, IndexError):
                     expected = None
                 if expected and hashlib.sha1(data).hexdigest() != expected:
-                    raise NotServed(f"{url}: SHA-1 {hashlib.sha1(data).hexdigest()} does not match the repository's {expected}")
+                    raise NotServed(
+                        f"{url}: SHA-1 {hashlib.sha1(data).hexdigest()} does not match the repository's {expected}"
+                    )
                 jars.append(data)
         except NotServed as e:
             reasons.append(f"{repo}: {e}")
@@ -143,12 +145,13 @@ def find_beside(relative: Path) -> tuple[Path | None, str]:
 def _clone_origin() -> Path | None:
     """The local repository this checkout was cloned from, if it was cloned from a folder."""
     try:
-        url = subprocess.run(["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"], capture_output=True,
-                             text=True, timeout=10).stdout.strip()
+        url = subprocess.run(
+            ["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     if url.startswith("file://"):
-        url = url[len("file://"):]
+        url = url[len("file://") :]
     if not url or "://" in url or (":" in url.split("/")[0]):  # a remote (https://, git@host:path)
         return None
     p = (ROOT / url).resolve()
@@ -202,19 +205,47 @@ def compile_source(source: Path, out: Path, log: Callable[[str], None] = print) 
     with tempfile.TemporaryDirectory(prefix="graphframes-build-") as tmp:
         classes = Path(tmp) / "classes"
         classes.mkdir()
-        log(f"build_engine: compiling GraphFrames {GRAPHFRAMES_VERSION} from {source} ({len(scala)} Scala and "
-            f"{len(java)} Java files; about a minute)")
+        log(
+            f"build_engine: compiling GraphFrames {GRAPHFRAMES_VERSION} from {source} ({len(scala)} Scala and "
+            f"{len(java)} Java files; about a minute)"
+        )
         steps = [
-            [_java_tool("java"), "-Xss8m", "-cp", cp, "scala.tools.nsc.Main", "-Xsource:3", "-release", "17", "-nowarn",
-             "-classpath", cp, "-d", str(classes), *map(str, scala), *map(str, java)],
-            [_java_tool("javac"), "--release", "17", "-nowarn", "-cp", f"{classes}{os.pathsep}{cp}", "-d", str(classes),
-             *map(str, java)],
+            [
+                _java_tool("java"),
+                "-Xss8m",
+                "-cp",
+                cp,
+                "scala.tools.nsc.Main",
+                "-Xsource:3",
+                "-release",
+                "17",
+                "-nowarn",
+                "-classpath",
+                cp,
+                "-d",
+                str(classes),
+                *map(str, scala),
+                *map(str, java),
+            ],
+            [
+                _java_tool("javac"),
+                "--release",
+                "17",
+                "-nowarn",
+                "-cp",
+                f"{classes}{os.pathsep}{cp}",
+                "-d",
+                str(classes),
+                *map(str, java),
+            ],
         ]
         for cmd in steps:
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0:
                 tail = "\n".join((r.stdout + r.stderr).strip().splitlines()[-20:])
-                raise GraphFramesJarError(f"compiling {source} failed ({Path(cmd[0]).name} exited {r.returncode}):\n{tail}")
+                raise GraphFramesJarError(
+                    f"compiling {source} failed ({Path(cmd[0]).name} exited {r.returncode}):\n{tail}"
+                )
         meta = classes / "META-INF"
         meta.mkdir(exist_ok=True)
         for name in ("LICENSE", "NOTICE"):  # Apache 2.0: the licence and notice travel with the binary
@@ -285,8 +316,9 @@ def _write_stamp(jar: Path, inputs: dict) -> None:
 
 
 # --- the resolution ------------------------------------------------------------------------------
-def ensure_graphframes_jar(settings: Settings | None = None, out: Path = GRAPHFRAMES_JAR,
-                           log: Callable[[str], None] = print) -> Path:
+def ensure_graphframes_jar(
+    settings: Settings | None = None, out: Path = GRAPHFRAMES_JAR, log: Callable[[str], None] = print
+) -> Path:
     """Make ``out`` the GraphFrames jar, the first of the three ways that works (module docstring).
 
     Nothing is done when the stamp beside ``out`` records the same inputs: the same named jar
@@ -321,8 +353,10 @@ def ensure_graphframes_jar(settings: Settings | None = None, out: Path = GRAPHFR
         try:
             repo, jars = fetch_maven(repos)
         except NotServed as e:
-            reasons.append(f"2. Maven ({', '.join(f'{GRAPHFRAMES_GROUP}:{a}:{GRAPHFRAMES_VERSION}' for a in GRAPHFRAMES_ARTIFACTS)}) "
-                           f"from KINDLING_GRAPHFRAMES_MAVEN_REPOS: {e}")
+            reasons.append(
+                f"2. Maven ({', '.join(f'{GRAPHFRAMES_GROUP}:{a}:{GRAPHFRAMES_VERSION}' for a in GRAPHFRAMES_ARTIFACTS)}) "
+                f"from KINDLING_GRAPHFRAMES_MAVEN_REPOS: {e}"
+            )
         else:
             _write_jar(out, jars=jars)
             _write_stamp(out, {"way": "maven", "repos": repos, "repo": repo})
@@ -339,18 +373,28 @@ def ensure_graphframes_jar(settings: Settings | None = None, out: Path = GRAPHFR
         except GraphFramesJarError as e:
             reasons.append(f"3. a compile of the source release in {source}: {e}")
         else:
-            _write_stamp(out, {"way": "source", "repos": repos, "source": str(source),
-                               "fingerprint": source_fingerprint(source)})
+            _write_stamp(
+                out, {"way": "source", "repos": repos, "source": str(source), "fingerprint": source_fingerprint(source)}
+            )
             log(f"build_engine: GraphFrames jar {out.name} compiled from {source}")
             return out
-    raise GraphFramesJarError(f"no GraphFrames {GRAPHFRAMES_VERSION} jar for {out}; each way failed:\n  " + "\n  ".join(reasons))
+    raise GraphFramesJarError(
+        f"no GraphFrames {GRAPHFRAMES_VERSION} jar for {out}; each way failed:\n  " + "\n  ".join(reasons)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m kindling.jars", description="obtain the GraphFrames jar (make env runs this)")
-    p.add_argument("--out", type=Path, default=GRAPHFRAMES_JAR, help=f"where the jar goes (default {GRAPHFRAMES_JAR.relative_to(ROOT)})")
+    p = argparse.ArgumentParser(
+        prog="python -m kindling.jars", description="obtain the GraphFrames jar (make env runs this)"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=GRAPHFRAMES_JAR,
+        help=f"where the jar goes (default {GRAPHFRAMES_JAR.relative_to(ROOT)})",
+    )
     a = p.parse_args(argv)
     try:
         ensure_graphframes_jar(out=a.out)

@@ -28,8 +28,15 @@ from pathlib import Path
 
 from kindling.validate import network_name
 
-PUBLISHED_TABLES = ("account_scores", "topic_scores", "score_contributors", "quarantine", "topics", "graph_edges", "graph_vertices")
-
+PUBLISHED_TABLES = (
+    "account_scores",
+    "topic_scores",
+    "score_contributors",
+    "quarantine",
+    "topics",
+    "graph_edges",
+    "graph_vertices",
+)
 
 
 def window_dates(day: dt.date, window_days: int) -> list[dt.date]:
@@ -273,8 +280,13 @@ class Lake:
                 rm(tmp)
             removed += self.gc_versions(table, day)
         removed += self._gc_manifests(day)
-        for pattern in (f"tables/*/.dt={d}.*", f"raw/*/.dt={d}.*", f"conformed/*/*/.dt={d}.*", f"tables/*/dt={d}/.*.tmp",
-                        f"tables/_days/dt={d}/.*"):
+        for pattern in (
+            f"tables/*/.dt={d}.*",
+            f"raw/*/.dt={d}.*",
+            f"conformed/*/*/.dt={d}.*",
+            f"tables/*/dt={d}/.*.tmp",
+            f"tables/_days/dt={d}/.*",
+        ):
             for p in sorted(self.root.glob(pattern)):
                 if p.name.endswith((".tmp", ".old", ".lnk")):
                     rm(p)
@@ -282,8 +294,11 @@ class Lake:
 
     def published_by(self, day: dt.date) -> dict[str, str]:
         """For each published table with ``dt=day``: the run id whose version its link points at."""
-        return {t: os.path.basename(os.path.realpath(self.published(t, day)))
-                for t in PUBLISHED_TABLES if self.published(t, day).is_symlink()}
+        return {
+            t: os.path.basename(os.path.realpath(self.published(t, day)))
+            for t in PUBLISHED_TABLES
+            if self.published(t, day).is_symlink()
+        }
 
 
 def _fsync_tree(root: Path) -> None:

@@ -57,14 +57,30 @@ HISTORY_DAYS = 7
 SAMPLE_SIZE = 5
 
 
-def _failure(table: str, check: str, rule: str, *, count: int | None = None, observed=None,
-             sample: list[dict] | None = None, severity: str = "fail") -> dict:
+def _failure(
+    table: str,
+    check: str,
+    rule: str,
+    *,
+    count: int | None = None,
+    observed=None,
+    sample: list[dict] | None = None,
+    severity: str = "fail",
+) -> dict:
     sample = sample or []
     files = sorted({s["_source_file"] for s in sample if s.get("_source_file")})
     return {
-        "table": table, "expectation": check, "column": None, "rule": rule, "severity": severity,
-        "file": files[0] if files else None, "files": files, "unexpected_count": count,
-        "observed": observed, "error": None, "sample": sample,
+        "table": table,
+        "expectation": check,
+        "column": None,
+        "rule": rule,
+        "severity": severity,
+        "file": files[0] if files else None,
+        "files": files,
+        "unexpected_count": count,
+        "observed": observed,
+        "error": None,
+        "sample": sample,
     }
 
 
@@ -109,8 +125,9 @@ def _verdict(p: float, alpha: float) -> tuple[str, str]:
     return "warn", f"not significant on this many rows (p = {p:.2g}, gate_alpha {alpha:g}): reported, the day goes on"
 
 
-def check_quarantine(kept: dict[str, int], quarantine: pd.DataFrame, max_share: float,
-                     alpha: float = 0.001) -> list[dict]:
+def check_quarantine(
+    kept: dict[str, int], quarantine: pd.DataFrame, max_share: float, alpha: float = 0.001
+) -> list[dict]:
     """A finding per input table whose quarantined share of rows exceeds ``max_share``: a failure
     when that is significant at ``alpha`` (:func:`share_p_value`), else a warning."""
     out = []
@@ -125,21 +142,35 @@ def check_quarantine(kept: dict[str, int], quarantine: pd.DataFrame, max_share: 
         reasons = Counter(rows["reason"])
         why = ", ".join(f"{r} {n}" for r, n in reasons.most_common(4))
         sample = [
-            {"_source_file": r.source_file, "_source_row": int(r.source_row), "column": r.column, "reason": r.reason,
-             "value": r.value}
+            {
+                "_source_file": r.source_file,
+                "_source_row": int(r.source_row),
+                "column": r.column,
+                "reason": r.reason,
+                "value": r.value,
+            }
             for r in rows.sort_values("source_row").head(SAMPLE_SIZE).itertuples()
         ]  # itertuples: quarantine columns have no leading underscore
-        out.append(_failure(
-            table, "quarantine_share",
-            f"{n_bad} of {total} rows ({share:.2%}) were quarantined, above "
-            f"quarantine_max_share {max_share:.2%} ({why}"
-            + (f"; and {cascaded} naming a quarantined account, not counted" if cascaded else "") + f"); {evidence}",
-            count=n_bad, observed=round(share, 6), sample=sample, severity=severity))
+        out.append(
+            _failure(
+                table,
+                "quarantine_share",
+                f"{n_bad} of {total} rows ({share:.2%}) were quarantined, above "
+                f"quarantine_max_share {max_share:.2%} ({why}"
+                + (f"; and {cascaded} naming a quarantined account, not counted" if cascaded else "")
+                + f"); {evidence}",
+                count=n_bad,
+                observed=round(share, 6),
+                sample=sample,
+                severity=severity,
+            )
+        )
     return out
 
 
-def check_self_interactions(interactions: pd.DataFrame | None, max_share: float,
-                            alpha: float = 0.001) -> tuple[list[dict], list[str]]:
+def check_self_interactions(
+    interactions: pd.DataFrame | None, max_share: float, alpha: float = 0.001
+) -> tuple[list[dict], list[str]]:
     """Self-interactions (actor = target): (findings, notes).
 
     Always counted in a note when there are any (the graph drops them). A finding when they are
@@ -153,19 +184,33 @@ def check_self_interactions(interactions: pd.DataFrame | None, max_share: float,
         return [], []
     n, count = len(interactions), len(self_rows)
     share = count / n
-    notes = [f"interactions: {count} of {n} ({share:.2%}) are self-interactions, carrying no credit "
-             f"(self_interaction_max_share {max_share:.2%})"]
+    notes = [
+        f"interactions: {count} of {n} ({share:.2%}) are self-interactions, carrying no credit "
+        f"(self_interaction_max_share {max_share:.2%})"
+    ]
     if share <= max_share:
         return [], notes
     severity, evidence = _verdict(share_p_value(count, n, max_share), alpha)
-    sample = [{"_source_file": r["_source_file"], "_source_row": int(r["_source_row"]), "value": r["actor_id"]}
-              for r in self_rows.sort_values("_source_row").head(SAMPLE_SIZE).to_dict("records")] \
-        if "_source_file" in self_rows.columns else []
-    return [_failure(
-        "interactions", "self_interaction_share",
-        f"{count} of {n} interactions ({share:.2%}) are self-interactions, above "
-        f"self_interaction_max_share {max_share:.2%}; {evidence}",
-        count=count, observed=round(share, 6), sample=sample, severity=severity)], notes
+    sample = (
+        [
+            {"_source_file": r["_source_file"], "_source_row": int(r["_source_row"]), "value": r["actor_id"]}
+            for r in self_rows.sort_values("_source_row").head(SAMPLE_SIZE).to_dict("records")
+        ]
+        if "_source_file" in self_rows.columns
+        else []
+    )
+    return [
+        _failure(
+            "interactions",
+            "self_interaction_share",
+            f"{count} of {n} interactions ({share:.2%}) are self-interactions, above "
+            f"self_interaction_max_share {max_share:.2%}; {evidence}",
+            count=count,
+            observed=round(share, 6),
+            sample=sample,
+            severity=severity,
+        )
+    ], notes
 
 
 def newest_published_run(lake: Lake, day: dt.date, *columns: str) -> dict | None:
@@ -179,7 +224,9 @@ def newest_published_run(lake: Lake, day: dt.date, *columns: str) -> dict | None
         if not set(columns) <= set(pq.read_schema(f).names):
             continue
         for r in pq.read_table(f, columns=["finished_at", *columns]).to_pylist():
-            if all(r[c] not in (None, "") for c in columns) and (best is None or r["finished_at"] > best["finished_at"]):
+            if all(r[c] not in (None, "") for c in columns) and (
+                best is None or r["finished_at"] > best["finished_at"]
+            ):
                 best = r
     return best
 
@@ -211,8 +258,9 @@ def published_history(lake: Lake, network: str, day: dt.date, days: int = HISTOR
     return out
 
 
-def confirmed_tables(promised: dict[str, int] | None, kept: dict[str, int],
-                     quarantine: pd.DataFrame) -> tuple[set[str], list[str]]:
+def confirmed_tables(
+    promised: dict[str, int] | None, kept: dict[str, int], quarantine: pd.DataFrame
+) -> tuple[set[str], list[str]]:
     """Tables whose every row the delivery's ``_SUCCESS`` manifest accounts for: (tables, notes).
 
     A table is confirmed when the rows read (kept plus quarantined) equal the manifest's count.
@@ -233,9 +281,16 @@ def confirmed_tables(promised: dict[str, int] | None, kept: dict[str, int],
     return confirmed, notes
 
 
-def check_volume(lake: Lake, network: str, day: dt.date, kept: dict[str, int], band: float,
-                 min_history: int, alpha: float = 0.001,
-                 confirmed: set[str] = frozenset()) -> tuple[list[dict], list[str]]:
+def check_volume(
+    lake: Lake,
+    network: str,
+    day: dt.date,
+    kept: dict[str, int],
+    band: float,
+    min_history: int,
+    alpha: float = 0.001,
+    confirmed: set[str] = frozenset(),
+) -> tuple[list[dict], list[str]]:
     """Findings for tables whose row count is outside the band around the trailing median (a failure
     when significant at ``alpha`` by :func:`volume_p_value`, else a warning); notes.
 
@@ -247,8 +302,9 @@ def check_volume(lake: Lake, network: str, day: dt.date, kept: dict[str, int], b
     for table in VOLUME_TABLES:
         past = history.get(table, [])
         if len(past) < min_history:
-            notes.append(f"{table}: volume check skipped, {len(past)} published day(s) before {day} "
-                         f"(needs {min_history})")
+            notes.append(
+                f"{table}: volume check skipped, {len(past)} published day(s) before {day} (needs {min_history})"
+            )
             continue
         median = statistics.median(past)
         n = kept.get(table, 0)
@@ -259,19 +315,32 @@ def check_volume(lake: Lake, network: str, day: dt.date, kept: dict[str, int], b
         severity, evidence = _verdict(volume_p_value(n, lo, hi, past), alpha)
         if severity == "fail" and table in confirmed:
             severity = "warn"
-            evidence += ("; but the delivery's manifest accounts for every row: a real change in activity, "
-                         "not a partial delivery; reported, the day goes on")
-        failures.append(_failure(
-            table, "volume_band",
-            f"{n} rows against a median of {median:g} over the {len(past)} published days before {day}: "
-            f"outside [{lo:g}, {hi:g}] (volume_band {band:g}); {evidence}"
-            + ("; if the change is real, rerun with KINDLING_VOLUME_BAND raised" if severity == "fail" else ""),
-            observed=n, severity=severity))
+            evidence += (
+                "; but the delivery's manifest accounts for every row: a real change in activity, "
+                "not a partial delivery; reported, the day goes on"
+            )
+        failures.append(
+            _failure(
+                table,
+                "volume_band",
+                f"{n} rows against a median of {median:g} over the {len(past)} published days before {day}: "
+                f"outside [{lo:g}, {hi:g}] (volume_band {band:g}); {evidence}"
+                + ("; if the change is real, rerun with KINDLING_VOLUME_BAND raised" if severity == "fail" else ""),
+                observed=n,
+                severity=severity,
+            )
+        )
     return failures, notes
 
 
-def audit_network(settings: Settings, lake: Lake, network: str, day: dt.date, tables: dict[str, pd.DataFrame],
-                  quarantine: pd.DataFrame) -> tuple[list[dict], list[str]]:
+def audit_network(
+    settings: Settings,
+    lake: Lake,
+    network: str,
+    day: dt.date,
+    tables: dict[str, pd.DataFrame],
+    quarantine: pd.DataFrame,
+) -> tuple[list[dict], list[str]]:
     """Every day-level rule for one network: (findings, notes). A finding's ``severity`` is
     ``fail`` (the day is refused) or ``warn`` (a limit crossed on too few rows to tell)."""
     alpha = settings.gate_alpha
@@ -279,8 +348,9 @@ def audit_network(settings: Settings, lake: Lake, network: str, day: dt.date, ta
     findings = check_quarantine(kept, quarantine, settings.quarantine_max_share, alpha)
     found, notes = check_self_interactions(tables.get("interactions"), settings.self_interaction_max_share, alpha)
     confirmed, manifest_notes = confirmed_tables(manifest_rows(lake.raw(network, day) / SUCCESS), kept, quarantine)
-    volume, volume_notes = check_volume(lake, network, day, kept, settings.volume_band, settings.volume_min_history,
-                                        alpha, confirmed)
+    volume, volume_notes = check_volume(
+        lake, network, day, kept, settings.volume_band, settings.volume_min_history, alpha, confirmed
+    )
     return findings + found + volume, notes + manifest_notes + volume_notes
 
 

@@ -94,8 +94,9 @@ def add_checks(result: SuiteResult, name: str, details: dict, findings: list[dic
     if result.results_path:
         path = Path(result.results_path)
         saved = json.loads(path.read_text())
-        saved.update({name: details, "success": result.success,
-                      "failures": result.failures, "warnings": result.warnings})
+        saved.update(
+            {name: details, "success": result.success, "failures": result.failures, "warnings": result.warnings}
+        )
         _write_json(path, saved)
 
 
@@ -139,22 +140,36 @@ def rules_for(
     accounts) enables the ``references: accounts.account_id`` checks.
     """
     rules = [
-        Rule(t.name, ",".join(t.column_names), "ExpectTableColumnsToMatchSet",
-             {"column_set": t.column_names, "exact_match": False},
-             "every schema column must be present"),
+        Rule(
+            t.name,
+            ",".join(t.column_names),
+            "ExpectTableColumnsToMatchSet",
+            {"column_set": t.column_names, "exact_match": False},
+            "every schema column must be present",
+        ),
     ]
     if t.name in NON_EMPTY_TABLES:
-        rules.append(Rule(t.name, None, "ExpectTableRowCountToBeBetween", {"min_value": 1},
-                          "must have at least one row"))
+        rules.append(
+            Rule(t.name, None, "ExpectTableRowCountToBeBetween", {"min_value": 1}, "must have at least one row")
+        )
 
     pk = t.primary_key
     if len(pk) == 1:
-        rules.append(Rule(t.name, pk[0], "ExpectColumnValuesToBeUnique", {"column": pk[0]},
-                          f"primary key {pk[0]} must be unique"))
+        rules.append(
+            Rule(
+                t.name, pk[0], "ExpectColumnValuesToBeUnique", {"column": pk[0]}, f"primary key {pk[0]} must be unique"
+            )
+        )
     elif pk:
-        rules.append(Rule(t.name, ",".join(pk), "ExpectCompoundColumnsToBeUnique",
-                          {"column_list": list(pk)},
-                          f"primary key ({', '.join(pk)}) must be unique"))
+        rules.append(
+            Rule(
+                t.name,
+                ",".join(pk),
+                "ExpectCompoundColumnsToBeUnique",
+                {"column_list": list(pk)},
+                f"primary key ({', '.join(pk)}) must be unique",
+            )
+        )
 
     day_start = day_end = None
     if day is not None:
@@ -165,51 +180,86 @@ def rules_for(
         col = {"column": f.name}
         if not f.nullable:
             what = "null or NaN" if f.type == "double" else "null"
-            rules.append(Rule(t.name, f.name, "ExpectColumnValuesToNotBeNull", col,
-                              f"must not be {what}"))
+            rules.append(Rule(t.name, f.name, "ExpectColumnValuesToNotBeNull", col, f"must not be {what}"))
         if f.allowed:
-            rules.append(Rule(t.name, f.name, "ExpectColumnValuesToBeInSet",
-                              {**col, "value_set": list(f.allowed)},
-                              f"must be one of {', '.join(f.allowed)}"))
+            rules.append(
+                Rule(
+                    t.name,
+                    f.name,
+                    "ExpectColumnValuesToBeInSet",
+                    {**col, "value_set": list(f.allowed)},
+                    f"must be one of {', '.join(f.allowed)}",
+                )
+            )
         if f.type == "double":
             # pandas' nullable Float64 keeps NaN apart from NA, and GE's not-null
             # only sees NA; a non-finite score is never valid, nullable or not.
-            rules.append(_helper_rule(t.name, f.name, "not_finite", _not_finite(f.name),
-                                      "must be a finite number (no NaN or infinity)"))
+            rules.append(
+                _helper_rule(
+                    t.name, f.name, "not_finite", _not_finite(f.name), "must be a finite number (no NaN or infinity)"
+                )
+            )
         if f.min is not None or f.max is not None:
-            rules.append(Rule(t.name, f.name, "ExpectColumnValuesToBeBetween",
-                              {**col, "min_value": f.min, "max_value": f.max},
-                              _bounds_words(f.min, f.max)))
+            rules.append(
+                Rule(
+                    t.name,
+                    f.name,
+                    "ExpectColumnValuesToBeBetween",
+                    {**col, "min_value": f.min, "max_value": f.max},
+                    _bounds_words(f.min, f.max),
+                )
+            )
         if f.in_snapshot_day and day is not None:
-            rules.append(Rule(t.name, f.name, "ExpectColumnValuesToBeBetween",
-                              {**col, "min_value": day_start, "max_value": day_end,
-                               "strict_max": True},
-                              f"must fall within the snapshot day {day.isoformat()} (UTC)"))
+            rules.append(
+                Rule(
+                    t.name,
+                    f.name,
+                    "ExpectColumnValuesToBeBetween",
+                    {**col, "min_value": day_start, "max_value": day_end, "strict_max": True},
+                    f"must fall within the snapshot day {day.isoformat()} (UTC)",
+                )
+            )
         if f.sums_to_one:
-            rules.append(Rule(t.name, f.name, "ExpectColumnSumToBeBetween",
-                              {**col, "min_value": 1 - SUM_TOLERANCE,
-                               "max_value": 1 + SUM_TOLERANCE},
-                              f"must sum to 1 (within {SUM_TOLERANCE:g})"))
+            rules.append(
+                Rule(
+                    t.name,
+                    f.name,
+                    "ExpectColumnSumToBeBetween",
+                    {**col, "min_value": 1 - SUM_TOLERANCE, "max_value": 1 + SUM_TOLERANCE},
+                    f"must sum to 1 (within {SUM_TOLERANCE:g})",
+                )
+            )
         if f.references and account_ids is not None:
             if f.references != "accounts.account_id":
                 raise ValueError(f"{t.name}.{f.name}: unsupported reference {f.references!r}")
-            rules.append(_helper_rule(t.name, f.name, "not_in_accounts",
-                                      _not_in(f.name, account_ids),
-                                      "must reference an account in the day's accounts"))
+            rules.append(
+                _helper_rule(
+                    t.name,
+                    f.name,
+                    "not_in_accounts",
+                    _not_in(f.name, account_ids),
+                    "must reference an account in the day's accounts",
+                )
+            )
 
     # Cross-table/day rule: a snapshot cannot know an account created after it;
     # seen as provider clock skew, so reported rather than blocking.
     if t.name == "accounts" and day_end is not None:
-        rules.append(Rule(t.name, "created_at", "ExpectColumnValuesToBeBetween",
-                          {"column": "created_at", "max_value": day_end, "strict_max": True},
-                          "an account cannot be created after the snapshot day",
-                          severity=WARN))
+        rules.append(
+            Rule(
+                t.name,
+                "created_at",
+                "ExpectColumnValuesToBeBetween",
+                {"column": "created_at", "max_value": day_end, "strict_max": True},
+                "an account cannot be created after the snapshot day",
+                severity=WARN,
+            )
+        )
     return rules
 
 
 def _helper_rule(table: str, column: str, what: str, helper, rule: str) -> Rule:
-    return Rule(table, column, "ExpectColumnValuesToBeNull",
-                {"column": f"__{column}__{what}"}, rule, helper=helper)
+    return Rule(table, column, "ExpectColumnValuesToBeNull", {"column": f"__{column}__{what}"}, rule, helper=helper)
 
 
 def _offending(s: pd.Series, bad: np.ndarray) -> pd.Series:
@@ -263,9 +313,7 @@ def validate_input_day(
         account_ids = pd.Index(accounts["account_id"].dropna().unique())
     missing = [n for n in INPUT_TABLES if n not in tables and not table_def(n).optional]
     per_table = {
-        name: rules_for(table_def(name), day=day, account_ids=account_ids)
-        for name in INPUT_TABLES
-        if name in tables
+        name: rules_for(table_def(name), day=day, account_ids=account_ids) for name in INPUT_TABLES if name in tables
     }
     return _run(INPUT_SUITE, tables, per_table, missing, network, day, results_dir)
 
@@ -332,8 +380,7 @@ def _suite(name: str, rules: list[Rule]):
     suite = gx.ExpectationSuite(name=name)
     for r in rules:
         meta = {"rule": r.rule, "severity": r.severity, "table": r.table, "column": r.column}
-        suite.add_expectation(getattr(gxe, r.expectation)(
-            **r.kwargs, meta=meta, severity=_GX_SEVERITY[r.severity]))
+        suite.add_expectation(getattr(gxe, r.expectation)(**r.kwargs, meta=meta, severity=_GX_SEVERITY[r.severity]))
     return suite
 
 
@@ -347,9 +394,17 @@ def _run(
     results_dir: Path | None,
 ) -> SuiteResult:
     failures: list[dict] = [
-        {"table": name, "expectation": "table_present", "column": None,
-         "rule": "required table must be present", "severity": FAIL,
-         "file": None, "files": [], "unexpected_count": None, "sample": []}
+        {
+            "table": name,
+            "expectation": "table_present",
+            "column": None,
+            "rule": "required table must be present",
+            "severity": FAIL,
+            "file": None,
+            "files": [],
+            "unexpected_count": None,
+            "sample": [],
+        }
         for name in missing_tables
     ]
     warnings: list[dict] = []
@@ -358,8 +413,7 @@ def _run(
     for name, rules in per_table.items():
         df = tables[name]
         present = set(df.columns)
-        rules = [r for r in rules
-                 if r.expectation == "ExpectTableColumnsToMatchSet" or present.issuperset(r.columns)]
+        rules = [r for r in rules if r.expectation == "ExpectTableColumnsToMatchSet" or present.issuperset(r.columns)]
         helpers = {r.kwargs["column"]: r.helper(df) for r in rules if r.helper}
         if helpers:
             df = pd.concat([df, pd.DataFrame(helpers, index=df.index)], axis=1, copy=False)
@@ -390,16 +444,22 @@ def _run(
             f = _failure(name, r, helper_names)
             (failures if f["severity"] == FAIL else warnings).append(f)
 
-    out = SuiteResult(suite=suite, success=not failures, failures=failures, warnings=warnings,
-                      validations=validations)
+    out = SuiteResult(suite=suite, success=not failures, failures=failures, warnings=warnings, validations=validations)
     if results_dir is not None:
         path = Path(results_dir) / f"{suite}-{network}.json"
-        _write_json(path, {
-            "suite": suite, "network": network,
-            "day": day.isoformat() if day else None,
-            "success": out.success, "failures": failures, "warnings": warnings,
-            "missing_tables": missing_tables, "validation_results": raw_results,
-        })
+        _write_json(
+            path,
+            {
+                "suite": suite,
+                "network": network,
+                "day": day.isoformat() if day else None,
+                "success": out.success,
+                "failures": failures,
+                "warnings": warnings,
+                "missing_tables": missing_tables,
+                "validation_results": raw_results,
+            },
+        )
         out.results_path = str(path)
     return out
 
@@ -473,8 +533,7 @@ def _example(sample: dict, column: str | None) -> str:
     checked = column.split(",") if column else []
     keys = [k for k in sample if k not in LINEAGE_COLUMNS and k not in checked and k != "value"]
     parts += [f"{k} {sample[k]}" for k in keys]
-    values = [sample[c] for c in checked if c in sample] or (
-        [sample["value"]] if "value" in sample else [])
+    values = [sample[c] for c in checked if c in sample] or ([sample["value"]] if "value" in sample else [])
     if values:
         parts.append("value " + (str(values[0]) if len(values) == 1 else str(tuple(values))))
     return " ".join(parts)

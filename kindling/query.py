@@ -144,8 +144,10 @@ class _Tables:
         have = {r[0] for r in self.con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [files]).fetchall()}
         missing = [c for c in columns if c not in have]
         if missing:
-            raise LookupError(f"{table} dt={day} network={network} was published before {', '.join(missing)} existed, "
-                              f"which {why} needs: rerun that day to publish it")
+            raise LookupError(
+                f"{table} dt={day} network={network} was published before {', '.join(missing)} existed, "
+                f"which {why} needs: rerun that day to publish it"
+            )
 
     def topics(self, table: str, day: dt.date, network: str) -> set[str]:
         rows = self.rows(table, day, network, "SELECT DISTINCT topic FROM read_parquet(?) WHERE topic IS NOT NULL")
@@ -157,8 +159,9 @@ class _Tables:
         rows = self.rows("topics", day, network, "SELECT same_as FROM read_parquet(?) WHERE topic = ?", [topic])
         return rows[0]["same_as"] if rows and rows[0]["same_as"] else topic
 
-    def require_topic(self, topic: str, day: dt.date, networks: list[str], table: str = "topic_scores",
-                      folded: bool = False) -> list[str]:
+    def require_topic(
+        self, topic: str, day: dt.date, networks: list[str], table: str = "topic_scores", folded: bool = False
+    ) -> list[str]:
         """The networks among ``networks`` that have ``topic`` that day (with ``folded``, also those where it
         is folded into a board they have, see :meth:`board_of`); LookupError with suggestions if none."""
         present: dict[str, set[str]] = {net: self.topics(table, day, net) for net in networks}
@@ -167,8 +170,10 @@ class _Tables:
             return having
         boards = sorted({self.board_of(topic, day, net) for net in networks} - {topic})
         if boards:
-            raise LookupError(f"topic {topic!r} has no scores of its own for dt={day}: it is the same board as "
-                              f"{', '.join(boards)}; ask for that topic")
+            raise LookupError(
+                f"topic {topic!r} has no scores of its own for dt={day}: it is the same board as "
+                f"{', '.join(boards)}; ask for that topic"
+            )
         known = sorted(set().union(*present.values()))
         close = difflib.get_close_matches(topic, known, n=5, cutoff=0.6)
         where = f"network {networks[0]}" if len(networks) == 1 else "any network"
@@ -194,7 +199,9 @@ _PEOPLE = "account_type = 'person'"
 _PEOPLE_CONTRIBUTORS = "contributor_type = 'person'"
 
 
-def top(lake_root: str | Path, network: str, date: str | None = "latest", n: int = 20, people_only: bool = False) -> list[dict]:
+def top(
+    lake_root: str | Path, network: str, date: str | None = "latest", n: int = 20, people_only: bool = False
+) -> list[dict]:
     """The global influence ranking of one network (``people_only``: persons only, published ranks kept)."""
     t = _Tables(lake_root)
     network = network_name(network)
@@ -202,7 +209,9 @@ def top(lake_root: str | Path, network: str, date: str | None = "latest", n: int
     day = resolve_date(t.lake, "account_scores", date)
     t.networks("account_scores", day, network)
     rows = t.rows(
-        "account_scores", day, network,
+        "account_scores",
+        day,
+        network,
         "SELECT rank, account_id, handle, account_type, influence, pagerank, influence_change "
         f"FROM read_parquet(?) {'WHERE ' + _PEOPLE if people_only else ''} ORDER BY rank, account_id LIMIT ?",
         [n],
@@ -244,8 +253,9 @@ def topic_top(
     for net in networks:
         board = t.board_of(topic, day, net)
         for r in t.rows("topic_scores", day, net, sql, [board, n]):
-            out.append(dict(r, topic=topic, by=by, dt=day.isoformat(), network=net,
-                            same_as=board if board != topic else None))
+            out.append(
+                dict(r, topic=topic, by=by, dt=day.isoformat(), network=net, same_as=board if board != topic else None)
+            )
     return out
 
 
@@ -260,8 +270,12 @@ def topics(lake_root: str | Path, network: str | None = None, date: str | None =
     day = resolve_date(t.lake, "topics", date)
     out = []
     for net in t.networks("topics", day, network):
-        for r in t.rows("topics", day, net,
-                        "SELECT topic, display_name, parent, accounts, same_as FROM read_parquet(?) ORDER BY topic"):
+        for r in t.rows(
+            "topics",
+            day,
+            net,
+            "SELECT topic, display_name, parent, accounts, same_as FROM read_parquet(?) ORDER BY topic",
+        ):
             out.append(dict(r, dt=day.isoformat(), network=net))
     return out
 
@@ -294,7 +308,9 @@ def reachable(
     for net in networks:
         scores = t.files("account_scores", day, net)
         if not scores:
-            raise LookupError(f"account_scores: network={net} is not published for dt={day}, so it has no responsiveness")
+            raise LookupError(
+                f"account_scores: network={net} is not published for dt={day}, so it has no responsiveness"
+            )
         t.require_columns("account_scores", day, net, list(_RESPONSIVENESS_COLUMNS), "query reachable")
         order = "reachability DESC, expertise DESC, account_id"
         sql = (
@@ -339,7 +355,9 @@ def account(
     found: dict[str, dict] = {}
     for net in networks:
         rows = t.rows(
-            "account_scores", day, net,
+            "account_scores",
+            day,
+            net,
             "SELECT handle, account_type, influence, rank, percentile, pagerank, influence_change "
             "FROM read_parquet(?) WHERE account_id = ?",
             [account_id],
@@ -366,14 +384,21 @@ def account(
         "scores": scores,
     }
     for by, order in _ACCOUNT_TOPIC_ORDER.items():
-        result[f"topics_by_{by}"] = t.rows(
-            "topic_scores", topic_day, net,
-            "SELECT topic, expertise, interest, rank_in_topic, recognizers, own_posts "
-            f"FROM read_parquet(?) WHERE account_id = ? ORDER BY {order} LIMIT ?",
-            [account_id, topics],
-        ) if topics else []
-    counted = t.rows("topic_scores", topic_day, net,
-                     "SELECT count(*) AS n FROM read_parquet(?) WHERE account_id = ?", [account_id])
+        result[f"topics_by_{by}"] = (
+            t.rows(
+                "topic_scores",
+                topic_day,
+                net,
+                "SELECT topic, expertise, interest, rank_in_topic, recognizers, own_posts "
+                f"FROM read_parquet(?) WHERE account_id = ? ORDER BY {order} LIMIT ?",
+                [account_id, topics],
+            )
+            if topics
+            else []
+        )
+    counted = t.rows(
+        "topic_scores", topic_day, net, "SELECT count(*) AS n FROM read_parquet(?) WHERE account_id = ?", [account_id]
+    )
     result["topic_count"] = counted[0]["n"] if counted else 0
     return result
 
@@ -431,8 +456,10 @@ def explain(
         where = f"network {networks[0]}" if len(networks) == 1 else f"any network ({', '.join(networks)})"
         raise LookupError(f"account {account_id!r} has no {what} score on {where} for dt={day}")
     if len(found) > 1:
-        raise InvalidArgument(f"account {account_id!r} is scored on {len(found)} networks for dt={day} "
-                              f"({', '.join(found)}): account ids are network-local, give --network")
+        raise InvalidArgument(
+            f"account {account_id!r} is scored on {len(found)} networks for dt={day} "
+            f"({', '.join(found)}): account ids are network-local, give --network"
+        )
     ((net, now),) = found.items()
     prev_score_day = previous_date(t.lake, score_table, day)
     before = t.rows(score_table, prev_score_day, net, score_sql, score_params)
@@ -494,7 +521,9 @@ def _graph_shares(t: _Tables, account_id: str, day: dt.date | None, net: str) ->
     return me, _dicts(t.con.execute(sql, params))
 
 
-def _explain_graph(t: _Tables, account_id: str, day: dt.date, net: str, n: int, people_only: bool) -> tuple[dict, dt.date | None]:
+def _explain_graph(
+    t: _Tables, account_id: str, day: dt.date, net: str, n: int, people_only: bool
+) -> tuple[dict, dt.date | None]:
     """Every contributor's exact share from the graph tables; the previous day's from its graph tables."""
     me, shares = _graph_shares(t, account_id, day, net)
     if me is None:
@@ -514,11 +543,20 @@ def _explain_graph(t: _Tables, account_id: str, day: dt.date, net: str, n: int, 
     base, base_prev = me["base_share"], (me_prev["base_share"] if me_prev is not None else None)
     others = sum(s for cid, s in now.items() if cid not in ids)
     others_prev = sum(s for cid, s in then.items() if cid not in ids) if then is not None else None
-    former = [
-        {"contributor_id": c["contributor_id"], "contributor_handle": c["contributor_handle"],
-         "share_prev": c["share"], "share": now.get(c["contributor_id"], 0.0)}
-        for c in [c for c in shares_prev if person(c)][:n] if c["contributor_id"] not in ids
-    ] if then is not None else []
+    former = (
+        [
+            {
+                "contributor_id": c["contributor_id"],
+                "contributor_handle": c["contributor_handle"],
+                "share_prev": c["share"],
+                "share": now.get(c["contributor_id"], 0.0),
+            }
+            for c in [c for c in shares_prev if person(c)][:n]
+            if c["contributor_id"] not in ids
+        ]
+        if then is not None
+        else []
+    )
     return {
         "pagerank": me["pagerank"],
         "pagerank_prev": me_prev["pagerank"] if me_prev is not None else None,
@@ -536,8 +574,17 @@ def _explain_graph(t: _Tables, account_id: str, day: dt.date, net: str, n: int, 
     }, prev_day
 
 
-def _explain_contributors(t: _Tables, account_id: str, topic: str | None, day: dt.date, net: str, n: int,
-                          people_only: bool, what: str, rank: int | None) -> tuple[dict, dt.date | None]:
+def _explain_contributors(
+    t: _Tables,
+    account_id: str,
+    topic: str | None,
+    day: dt.date,
+    net: str,
+    n: int,
+    people_only: bool,
+    what: str,
+    rank: int | None,
+) -> tuple[dict, dt.date | None]:
     """The listed contributors of score_contributors (the top accounts only) and its base_share."""
     contrib_day = day if day in t.lake.published_dates("score_contributors") else None
     prev_day = previous_date(t.lake, "score_contributors", day)
@@ -552,20 +599,30 @@ def _explain_contributors(t: _Tables, account_id: str, topic: str | None, day: d
         have = {r[0] for r in t.con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [files]).fetchall()}
         cols = ["contributor_rank", "contributor_id", "contributor_handle", "share", "events", "kinds"]
         cols += [c for c in ("contributor_type", "base_share") if c in have]
-        rows = _dicts(t.con.execute(
-            f"SELECT {', '.join(cols)} FROM read_parquet(?) WHERE topic IS NOT DISTINCT FROM ? AND account_id = ? "
-            "ORDER BY contributor_rank, contributor_id", [files, topic, account_id]))
+        rows = _dicts(
+            t.con.execute(
+                f"SELECT {', '.join(cols)} FROM read_parquet(?) WHERE topic IS NOT DISTINCT FROM ? AND account_id = ? "
+                "ORDER BY contributor_rank, contributor_id",
+                [files, topic, account_id],
+            )
+        )
         # shares of the score (with a base share) only since base_share exists; before, of the inflow
         return rows, bool(rows) and all(r.get("base_share") is not None for r in rows)
 
     rows, with_base = read(contrib_day)
     if not rows:
-        count = t.rows("score_contributors", contrib_day, net,
-                       "SELECT count(DISTINCT account_id) AS n FROM read_parquet(?) "
-                       "WHERE topic IS NOT DISTINCT FROM ?", [topic])
+        count = t.rows(
+            "score_contributors",
+            contrib_day,
+            net,
+            "SELECT count(DISTINCT account_id) AS n FROM read_parquet(?) WHERE topic IS NOT DISTINCT FROM ?",
+            [topic],
+        )
         info = {"rank": rank, "explained_accounts": count[0]["n"] if count else 0}
-        raise LookupError(f"account {account_id!r} is not among the accounts explained for {what} "
-                          f"on dt={day} ({_not_explained_text(net, info, 'score')})")
+        raise LookupError(
+            f"account {account_id!r} is not among the accounts explained for {what} "
+            f"on dt={day} ({_not_explained_text(net, info, 'score')})"
+        )
     prev_rows, prev_with_base = read(prev_day)
     if not prev_with_base:
         prev_rows, prev_day = [], None  # no earlier day with comparable shares
@@ -587,8 +644,13 @@ def _explain_contributors(t: _Tables, account_id: str, topic: str | None, day: d
         "others_share": 1.0 - base - sum(c["share"] for c in listed) if base is not None else None,
         "contributors": listed,
         "former_contributors": [
-            {"contributor_id": r["contributor_id"], "contributor_handle": r["contributor_handle"], "share_prev": r["share"]}
-            for r in prev_rows if person(r) and r["contributor_id"] not in ids
+            {
+                "contributor_id": r["contributor_id"],
+                "contributor_handle": r["contributor_handle"],
+                "share_prev": r["share"],
+            }
+            for r in prev_rows
+            if person(r) and r["contributor_id"] not in ids
         ],
     }, prev_day
 
@@ -598,10 +660,14 @@ _MOVER_SCORE = {  # (table, score column, rank column)
     True: ("topic_scores", "expertise", "rank_in_topic"),
 }
 _MOVER_LISTS = {  # list -> (which rows, ordering)
-    "rises": ("score_from IS NOT NULL AND score_to IS NOT NULL AND change > 0",
-              "change DESC, score_to DESC, account_id"),
-    "falls": ("score_from IS NOT NULL AND score_to IS NOT NULL AND change < 0",
-              "change ASC, score_to DESC, account_id"),
+    "rises": (
+        "score_from IS NOT NULL AND score_to IS NOT NULL AND change > 0",
+        "change DESC, score_to DESC, account_id",
+    ),
+    "falls": (
+        "score_from IS NOT NULL AND score_to IS NOT NULL AND change < 0",
+        "change ASC, score_to DESC, account_id",
+    ),
     "new": ("score_from IS NULL", "score_to DESC, account_id"),
     "gone": ("score_to IS NULL", "score_from DESC, account_id"),
 }
@@ -667,9 +733,12 @@ def movers(
     def select(sql: str, extra: list) -> list[dict]:
         return _dicts(t.con.execute(f"{joined} {sql}", [*args, *extra]))
 
-    counts = select("SELECT count(score_from) AS accounts_from, count(score_to) AS accounts_to, "
-                    "count(change) AS compared, count(*) - count(score_from) AS new, "
-                    "count(*) - count(score_to) AS gone FROM j", [])[0]
+    counts = select(
+        "SELECT count(score_from) AS accounts_from, count(score_to) AS accounts_to, "
+        "count(change) AS compared, count(*) - count(score_from) AS new, "
+        "count(*) - count(score_to) AS gone FROM j",
+        [],
+    )[0]
     result: dict = {
         "network": network,
         "topic": topic,
@@ -754,11 +823,23 @@ def _numeric(rows, col) -> bool:
 
 _SHORT_TYPE = {"organization": "org"}
 _LABELS = {
-    "rank": "#", "account_id": "account", "account_type": "type", "influence_change": "change",
-    "expertise_change": "change", "recognizers": "recog", "own_posts": "posts", "rank_in_topic": "rank",
-    "contributor_rank": "#", "contributor_id": "account", "contributor_handle": "handle",
-    "share_pct": "share%", "prev_pct": "prev%", "pct_change": "change",
-    "reachability": "reach", "responsiveness": "resp", "answer_hours_median": "med_h",
+    "rank": "#",
+    "account_id": "account",
+    "account_type": "type",
+    "influence_change": "change",
+    "expertise_change": "change",
+    "recognizers": "recog",
+    "own_posts": "posts",
+    "rank_in_topic": "rank",
+    "contributor_rank": "#",
+    "contributor_id": "account",
+    "contributor_handle": "handle",
+    "share_pct": "share%",
+    "prev_pct": "prev%",
+    "pct_change": "change",
+    "reachability": "reach",
+    "responsiveness": "resp",
+    "answer_hours_median": "med_h",
 }
 
 
@@ -775,8 +856,10 @@ def format_top(rows: list[dict], fmt: str = "table") -> str:
 
 
 # influence = clamp(20 + 10 * log2(N * pagerank), 0, 100): jobs/score.py.
-INFLUENCE_SCALE = ("influence: 20 = the network's average account; each +10 = twice the PageRank "
-                   "(30 = 2x the average, 50 = 8x, 90 = 128x, 100 = 256x or more)")
+INFLUENCE_SCALE = (
+    "influence: 20 = the network's average account; each +10 = twice the PageRank "
+    "(30 = 2x the average, 50 = 8x, 90 = 128x, 100 = 256x or more)"
+)
 
 
 def influence_floor(lake_root: str | Path, network: str, date: str | None = "latest") -> dict:
@@ -797,9 +880,13 @@ def influence_floor(lake_root: str | Path, network: str, date: str | None = "lat
         t.require_columns("account_scores", day, network, ["in_weight"], "the influence floor")
     except LookupError:
         return out
-    (r,) = t.rows("account_scores", day, network,
-                  "SELECT min(influence) FILTER (WHERE in_weight = 0) AS floor, "
-                  "count(*) FILTER (WHERE in_weight = 0) AS accounts, min(influence) AS lowest FROM read_parquet(?)")
+    (r,) = t.rows(
+        "account_scores",
+        day,
+        network,
+        "SELECT min(influence) FILTER (WHERE in_weight = 0) AS floor, "
+        "count(*) FILTER (WHERE in_weight = 0) AS accounts, min(influence) AS lowest FROM read_parquet(?)",
+    )
     return dict(out, **r)
 
 
@@ -808,12 +895,16 @@ def scale_text(floor: dict | None = None) -> str:
     text = INFLUENCE_SCALE
     if floor is not None and floor["floor"] is not None:
         n = floor["accounts"]
-        text += (f". {n} account{'s' if n != 1 else ''} nobody engaged with in the window "
-                 f"score{'s' if n == 1 else ''} {floor['floor']:.2f}, the floor on {floor['network']} "
-                 f"for dt={floor['dt']} (the teleport share only).")
+        text += (
+            f". {n} account{'s' if n != 1 else ''} nobody engaged with in the window "
+            f"score{'s' if n == 1 else ''} {floor['floor']:.2f}, the floor on {floor['network']} "
+            f"for dt={floor['dt']} (the teleport share only)."
+        )
     elif floor is not None and floor["lowest"] is not None:
-        text += (f". Every account on {floor['network']} got some engagement in the window; "
-                 f"the lowest influence for dt={floor['dt']} is {floor['lowest']:.2f}.")
+        text += (
+            f". Every account on {floor['network']} got some engagement in the window; "
+            f"the lowest influence for dt={floor['dt']} is {floor['lowest']:.2f}."
+        )
     else:
         text += "."
     return textwrap.fill(text, width=78)
@@ -824,8 +915,17 @@ def format_topic_top(rows: list[dict], fmt: str = "table") -> str:
         return format_rows(rows, fmt)
     if not rows:
         return "(no rows)"
-    cols = ["rank", "account_id", "handle", "account_type", "expertise", "interest", "recognizers",
-            "own_posts", "expertise_change"]
+    cols = [
+        "rank",
+        "account_id",
+        "handle",
+        "account_type",
+        "expertise",
+        "interest",
+        "recognizers",
+        "own_posts",
+        "expertise_change",
+    ]
     blocks = []
     for net in dict.fromkeys(r["network"] for r in rows):
         mine = [r for r in rows if r["network"] == net]
@@ -850,11 +950,21 @@ def format_topics(rows: list[dict], fmt: str = "table") -> str:
     for net in dict.fromkeys(r["network"] for r in rows):
         mine = [r for r in rows if r["network"] == net]
         folded = sum(1 for r in mine if r["same_as"])
-        head = (f"topics on {net}, dt={mine[0]['dt']}: {len(mine) - folded} with a board"
-                f"{f', {folded} folded into one' if folded else ''}")
-        blocks.append(head + "\n" + format_rows(mine, "table", ["topic", "accounts", "parent", "same_as"],
-                                                 {"same_as": "same board as"},
-                                                 {"topic": 22, "parent": 20, "same_as": 20}))
+        head = (
+            f"topics on {net}, dt={mine[0]['dt']}: {len(mine) - folded} with a board"
+            f"{f', {folded} folded into one' if folded else ''}"
+        )
+        blocks.append(
+            head
+            + "\n"
+            + format_rows(
+                mine,
+                "table",
+                ["topic", "accounts", "parent", "same_as"],
+                {"same_as": "same board as"},
+                {"topic": 22, "parent": 20, "same_as": 20},
+            )
+        )
     return "\n\n".join(blocks)
 
 
@@ -863,8 +973,18 @@ def format_reachable(rows: list[dict], fmt: str = "table") -> str:
         return format_rows(rows, fmt)
     if not rows:
         return "(no rows)"
-    cols = ["rank", "account_id", "handle", "account_type", "reachability", "expertise", "responsiveness",
-            "answered", "asks", "answer_hours_median"]
+    cols = [
+        "rank",
+        "account_id",
+        "handle",
+        "account_type",
+        "reachability",
+        "expertise",
+        "responsiveness",
+        "answered",
+        "asks",
+        "answer_hours_median",
+    ]
     blocks = []
     for net in dict.fromkeys(r["network"] for r in rows):
         mine = [r for r in rows if r["network"] == net]
@@ -909,19 +1029,38 @@ def format_account(result: dict, fmt: str = "table") -> str:
     return "\n".join(out)
 
 
-_EXPLAIN_COLS = ["contributor_rank", "contributor_id", "contributor_handle", "share", "share_prev",
-                 "share_change", "events", "kinds"]
+_EXPLAIN_COLS = [
+    "contributor_rank",
+    "contributor_id",
+    "contributor_handle",
+    "share",
+    "share_prev",
+    "share_change",
+    "events",
+    "kinds",
+]
 
 
 def _explain_parts(e: dict) -> list[dict]:
     """The lines under the listed contributors that make the shares add to 100%: others and base
     (their share None when the day was published before score_contributors had base_share)."""
-    others = {"part": "others", "contributor_id": "others", "share": e.get("others_share"),
-              "share_prev": e.get("others_share_prev"), "share_change": e.get("others_share_change")}
+    others = {
+        "part": "others",
+        "contributor_id": "others",
+        "share": e.get("others_share"),
+        "share_prev": e.get("others_share_prev"),
+        "share_change": e.get("others_share_change"),
+    }
     if e.get("others_count") is not None:
         others["contributor_handle"] = f"{e['others_count']} accounts"
-    base = {"part": "base", "contributor_id": "base", "contributor_handle": "teleport", "share": e.get("base_share"),
-            "share_prev": e.get("base_share_prev"), "share_change": e.get("base_share_change")}
+    base = {
+        "part": "base",
+        "contributor_id": "base",
+        "contributor_handle": "teleport",
+        "share": e.get("base_share"),
+        "share_prev": e.get("base_share_prev"),
+        "share_change": e.get("base_share_change"),
+    }
     return [others, base]
 
 
@@ -929,13 +1068,33 @@ def format_explain(result: dict, fmt: str = "table") -> str:
     if fmt == "json":
         return json.dumps(result, default=str, indent=1)
     if fmt == "csv":
-        base_cols = ["dt", "prev_dt", "network", "topic", "account_id", "score_name", "score", "score_prev",
-                     "score_change", "source", "part"]
+        base_cols = [
+            "dt",
+            "prev_dt",
+            "network",
+            "topic",
+            "account_id",
+            "score_name",
+            "score",
+            "score_prev",
+            "score_change",
+            "source",
+            "part",
+        ]
         rows = []
         for net, e in result["networks"].items():
-            base = {"dt": result["dt"], "prev_dt": result["prev_dt"], "network": net, "topic": result["topic"],
-                    "account_id": result["account_id"], "score_name": result["score_name"], "score": e["score"],
-                    "score_prev": e["score_prev"], "score_change": e["score_change"], "source": result["source"]}
+            base = {
+                "dt": result["dt"],
+                "prev_dt": result["prev_dt"],
+                "network": net,
+                "topic": result["topic"],
+                "account_id": result["account_id"],
+                "score_name": result["score_name"],
+                "score": e["score"],
+                "score_prev": e["score_prev"],
+                "score_change": e["score_change"],
+                "source": result["source"],
+            }
             rows += [dict(base, part="contributor", **c) for c in e["contributors"]]
             rows += [dict(base, **p) for p in _explain_parts(e)]
         return format_rows(rows, "csv", base_cols + _EXPLAIN_COLS)
@@ -946,7 +1105,11 @@ def format_explain(result: dict, fmt: str = "table") -> str:
     for net, e in result["networks"].items():
         if out:
             out.append("")
-        table, listed = ("graph_edges", "every contributor") if result["source"] == "graph" else ("score_contributors", "top contributors")
+        table, listed = (
+            ("graph_edges", "every contributor")
+            if result["source"] == "graph"
+            else ("score_contributors", "top contributors")
+        )
         out.append(f"{result['account_id']} on {net}: {what}, dt={result['dt']}, from {table}")
         score = _cell(e["score"]) or "n/a"
         if result["score_prev_dt"]:
@@ -965,15 +1128,28 @@ def format_explain(result: dict, fmt: str = "table") -> str:
             total = sum(c["share"] for c in e["contributors"]) + sum(p["share"] for p in parts)
         rows = [
             dict(c, share_pct=_pct(c["share"]), prev_pct=_pct(c["share_prev"]), pct_change=_pct(c["share_change"]))
-            for c in [*e["contributors"], *parts, {"contributor_id": "total", "share": total, "share_prev": None,
-                                                   "share_change": None}]
+            for c in [
+                *e["contributors"],
+                *parts,
+                {"contributor_id": "total", "share": total, "share_prev": None, "share_change": None},
+            ]
         ]
-        cols = ["contributor_rank", "contributor_id", "contributor_handle", "share_pct", "prev_pct", "pct_change",
-                "events", "kinds"]
+        cols = [
+            "contributor_rank",
+            "contributor_id",
+            "contributor_handle",
+            "share_pct",
+            "prev_pct",
+            "pct_change",
+            "events",
+            "kinds",
+        ]
         out.append(format_rows(rows, "table", cols, _LABELS, {"contributor_handle": 13, "kinds": 17}))
         if total is None:
-            out.append(f"(no base share: score_contributors of dt={result['dt']} was published before base_share "
-                       "existed; its shares were of the rank flowing in)")
+            out.append(
+                f"(no base share: score_contributors of dt={result['dt']} was published before base_share "
+                "existed; its shares were of the rank flowing in)"
+            )
         gone = e["former_contributors"]
         if gone:
             names = ", ".join(f"{g['contributor_id']} ({100 * g['share_prev']:.1f}%)" for g in gone[:5])
@@ -1002,8 +1178,7 @@ def format_movers(result: dict, fmt: str = "table") -> str:
         return json.dumps(result, default=str, indent=1)
     if fmt == "csv":
         base = {k: result[k] for k in ("network", "topic", "score_name", "from_dt", "to_dt")}
-        rows = [dict(base, list=name, position=i, **r)
-                for name in _MOVER_LISTS for i, r in enumerate(result[name], 1)]
+        rows = [dict(base, list=name, position=i, **r) for name in _MOVER_LISTS for i, r in enumerate(result[name], 1)]
         return format_rows(rows, "csv", [*base, "list", "position", *_MOVER_COLS])
     if fmt != "table":
         return format_rows([], fmt)  # raises on an unknown format
@@ -1014,8 +1189,15 @@ def format_movers(result: dict, fmt: str = "table") -> str:
         f"{result['compared']} accounts scored on both dates rise, fall or stay;",
         f"{result['new_count']} new and {result['gone_count']} gone (scored on one date only) are listed apart.",
     ]
-    labels = {"account_id": "account", "account_type": "type", "score_from": "from", "score_to": "to",
-              "ranks": "rank", "rank_from": "rank", "rank_to": "rank"}
+    labels = {
+        "account_id": "account",
+        "account_type": "type",
+        "score_from": "from",
+        "score_to": "to",
+        "ranks": "rank",
+        "rank_from": "rank",
+        "rank_to": "rank",
+    }
     one_date = dict(labels, score_from=result["score_name"], score_to=result["score_name"])
     for name, title in _MOVER_TITLES.items():
         rows = result[name]
@@ -1031,9 +1213,17 @@ def format_movers(result: dict, fmt: str = "table") -> str:
             cols = ["account_id", "handle", "account_type", "score_from", "score_to", "change", "ranks"]
             wf, wt = (max(len(str(r[k])) for r in rows) for k in ("rank_from", "rank_to"))
             shown = [dict(r, ranks=f"{r['rank_from']:>{wf}}→{r['rank_to']:<{wt}}") for r in _short(rows)]
-        out += ["", title.format(to=to, frm=frm, score=result["score_name"]),
-                format_rows(shown, "table", cols, labels if name in ("rises", "falls") else one_date,
-                            {"account_id": 14, "handle": 14})]
+        out += [
+            "",
+            title.format(to=to, frm=frm, score=result["score_name"]),
+            format_rows(
+                shown,
+                "table",
+                cols,
+                labels if name in ("rises", "falls") else one_date,
+                {"account_id": 14, "handle": 14},
+            ),
+        ]
     return "\n".join(out)
 
 
@@ -1042,6 +1232,7 @@ def format_movers(result: dict, fmt: str = "table") -> str:
 
 def _run_row(r: dict, day: str) -> dict:
     """A `runs` row as plain data: JSON columns parsed, failed checks and duration extracted."""
+
     def parse(v):
         return json.loads(v) if v else None
 
@@ -1054,6 +1245,7 @@ def _run_row(r: dict, day: str) -> dict:
             for net, res in sorted(per_net.items())
             for check in res.get(kind, [])
         ]
+
     started, finished = r.get("started_at"), r.get("finished_at")
     return {
         "dt": day,
@@ -1127,37 +1319,67 @@ def runs(lake_root: str | Path, date: str | None = None, status: str | None = No
 
 def format_runs(rows: list[dict], fmt: str = "table") -> str:
     if fmt == "csv":
-        flat = [dict(r, failed_checks="; ".join(r["failed_checks"]), warnings="; ".join(r["warnings"]),
-                     networks=",".join(r["networks"]),
-                     timings=json.dumps(r["timings"]), input_rows=json.dumps(r["input_rows"]),
-                     output_rows=json.dumps(r["output_rows"]), window=json.dumps(r["window"])) for r in rows]
+        flat = [
+            dict(
+                r,
+                failed_checks="; ".join(r["failed_checks"]),
+                warnings="; ".join(r["warnings"]),
+                networks=",".join(r["networks"]),
+                timings=json.dumps(r["timings"]),
+                input_rows=json.dumps(r["input_rows"]),
+                output_rows=json.dumps(r["output_rows"]),
+                window=json.dumps(r["window"]),
+            )
+            for r in rows
+        ]
         return format_rows(flat, "csv")
     if fmt != "table":
         return format_rows(rows, fmt)
     if not rows:
         return format_rows([], "table")
     # run ids are <dt>_<UTC start>_<suffix> (kindling) or Airflow's; the date is its own column.
-    table = [{"dt": r["dt"], "run": r["run_id"].removeprefix(f"{r['dt']}_"), "status": r["status"],
-              "window": f"{r['window_present']}/{r['window_expected']}" if r.get("window_expected") else "",
-              "seconds": r["seconds"]} for r in rows]
-    lines = format_rows(table, "table", ["dt", "run", "status", "window", "seconds"], {"seconds": "secs"},
-                        {"run": 40}).splitlines()
+    table = [
+        {
+            "dt": r["dt"],
+            "run": r["run_id"].removeprefix(f"{r['dt']}_"),
+            "status": r["status"],
+            "window": f"{r['window_present']}/{r['window_expected']}" if r.get("window_expected") else "",
+            "seconds": r["seconds"],
+        }
+        for r in rows
+    ]
+    lines = format_rows(
+        table, "table", ["dt", "run", "status", "window", "seconds"], {"seconds": "secs"}, {"run": 40}
+    ).splitlines()
     out = lines[:2]
     for r, line in zip(rows, lines[2:], strict=True):
         out.append(line)
         if r["status"] == "failed":
             checks = "; ".join(r["failed_checks"]) or (r["error"] or "").split("\n")[0]
-            out += textwrap.wrap(f"{r['failed_step'] or '?'} failed: {checks}", width=78,
-                                 initial_indent="    ", subsequent_indent="      ")
+            out += textwrap.wrap(
+                f"{r['failed_step'] or '?'} failed: {checks}",
+                width=78,
+                initial_indent="    ",
+                subsequent_indent="      ",
+            )
         if r["warnings"]:
-            out += textwrap.wrap(f"warnings: {'; '.join(r['warnings'])}", width=78,
-                                 initial_indent="    ", subsequent_indent="      ")
+            out += textwrap.wrap(
+                f"warnings: {'; '.join(r['warnings'])}", width=78, initial_indent="    ", subsequent_indent="      "
+            )
         if r["data_docs_path"]:
             out.append(f"    data docs: {r['data_docs_path']}")
     return "\n".join(out)
 
 
-_SQL_TABLES = ("account_scores", "topic_scores", "score_contributors", "quarantine", "runs", "graph_edges", "graph_vertices")
+_SQL_TABLES = (
+    "account_scores",
+    "topic_scores",
+    "score_contributors",
+    "quarantine",
+    "runs",
+    "graph_edges",
+    "graph_vertices",
+)
 _SQL_STATEMENTS = ("SELECT", "EXPLAIN")
 
 
@@ -1182,7 +1404,9 @@ def sql_connection(lake_root: str | Path):
             for day in lake.published_dates(table):
                 for net in lake.published_networks(table, day):
                     if _is_network(net):
-                        files += sorted(str(p) for p in (lake.published(table, day) / f"network={net}").glob("*.parquet"))
+                        files += sorted(
+                            str(p) for p in (lake.published(table, day) / f"network={net}").glob("*.parquet")
+                        )
         if files:
             # Files written before a column was added lack it (runs.data_docs_path, the responsiveness
             # and spam columns of account_scores, ...): read them by name, and put every column of the
@@ -1215,9 +1439,17 @@ def _sql_list(files: list[str]) -> str:
 
 def _duck_type(field) -> str:
     t = field.type
-    return {"string": "VARCHAR", "double": "DOUBLE", "long": "BIGINT", "int": "INTEGER", "timestamp": "TIMESTAMP",
-            "date": "DATE", "boolean": "BOOLEAN", "array<string>": "VARCHAR[]",
-            "map<string,double>": "MAP(VARCHAR, DOUBLE)"}.get(t, "VARCHAR")
+    return {
+        "string": "VARCHAR",
+        "double": "DOUBLE",
+        "long": "BIGINT",
+        "int": "INTEGER",
+        "timestamp": "TIMESTAMP",
+        "date": "DATE",
+        "boolean": "BOOLEAN",
+        "array<string>": "VARCHAR[]",
+        "map<string,double>": "MAP(VARCHAR, DOUBLE)",
+    }.get(t, "VARCHAR")
 
 
 def sql(lake_root: str | Path, statement: str) -> list[dict]:

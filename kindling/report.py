@@ -87,7 +87,9 @@ def collect(lake_root: str | Path, date: str | None = "latest") -> dict:
 
 def _summary(t: query._Tables, day: dt.date, net: str) -> dict:
     (s,) = t.rows(
-        "account_scores", day, net,
+        "account_scores",
+        day,
+        net,
         "SELECT count(*) AS accounts, avg(influence) AS mean, median(influence) AS median, "
         "count(*) FILTER (WHERE influence >= 50) AS above_50, "
         "arg_min(handle, rank) AS top_handle, arg_min(account_id, rank) AS top_id, max(influence) AS top_influence "
@@ -99,7 +101,9 @@ def _summary(t: query._Tables, day: dt.date, net: str) -> dict:
 def _histogram(t: query._Tables, day: dt.date, net: str) -> list[int]:
     bins = 100 // BIN_WIDTH
     rows = t.rows(  # numbered parameters: $1 is the file list
-        "account_scores", day, net,
+        "account_scores",
+        day,
+        net,
         "SELECT least(CAST(floor(influence / $2) AS INTEGER), $3) AS bin, count(*) AS n "
         "FROM read_parquet($1) GROUP BY ALL",
         [BIN_WIDTH, bins - 1],
@@ -112,7 +116,9 @@ def _histogram(t: query._Tables, day: dt.date, net: str) -> list[int]:
 
 def _busiest_topics(t: query._Tables, day: dt.date | None, net: str) -> list[dict]:
     busiest = t.rows(
-        "topic_scores", day, net,
+        "topic_scores",
+        day,
+        net,
         "SELECT topic, count(*) AS accounts FROM read_parquet(?) WHERE NOT ends_with(topic, ?) "
         "GROUP BY topic ORDER BY accounts DESC, topic LIMIT ?",
         [SUPER_SUFFIX, BUSIEST_TOPICS],
@@ -122,7 +128,9 @@ def _busiest_topics(t: query._Tables, day: dt.date | None, net: str) -> list[dic
         entry = dict(b)
         for by, order in query._TOPIC_ORDER.items():
             entry[f"by_{by}"] = t.rows(
-                "topic_scores", day, net,
+                "topic_scores",
+                day,
+                net,
                 "SELECT account_id, handle, account_type, expertise, interest FROM read_parquet(?) "
                 f"WHERE topic = ? ORDER BY {order} LIMIT ?",
                 [b["topic"], LEADERS],
@@ -158,13 +166,20 @@ def _flagged(t: query._Tables, day: dt.date, net: str) -> dict:
                 hit.append({**{k: r[k] for k in base.split(", ")}, "flags": set_flags})
         return {"kind": "flags", "columns": flags, "count": len(hit), "rows": hit[:FLAGGED_ROWS]}
     rows = t.rows(
-        "account_scores", day, net,
+        "account_scores",
+        day,
+        net,
         f"SELECT {base} FROM read_parquet(?) WHERE abs(influence_change) > ? "
         "ORDER BY abs(influence_change) DESC, account_id",
         [CHANGE_POINTS],
     )
-    return {"kind": "change", "columns": [], "threshold": CHANGE_POINTS, "count": len(rows),
-            "rows": rows[:FLAGGED_ROWS]}
+    return {
+        "kind": "change",
+        "columns": [],
+        "threshold": CHANGE_POINTS,
+        "count": len(rows),
+        "rows": rows[:FLAGGED_ROWS],
+    }
 
 
 def _ident(name: str) -> str:
@@ -190,9 +205,15 @@ def _runs(lake: Lake, day: dt.date) -> dict:
     rows = [r for f in sorted(folder.glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
     rows.sort(key=lambda r: r["started_at"])
     attempts = [
-        {"run_id": r["run_id"], "status": r["status"], "failed_step": r["failed_step"], "error": r["error"],
-         "started_at": _when(r["started_at"]), "finished_at": _when(r["finished_at"]),
-         "seconds": (r["finished_at"] - r["started_at"]).total_seconds()}
+        {
+            "run_id": r["run_id"],
+            "status": r["status"],
+            "failed_step": r["failed_step"],
+            "error": r["error"],
+            "started_at": _when(r["started_at"]),
+            "finished_at": _when(r["finished_at"]),
+            "seconds": (r["finished_at"] - r["started_at"]).total_seconds(),
+        }
         for r in rows
     ]
     published = [r for r in rows if r["status"] == "published"]
@@ -202,7 +223,9 @@ def _runs(lake: Lake, day: dt.date) -> dict:
     return {
         "attempts": attempts,
         "published_run": run["run_id"],
-        "window": query.window_text({"run_id": run["run_id"], "window": json.loads(run["window"]) if run.get("window") else None}),
+        "window": query.window_text(
+            {"run_id": run["run_id"], "window": json.loads(run["window"]) if run.get("window") else None}
+        ),
         "quality": _quality(lake, run),
         "timings": _timings(lake, run),
     }
@@ -219,9 +242,14 @@ def _quality(lake: Lake, run: dict) -> list[dict]:
     for key, per_network in sorted(suites.items()):
         suite = "input" if key.endswith("-in") else "output" if key.endswith("-out") else key
         for net, summary in sorted(per_network.items()):
-            entry = {"suite": suite, "network": net, "success": summary.get("success"),
-                     "failed": summary.get("failed") or [], "warnings": summary.get("warnings") or [],
-                     "checks": None}
+            entry = {
+                "suite": suite,
+                "network": net,
+                "success": summary.get("success"),
+                "failed": summary.get("failed") or [],
+                "warnings": summary.get("warnings") or [],
+                "checks": None,
+            }
             results = lake.root / (run["quality_results_path"] or "") / f"{suite}-{net}.json"
             if run["quality_results_path"] and results.is_file():
                 entry["checks"] = _checks(json.loads(results.read_text()))
@@ -235,8 +263,15 @@ def _checks(results: dict) -> list[dict]:
         for r in res.get("results") or []:
             config = r.get("expectation_config") or {}
             meta = config.get("meta") or {}
-            checks.append({"table": table, "column": meta.get("column"), "rule": meta.get("rule", config.get("type")),
-                           "severity": meta.get("severity", "fail"), "success": bool(r.get("success"))})
+            checks.append(
+                {
+                    "table": table,
+                    "column": meta.get("column"),
+                    "rule": meta.get("rule", config.get("type")),
+                    "severity": meta.get("severity", "fail"),
+                    "success": bool(r.get("success")),
+                }
+            )
     return checks
 
 
@@ -247,12 +282,15 @@ def _timings(lake: Lake, run: dict) -> list[dict]:
     seconds = json.loads(run["timings"]) if run["timings"] else {}
     state = lake.run_dir(run["run_id"]) / "state"
     for f in sorted(state.glob("timing-*.json")) if state.is_dir() else []:
-        step = f.stem[len("timing-"):]
+        step = f.stem[len("timing-") :]
         if step not in seconds and step != "report":
             seconds[step] = json.loads(f.read_text()).get("seconds")
     order = {s: i for i, s in enumerate(STEPS)}
-    return [{"step": s, "seconds": v} for s, v in sorted(seconds.items(), key=lambda kv: (order.get(kv[0], 99), kv[0]))
-            if isinstance(v, (int, float))]
+    return [
+        {"step": s, "seconds": v}
+        for s, v in sorted(seconds.items(), key=lambda kv: (order.get(kv[0], 99), kv[0]))
+        if isinstance(v, (int, float))
+    ]
 
 
 # --------------------------------------------------------------------------- HTML
@@ -361,17 +399,21 @@ def _section_distributions(data: dict) -> str:
             f"<span>top <b>{top}</b> ({_e(s['top_influence'])})</span></div>"
         )
         cards.append(f"<div class='card'><h3>{_e(net)}</h3>{stats}{histogram_svg(d['histogram'], net)}</div>")
-    note = ("<p class='note'>Accounts per 5-point band of influence. 20 is the network's average account; "
-            "every 10 points is twice the standing (50 = 8&times; the average).</p>")
+    note = (
+        "<p class='note'>Accounts per 5-point band of influence. 20 is the network's average account; "
+        "every 10 points is twice the standing (50 = 8&times; the average).</p>"
+    )
     return note + f"<div class='grid'>{''.join(cards)}</div>"
 
 
 def _section_topics(data: dict) -> str:
     if not data["topics_dt"]:
         return f"<p class='note'>topic_scores is not published for dt={_e(data['dt'])}.</p>"
-    note = (f"<p class='note'>The {BUSIEST_TOPICS} topics with the most scored accounts on each network. "
-            "Expertise is what others recognise; interest is how much the account itself talks about the topic "
-            "&mdash; the two lists differ on purpose.</p>")
+    note = (
+        f"<p class='note'>The {BUSIEST_TOPICS} topics with the most scored accounts on each network. "
+        "Expertise is what others recognise; interest is how much the account itself talks about the topic "
+        "&mdash; the two lists differ on purpose.</p>"
+    )
     blocks = []
     for net, d in data["networks"].items():
         if not d["topics"]:
@@ -386,12 +428,16 @@ def _section_topics(data: dict) -> str:
                     f"<td class='n muted'>{_e(r[other])}</td></tr>"
                     for i, r in enumerate(tpc[f"by_{by}"], 1)
                 )
-                cols.append(f"<div><h4>top by {by}</h4><table class='fixed tight'><colgroup>"
-                            "<col style='width:16px'><col><col style='width:60px'><col style='width:58px'></colgroup>"
-                            f"<tr><th class='n'>#</th><th>handle</th><th class='n'>{by}</th>"
-                            f"<th class='n'>{other}</th></tr>{rows}</table></div>")
-            blocks.append(f"<div class='card'><h3>{_e(tpc['topic'])} <span class='muted'>on {_e(net)}, "
-                          f"{tpc['accounts']:,} accounts</span></h3><div class='two'>{''.join(cols)}</div></div>")
+                cols.append(
+                    f"<div><h4>top by {by}</h4><table class='fixed tight'><colgroup>"
+                    "<col style='width:16px'><col><col style='width:60px'><col style='width:58px'></colgroup>"
+                    f"<tr><th class='n'>#</th><th>handle</th><th class='n'>{by}</th>"
+                    f"<th class='n'>{other}</th></tr>{rows}</table></div>"
+                )
+            blocks.append(
+                f"<div class='card'><h3>{_e(tpc['topic'])} <span class='muted'>on {_e(net)}, "
+                f"{tpc['accounts']:,} accounts</span></h3><div class='two'>{''.join(cols)}</div></div>"
+            )
     return note + f"<div class='grid'>{''.join(blocks)}</div>"
 
 
@@ -405,15 +451,18 @@ def _section_movers(data: dict) -> str:
         scale = max([abs(r["change"]) for r in m["rises"] + m["falls"]] or [1.0])
         tables = []
         for name, cls in (("rises", "up"), ("falls", "down")):
-            rows = "".join(
-                f"<tr><td class='handle' title='{_e(r['account_id'])}'>{_e(r['handle'] or r['account_id'])}</td>"
-                f"<td class='muted'>{_e(r['account_type'])}</td><td class='n'>{_e(r['score_from'])}</td>"
-                f"<td class='n'>{_e(r['score_to'])}</td><td class='n nowrap {cls}'><b>{_signed(r['change'])}</b>"
-                f"<span class='chgbar' style='width:{max(2, round(40 * abs(r['change']) / scale))}px;"
-                f"background:var(--{cls})'></span></td>"
-                f"<td class='n muted nowrap'>{r['rank_from']}&rarr;{r['rank_to']}</td></tr>"
-                for r in m[name]
-            ) or "<tr><td colspan='6' class='muted'>none</td></tr>"
+            rows = (
+                "".join(
+                    f"<tr><td class='handle' title='{_e(r['account_id'])}'>{_e(r['handle'] or r['account_id'])}</td>"
+                    f"<td class='muted'>{_e(r['account_type'])}</td><td class='n'>{_e(r['score_from'])}</td>"
+                    f"<td class='n'>{_e(r['score_to'])}</td><td class='n nowrap {cls}'><b>{_signed(r['change'])}</b>"
+                    f"<span class='chgbar' style='width:{max(2, round(40 * abs(r['change']) / scale))}px;"
+                    f"background:var(--{cls})'></span></td>"
+                    f"<td class='n muted nowrap'>{r['rank_from']}&rarr;{r['rank_to']}</td></tr>"
+                    for r in m[name]
+                )
+                or "<tr><td colspan='6' class='muted'>none</td></tr>"
+            )
             tables.append(
                 f"<div><h4>largest {name}</h4><table class='fixed'><colgroup><col><col style='width:92px'>"
                 "<col style='width:52px'><col style='width:52px'><col style='width:108px'><col style='width:86px'>"
@@ -427,8 +476,10 @@ def _section_movers(data: dict) -> str:
             f"{m['new_count']:,} new and {m['gone_count']:,} gone (scored on one date only, so without a change; "
             f"<code>kindling query movers --network {_e(net)}</code> lists them).</p></div>"
         )
-    note = ("<p class='note'>Largest changes of influence since the previous published date, among accounts "
-            "scored on both dates.</p>")
+    note = (
+        "<p class='note'>Largest changes of influence since the previous published date, among accounts "
+        "scored on both dates.</p>"
+    )
     return note + f"<div class='grid wide'>{''.join(blocks)}</div>"
 
 
@@ -439,7 +490,9 @@ def _section_flagged(data: dict) -> str:
         f = d["flagged"]
         if f["kind"] == "flags":
             notes.add(f"Accounts with a flag set in account_scores ({', '.join(f['columns'])}).")
-            head = "<tr><th>handle</th><th>type</th><th class='n'>influence</th><th class='n'>rank</th><th>flags</th></tr>"
+            head = (
+                "<tr><th>handle</th><th>type</th><th class='n'>influence</th><th class='n'>rank</th><th>flags</th></tr>"
+            )
             rows = "".join(
                 f"<tr><td class='handle' title='{_e(r['account_id'])}'>{_e(r['handle'] or r['account_id'])}</td>"
                 f"<td class='muted'>{_e(r['account_type'])}</td><td class='n'>{_e(r['influence'])}</td>"
@@ -452,8 +505,10 @@ def _section_flagged(data: dict) -> str:
                 f"accounts whose influence moved by more than {f['threshold']:g} points since the previous "
                 "published date (a doubling or halving of their standing)."
             )
-            head = ("<tr><th>handle</th><th>type</th><th class='n'>influence</th><th class='n'>change</th>"
-                    "<th class='n'>rank</th></tr>")
+            head = (
+                "<tr><th>handle</th><th>type</th><th class='n'>influence</th><th class='n'>change</th>"
+                "<th class='n'>rank</th></tr>"
+            )
             rows = "".join(
                 f"<tr><td class='handle' title='{_e(r['account_id'])}'>{_e(r['handle'] or r['account_id'])}</td>"
                 f"<td class='muted'>{_e(r['account_type'])}</td><td class='n'>{_e(r['influence'])}</td>"
@@ -475,10 +530,12 @@ def _section_quality(data: dict) -> str:
         return f"<p class='note'>The runs table has no row for dt={_e(data['dt'])}.</p>"
     out = []
     if runs["published_run"]:
-        out.append(f"<p class='note'>Great Expectations suites of run <code>{_e(runs['published_run'])}</code>, "
-                   "which published this date: <b>input</b> on the conformed snapshot, <b>output</b> on the staged "
-                   "tables. A failed <code>fail</code> check blocks publishing; <code>warn</code> checks are "
-                   "reported only.</p>")
+        out.append(
+            f"<p class='note'>Great Expectations suites of run <code>{_e(runs['published_run'])}</code>, "
+            "which published this date: <b>input</b> on the conformed snapshot, <b>output</b> on the staged "
+            "tables. A failed <code>fail</code> check blocks publishing; <code>warn</code> checks are "
+            "reported only.</p>"
+        )
         rows = []
         for q in runs["quality"]:
             checks = q["checks"]
@@ -500,24 +557,32 @@ def _section_quality(data: dict) -> str:
                     f"<td>{_e(c['column'])}</td><td>{_e(c['rule'])}</td><td class='muted'>{_e(c['severity'])}</td></tr>"
                     for c in checks
                 )
-                detail = (f"<details><summary>all {len(checks)} checks</summary><table><tr><th></th><th>table</th>"
-                          f"<th>column</th><th>rule</th><th>severity</th></tr>{items}</table></details>")
+                detail = (
+                    f"<details><summary>all {len(checks)} checks</summary><table><tr><th></th><th>table</th>"
+                    f"<th>column</th><th>rule</th><th>severity</th></tr>{items}</table></details>"
+                )
             rows.append(
                 f"<tr><td>{_e(q['suite'])}</td><td class='handle'>{_e(q['network'])}</td><td>{pill}</td>{counts}"
                 f"<td class='n{' down' if failed else ''}'>{failed}</td>"
                 f"<td class='n'{' style=color:var(--warn)' if warned else ''}>{warned}</td>"
                 f"<td>{problems or '<span class=muted>none</span>'}{detail}</td></tr>"
             )
-        out.append("<div class='card'><table class='fixed'><colgroup><col style='width:64px'><col style='width:110px'>"
-                   "<col style='width:78px'><col style='width:64px'><col style='width:64px'><col style='width:64px'>"
-                   "<col style='width:84px'><col></colgroup>"
-                   "<tr><th>suite</th><th>network</th><th>result</th><th class='n'>checks</th>"
-                   "<th class='n'>passed</th><th class='n'>failed</th><th class='n'>warnings</th><th>details</th></tr>"
-                   + "".join(rows) + "</table>"
-                   + ("" if all(q["checks"] is not None for q in runs["quality"]) else
-                      "<p class='note'>&ndash;: the run's full validation results are no longer in the lake; "
-                      "the runs row keeps failures and warnings only.</p>")
-                   + "</div>")
+        out.append(
+            "<div class='card'><table class='fixed'><colgroup><col style='width:64px'><col style='width:110px'>"
+            "<col style='width:78px'><col style='width:64px'><col style='width:64px'><col style='width:64px'>"
+            "<col style='width:84px'><col></colgroup>"
+            "<tr><th>suite</th><th>network</th><th>result</th><th class='n'>checks</th>"
+            "<th class='n'>passed</th><th class='n'>failed</th><th class='n'>warnings</th><th>details</th></tr>"
+            + "".join(rows)
+            + "</table>"
+            + (
+                ""
+                if all(q["checks"] is not None for q in runs["quality"])
+                else "<p class='note'>&ndash;: the run's full validation results are no longer in the lake; "
+                "the runs row keeps failures and warnings only.</p>"
+            )
+            + "</div>"
+        )
     else:
         out.append("<p class='note'>No run that published this date is in the runs table.</p>")
     attempts = "".join(
@@ -527,8 +592,10 @@ def _section_quality(data: dict) -> str:
         f"<td class='muted'>{_e((a['error'] or '')[:300])}</td></tr>"
         for a in runs["attempts"]
     )
-    out.append(f"<h4>attempts for this date</h4><div class='card'><table><tr><th>run</th><th>status</th>"
-               f"<th>started (UTC)</th><th class='n'>took</th><th>failed step</th><th>error</th></tr>{attempts}</table></div>")
+    out.append(
+        f"<h4>attempts for this date</h4><div class='card'><table><tr><th>run</th><th>status</th>"
+        f"<th>started (UTC)</th><th class='n'>took</th><th>failed step</th><th>error</th></tr>{attempts}</table></div>"
+    )
     return "".join(out)
 
 
@@ -537,8 +604,10 @@ def _section_timings(data: dict) -> str:
     if not runs["timings"]:
         return "<p class='note'>No step timings recorded for this date.</p>"
     total = sum(t["seconds"] for t in runs["timings"])
-    note = (f"<p class='note'>Seconds per step of run <code>{_e(runs['published_run'])}</code>, "
-            f"{total:,.0f} s in all (the report step itself is not included).</p>")
+    note = (
+        f"<p class='note'>Seconds per step of run <code>{_e(runs['published_run'])}</code>, "
+        f"{total:,.0f} s in all (the report step itself is not included).</p>"
+    )
     return note + f"<div class='card'>{timings_svg(runs['timings'])}</div>"
 
 
@@ -570,40 +639,58 @@ def histogram_svg(counts: list[int], label: str = "", width: int = 500, height: 
     step = 100 / len(counts)
     x = lambda v: left + w * v / 100  # noqa: E731
     y = lambda v: top + h - h * v / ymax  # noqa: E731
-    parts = [f"<svg class='hist' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' "
-             f"width='100%' role='img' aria-label='influence histogram {_e(label)}'>"]
+    parts = [
+        f"<svg class='hist' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' "
+        f"width='100%' role='img' aria-label='influence histogram {_e(label)}'>"
+    ]
     for i in range(ticks + 1):
         v = tick * i
-        parts.append(f"<line x1='{left}' x2='{left + w}' y1='{y(v):.1f}' y2='{y(v):.1f}' stroke='#e6e9ef'/>"
-                     f"<text x='{left - 6}' y='{y(v) + 4:.1f}' text-anchor='end' font-size='11' fill='#5c6577'>"
-                     f"{v:,.0f}</text>")
+        parts.append(
+            f"<line x1='{left}' x2='{left + w}' y1='{y(v):.1f}' y2='{y(v):.1f}' stroke='#e6e9ef'/>"
+            f"<text x='{left - 6}' y='{y(v) + 4:.1f}' text-anchor='end' font-size='11' fill='#5c6577'>"
+            f"{v:,.0f}</text>"
+        )
     for i, n in enumerate(counts):
         if not n:
             continue
         cut = n > ymax
         bh = h + 8 if cut else max(1.0, h * n / ymax)
         x0, bw = x(i * step) + 1, w * step / 100 - 2
-        parts.append(f"<rect class='bar' x='{x0:.1f}' y='{top + h - bh:.1f}' width='{bw:.1f}' "
-                     f"height='{bh:.1f}' fill='#3f6fb5'><title>{i * step:g}-{(i + 1) * step:g}: {n:,} accounts"
-                     f"</title></rect>")
+        parts.append(
+            f"<rect class='bar' x='{x0:.1f}' y='{top + h - bh:.1f}' width='{bw:.1f}' "
+            f"height='{bh:.1f}' fill='#3f6fb5'><title>{i * step:g}-{(i + 1) * step:g}: {n:,} accounts"
+            f"</title></rect>"
+        )
         if cut:  # a white gap across the bar: it is taller than drawn
-            parts.append(f"<path d='M{x0 - 2:.1f},{top + 14:.1f} L{x0 + bw + 2:.1f},{top + 8:.1f} "
-                         f"L{x0 + bw + 2:.1f},{top + 12:.1f} L{x0 - 2:.1f},{top + 18:.1f} Z' fill='#fff'/>")
-        parts.append(f"<text x='{x0 + (w * step / 100 - 2) / 2:.1f}' y='{top + h - bh - 3:.1f}' text-anchor='middle' "
-                     f"font-size='9' fill='#5c6577'>{n:,}</text>")
+            parts.append(
+                f"<path d='M{x0 - 2:.1f},{top + 14:.1f} L{x0 + bw + 2:.1f},{top + 8:.1f} "
+                f"L{x0 + bw + 2:.1f},{top + 12:.1f} L{x0 - 2:.1f},{top + 18:.1f} Z' fill='#fff'/>"
+            )
+        parts.append(
+            f"<text x='{x0 + (w * step / 100 - 2) / 2:.1f}' y='{top + h - bh - 3:.1f}' text-anchor='middle' "
+            f"font-size='9' fill='#5c6577'>{n:,}</text>"
+        )
     parts.append(f"<line x1='{left}' x2='{left + w}' y1='{top + h}' y2='{top + h}' stroke='#8a93a3'/>")
     for v in range(0, 101, 20):
-        parts.append(f"<line x1='{x(v):.1f}' x2='{x(v):.1f}' y1='{top + h}' y2='{top + h + 4}' stroke='#8a93a3'/>"
-                     f"<text x='{x(v):.1f}' y='{top + h + 16}' text-anchor='middle' font-size='11' fill='#5c6577'>{v}</text>")
+        parts.append(
+            f"<line x1='{x(v):.1f}' x2='{x(v):.1f}' y1='{top + h}' y2='{top + h + 4}' stroke='#8a93a3'/>"
+            f"<text x='{x(v):.1f}' y='{top + h + 16}' text-anchor='middle' font-size='11' fill='#5c6577'>{v}</text>"
+        )
     key = left + w - 128  # the line's key, top right, above the bars' count labels
-    parts.append(f"<line x1='{x(20):.1f}' x2='{x(20):.1f}' y1='{top}' y2='{top + h}' stroke='#c0392b' "
-                 f"stroke-dasharray='4 3'/><line x1='{key}' x2='{key + 18}' y1='6' y2='6' stroke='#c0392b' "
-                 f"stroke-dasharray='4 3'/><text x='{key + 23}' y='10' font-size='10' fill='#c0392b'>"
-                 "average account (20)</text>")
-    parts.append(f"<text x='{left + w / 2:.1f}' y='{height - 4}' text-anchor='middle' font-size='11' "
-                 "fill='#5c6577'>influence</text>")
-    parts.append(f"<text transform='translate(12 {top + h / 2:.1f}) rotate(-90)' text-anchor='middle' "
-                 "font-size='11' fill='#5c6577'>accounts</text></svg>")
+    parts.append(
+        f"<line x1='{x(20):.1f}' x2='{x(20):.1f}' y1='{top}' y2='{top + h}' stroke='#c0392b' "
+        f"stroke-dasharray='4 3'/><line x1='{key}' x2='{key + 18}' y1='6' y2='6' stroke='#c0392b' "
+        f"stroke-dasharray='4 3'/><text x='{key + 23}' y='10' font-size='10' fill='#c0392b'>"
+        "average account (20)</text>"
+    )
+    parts.append(
+        f"<text x='{left + w / 2:.1f}' y='{height - 4}' text-anchor='middle' font-size='11' "
+        "fill='#5c6577'>influence</text>"
+    )
+    parts.append(
+        f"<text transform='translate(12 {top + h / 2:.1f}) rotate(-90)' text-anchor='middle' "
+        "font-size='11' fill='#5c6577'>accounts</text></svg>"
+    )
     return "".join(parts)
 
 
@@ -613,8 +700,10 @@ def timings_svg(timings: list[dict], width: int = 760) -> str:
     w = width - left - right
     height = top + row * len(timings) + 8
     vmax = max([t["seconds"] for t in timings] + [1e-9])
-    parts = [f"<svg class='timings' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' "
-             f"width='100%' style='max-width:{width}px' role='img' aria-label='seconds per step'>"]
+    parts = [
+        f"<svg class='timings' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' "
+        f"width='100%' style='max-width:{width}px' role='img' aria-label='seconds per step'>"
+    ]
     for i, t in enumerate(timings):
         y0 = top + i * row
         bw = max(1.0, w * t["seconds"] / vmax)

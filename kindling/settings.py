@@ -260,14 +260,21 @@ class Settings:
     that are not UTF-8, naming the file and line."""
 
     def __post_init__(self) -> None:
-        for name in ("actor_daily_budget", "received_free_posts_per_day", "received_volume_exponent",
-                     "reciprocal_heavy_weight", "pair_saturation"):
+        for name in (
+            "actor_daily_budget",
+            "received_free_posts_per_day",
+            "received_volume_exponent",
+            "reciprocal_heavy_weight",
+            "pair_saturation",
+        ):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if not 0 < self.gate_alpha < 1:
             raise ValueError(f"gate_alpha must be between 0 and 1 (exclusive), got {self.gate_alpha!r}")
         if not 0 <= self.self_interaction_max_share <= 1:
-            raise ValueError(f"self_interaction_max_share must be between 0 and 1, got {self.self_interaction_max_share!r}")
+            raise ValueError(
+                f"self_interaction_max_share must be between 0 and 1, got {self.self_interaction_max_share!r}"
+            )
         if not self.window_days >= 1:
             raise ValueError(f"window_days must be at least 1 day, got {self.window_days!r}")
         if not self.half_life_days > 0:
@@ -279,7 +286,9 @@ class Settings:
         if not self.max_iter >= 1:
             raise ValueError(f"max_iter must be at least 1, got {self.max_iter!r}")
         if self.pagerank_engine not in PAGERANK_ENGINES:
-            raise ValueError(f"pagerank_engine must be one of {', '.join(PAGERANK_ENGINES)}, got {self.pagerank_engine!r}")
+            raise ValueError(
+                f"pagerank_engine must be one of {', '.join(PAGERANK_ENGINES)}, got {self.pagerank_engine!r}"
+            )
         if not self.pagerank_vector_max_mb >= 0:
             raise ValueError(f"pagerank_vector_max_mb must be >= 0, got {self.pagerank_vector_max_mb!r}")
         if self.window_bad_day not in ("fail", "skip"):
@@ -307,7 +316,9 @@ class Settings:
         if not 0 <= self.ring_internal_share <= 1:
             raise ValueError(f"ring_internal_share must be between 0 and 1, got {self.ring_internal_share!r}")
         if not 2 <= self.ring_min_size <= self.ring_max_size:
-            raise ValueError(f"need 2 <= ring_min_size <= ring_max_size, got {self.ring_min_size!r} and {self.ring_max_size!r}")
+            raise ValueError(
+                f"need 2 <= ring_min_size <= ring_max_size, got {self.ring_min_size!r} and {self.ring_max_size!r}"
+            )
         if not self.ring_pair_weight > 0:
             raise ValueError(f"ring_pair_weight must be > 0, got {self.ring_pair_weight!r}")
         if not self.answer_hours > 0:
@@ -328,9 +339,17 @@ class Settings:
         """These settings as ranking applies them: with ``defenses`` false, every defense off."""
         if self.defenses:
             return self
-        return self.replace(actor_daily_budget=0.0, pair_saturation=0.0, received_volume_exponent=0.0,
-                            reciprocal_discount=1.0, ring_discount=1.0, ring_member_credit=1.0,
-                            answer_credit=1.0, spark_max_share=1.0, recognition_max_share=1.0)
+        return self.replace(
+            actor_daily_budget=0.0,
+            pair_saturation=0.0,
+            received_volume_exponent=0.0,
+            reciprocal_discount=1.0,
+            ring_discount=1.0,
+            ring_member_credit=1.0,
+            answer_credit=1.0,
+            spark_max_share=1.0,
+            recognition_max_share=1.0,
+        )
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -396,8 +415,9 @@ def _coerce(f: dataclasses.Field, value: Any) -> Any:
             return tuple(value)
         raise ValueError("expected a list of names")
     if isinstance(default, dict):
-        if isinstance(value, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                           for v in value.values()):
+        if isinstance(value, dict) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()
+        ):
             return {**default, **{k: float(v) for k, v in value.items()}}
         raise ValueError("expected a table of name = number")
     raise ValueError("expected a string")

@@ -192,16 +192,19 @@ class TextCheck:
         self.run = 0  # bytes since the last newline
 
     def _too_long(self, line: int) -> SourceError:
-        return SourceError(f"{self.name}: line {line} is longer than max_line_bytes "
-                           f"({self.max_line:,} bytes); the file is refused")
+        return SourceError(
+            f"{self.name}: line {line} is longer than max_line_bytes ({self.max_line:,} bytes); the file is refused"
+        )
 
     def feed(self, chunk: bytes) -> None:
         try:
             self.decoder.decode(chunk)
         except UnicodeDecodeError as e:
             line = self.line + chunk.count(b"\n", 0, max(e.start, 0))
-            raise SourceError(f"{self.name}: line {line}: bytes that are not UTF-8 "
-                              f"({chunk[e.start:e.start + 4]!r}); the file must be UTF-8") from None
+            raise SourceError(
+                f"{self.name}: line {line}: bytes that are not UTF-8 "
+                f"({chunk[e.start : e.start + 4]!r}); the file must be UTF-8"
+            ) from None
         first = chunk.find(b"\n")
         if first == -1:
             self.run += len(chunk)

@@ -20,7 +20,11 @@ def spark_confs(settings: Settings) -> dict[str, str]:
     found = session_jars()
     jars = {"spark.jars": ",".join(str(j) for j in found)} if found else {}
     java = settings.spark_java_options.strip()
-    jvm = {} if java.lower() in ("", "none") else {"spark.driver.extraJavaOptions": java, "spark.executor.extraJavaOptions": java}
+    jvm = (
+        {}
+        if java.lower() in ("", "none")
+        else {"spark.driver.extraJavaOptions": java, "spark.executor.extraJavaOptions": java}
+    )
     return {
         **jars,
         **jvm,

@@ -18,7 +18,9 @@ def state_dir(settings: Settings, run_id: str) -> Path:
 
 
 def save_state(settings: Settings, run_id: str, step: str, data: dict) -> None:
-    write_atomic_bytes(state_dir(settings, run_id) / f"{step}.json", json.dumps(data, default=str, sort_keys=True).encode())
+    write_atomic_bytes(
+        state_dir(settings, run_id) / f"{step}.json", json.dumps(data, default=str, sort_keys=True).encode()
+    )
 
 
 def load_states(settings: Settings, run_id: str) -> dict[str, dict]:

@@ -53,9 +53,11 @@ def new_run_id(day: dt.date) -> str:
 def networks_of_day(settings: Settings, day: dt.date) -> list[str]:
     """The networks pulled into the lake for ``day`` (restricted to ``settings.networks`` if set)."""
     raw = Lake(settings.lake).root / "raw"
-    found = sorted(
-        p.name.split("=", 1)[1] for p in raw.glob("network=*") if (p / f"dt={day.isoformat()}").is_dir()
-    ) if raw.is_dir() else []
+    found = (
+        sorted(p.name.split("=", 1)[1] for p in raw.glob("network=*") if (p / f"dt={day.isoformat()}").is_dir())
+        if raw.is_dir()
+        else []
+    )
     if settings.networks:
         found = [n for n in found if n in settings.networks]
     if not found:
@@ -124,8 +126,10 @@ def bad_window_day(settings: Settings, skipped: dict, d: str, network: str, step
     """An earlier window day failed ``step``: stop the run naming it, or (``window_bad_day = skip``) record it."""
     message = f"{step}: {_one_line(e)}"
     if settings.window_bad_day != "skip":
-        err = StepFailed(f"dt={day}: window day dt={d} (network={network}) could not be admitted: {message}\n"
-                         f"(set KINDLING_WINDOW_BAD_DAY=skip to leave bad window days out of the score, recorded in runs.window)")
+        err = StepFailed(
+            f"dt={day}: window day dt={d} (network={network}) could not be admitted: {message}\n"
+            f"(set KINDLING_WINDOW_BAD_DAY=skip to leave bad window days out of the score, recorded in runs.window)"
+        )
         raise err from e
     skipped.setdefault(d, {})[network] = message[:1000]
 
@@ -139,7 +143,9 @@ def step_pull(settings: Settings, day: dt.date, run_id: str, log=None) -> dict:
     out = {n: pull(settings, n, day) for n in list_networks(settings)}
     plan, skipped = admission_plan(settings, day), {}
     if plan:
-        log(f"[{day}] the window ({settings.window_days} days) lacks {len(plan)} day(s) the source has: admitting them first")
+        log(
+            f"[{day}] the window ({settings.window_days} days) lacks {len(plan)} day(s) the source has: admitting them first"
+        )
     for d, networks in plan.items():
         for network in list(networks):
             try:
@@ -163,8 +169,11 @@ def _read_parquet_dir(path: Path):
     names = pq.read_schema(str(parts[0])).names if parts else []
     table = pq.read_table(str(path), read_dictionary=[c for c in ("_source_file",) if c in names] or None)
     # maps (graph_edges.topic_factors) stay Arrow too: no Python list of tuples per edge
-    return table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow") if pa.types.is_string(t)
-                           else pd.ArrowDtype(t) if pa.types.is_map(t) else None)
+    return table.to_pandas(
+        types_mapper=lambda t: (
+            pd.StringDtype("pyarrow") if pa.types.is_string(t) else pd.ArrowDtype(t) if pa.types.is_map(t) else None
+        )
+    )
 
 
 def _gate(settings: Settings, day: dt.date, run_id: str, side: str, validate) -> dict:
@@ -218,11 +227,19 @@ def _audit_network_day(settings: Settings, lake: Lake, run_id: str, network: str
     findings, notes = policy.audit_network(settings, lake, network, day, tables, quarantine)
     failures = [f for f in findings if f["severity"] == "fail"]
     warnings = [f for f in findings if f["severity"] != "fail"]
-    policy.save(results_dir / f"policy-{network}.json",
-                {"network": network, "day": day.isoformat(), "failures": failures, "warnings": warnings,
-                 "notes": notes,
-                 "quarantined": {f"{t}: {r}": int(n) for (t, r), n in
-                                 quarantine.groupby(["input_table", "reason"]).size().items()}})
+    policy.save(
+        results_dir / f"policy-{network}.json",
+        {
+            "network": network,
+            "day": day.isoformat(),
+            "failures": failures,
+            "warnings": warnings,
+            "notes": notes,
+            "quarantined": {
+                f"{t}: {r}": int(n) for (t, r), n in quarantine.groupby(["input_table", "reason"]).size().items()
+            },
+        },
+    )
     res.failures.extend(failures)
     res.warnings.extend(warnings)
     res.success = res.success and not failures
@@ -252,22 +269,27 @@ def _audit_window_days(settings: Settings, lake: Lake, day: dt.date, run_id: str
         when = dt.date.fromisoformat(d)
         for network in list(days[d]):
             i += 1
-            res, _ = _audit_network_day(settings, lake, run_id, network, when,
-                                        lake.run_dir(run_id) / "quality" / f"dt={d}")
+            res, _ = _audit_network_day(
+                settings, lake, run_id, network, when, lake.run_dir(run_id) / "quality" / f"dt={d}"
+            )
             if res.success:
                 _promote_day(lake, run_id, network, when)
                 log(f"[{day}] admit {i}/{total}: dt={d} network={network} passed the input gate")
                 continue
             kept = _keep_quarantine(lake, run_id, when, name=f"quarantine-dt={d}")
-            error = quality.QualityError(f"input quality gate failed for dt={d}: network={network}: {res.message()}"
-                                         + (f"\nquarantined rows: {kept}" if kept else ""))
+            error = quality.QualityError(
+                f"input quality gate failed for dt={d}: network={network}: {res.message()}"
+                + (f"\nquarantined rows: {kept}" if kept else "")
+            )
             try:
                 bad_window_day(settings, skipped, d, network, "audit-in", error, day)
             except StepFailed:
                 save_state(settings, run_id, "admit", {"days": days, "skipped": skipped})
                 raise
             days[d].remove(network)
-            log(f"[{day}] admit {i}/{total}: dt={d} network={network} SKIPPED (window_bad_day=skip): {res.message()[:300]}")
+            log(
+                f"[{day}] admit {i}/{total}: dt={d} network={network} SKIPPED (window_bad_day=skip): {res.message()[:300]}"
+            )
     admit = {"days": {d: n for d, n in days.items() if n}, "skipped": skipped}
     save_state(settings, run_id, "admit", admit)
     return admit
@@ -320,16 +342,20 @@ def step_audit_in(settings: Settings, day: dt.date, run_id: str, log=None) -> di
         kept = _keep_quarantine(lake, run_id, day)
         if kept is None:
             raise
-        raise quality.QualityError(f"{e}\nquarantined rows of this run: {kept} (kindling query sql cannot see "
-                                   "them: read them with DuckDB or pandas)") from None
+        raise quality.QualityError(
+            f"{e}\nquarantined rows of this run: {kept} (kindling query sql cannot see "
+            "them: read them with DuckDB or pandas)"
+        ) from None
     for network in out:
         out[network]["notes"] = extra.get(network, [])
         _promote_day(lake, run_id, network, day)
     save_state(settings, run_id, "quality-in", out)
     coverage = window_coverage(settings, day, list(out), admit)
     save_state(settings, run_id, "window", coverage)
-    log(f"[{day}] window: {coverage['present']} of {coverage['expected']} days present "
-        f"({coverage['first']} .. {coverage['last']}), {coverage['admitted']} admitted by this run")
+    log(
+        f"[{day}] window: {coverage['present']} of {coverage['expected']} days present "
+        f"({coverage['first']} .. {coverage['last']}), {coverage['admitted']} admitted by this run"
+    )
     return out
 
 
@@ -400,10 +426,20 @@ def _drift(settings: Settings, lake: Lake, day: dt.date, network: str, scores, r
         now = load_states(settings, run_id).get("window") if run_id else None
         filling = drift.window_filling(
             (now["present"], now["expected"]) if now and "present" in now else None,
-            drift.published_window(lake, prev_day), prev_day)
-    return drift.check(scores, prev, prev_day, psi_warn=settings.drift_psi_warn, psi_fail=settings.drift_psi_fail,
-                       spearman_warn=settings.drift_spearman_warn, top_k=settings.drift_top_k,
-                       alpha=settings.gate_alpha, filling=filling)
+            drift.published_window(lake, prev_day),
+            prev_day,
+        )
+    return drift.check(
+        scores,
+        prev,
+        prev_day,
+        psi_warn=settings.drift_psi_warn,
+        psi_fail=settings.drift_psi_fail,
+        spearman_warn=settings.drift_spearman_warn,
+        top_k=settings.drift_top_k,
+        alpha=settings.gate_alpha,
+        filling=filling,
+    )
 
 
 def _summary(res) -> dict:
@@ -446,8 +482,10 @@ def remove_leftovers(settings: Settings, day: dt.date, run_id: str, log=None) ->
     lake = Lake(settings.lake)
     by = lake.published_by(day)
     if len(set(by.values())) > 1:
-        log(f"[{day}] the published tables come from different runs ({', '.join(f'{t}: {r}' for t, r in sorted(by.items()))}): "
-            "a publish was killed between two tables; this run publishes every table again")
+        log(
+            f"[{day}] the published tables come from different runs ({', '.join(f'{t}: {r}' for t, r in sorted(by.items()))}): "
+            "a publish was killed between two tables; this run publishes every table again"
+        )
     removed = [str(p.relative_to(lake.root)) for p in lake.remove_leftovers(day, run_id)]
     for p in removed:
         log(f"[{day}] removed a killed run's leftover: {p}")
@@ -462,8 +500,10 @@ def step_report(settings: Settings, day: dt.date, run_id: str) -> dict:
     try:
         path = write_report(settings.lake, day.isoformat())
     except Exception as e:
-        err = StepFailed(f"dt={day} is published (run {run_id}), but its report failed: {_one_line(e)}; "
-                         f"`kindling report --date {day}` writes it again")
+        err = StepFailed(
+            f"dt={day} is published (run {run_id}), but its report failed: {_one_line(e)}; "
+            f"`kindling report --date {day}` writes it again"
+        )
         err.step = "report"
         raise err from e
     return {"path": str(path)}
@@ -534,7 +574,12 @@ def submit_command(settings: Settings, step: str, day: dt.date, run_id: str, py_
     # one too unless spark_executor_python names another: right on one machine, but a path that
     # exists on every executor host is needed on a remote cluster.
     executor_python = (not local and settings.spark_executor_python) or sys.executable
-    cmd += ["--conf", f"spark.pyspark.python={executor_python}", "--conf", f"spark.pyspark.driver.python={sys.executable}"]
+    cmd += [
+        "--conf",
+        f"spark.pyspark.python={executor_python}",
+        "--conf",
+        f"spark.pyspark.driver.python={sys.executable}",
+    ]
     return [*cmd, str(JOBS_ENTRY), step, "--date", day.isoformat(), "--run-id", run_id]
 
 
@@ -588,8 +633,10 @@ AFTER_PUBLISH = ("report",)
 def run_local_step(settings: Settings, step: str, day: dt.date, run_id: str) -> dict:
     from kindling.locks import date_lock
 
-    with date_lock(settings.lake, day, run_id), recorded(settings, step, day, run_id,
-                                                         failed_row=step not in AFTER_PUBLISH):
+    with (
+        date_lock(settings.lake, day, run_id),
+        recorded(settings, step, day, run_id, failed_row=step not in AFTER_PUBLISH),
+    ):
         if step == "pull":  # the first step that writes to the lake, in kindling run and in Airflow
             remove_leftovers(settings, day, run_id)
         result = LOCAL_STEPS[step](settings, day, run_id)
@@ -630,7 +677,9 @@ def run_day(settings: Settings, day: dt.date, run_id: str | None = None, spark=N
 
 
 # --- the runs table ---------------------------------------------------------------
-def write_run_row(settings: Settings, day: dt.date, run_id: str, status: str, failed_step: str | None = None, error: str | None = None) -> Path:
+def write_run_row(
+    settings: Settings, day: dt.date, run_id: str, status: str, failed_step: str | None = None, error: str | None = None
+) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -638,7 +687,7 @@ def write_run_row(settings: Settings, day: dt.date, run_id: str, status: str, fa
 
     lake = Lake(settings.lake)
     states = load_states(settings, run_id)
-    timings = {k[len("timing-"):]: v["seconds"] for k, v in states.items() if k.startswith("timing-")}
+    timings = {k[len("timing-") :]: v["seconds"] for k, v in states.items() if k.startswith("timing-")}
     started = _started_at(lake, run_id)
     quality = {k: v for k, v in states.items() if k.startswith("quality-")}
     docs = lake.data_docs(run_id) / "index.html"

@@ -81,9 +81,7 @@ class Taxonomy:
 def _find_one(directory: Path, pattern: str) -> Path:
     found = sorted(directory.glob(pattern))
     if len(found) != 1:
-        raise FileNotFoundError(
-            f"expected exactly one file matching {pattern!r} in {directory}, found {len(found)}"
-        )
+        raise FileNotFoundError(f"expected exactly one file matching {pattern!r} in {directory}, found {len(found)}")
     return found[0]
 
 
@@ -94,9 +92,7 @@ def _display_from_slug(slug: str) -> str:
 def _read(directory: Path) -> Taxonomy:
     import pandas as pd  # here, not at the top: every `kindling` command imports this module
 
-    onto = pd.read_csv(
-        _find_one(directory, "*ontology*.csv"), dtype=str, keep_default_na=False
-    )
+    onto = pd.read_csv(_find_one(directory, "*ontology*.csv"), dtype=str, keep_default_na=False)
     edges = pd.read_csv(_find_one(directory, "*edge*.csv"), dtype=str, keep_default_na=False)
     parent_col = "parrentTopicSlug" if "parrentTopicSlug" in edges.columns else "parentTopicSlug"
     for df, cols in ((onto, ["topicSlug", "topicDisplayName"]), (edges, [parent_col, "childTopicSlug"])):

@@ -44,7 +44,9 @@ def topic_slug(value: str) -> str:
     control characters and absurd lengths, and lower-cases nothing.
     """
     if not isinstance(value, str) or not _TOPIC.fullmatch(value) or value in (".", ".."):
-        raise InvalidArgument(f"topic {value!r} is not a topic slug (1-100 characters, no spaces or control characters)")
+        raise InvalidArgument(
+            f"topic {value!r} is not a topic slug (1-100 characters, no spaces or control characters)"
+        )
     return value
 
 

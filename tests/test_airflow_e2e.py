@@ -37,7 +37,11 @@ def _dags_test(env: dict, logical_date: dt.date, log: Path) -> None:
     with open(log, "w") as fh:
         rc = subprocess.call(
             [str(ROOT / "infra" / "airflow.sh"), "dags", "test", "kindling_daily", logical_date.isoformat()],
-            env=env, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT, timeout=900,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            timeout=900,
         )
     assert rc == 0, log.read_text()[-4000:]
 

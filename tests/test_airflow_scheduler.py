@@ -104,8 +104,9 @@ def _group_alive(pgid: int) -> list[int]:
 def standalone(env: dict, log: Path):
     """`infra/airflow.sh standalone` in its own process group; the whole group is stopped on exit."""
     with open(log, "w") as fh:
-        proc = subprocess.Popen([str(AIRFLOW), "standalone"], env=env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [str(AIRFLOW), "standalone"], env=env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         yield proc
     finally:
@@ -154,17 +155,36 @@ def test_scheduler_backfills_three_days_in_order(tmp_path):
         _wait_for("Airflow's components to be healthy", lambda: _healthy(env["KINDLING_AIRFLOW_PORT"]), 300, log)
 
         def dag_known():
-            out = subprocess.run([str(AIRFLOW), "dags", "list", "-o", "json"], env=env, cwd=ROOT,
-                                 capture_output=True, text=True, timeout=120).stdout
+            out = subprocess.run(
+                [str(AIRFLOW), "dags", "list", "-o", "json"],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            ).stdout
             return "kindling_daily" in out
+
         _wait_for("the dag-processor to parse kindling_daily", dag_known, 300, log)
         _airflow(env, "dags", "unpause", "kindling_daily")
-        _airflow(env, "backfill", "create", "--dag-id", "kindling_daily", "--from-date", DAYS[0].isoformat(),
-                 "--to-date", DAYS[-1].isoformat(), "--max-active-runs", "1")
+        _airflow(
+            env,
+            "backfill",
+            "create",
+            "--dag-id",
+            "kindling_daily",
+            "--from-date",
+            DAYS[0].isoformat(),
+            "--to-date",
+            DAYS[-1].isoformat(),
+            "--max-active-runs",
+            "1",
+        )
 
         def all_done():
             runs = _runs(env)
             return runs if len(runs) == len(DAYS) and all(r["state"] in TERMINAL for r in runs) else None
+
         runs = _wait_for("three backfill runs to finish", all_done, 2400, log, every=10)
         assert {r["state"] for r in runs} == {"success"}, runs
         assert all(r["run_id"].startswith("backfill__") for r in runs), runs

@@ -44,15 +44,22 @@ def _project(tmp_path: Path) -> tuple[Path, dict]:
     (home / ".migrated-unknown").touch()  # no `airflow db migrate`
     env = {**os.environ, "KINDLING_AIRFLOW_HOME": str(home), "CALLS": str(tmp_path / "calls")}
     # the version probe runs `python`: let it report a version whose marker exists, so no migration
-    (bin_ / "python").write_text('#!/usr/bin/env bash\nif [[ "$1" == "-c" && "$2" == *importlib.metadata* ]]; then echo unknown; '
-                                 'else exec python3 "$@"; fi\n')
+    (bin_ / "python").write_text(
+        '#!/usr/bin/env bash\nif [[ "$1" == "-c" && "$2" == *importlib.metadata* ]]; then echo unknown; '
+        'else exec python3 "$@"; fi\n'
+    )
     (bin_ / "python").chmod(0o755)
     return root, env
 
 
 def _run(root: Path, env: dict, *args: str, fails: int, error: str = "database is locked"):
-    return subprocess.run([str(root / "infra" / "airflow.sh"), *args], env={**env, "FAILS": str(fails), "ERROR": error},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(root / "infra" / "airflow.sh"), *args],
+        env={**env, "FAILS": str(fails), "ERROR": error},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _calls(env: dict) -> int:

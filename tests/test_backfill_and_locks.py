@@ -74,7 +74,9 @@ with date_lock(sys.argv[1], datetime.date(2026, 11, 20), "holder-run"):
 
 def test_second_run_for_a_date_is_refused_and_a_killed_holder_releases_the_lock(tmp_path):
     lake = str(tmp_path / "lake")
-    p = subprocess.Popen([sys.executable, "-c", HOLDER, lake], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, lake], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         assert p.stdout.readline().strip() == "locked"
         with pytest.raises(DateLocked) as err:
@@ -115,19 +117,30 @@ def test_lock_is_reentrant_with_a_relative_lake_before_its_file_exists(tmp_path,
 
 def _cli_env(lake) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KINDLING_")}
-    return {**env, "KINDLING_LAKE": str(lake), "KINDLING_SOURCE": str(lake.parent / "no-source"),
-            "PYTHONPATH": str(ROOT)}
+    return {
+        **env,
+        "KINDLING_LAKE": str(lake),
+        "KINDLING_SOURCE": str(lake.parent / "no-source"),
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def test_kindling_run_for_a_locked_date_is_refused_naming_the_holder(tmp_path):
     """A second `kindling run` of the same date, as a process: exit 1, the holder named, the lake untouched."""
     lake = tmp_path / "lake"
-    p = subprocess.Popen([sys.executable, "-c", HOLDER, str(lake)], stdout=subprocess.PIPE, text=True,
-                         start_new_session=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(lake)], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         assert p.stdout.readline().strip() == "locked"
-        second = subprocess.run([sys.executable, "-m", "kindling.cli", "run", "--date", END.isoformat()],
-                                cwd=tmp_path, env=_cli_env(lake), capture_output=True, text=True, timeout=120)
+        second = subprocess.run(
+            [sys.executable, "-m", "kindling.cli", "run", "--date", END.isoformat()],
+            cwd=tmp_path,
+            env=_cli_env(lake),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert second.returncode == 1, second.stderr
         assert "DateLocked" in second.stderr and f"dt={END}" in second.stderr
         assert "holder-run" in second.stderr and f'"pid": {p.pid}' in second.stderr
@@ -156,9 +169,17 @@ def test_runs_for_different_dates_hold_their_locks_at_the_same_time(tmp_path):
     """Two processes, two dates: each enters its lock and waits there for the other; both get through."""
     lake, barrier = tmp_path / "lake", tmp_path / "barrier"
     barrier.mkdir()
-    procs = [subprocess.Popen([sys.executable, "-c", BARRIER, str(lake), d.isoformat(), str(barrier)], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-             for d in (D1, END)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", BARRIER, str(lake), d.isoformat(), str(barrier)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        for d in (D1, END)
+    ]
     try:
         results = [p.communicate(timeout=120) for p in procs]
     finally:

@@ -37,7 +37,9 @@ from tests.test_pipeline import tree_digest
 
 
 def _load_builder():
-    spec = importlib.util.spec_from_file_location("corpus_build", Path(__file__).resolve().parent / "corpus" / "build.py")
+    spec = importlib.util.spec_from_file_location(
+        "corpus_build", Path(__file__).resolve().parent / "corpus" / "build.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -74,10 +76,13 @@ def _published_lake(root: Path) -> None:
     for d in HISTORY:
         run_id = f"{d}_T000000_hist00"
         row = {f.name: None for f in runs.fields} | {
-            "run_id": run_id, "networks": ["corpus"], "status": "published",
+            "run_id": run_id,
+            "networks": ["corpus"],
+            "status": "published",
             "input_rows": json.dumps({"corpus": {k: v for k, v in BASE_ROWS.items()}}),
             "started_at": dt.datetime(d.year, d.month, d.day, 1, tzinfo=dt.UTC),
-            "finished_at": dt.datetime(d.year, d.month, d.day, 2, tzinfo=dt.UTC), "timings": "{}",
+            "finished_at": dt.datetime(d.year, d.month, d.day, 2, tzinfo=dt.UTC),
+            "timings": "{}",
         }
         path = lake.table("runs") / f"dt={d}" / f"{run_id}-published.parquet"
         path.parent.mkdir(parents=True)
@@ -86,7 +91,9 @@ def _published_lake(root: Path) -> None:
     staged = root / "_seed" / "account_scores"
     (staged / "network=corpus").mkdir(parents=True)
     rows = [{f.name: _value_for(f.type, i) for f in scores.fields} for i in range(3)]
-    pq.write_table(pa.Table.from_pylist(rows, schema=scores.arrow_schema()), staged / "network=corpus" / "part-0.parquet")
+    pq.write_table(
+        pa.Table.from_pylist(rows, schema=scores.arrow_schema()), staged / "network=corpus" / "part-0.parquet"
+    )
     lake.publish_partition("account_scores", HISTORY[-1], staged, "seed")
 
 
@@ -116,7 +123,9 @@ def test_corpus_is_large_enough_and_every_case_is_described():
 
 def test_base_day_passes_clean(spark, tmp_path):
     """The corpus' base day goes through with nothing quarantined (so each case's effect is its own)."""
-    settings = load_settings(env={}, source=str(tmp_path / "src"), lake=str(tmp_path / "lake"), spark_shuffle_partitions=2)
+    settings = load_settings(
+        env={}, source=str(tmp_path / "src"), lake=str(tmp_path / "lake"), spark_shuffle_partitions=2
+    )
     (tmp_path / "src" / "network=corpus" / f"dt={DAY}").mkdir(parents=True)
     for f in build.BASE.iterdir():
         (tmp_path / "src" / "network=corpus" / f"dt={DAY}" / f.name).write_bytes(f.read_bytes())
@@ -152,8 +161,9 @@ def test_bad_input_case(case, spark, tmp_path):
         assert failed[0]["status"] == "failed" and failed[0]["failed_step"] == step
         assert spec["messages"][0] in failed[0]["error"]
         assert set(after) - set(before) == {f"runs/dt={DAY}/{run_id}-failed.parquet"}
-        assert not (root / "conformed").exists() or not list((root / "conformed").glob(f"*/*/dt={DAY}")), \
+        assert not (root / "conformed").exists() or not list((root / "conformed").glob(f"*/*/dt={DAY}")), (
             "a failed day must not reach the conformed layer (later windows read it)"
+        )
         if step == "audit-in" and "quarantine_max_share" in spec["messages"]:
             assert "quarantined rows of this run" in msg
             assert pq.read_table(lake.run_dir(run_id) / "quarantine").num_rows > 0
@@ -164,8 +174,11 @@ def test_bad_input_case(case, spark, tmp_path):
         # rows naming an account whose own row was quarantined follow it: checked, then set aside
         q = [r for r in rows if r["reason"] != CASCADED_REASON]
         held = {r["row_key"] for r in q if r["input_table"] == "accounts"}
-        assert all(r["value"] in held and r["column"] in ("actor_id", "target_id", "author_id", "src_id", "dst_id")
-                   for r in rows if r["reason"] == CASCADED_REASON)
+        assert all(
+            r["value"] in held and r["column"] in ("actor_id", "target_id", "author_id", "src_id", "dst_id")
+            for r in rows
+            if r["reason"] == CASCADED_REASON
+        )
         if spec.get("cascaded"):
             assert sum(r["reason"] == CASCADED_REASON for r in rows) >= spec["cascaded"]
         if spec.get("warnings"):  # a limit crossed on too few rows: reported with the run, not failed
@@ -182,7 +195,8 @@ def test_bad_input_case(case, spark, tmp_path):
             assert r["source_file"].startswith(f"raw/network=corpus/dt={DAY}/") and r["run_id"] == run_id
         edited = build.edited_lines(spec, {f.name: build.data_lines(f) for f in build.BASE.iterdir()})
         assert {(Path(r["source_file"]).name, r["source_row"]) for r in q} == {
-            (f, line) for f, lines in edited.items() for line in lines}
+            (f, line) for f, lines in edited.items() for line in lines
+        }
         for table in BASE_ROWS:
             n = sum(r["input_table"] == table for r in rows)
             assert pq.read_table(lake.conformed(table, "corpus", DAY)).num_rows == BASE_ROWS[table] - n

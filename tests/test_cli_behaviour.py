@@ -62,26 +62,50 @@ def _filler(f: schemas.Field):
 
 
 def _acc(account_id, handle, influence, rank, in_weight, **over):
-    return dict(account_id=account_id, handle=handle, account_type="person", influence=influence, rank=rank,
-                pagerank=2 ** ((influence - 20) / 10) / 100, percentile=50.0, in_weight=in_weight, run_id="r1",
-                **over)
+    return dict(
+        account_id=account_id,
+        handle=handle,
+        account_type="person",
+        influence=influence,
+        rank=rank,
+        pagerank=2 ** ((influence - 20) / 10) / 100,
+        percentile=50.0,
+        in_weight=in_weight,
+        run_id="r1",
+        **over,
+    )
 
 
 def _ts(topic, account_id, handle, expertise, interest, rank):
-    return dict(topic=topic, account_id=account_id, handle=handle, account_type="person", expertise=expertise,
-                interest=interest, rank_in_topic=rank, run_id="r1")
+    return dict(
+        topic=topic,
+        account_id=account_id,
+        handle=handle,
+        account_type="person",
+        expertise=expertise,
+        interest=interest,
+        rank_in_topic=rank,
+        run_id="r1",
+    )
 
 
 # account id a001301 is on both networks, and they are two different people (zoe on alpha, zed on beta).
 TABLES = {
     "account_scores": {
-        "alpha": [_acc("a1", "ann", 62.5, 1, 9.0, influence_change=1.5), _acc("a001301", "zoe", 30.0, 2, 2.0),
-                  _acc("a3", "cy", FLOOR, 3, 0.0), _acc("a4", "dee", FLOOR, 4, 0.0)],
+        "alpha": [
+            _acc("a1", "ann", 62.5, 1, 9.0, influence_change=1.5),
+            _acc("a001301", "zoe", 30.0, 2, 2.0),
+            _acc("a3", "cy", FLOOR, 3, 0.0),
+            _acc("a4", "dee", FLOOR, 4, 0.0),
+        ],
         "beta": [_acc("b1", "bea", 45.0, 1, 3.0), _acc("a001301", "zed", 12.0, 2, 0.5)],
     },
     "topic_scores": {
-        "alpha": [_ts("python", "a1", "ann", 80.0, 5.0, 1), _ts("python", "a001301", "zoe", 40.0, 60.0, 2),
-                  _ts("cooking", "a001301", "zoe", 70.0, 10.0, 1)],
+        "alpha": [
+            _ts("python", "a1", "ann", 80.0, 5.0, 1),
+            _ts("python", "a001301", "zoe", 40.0, 60.0, 2),
+            _ts("cooking", "a001301", "zoe", 70.0, 10.0, 1),
+        ],
         "beta": [_ts("knitting", "a001301", "zed", 90.0, 30.0, 1)],
     },
 }
@@ -168,10 +192,13 @@ def test_an_id_on_two_networks_needs_network_and_names_them(lake, capsys):
     assert e.value.networks == ["alpha", "beta"] and isinstance(e.value, query.InvalidArgument)
 
 
-@pytest.mark.parametrize("net, handle, influence, topics", [
-    ("alpha", "zoe", 30.0, ["cooking", "python"]),
-    ("beta", "zed", 12.0, ["knitting"]),
-])
+@pytest.mark.parametrize(
+    "net, handle, influence, topics",
+    [
+        ("alpha", "zoe", 30.0, ["cooking", "python"]),
+        ("beta", "zed", 12.0, ["knitting"]),
+    ],
+)
 def test_with_network_the_account_is_that_networks_only(lake, capsys, net, handle, influence, topics):
     other = {"alpha": ("zed", "knitting"), "beta": ("zoe", "cooking")}[net]
     rc, out, err = run(capsys, "query", "account", "a001301", "--network", net, "--lake", str(lake), "--format", "json")
@@ -212,9 +239,11 @@ def test_an_id_on_one_network_needs_no_network(lake, capsys):
 
 def test_lake_flag_on_the_subcommand_and_before_it(lake, capsys):
     want = ["a1", "a001301", "a3", "a4"]
-    for argv in (["query", "top", "--network", "alpha", "--lake", str(lake)],
-                 ["--lake", str(lake), "query", "top", "--network", "alpha"],
-                 ["query", "--lake", str(lake), "top", "--network", "alpha"]):
+    for argv in (
+        ["query", "top", "--network", "alpha", "--lake", str(lake)],
+        ["--lake", str(lake), "query", "top", "--network", "alpha"],
+        ["query", "--lake", str(lake), "top", "--network", "alpha"],
+    ):
         rc, out, err = run(capsys, *argv, "--format", "json")
         assert rc == 0, (argv, err)
         assert [r["account_id"] for r in json.loads(out)] == want
@@ -222,8 +251,9 @@ def test_lake_flag_on_the_subcommand_and_before_it(lake, capsys):
 
 def test_lake_flag_wins_over_the_environment(lake, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("KINDLING_LAKE", str(tmp_path / "elsewhere"))
-    rc, out, err = run(capsys, "query", "sql", "SELECT count(*) AS n FROM account_scores", "--lake", str(lake),
-                       "--format", "json")
+    rc, out, err = run(
+        capsys, "query", "sql", "SELECT count(*) AS n FROM account_scores", "--lake", str(lake), "--format", "json"
+    )
     assert rc == 0, err
     assert json.loads(out) == [{"n": 6}]
     rc, _, err = run(capsys, "query", "sql", "SELECT 1")  # the environment alone: its (missing) lake
@@ -233,8 +263,19 @@ def test_lake_flag_wins_over_the_environment(lake, tmp_path, monkeypatch, capsys
     rc, _, err = run(capsys, "query", "top", "--network", "alpha", "--lake", str(tmp_path / "other"))
     assert rc == 2 and str(tmp_path / "other") in one_error_line(err)
     # a later --lake (the subcommand's) wins over an earlier one
-    rc, out, err = run(capsys, "--lake", str(tmp_path / "other"), "query", "top", "--network", "beta",
-                       "--lake", str(lake), "--format", "json")
+    rc, out, err = run(
+        capsys,
+        "--lake",
+        str(tmp_path / "other"),
+        "query",
+        "top",
+        "--network",
+        "beta",
+        "--lake",
+        str(lake),
+        "--format",
+        "json",
+    )
     assert rc == 0, err
     assert [r["account_id"] for r in json.loads(out)] == ["b1", "a001301"]
 
@@ -357,10 +398,12 @@ def test_rank_checkpoints_under_the_lake_given(clean_env, tmp_path, monkeypatch,
             pass
 
     seen = {}
-    monkeypatch.setattr(kindling.spark, "session", lambda s, **kw: seen.setdefault("checkpoints", s.checkpoint_path)
-                        and Session())
-    monkeypatch.setattr(jobs.rank_edges, "rank_edges",
-                        lambda *a, **kw: {"vertices": 3, "iterations": 7, "converged": True})
+    monkeypatch.setattr(
+        kindling.spark, "session", lambda s, **kw: seen.setdefault("checkpoints", s.checkpoint_path) and Session()
+    )
+    monkeypatch.setattr(
+        jobs.rank_edges, "rank_edges", lambda *a, **kw: {"vertices": 3, "iterations": 7, "converged": True}
+    )
     rc, out, err = run(capsys, *MINIMAL_ARGV["rank"], "--lake", str(tmp_path / "given"))
     assert rc == 0, err
     assert seen["checkpoints"] == str(tmp_path / "given" / "_checkpoints")
@@ -418,8 +461,9 @@ def test_a_lake_with_only_runs_answers_runs_and_sql(clean_env, tmp_path, capsys)
     rc, out, err = run(capsys, "query", "runs", "--lake", str(root), "--format", "json")
     assert rc == 0, err
     assert [r["status"] for r in json.loads(out)] == ["failed"]
-    rc, out, err = run(capsys, "query", "sql", "SELECT count(*) AS n FROM account_scores", "--lake", str(root),
-                       "--format", "json")
+    rc, out, err = run(
+        capsys, "query", "sql", "SELECT count(*) AS n FROM account_scores", "--lake", str(root), "--format", "json"
+    )
     assert rc == 0 and json.loads(out) == [{"n": 0}], err
     rc, _, err = run(capsys, "query", "top", "--network", "alpha", "--lake", str(root))
     assert rc == 2 and "nothing is published in" in one_error_line(err)
@@ -428,17 +472,20 @@ def test_a_lake_with_only_runs_answers_runs_and_sql(clean_env, tmp_path, capsys)
 # --------------------------------------------------------------------------- bad settings
 
 
-@pytest.mark.parametrize("var, value, says", [
-    ("KINDLING_WINDOW_DAYS", "abc", "expected a whole number"),
-    ("KINDLING_WINDOW_DAYS", "0", "window_days must be at least 1 day"),
-    ("KINDLING_HALF_LIFE_DAYS", "soon", "expected a number"),
-    ("KINDLING_DEFENSES", "maybe", "expected true or false"),
-    ("KINDLING_KIND_WEIGHTS", "reply", "expected name=number pairs"),
-    ("KINDLING_ANSWER_CREDIT", "2", "answer_credit must be between 0 and 1"),
-    ("KINDLING_DAMPING", "1.5", "damping must be between 0 and 1"),
-    ("KINDLING_PAGERANK_ENGINE", "fast", "pagerank_engine must be one of"),
-    ("KINDLING_RING_MIN_SIZE", "40", "ring_min_size <= ring_max_size"),
-])
+@pytest.mark.parametrize(
+    "var, value, says",
+    [
+        ("KINDLING_WINDOW_DAYS", "abc", "expected a whole number"),
+        ("KINDLING_WINDOW_DAYS", "0", "window_days must be at least 1 day"),
+        ("KINDLING_HALF_LIFE_DAYS", "soon", "expected a number"),
+        ("KINDLING_DEFENSES", "maybe", "expected true or false"),
+        ("KINDLING_KIND_WEIGHTS", "reply", "expected name=number pairs"),
+        ("KINDLING_ANSWER_CREDIT", "2", "answer_credit must be between 0 and 1"),
+        ("KINDLING_DAMPING", "1.5", "damping must be between 0 and 1"),
+        ("KINDLING_PAGERANK_ENGINE", "fast", "pagerank_engine must be one of"),
+        ("KINDLING_RING_MIN_SIZE", "40", "ring_min_size <= ring_max_size"),
+    ],
+)
 def test_a_bad_environment_setting_is_one_line_naming_it(lake, monkeypatch, capsys, var, value, says):
     monkeypatch.setenv(var, value)
     rc, out, err = run(capsys, "query", "top", "--network", "alpha", "--lake", str(lake))
@@ -448,19 +495,23 @@ def test_a_bad_environment_setting_is_one_line_naming_it(lake, monkeypatch, caps
 
 
 def test_a_bad_setting_through_the_installed_entry_point(lake):
-    r = kindling("query", "top", "--network", "alpha", env_extra={"KINDLING_WINDOW_DAYS": "abc",
-                                                                   "KINDLING_LAKE": str(lake)})
+    r = kindling(
+        "query", "top", "--network", "alpha", env_extra={"KINDLING_WINDOW_DAYS": "abc", "KINDLING_LAKE": str(lake)}
+    )
     assert (r.returncode, r.stdout) == (2, "")
     assert r.stderr == "kindling: error: KINDLING_WINDOW_DAYS='abc': expected a whole number\n"
 
 
-@pytest.mark.parametrize("toml, says", [
-    ('window_days = "abc"\n', "kindling.toml: window_days = 'abc': expected a whole number"),
-    ("[kindling]\nanswer_credit = 3\n", "kindling.toml: answer_credit = 3: answer_credit must be between 0 and 1"),
-    ("defenses = 1\n", "kindling.toml: defenses = 1: expected true or false"),
-    ("windw_days = 3\n", "kindling.toml: unknown setting 'windw_days' (did you mean window_days?)"),
-    ("window_days = \n", "kindling.toml: not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "toml, says",
+    [
+        ('window_days = "abc"\n', "kindling.toml: window_days = 'abc': expected a whole number"),
+        ("[kindling]\nanswer_credit = 3\n", "kindling.toml: answer_credit = 3: answer_credit must be between 0 and 1"),
+        ("defenses = 1\n", "kindling.toml: defenses = 1: expected true or false"),
+        ("windw_days = 3\n", "kindling.toml: unknown setting 'windw_days' (did you mean window_days?)"),
+        ("window_days = \n", "kindling.toml: not valid TOML"),
+    ],
+)
 def test_a_bad_config_file_setting_names_the_file_and_key(lake, clean_env, capsys, toml, says):
     (clean_env / "kindling.toml").write_text(toml)
     rc, out, err = run(capsys, "query", "top", "--network", "alpha", "--lake", str(lake))
@@ -469,12 +520,16 @@ def test_a_bad_config_file_setting_names_the_file_and_key(lake, clean_env, capsy
 
 
 def test_the_environment_overrides_a_bad_config_value_and_config_errors_name_the_variable(
-        lake, clean_env, monkeypatch, capsys):
+    lake, clean_env, monkeypatch, capsys
+):
     (clean_env / "kindling.toml").write_text("window_days = 7\n")
     monkeypatch.setenv("KINDLING_CONFIG", str(clean_env / "missing.toml"))
     rc, _, err = run(capsys, "query", "top", "--network", "alpha", "--lake", str(lake))
     assert rc == 2
-    assert one_error_line(err) == f"kindling: error: KINDLING_CONFIG: config file {clean_env / 'missing.toml'} does not exist"
+    assert (
+        one_error_line(err)
+        == f"kindling: error: KINDLING_CONFIG: config file {clean_env / 'missing.toml'} does not exist"
+    )
     monkeypatch.delenv("KINDLING_CONFIG")
     assert load_settings().window_days == 7
     monkeypatch.setenv("KINDLING_WINDOW_DAYS", "14")
@@ -521,8 +576,10 @@ def test_top_footer_explains_the_scale_and_the_days_floor(lake, capsys):
 
     rc, out, err = run(capsys, "query", "top", "--network", "beta", "--lake", str(lake))
     assert rc == 0, err
-    assert f"Every account on beta got some engagement in the window; the lowest influence for dt={D} is 12.00" \
+    assert (
+        f"Every account on beta got some engagement in the window; the lowest influence for dt={D} is 12.00"
         in " ".join(out.split())
+    )
 
 
 def test_top_json_and_csv_have_no_footer(lake, capsys):
@@ -543,8 +600,15 @@ def test_top_help_explains_the_scale(capsys):
     rc, out, _ = run(capsys, "query", "top", "--help")
     assert rc == 0
     text = " ".join(out.split())
-    for words in ("20 the network's average account", "each +10 doubles it", "50 8x the average", "90 = 128x",
-                  "100 = 256x or more", "nobody engages with", "floor"):
+    for words in (
+        "20 the network's average account",
+        "each +10 doubles it",
+        "50 8x the average",
+        "90 = 128x",
+        "100 = 256x or more",
+        "nobody engages with",
+        "floor",
+    ):
         assert words in text, words
 
 
@@ -574,4 +638,7 @@ def test_a_failed_step_is_one_line_with_exit_1(clean_env, tmp_path, monkeypatch,
     monkeypatch.setattr(kindling.steps, "run_day", fail)
     rc, out, err = run(capsys, "run", "--date", D, "--lake", str(tmp_path / "l"))
     assert (rc, out) == (1, "")
-    assert one_error_line(err) == f"kindling: error: StepFailed: dt={D}: Spark step rank failed (exit 3); see its output above"
+    assert (
+        one_error_line(err)
+        == f"kindling: error: StepFailed: dt={D}: Spark step rank failed (exit 3); see its output above"
+    )

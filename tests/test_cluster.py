@@ -180,8 +180,14 @@ def _kindling_run(workdir: Path, source: Path, master: str) -> tuple[Path, float
     log = workdir / "run.log"
     t0 = time.time()
     with open(log, "w") as fh:
-        rc = subprocess.call([str(KINDLING), "run", "--date", DAY.isoformat()], env=env, cwd=workdir,
-                             stdout=fh, stderr=subprocess.STDOUT, timeout=2400)
+        rc = subprocess.call(
+            [str(KINDLING), "run", "--date", DAY.isoformat()],
+            env=env,
+            cwd=workdir,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            timeout=2400,
+        )
     seconds = time.time() - t0
     assert rc == 0, f"kindling run with master {master} failed; log {log}:\n" + log.read_text()[-4000:]
     return lake, seconds
@@ -230,8 +236,13 @@ def test_code_archive_is_importable_without_the_checkout(tmp_path):
     assert not any("__pycache__" in n for n in names)
     # -I -S: no site-packages, so no editable install of the checkout; only the zip on sys.path.
     probe = "import sys; sys.path.insert(0, sys.argv[1]); import kindling.settings as s; print(s.__file__)"
-    out = subprocess.run([sys.executable, "-I", "-S", "-c", probe, str(archive)], capture_output=True, text=True,
-                         check=True, cwd=tmp_path).stdout
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", probe, str(archive)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
     assert out.strip() == str(archive / "kindling" / "settings.py")
     # same code, same bytes (fixed timestamps, sorted entries)
     (tmp_path / "again").mkdir()
@@ -248,7 +259,10 @@ def test_java_options_reach_driver_and_executors_and_can_be_cleared():
     confs = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--conf"]
     assert "spark.driver.extraJavaOptions=-XX:+UseParallelGC" in confs
     assert "spark.executor.extraJavaOptions=-XX:+UseParallelGC" in confs
-    for cleared in (load_settings(env={"KINDLING_SPARK_JAVA_OPTIONS": "none"}), load_settings(env={}, spark_java_options="")):
+    for cleared in (
+        load_settings(env={"KINDLING_SPARK_JAVA_OPTIONS": "none"}),
+        load_settings(env={}, spark_java_options=""),
+    ):
         assert not any("extraJavaOptions" in a for a in submit_command(cleared, "rank", DAY, "r1"))
 
 
@@ -282,8 +296,12 @@ def test_cluster_run_publishes_the_same_values_as_local(cluster, snapshots, tmp_
     rank_dirs = list((cluster.dir / "work" / apps[f"kindling-rank-{DAY}"]["id"]).iterdir())
     # (a line: "[…][info][class,load] org.apache.spark.graphframes.graphx.Graph source: file:…/<jar>";
     # the lambdas the JVM spins up name their class as the source instead)
-    loaded = [line for ex in rank_dirs for line in (ex / "classload.log").read_text().splitlines()
-              if str(cluster.dir / "work") in line]
+    loaded = [
+        line
+        for ex in rank_dirs
+        for line in (ex / "classload.log").read_text().splitlines()
+        if str(cluster.dir / "work") in line
+    ]
     from_jar = {line.split()[1] for line in loaded if line.endswith("/graphframes-spark4_2.13-0.11.0.jar")}
     assert "org.apache.spark.graphframes.graphx.Graph" in from_jar, sorted(from_jar)[:10]
     assert any(c.startswith("org.graphframes.") for c in from_jar), sorted(from_jar)[:10]
@@ -296,10 +314,18 @@ def test_cluster_run_publishes_the_same_values_as_local(cluster, snapshots, tmp_
     for table in KEYS:
         on_cluster, on_local = _published(cluster_lake, table), _published(local_lake, table)
         assert on_cluster, f"{table}: nothing published on the cluster"
-        report[table] = {"rows": len(on_cluster), "float_columns_not_bit_identical": _compare(table, on_cluster, on_local)}
-    print(json.dumps({
-        "cluster_run_seconds": round(cluster_seconds, 1),
-        "local_run_seconds": round(local_seconds, 1),
-        "test_seconds_without_cluster_start": round(time.time() - t_start, 1),
-        "tables": report,
-    }, indent=2))
+        report[table] = {
+            "rows": len(on_cluster),
+            "float_columns_not_bit_identical": _compare(table, on_cluster, on_local),
+        }
+    print(
+        json.dumps(
+            {
+                "cluster_run_seconds": round(cluster_seconds, 1),
+                "local_run_seconds": round(local_seconds, 1),
+                "test_seconds_without_cluster_start": round(time.time() - t_start, 1),
+                "tables": report,
+            },
+            indent=2,
+        )
+    )

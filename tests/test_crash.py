@@ -111,11 +111,25 @@ def crash_run(lake: Path, source: Path, point: str, cwd: Path) -> subprocess.Com
     """``kindling run --date D --in-process`` with the failpoint set, in its own process group."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KINDLING_")}
     env.update({f"KINDLING_{k.upper()}": str(v) for k, v in SETTINGS.items()})
-    env.update({"KINDLING_LAKE": str(lake), "KINDLING_SOURCE": str(source), "KINDLING_FAILPOINT": point,
-                "KINDLING_SPARK_MASTER": "local[2]", "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": sys.executable})
-    p = subprocess.Popen([sys.executable, "-m", "kindling.cli", "run", "--date", END.isoformat(), "--in-process"],
-                         cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
+    env.update(
+        {
+            "KINDLING_LAKE": str(lake),
+            "KINDLING_SOURCE": str(source),
+            "KINDLING_FAILPOINT": point,
+            "KINDLING_SPARK_MASTER": "local[2]",
+            "PYTHONPATH": str(ROOT),
+            "PYSPARK_PYTHON": sys.executable,
+        }
+    )
+    p = subprocess.Popen(
+        [sys.executable, "-m", "kindling.cli", "run", "--date", END.isoformat(), "--in-process"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = p.communicate(timeout=CRASH_TIMEOUT)
     finally:
@@ -176,7 +190,8 @@ def test_killed_run_leaves_published_day_whole_and_rerun_equals_uninterrupted_ru
             assert_whole_table(lake, t, old_rows[t])
         digest = tree_digest(lake / "tables")
         assert {k: v for k, v in digest.items() if not k.startswith("_versions/")} == {
-            k: v for k, v in before.items() if not k.startswith("_versions/")}
+            k: v for k, v in before.items() if not k.startswith("_versions/")
+        }
         assert {k: v for k, v in before.items() if k.startswith("_versions/")}.items() <= digest.items()
     else:
         # Killed before publishing: not one published byte changed (no runs row either).
@@ -193,7 +208,9 @@ def test_killed_run_leaves_published_day_whole_and_rerun_equals_uninterrupted_ru
     for t in PUBLISHED_TABLES:
         assert_whole_table(lake, t, new_rows[t])
         # (quarantine and, with no topic ranked, topic_scores are published empty)
-        assert set(pq.read_table(str(Lake(lake).published(t, END))).column("run_id").to_pylist()) == ({rerun} if new_rows[t] else set())
+        assert set(pq.read_table(str(Lake(lake).published(t, END))).column("run_id").to_pylist()) == (
+            {rerun} if new_rows[t] else set()
+        )
     assert_no_leftovers(lake)
 
 
@@ -239,9 +256,13 @@ def test_remove_leftovers_takes_the_dates_debris_and_nothing_else(tmp_path):
     removed = remove_leftovers(load_settings(env={}, lake=str(lake.root)), END, f"{d}_current", log=logged.append)
 
     want = {
-        f"_staging/{d}_killed", f"_staging/scheduled__{d}T00:00:00+00:00", f"_staging/{d}_empty",
-        f"raw/network=alpha/.dt={d}.abc.tmp", f"conformed/accounts/network=alpha/.dt={d}.abc.tmp",
-        f"conformed/accounts/network=alpha/.dt={d}.def.old", f"tables/runs/dt={d}/.{d}_r-published.parquet.abc.tmp",
+        f"_staging/{d}_killed",
+        f"_staging/scheduled__{d}T00:00:00+00:00",
+        f"_staging/{d}_empty",
+        f"raw/network=alpha/.dt={d}.abc.tmp",
+        f"conformed/accounts/network=alpha/.dt={d}.abc.tmp",
+        f"conformed/accounts/network=alpha/.dt={d}.def.old",
+        f"tables/runs/dt={d}/.{d}_r-published.parquet.abc.tmp",
         *(f"tables/_versions/{t}/dt={d}/.{d}_killed.tmp" for t in PUBLISHED_TABLES),
         *(f"tables/_versions/{t}/dt={d}/{d}_orphan" for t in PUBLISHED_TABLES),
         *(f"tables/{t}/.dt={d}.abc.lnk" for t in PUBLISHED_TABLES),
@@ -270,4 +291,6 @@ def test_a_publish_killed_between_tables_is_reported_by_the_next_run(tmp_path):
         os.symlink(f"../_versions/{table}/dt={END}/{run}", lake.published(table, END))
     logged: list[str] = []
     remove_leftovers(load_settings(env={}, lake=str(lake.root)), END, "next", log=logged.append)
-    assert any("different runs" in m and "account_scores: new" in m and "topic_scores: old" in m for m in logged), logged
+    assert any("different runs" in m and "account_scores: new" in m and "topic_scores: old" in m for m in logged), (
+        logged
+    )

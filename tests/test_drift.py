@@ -117,8 +117,15 @@ def test_spearman_is_none_when_too_few_stay():
     ids = [f"a{i}" for i in range(20)]
     res = drift.spearman_top_k(_ranks(ids), _ranks(["a1", "a2", *[f"b{i}" for i in range(18)]]), k=10)
     assert (res["spearman"], res["common"], res["left"]) == (None, 2, 8)
-    result = drift.check(_scores(BASE_INFLUENCE[:20]).assign(account_id=[f"b{i}" for i in range(20)]),
-                         _scores(BASE_INFLUENCE[:20]), PREV, psi_warn=0.1, psi_fail=0.25, spearman_warn=0.5, top_k=10)
+    result = drift.check(
+        _scores(BASE_INFLUENCE[:20]).assign(account_id=[f"b{i}" for i in range(20)]),
+        _scores(BASE_INFLUENCE[:20]),
+        PREV,
+        psi_warn=0.1,
+        psi_fail=0.25,
+        spearman_warn=0.5,
+        top_k=10,
+    )
     assert result["spearman"]["status"] == "warn"
     (finding,) = drift.findings(result, DAY, "r1")
     assert "not computable" in finding["rule"] and "10 left" in finding["rule"]
@@ -141,13 +148,30 @@ def _scores(influence, ids=None, run_id="r") -> pd.DataFrame:
     order = np.argsort(-influence, kind="stable")
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(1, n + 1)
-    return pd.DataFrame({
-        "account_id": ids, "handle": [f"h_{i}" for i in ids], "account_type": "person",
-        "pagerank": pr / pr.sum(), "influence": influence, "rank": rank,
-        "percentile": 100.0 * (n - rank) / n, "in_weight": 1.0, "out_weight": 1.0,
-        "influence_change": None, "trust_rank": None, "spam_mass": None, "spam_flag": False, "ring_id": None, "ring_flag": False,
-        "responsiveness": 0.25, "asks": 0, "answered": 0, "answer_hours_median": None, "run_id": run_id,
-    })
+    return pd.DataFrame(
+        {
+            "account_id": ids,
+            "handle": [f"h_{i}" for i in ids],
+            "account_type": "person",
+            "pagerank": pr / pr.sum(),
+            "influence": influence,
+            "rank": rank,
+            "percentile": 100.0 * (n - rank) / n,
+            "in_weight": 1.0,
+            "out_weight": 1.0,
+            "influence_change": None,
+            "trust_rank": None,
+            "spam_mass": None,
+            "spam_flag": False,
+            "ring_id": None,
+            "ring_flag": False,
+            "responsiveness": 0.25,
+            "asks": 0,
+            "answered": 0,
+            "answer_hours_median": None,
+            "run_id": run_id,
+        }
+    )
 
 
 def _write(folder, table, df=None):
@@ -159,9 +183,20 @@ def _write(folder, table, df=None):
 
 def _vertices(scores: pd.DataFrame) -> pd.DataFrame:
     """graph_vertices of ``scores`` with no edges: every account's score is all base."""
-    return pd.DataFrame({"id": scores["account_id"], "handle": scores["handle"], "pagerank": scores["pagerank"],
-                         "influence": scores["influence"], "in_flow": 0.0, "base": scores["pagerank"], "base_share": 1.0,
-                         "out_weight": 0.0, "damping": 0.85, "run_id": scores["run_id"]})
+    return pd.DataFrame(
+        {
+            "id": scores["account_id"],
+            "handle": scores["handle"],
+            "pagerank": scores["pagerank"],
+            "influence": scores["influence"],
+            "in_flow": 0.0,
+            "base": scores["pagerank"],
+            "base_share": 1.0,
+            "out_weight": 0.0,
+            "damping": 0.85,
+            "run_id": scores["run_id"],
+        }
+    )
 
 
 def _stage(lake: Lake, run_id: str, scores: pd.DataFrame, day=DAY, network=NET):
@@ -187,8 +222,11 @@ def _publish_previous(settings, scores=None):
 
 def _published_bytes(settings) -> dict:
     tables = Lake(settings.lake).tables
-    return {str(p.relative_to(tables)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(tables.rglob("*.parquet")) if "runs" not in p.parts}
+    return {
+        str(p.relative_to(tables)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(tables.rglob("*.parquet"))
+        if "runs" not in p.parts
+    }
 
 
 def _drift_state(settings, run_id):
@@ -242,9 +280,11 @@ def test_large_shift_fails_names_network_and_psi_and_publishes_nothing(settings)
     assert _published_bytes(settings) == before
     (row,) = query.runs(settings.lake, date=DAY.isoformat())
     assert (row["status"], row["failed_step"]) == ("failed", "audit-out")
-    assert row["failed_checks"] == [f"out:{NET}:account_scores.influence: PSI of influence against dt=2026-11-19 "
-                                    f"is {_drift_state(settings, 'r1')['drift']['psi']['value']:.4f} "
-                                    "> drift_psi_fail 0.25"]
+    assert row["failed_checks"] == [
+        f"out:{NET}:account_scores.influence: PSI of influence against dt=2026-11-19 "
+        f"is {_drift_state(settings, 'r1')['drift']['psi']['value']:.4f} "
+        "> drift_psi_fail 0.25"
+    ]
 
 
 def test_the_hint_accepts_the_shift_for_one_rerun(settings):
@@ -374,17 +414,36 @@ def test_runs_files_without_data_docs_path_still_read(settings, capsys):
     folder = Lake(settings.lake).table("runs") / f"dt={PREV}"
     folder.mkdir(parents=True)
     t0 = dt.datetime(2026, 11, 20, 1, tzinfo=dt.UTC)
-    pq.write_table(pa.Table.from_pylist([{
-        "run_id": "old", "networks": [NET], "status": "published", "quality_results_path": "_runs/old/quality",
-        "started_at": t0, "finished_at": t0 + dt.timedelta(seconds=5), "timings": "{}"}], schema=old),
-        folder / "old-published.parquet")
+    pq.write_table(
+        pa.Table.from_pylist(
+            [
+                {
+                    "run_id": "old",
+                    "networks": [NET],
+                    "status": "published",
+                    "quality_results_path": "_runs/old/quality",
+                    "started_at": t0,
+                    "finished_at": t0 + dt.timedelta(seconds=5),
+                    "timings": "{}",
+                }
+            ],
+            schema=old,
+        ),
+        folder / "old-published.parquet",
+    )
     _stage(Lake(settings.lake), "r1", _scores(BASE_INFLUENCE))
     step_audit_out(settings, DAY, "r1")
     write_run_row(settings, DAY, "r1", status="published")
     rows = query.runs(settings.lake)
-    assert [(r["run_id"], r["data_docs_path"]) for r in rows] == [("r1", "_runs/r1/data_docs/index.html"), ("old", None)]
+    assert [(r["run_id"], r["data_docs_path"]) for r in rows] == [
+        ("r1", "_runs/r1/data_docs/index.html"),
+        ("old", None),
+    ]
     got = query.sql(settings.lake, "SELECT run_id, data_docs_path FROM runs ORDER BY run_id")
-    assert got == [{"run_id": "old", "data_docs_path": None}, {"run_id": "r1", "data_docs_path": "_runs/r1/data_docs/index.html"}]
+    assert got == [
+        {"run_id": "old", "data_docs_path": None},
+        {"run_id": "r1", "data_docs_path": "_runs/r1/data_docs/index.html"},
+    ]
 
 
 def test_data_docs_render_numpy_observed_values_without_errors(tmp_path, caplog):

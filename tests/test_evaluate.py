@@ -53,28 +53,56 @@ def _t2_rows():
 
 
 def _topic_scores(topic, rows):
-    base = dict(handle=None, account_type="person", topic_rank=0.01, recognizers=1, recognition=1.0, own_posts=1,
-                own_engagements=0, expertise_change=None, run_id="r")
+    base = dict(
+        handle=None,
+        account_type="person",
+        topic_rank=0.01,
+        recognizers=1,
+        recognition=1.0,
+        own_posts=1,
+        own_engagements=0,
+        expertise_change=None,
+        run_id="r",
+    )
     ordered = sorted(rows, key=lambda r: (-r[1], r[0]))
-    return [dict(base, topic=topic, account_id=a, expertise=e, interest=i, rank_in_topic=ordered.index((a, e, i)) + 1,
-                 account_type=TYPES.get(a, "person"))
-            for a, e, i in rows]
+    return [
+        dict(
+            base,
+            topic=topic,
+            account_id=a,
+            expertise=e,
+            interest=i,
+            rank_in_topic=ordered.index((a, e, i)) + 1,
+            account_type=TYPES.get(a, "person"),
+        )
+        for a, e, i in rows
+    ]
 
 
 TYPES = {"n2": "organization"}
 
 
 def _truth(network, account_id, role, topic=None, level=None):
-    return dict(network=network, account_id=account_id, role=role, topic=topic, level=level,
-                propensity=PROPENSITY.get(account_id, 0.1), ring_id=None, account_type=TYPES.get(account_id, "person"),
-                popularity=1.0, post_rate=1.0)
+    return dict(
+        network=network,
+        account_id=account_id,
+        role=role,
+        topic=topic,
+        level=level,
+        propensity=PROPENSITY.get(account_id, 0.1),
+        ring_id=None,
+        account_type=TYPES.get(account_id, "person"),
+        popularity=1.0,
+        post_rate=1.0,
+    )
 
 
 @pytest.fixture
 def world(tmp_path, monkeypatch):
     lake, snapshots = tmp_path / "lake", tmp_path / "snapshots"
     scores = {
-        "alpha": _topic_scores("t1", _t1_rows()) + _topic_scores("t2", _t2_rows())
+        "alpha": _topic_scores("t1", _t1_rows())
+        + _topic_scores("t2", _t2_rows())
         + _topic_scores("parent", [("e1", 95.0, 1.0), ("x10", 99.0, 99.0)]),  # scored, never planted
         "beta": _topic_scores("t1", [("n1", 90.0, 1.0), ("e1", 10.0, 1.0)]),
         "gamma": _topic_scores("t1", [("e1", 90.0, 1.0)]),
@@ -145,7 +173,12 @@ def test_metrics_match_the_hand_computation(world):
     assert 0 < a["spearman"] < 1
 
     b = got["beta"]  # alpha's experts do not count on beta
-    assert (b["topics_evaluated"], b["planted_experts"], b["precision_at_10"], b["hits_per_k_at_10"]) == (1, 1, 1.0, 0.1)
+    assert (b["topics_evaluated"], b["planted_experts"], b["precision_at_10"], b["hits_per_k_at_10"]) == (
+        1,
+        1,
+        1.0,
+        0.1,
+    )
     assert b["own_loud_recall_top_interest_mean"] is None and b["loud_share_top_interest_max"] == 0.0
 
 
@@ -155,15 +188,39 @@ PROPENSITY = {"e1": 0.0, "e2": 0.9, "e3": 0.7, "n9": 0.4, "x10": 0.6}
 
 
 def _account_scores(lake, accounts):
-    base = dict(handle=None, pagerank=0.01, influence=20.0, rank=1, percentile=0.0, in_weight=0.0, out_weight=0.0,
-                influence_change=None, trust_rank=None, spam_mass=None, spam_flag=False, ring_id=None, ring_flag=False, answered=0, answer_hours_median=None, run_id="r")
-    rows = [dict(base, account_id=a, account_type=TYPES.get(a, "person"),
-                 responsiveness=RESPONSIVENESS.get(a, (0.25, 0))[0], asks=RESPONSIVENESS.get(a, (0.25, 0))[1])
-            for a in sorted(accounts)]
+    base = dict(
+        handle=None,
+        pagerank=0.01,
+        influence=20.0,
+        rank=1,
+        percentile=0.0,
+        in_weight=0.0,
+        out_weight=0.0,
+        influence_change=None,
+        trust_rank=None,
+        spam_mass=None,
+        spam_flag=False,
+        ring_id=None,
+        ring_flag=False,
+        answered=0,
+        answer_hours_median=None,
+        run_id="r",
+    )
+    rows = [
+        dict(
+            base,
+            account_id=a,
+            account_type=TYPES.get(a, "person"),
+            responsiveness=RESPONSIVENESS.get(a, (0.25, 0))[0],
+            asks=RESPONSIVENESS.get(a, (0.25, 0))[1],
+        )
+        for a in sorted(accounts)
+    ]
     folder = lake / "tables" / "account_scores" / f"dt={DAY}" / "network=alpha"
     folder.mkdir(parents=True)
-    pq.write_table(pa.Table.from_pylist(rows, schema=schemas.table("account_scores").arrow_schema()),
-                   folder / "part-0.parquet")
+    pq.write_table(
+        pa.Table.from_pylist(rows, schema=schemas.table("account_scores").arrow_schema()), folder / "part-0.parquet"
+    )
 
 
 def test_responsiveness_and_reachable_against_the_planted_truth(world):
@@ -178,8 +235,9 @@ def test_responsiveness_and_reachable_against_the_planted_truth(world):
         assert r[f"accounts_asks_{k}"] == len(ids)
         want = spearmanr([RESPONSIVENESS[a][0] for a in ids], [PROPENSITY[a] for a in ids]).statistic
         assert r[f"spearman_asks_{k}"] == pytest.approx(want)
-        assert r[f"ceiling_asks_{k}"] == pytest.approx(evidence_ceiling(
-            [RESPONSIVENESS[a][1] for a in ids], [PROPENSITY[a] for a in ids], (1.0, 3.0)))
+        assert r[f"ceiling_asks_{k}"] == pytest.approx(
+            evidence_ceiling([RESPONSIVENESS[a][1] for a in ids], [PROPENSITY[a] for a in ids], (1.0, 3.0))
+        )
     # t1: expertise x responsiveness lists all 13 accounts; its planted responsive experts are e2 and
     # e3 (n1 is responsive but no expert), both listed; n2, an organization, is listed unless --people-only.
     # t2: x05 is its only responsive expert; at 95 x 0.25 it is within the top 20 (x00..x19 by expertise).
@@ -269,12 +327,33 @@ def test_cli_errors(world, capsys, tmp_path):
 
 
 RINGS = {"alpha-ring-0": ["r1", "r2", "r3"], "alpha-ring-1": ["s1", "s2", "s3", "s4"], "alpha-ring-2": ["q1", "q2"]}
-DETECTED = {"r1": "ring-r1", "r2": "ring-r1", "r3": "ring-r1", "s1": "ring-f1", "s2": "ring-f1", "s3": "ring-f1",
-            "f1": "ring-f1", "f2": "ring-f1", "q1": "ring-q1", "q2": "ring-q2"}
+DETECTED = {
+    "r1": "ring-r1",
+    "r2": "ring-r1",
+    "r3": "ring-r1",
+    "s1": "ring-f1",
+    "s2": "ring-f1",
+    "s3": "ring-f1",
+    "f1": "ring-f1",
+    "f2": "ring-f1",
+    "q1": "ring-q1",
+    "q2": "ring-q2",
+}
 GAMER_POP = {"g1": 1.0, "g2": 5.5}  # log popularity
 ORDINARY = [f"o{i:02d}" for i in range(60)]
-RANKS_ON = {"f1": 1, "g1": 2, "r2": 150, "s1": 210, "s2": 220, "s3": 230, "s4": 240, "r1": 300, "r3": 400,
-            "q1": 500, "q2": 501}
+RANKS_ON = {
+    "f1": 1,
+    "g1": 2,
+    "r2": 150,
+    "s1": 210,
+    "s2": 220,
+    "s3": 230,
+    "s4": 240,
+    "r1": 300,
+    "r3": 400,
+    "q1": 500,
+    "q2": 501,
+}
 RANKS_OFF = dict(RANKS_ON, s1=2, g1=1, r2=5, f1=3)
 TOPIC_RANKS_ON = {"t1": {"f1": 1, "s2": 120, "r1": 130}, "t2": {"o00": 1, "q1": 101}}
 TOPIC_RANKS_OFF = {"t1": {"s2": 1, "f1": 2}, "t2": {"q1": 1, "o00": 2}}
@@ -283,8 +362,18 @@ RING_COLUMNS = ("ring_id", "ring_flag")
 
 def _ring_truth():
     def row(net, a, role, account_type="person", popularity=1.0, ring_id=None):
-        return dict(network=net, account_id=a, role=role, topic=None, level=None, propensity=0.1, ring_id=ring_id,
-                    account_type=account_type, popularity=popularity, post_rate=1.0)
+        return dict(
+            network=net,
+            account_id=a,
+            role=role,
+            topic=None,
+            level=None,
+            propensity=0.1,
+            ring_id=ring_id,
+            account_type=account_type,
+            popularity=popularity,
+            post_rate=1.0,
+        )
 
     pop = {**{a: math.exp(lp) for a, lp in GAMER_POP.items()}, **{o: math.exp(0.1 * i) for i, o in enumerate(ORDINARY)}}
     pop.update(p1=math.exp(1.0), u1=math.exp(1.0), m1=math.exp(1.0))
@@ -314,28 +403,70 @@ def _write(lake, table, net, rows, drop=()):
 
 def _write_ring_lake(lake, off=False, ring_columns=True, influence=None):
     drop = () if ring_columns else RING_COLUMNS
-    base = dict(handle=None, account_type="person", pagerank=0.01, percentile=0.0, in_weight=0.0, out_weight=0.0,
-                influence_change=None, trust_rank=None, spam_mass=None, spam_flag=False, responsiveness=0.25, asks=0,
-                answered=0, answer_hours_median=None, run_id="r")
+    base = dict(
+        handle=None,
+        account_type="person",
+        pagerank=0.01,
+        percentile=0.0,
+        in_weight=0.0,
+        out_weight=0.0,
+        influence_change=None,
+        trust_rank=None,
+        spam_mass=None,
+        spam_flag=False,
+        responsiveness=0.25,
+        asks=0,
+        answered=0,
+        answer_hours_median=None,
+        run_id="r",
+    )
     scored = sorted({r["account_id"] for r in _ring_truth() if r["network"] == "alpha"} - {"m1"})
     ranks = RANKS_OFF if off else RANKS_ON
     free = iter(range(1000, 2000))
     rows = []
     for a in scored:
         ring = None if off else DETECTED.get(a)
-        rows.append(dict(base, account_id=a, account_type="unknown" if a == "u1" else "person",
-                         influence=(influence or _influence)(a, off), rank=ranks.get(a) or next(free),
-                         ring_id=ring, ring_flag=ring is not None))
+        rows.append(
+            dict(
+                base,
+                account_id=a,
+                account_type="unknown" if a == "u1" else "person",
+                influence=(influence or _influence)(a, off),
+                rank=ranks.get(a) or next(free),
+                ring_id=ring,
+                ring_flag=ring is not None,
+            )
+        )
     _write(lake, "account_scores", "alpha", rows, drop)
-    topic_base = dict(handle=None, account_type="person", expertise=50.0, interest=5.0, topic_rank=0.01, recognizers=1,
-                      recognition=1.0, own_posts=1, own_engagements=0, expertise_change=None, run_id="r")
+    topic_base = dict(
+        handle=None,
+        account_type="person",
+        expertise=50.0,
+        interest=5.0,
+        topic_rank=0.01,
+        recognizers=1,
+        recognition=1.0,
+        own_posts=1,
+        own_engagements=0,
+        expertise_change=None,
+        run_id="r",
+    )
     ranks = TOPIC_RANKS_OFF if off else TOPIC_RANKS_ON
-    _write(lake, "topic_scores", "alpha", [dict(topic_base, topic=t, account_id=a, rank_in_topic=r)
-                                           for t, by in ranks.items() for a, r in by.items()])
+    _write(
+        lake,
+        "topic_scores",
+        "alpha",
+        [dict(topic_base, topic=t, account_id=a, rank_in_topic=r) for t, by in ranks.items() for a, r in by.items()],
+    )
     if not off:  # beta: scored, nothing planted but its account; absent from the baseline lake
         _write(lake, "topic_scores", "beta", [dict(topic_base, topic="t1", account_id="b1", rank_in_topic=1)])
-        _write(lake, "account_scores", "beta", [dict(base, account_id="b1", influence=20.0, rank=1, ring_id=None,
-                                                     ring_flag=False)], drop)
+        _write(
+            lake,
+            "account_scores",
+            "beta",
+            [dict(base, account_id="b1", influence=20.0, rank=1, ring_id=None, ring_flag=False)],
+            drop,
+        )
 
 
 @pytest.fixture
@@ -382,7 +513,10 @@ def test_the_baseline_lake_gives_the_defenses_off_side(ring_world):
     d = got["alpha"]["defenses"]
     assert d["baseline_lake"] == str(off)
     assert (d["ring_precision"], d["ring_best_global_rank"], d["gamer_gain_max"]) == (
-        pytest.approx(0.8), 150, pytest.approx(4.5))  # the lake evaluated is still the "on" side
+        pytest.approx(0.8),
+        150,
+        pytest.approx(4.5),
+    )  # the lake evaluated is still the "on" side
     o = d["baseline"]
     assert (o["ring_best_global_rank"], o["ring_best_global_account"]) == (2, "s1")
     assert (o["ring_best_topic_rank"], o["ring_best_topic"], o["ring_best_topic_account"]) == (1, "t1", "s2")
@@ -419,10 +553,29 @@ def test_a_partition_without_ring_flag_skips_rings_and_gamers(ring_world, tmp_pa
     assert "rings and reply gamers: n/a (account_scores of the day has no ring_flag)" in format_report(got)
     # no account_scores at all: the same
     lake = tmp_path / "topics_only"
-    _write(lake, "topic_scores", "alpha", [dict(topic="t1", account_id="r1", handle=None, account_type="person",
-                                                expertise=50.0, interest=1.0, topic_rank=0.1, rank_in_topic=1,
-                                                recognizers=1, recognition=1.0, own_posts=1, own_engagements=0,
-                                                expertise_change=None, run_id="r")])
+    _write(
+        lake,
+        "topic_scores",
+        "alpha",
+        [
+            dict(
+                topic="t1",
+                account_id="r1",
+                handle=None,
+                account_type="person",
+                expertise=50.0,
+                interest=1.0,
+                topic_rank=0.1,
+                rank_in_topic=1,
+                recognizers=1,
+                recognition=1.0,
+                own_posts=1,
+                own_engagements=0,
+                expertise_change=None,
+                run_id="r",
+            )
+        ],
+    )
     assert evaluate(lake, snapshots, DAY)["alpha"]["defenses"] is None
 
 
@@ -463,14 +616,28 @@ def test_the_twin_lake_gives_each_gamer_its_planted_baseline(ring_world, capsys,
     got = evaluate(on, snapshots, DAY, baseline_lake=off, twin_lake=twin, baseline_twin_lake=twin_off)
     d = got["alpha"]["defenses"]
     assert d["twin_lake"] == str(twin) and d["twin_gamers"] == 2
-    assert {g["account_id"]: g["gain"] for g in d["per_gamer_twin"]} == {"g1": pytest.approx(3.0), "g2": pytest.approx(7.5)}
-    assert (d["twin_gain_mean"], d["twin_gain_max"], d["twin_target_met"]) == (pytest.approx(5.25), pytest.approx(7.5), False)
+    assert {g["account_id"]: g["gain"] for g in d["per_gamer_twin"]} == {
+        "g1": pytest.approx(3.0),
+        "g2": pytest.approx(7.5),
+    }
+    assert (d["twin_gain_mean"], d["twin_gain_max"], d["twin_target_met"]) == (
+        pytest.approx(5.25),
+        pytest.approx(7.5),
+        False,
+    )
     assert (d["twin_ordinary_mean"], d["twin_ordinary_p95"], d["twin_ordinary_max"]) == (
-        pytest.approx(0.25), pytest.approx(0.5), pytest.approx(0.5))
+        pytest.approx(0.25),
+        pytest.approx(0.5),
+        pytest.approx(0.5),
+    )
     assert d["gamer_gain_max"] == pytest.approx(4.5)  # the popularity-matched measure is unchanged
     o = d["baseline"]
     assert o["twin_lake"] == str(twin_off)
-    assert (o["twin_gain_mean"], o["twin_gain_max"], o["twin_target_met"]) == (pytest.approx(5.25), pytest.approx(10.0), False)
+    assert (o["twin_gain_mean"], o["twin_gain_max"], o["twin_target_met"]) == (
+        pytest.approx(5.25),
+        pytest.approx(10.0),
+        False,
+    )
 
     text = format_report(got)
     assert max(len(line) for line in text.splitlines()) <= 80
@@ -500,9 +667,14 @@ def test_the_gain_measure_taken_for_ordinary_accounts_gives_its_noise(monkeypatc
 
     monkeypatch.setattr(ev, "GAMER_BASELINE_K", 2)
     truth = pd.DataFrame(
-        [dict(network="n", account_id=f"o{i}", role="account", account_type="person", popularity=math.exp(i)) for i in range(1, 5)]
-        + [dict(network="n", account_id="g", role="account", account_type="person", popularity=math.exp(2.4)),
-           dict(network="n", account_id="g", role="reply_gamer", account_type="person", popularity=math.exp(2.4))]
+        [
+            dict(network="n", account_id=f"o{i}", role="account", account_type="person", popularity=math.exp(i))
+            for i in range(1, 5)
+        ]
+        + [
+            dict(network="n", account_id="g", role="account", account_type="person", popularity=math.exp(2.4)),
+            dict(network="n", account_id="g", role="reply_gamer", account_type="person", popularity=math.exp(2.4)),
+        ]
     )
     acc = pd.DataFrame({"account_id": ["o1", "o2", "o3", "o4", "g"], "influence": [10.0, 20.0, 30.0, 40.0, 31.0]})
     got = ev.gamer_gains(acc, truth)
@@ -543,18 +715,41 @@ SPARK_RANKS = {"A": 1, "B": 2, "k1": 50, "k2": 150, "k3": 300, "C": 400, "D": 50
 SPARK_TOPIC_RANKS = {"t1": {"A": 1, "B": 2, "k2": 101, "k3": 120}, "t2": {"A": 1, "k3": 7}}
 PAGERANK = {"A": 0.2, "B": 0.1, "k1": 0.1, "C": 0.25, "D": 0.01}
 EDGES = [("C", "k1", 1.0, 5.0), ("C", "A", 1.0, 5.0), ("B", "A", 2.0, 8.0), ("A", "B", 1.5, 8.0), ("C", "D", 1.0, 5.0)]
-CONTRIBUTORS = [("t1", "A", "C", 0.3), ("t1", "A", "B", 0.1), ("t1", "B", "A", 0.2), ("t2", "k3", "top1", 0.6),
-                ("t1", "k3", "top1", 0.9), (None, "A", "C", 0.99)]
-FLAGS = {"b1": (45.0, "spam"), "r1": (50.0, "ring"), "x1": (60.0, "spam"), "x2": (40.0, "ring"),
-         "r2": (10.0, "ring"), "y1": (5.0, "ring"), "g1": (30.0, None),
-         **{f"h{i}": (41.0 + i, None) for i in range(1, 7)}}
+CONTRIBUTORS = [
+    ("t1", "A", "C", 0.3),
+    ("t1", "A", "B", 0.1),
+    ("t1", "B", "A", 0.2),
+    ("t2", "k3", "top1", 0.6),
+    ("t1", "k3", "top1", 0.9),
+    (None, "A", "C", 0.99),
+]
+FLAGS = {
+    "b1": (45.0, "spam"),
+    "r1": (50.0, "ring"),
+    "x1": (60.0, "spam"),
+    "x2": (40.0, "ring"),
+    "r2": (10.0, "ring"),
+    "y1": (5.0, "ring"),
+    "g1": (30.0, None),
+    **{f"h{i}": (41.0 + i, None) for i in range(1, 7)},
+}
 
 
 def _spark_truth():
     def row(a, role, topic=None, engager=None, ring_id=None):
-        return dict(network="alpha", account_id=a, role=role, topic=topic, level=0.5 if role == "expert" else None,
-                    propensity=0.1, ring_id=ring_id, account_type="person", popularity=1.0, post_rate=1.0,
-                    engager_id=engager)
+        return dict(
+            network="alpha",
+            account_id=a,
+            role=role,
+            topic=topic,
+            level=0.5 if role == "expert" else None,
+            propensity=0.1,
+            ring_id=ring_id,
+            account_type="person",
+            popularity=1.0,
+            post_rate=1.0,
+            engager_id=engager,
+        )
 
     everyone = sorted(set(SPARK_RANKS) | set(FLAGS) | {"top1"})
     rows = [row(a, "account") for a in everyone]
@@ -565,31 +760,120 @@ def _spark_truth():
 
 
 def _write_spark_lake(lake, graph=True, base_share=True):
-    base = dict(handle=None, account_type="person", pagerank=0.01, percentile=0.0, in_weight=0.0, out_weight=0.0,
-                influence_change=None, trust_rank=None, spam_mass=None, responsiveness=0.25, asks=0, answered=0,
-                answer_hours_median=None, run_id="r")
+    base = dict(
+        handle=None,
+        account_type="person",
+        pagerank=0.01,
+        percentile=0.0,
+        in_weight=0.0,
+        out_weight=0.0,
+        influence_change=None,
+        trust_rank=None,
+        spam_mass=None,
+        responsiveness=0.25,
+        asks=0,
+        answered=0,
+        answer_hours_median=None,
+        run_id="r",
+    )
     free = iter(range(1000, 2000))
     rows = []
     for a in sorted(set(SPARK_RANKS) | set(FLAGS) | {"top1"}):
         influence, flag = FLAGS.get(a, (20.0, None))
-        rows.append(dict(base, account_id=a, influence=influence, rank=SPARK_RANKS.get(a) or next(free),
-                         spam_flag=flag == "spam", ring_flag=flag == "ring", ring_id="ring-r1" if flag == "ring" else None))
+        rows.append(
+            dict(
+                base,
+                account_id=a,
+                influence=influence,
+                rank=SPARK_RANKS.get(a) or next(free),
+                spam_flag=flag == "spam",
+                ring_flag=flag == "ring",
+                ring_id="ring-r1" if flag == "ring" else None,
+            )
+        )
     _write(lake, "account_scores", "alpha", rows)
-    topic_base = dict(handle=None, account_type="person", expertise=50.0, interest=5.0, topic_rank=0.01, recognizers=1,
-                      recognition=1.0, own_posts=1, own_engagements=0, expertise_change=None, run_id="r")
-    _write(lake, "topic_scores", "alpha", [dict(topic_base, topic=t, account_id=a, rank_in_topic=r)
-                                           for t, by in SPARK_TOPIC_RANKS.items() for a, r in by.items()])
-    contributors = [dict(topic=t, account_id=a, contributor_id=c, contributor_handle=None, contributor_type="person",
-                         share=x, base_share=0.1, contributor_rank=1, events=1, kinds="like=1", run_id="r")
-                    for t, a, c, x in CONTRIBUTORS]
+    topic_base = dict(
+        handle=None,
+        account_type="person",
+        expertise=50.0,
+        interest=5.0,
+        topic_rank=0.01,
+        recognizers=1,
+        recognition=1.0,
+        own_posts=1,
+        own_engagements=0,
+        expertise_change=None,
+        run_id="r",
+    )
+    _write(
+        lake,
+        "topic_scores",
+        "alpha",
+        [
+            dict(topic_base, topic=t, account_id=a, rank_in_topic=r)
+            for t, by in SPARK_TOPIC_RANKS.items()
+            for a, r in by.items()
+        ],
+    )
+    contributors = [
+        dict(
+            topic=t,
+            account_id=a,
+            contributor_id=c,
+            contributor_handle=None,
+            contributor_type="person",
+            share=x,
+            base_share=0.1,
+            contributor_rank=1,
+            events=1,
+            kinds="like=1",
+            run_id="r",
+        )
+        for t, a, c, x in CONTRIBUTORS
+    ]
     _write(lake, "score_contributors", "alpha", contributors, drop=() if base_share else ("base_share",))
     if graph:
-        _write(lake, "graph_vertices", "alpha", [
-            dict(id=a, handle=None, pagerank=p, influence=20.0, in_flow=0.0, base=p, base_share=1.0, out_weight=1.0,
-                 damping=0.8, run_id="r") for a, p in PAGERANK.items()])
-        _write(lake, "graph_edges", "alpha", [
-            dict(src=s, dst=d, weight=w, flow_weight=w, norm_weight=w, out_weight=o, events=1, kinds="like=1", topic_factors=None,
-                 offtopic_factor=0.1, run_id="r") for s, d, w, o in EDGES])
+        _write(
+            lake,
+            "graph_vertices",
+            "alpha",
+            [
+                dict(
+                    id=a,
+                    handle=None,
+                    pagerank=p,
+                    influence=20.0,
+                    in_flow=0.0,
+                    base=p,
+                    base_share=1.0,
+                    out_weight=1.0,
+                    damping=0.8,
+                    run_id="r",
+                )
+                for a, p in PAGERANK.items()
+            ],
+        )
+        _write(
+            lake,
+            "graph_edges",
+            "alpha",
+            [
+                dict(
+                    src=s,
+                    dst=d,
+                    weight=w,
+                    flow_weight=w,
+                    norm_weight=w,
+                    out_weight=o,
+                    events=1,
+                    kinds="like=1",
+                    topic_factors=None,
+                    offtopic_factor=0.1,
+                    run_id="r",
+                )
+                for s, d, w, o in EDGES
+            ],
+        )
 
 
 @pytest.fixture
@@ -607,17 +891,31 @@ def spark_world(tmp_path, monkeypatch):
 def test_sparks_in_the_top_100s(spark_world):
     lake, snapshots = spark_world
     s = evaluate(lake, snapshots, DAY)["alpha"]["sparks"]
-    assert (s["sparks_planted"], s["sparks_scored"], s["sparks_in_global_top"], s["sparks_in_topic_top"]) == (3, 3, 1, 1)
+    assert (s["sparks_planted"], s["sparks_scored"], s["sparks_in_global_top"], s["sparks_in_topic_top"]) == (
+        3,
+        3,
+        1,
+        1,
+    )
     assert (s["best_global_rank"], s["best_global_account"]) == (50, "k1")
     assert (s["best_topic_rank"], s["best_topic"], s["best_topic_account"]) == (7, "t2", "k3")
     assert s["target_met"] is False
     # k1's global in-flow is C's (top1 has no edge to it): nothing to take away; k3 keeps 7th on t2
     # without top1's 0.6 (A, above it, is the board's only other account): neither is there by its spark
     assert s["offenders"] == [
-        {"account_id": "k1", "engager_id": "top1", "global_rank": 50, "topics": [],
-         "global_without": {"engager_share": 0.0, "rank_without": 50}},
-        {"account_id": "k3", "engager_id": "top1", "global_rank": None,
-         "topics": [{"topic": "t2", "rank_in_topic": 7, "engager_share": 0.6, "rank_without": 7}]},
+        {
+            "account_id": "k1",
+            "engager_id": "top1",
+            "global_rank": 50,
+            "topics": [],
+            "global_without": {"engager_share": 0.0, "rank_without": 50},
+        },
+        {
+            "account_id": "k3",
+            "engager_id": "top1",
+            "global_rank": None,
+            "topics": [{"topic": "t2", "rank_in_topic": 7, "engager_share": 0.6, "rank_without": 7}],
+        },
     ]
     assert s["sparks_lifted"] == 0 and s["lifted_target_met"] is True
 
@@ -630,21 +928,26 @@ def test_the_sparks_peers_on_the_boards_on_their_own_evidence(spark_world):
     s = evaluate(lake, snapshots, DAY)["alpha"]["sparks"]
     assert s["peers"] == {"peers": 13, "peers_in_global_top": 2, "peers_in_topic_top": 2}
     text = " ".join(format_report(evaluate(lake, snapshots, DAY)).split())
-    assert ("their 13 unplanted peers (the sparks' pool: quiet, unpopular persons) on their own evidence: "
-            "2 (15%) in a topic's top 100, 2 (15%) in the global top 100 (against 33% of the sparks") in text
+    assert (
+        "their 13 unplanted peers (the sparks' pool: quiet, unpopular persons) on their own evidence: "
+        "2 (15%) in a topic's top 100, 2 (15%) in the global top 100 (against 33% of the sparks"
+    ) in text
     # above the median popularity (A) or posting rate (B) is out of the pool; the medians are over
     # the pool's persons, sparks included (all 1.0 but these two: still 1.0)
     truth = pq.read_table(snapshots / "ground_truth.parquet").to_pandas()
     truth.loc[truth["account_id"] == "A", "popularity"] = 5.0
     truth.loc[truth["account_id"] == "B", "post_rate"] = 5.0
     truth.loc[truth["account_id"] == "C", "account_type"] = "organization"
-    pq.write_table(pa.Table.from_pandas(truth, schema=GROUND_TRUTH_SCHEMA, preserve_index=False),
-                   snapshots / "ground_truth.parquet")
+    pq.write_table(
+        pa.Table.from_pandas(truth, schema=GROUND_TRUTH_SCHEMA, preserve_index=False),
+        snapshots / "ground_truth.parquet",
+    )
     s = evaluate(lake, snapshots, DAY)["alpha"]["sparks"]
     assert s["peers"] == {"peers": 10, "peers_in_global_top": 0, "peers_in_topic_top": 0}
     # a ground truth from before post_rate: no peers figure, the rest as before
-    pq.write_table(pa.Table.from_pandas(truth.drop(columns="post_rate"), preserve_index=False),
-                   snapshots / "ground_truth.parquet")
+    pq.write_table(
+        pa.Table.from_pandas(truth.drop(columns="post_rate"), preserve_index=False), snapshots / "ground_truth.parquet"
+    )
     s = evaluate(lake, snapshots, DAY)["alpha"]["sparks"]
     assert s["peers"] is None and s["sparks_in_topic_top"] == 1
     assert "unplanted peers" not in format_report(evaluate(lake, snapshots, DAY))
@@ -661,8 +964,10 @@ def test_the_same_world_without_sparks_says_which_spark_its_spark_lifted(spark_w
     folder = ns / "tables" / "account_scores" / f"dt={DAY}" / "network=alpha"
     acc = pq.read_table(folder).to_pandas()
     acc.loc[acc["account_id"] == "k1", "rank"] = 150
-    pq.write_table(pa.Table.from_pandas(acc, schema=schemas.table("account_scores").arrow_schema(), preserve_index=False),
-                   next(folder.glob("*.parquet")))
+    pq.write_table(
+        pa.Table.from_pandas(acc, schema=schemas.table("account_scores").arrow_schema(), preserve_index=False),
+        next(folder.glob("*.parquet")),
+    )
     topics = ns / "tables" / "topic_scores" / f"dt={DAY}" / "network=alpha"
     ts = pq.read_table(topics).to_pandas()
     ts.loc[(ts["account_id"] == "k3") & (ts["topic"] == "t2"), "rank_in_topic"] = 9
@@ -678,8 +983,9 @@ def test_the_same_world_without_sparks_says_which_spark_its_spark_lifted(spark_w
     assert s["world_lifted"] == 1 and s["world_lifted_target_met"] is False
     assert s["sparks_lifted"] == 0  # the first-order estimate missed it (k1's in-flow is C's, not top1's)
     text = " ".join(format_report(evaluate(lake, snapshots, DAY, no_sparks_lake=ns)).split())
-    assert ("1 there by their spark: out of a top 100 in the same world without sparks (--no-sparks-lake; "
-            "target 0: no)") in text
+    assert (
+        "1 there by their spark: out of a top 100 in the same world without sparks (--no-sparks-lake; target 0: no)"
+    ) in text
     assert "k1 (global: 50, 50 without 0.00, 150 with no spark)" in text
     assert "k3 (t2: 7, 7 without 0.60, 9 with no spark)" in text
     assert main(["evaluate", "--snapshots", str(snapshots), "--date", DAY, "--no-sparks-lake", str(ns)]) == 0
@@ -692,7 +998,8 @@ def test_the_same_world_without_sparks_says_which_spark_its_spark_lifted(spark_w
     s = evaluate(lake, snapshots, DAY, no_sparks_lake=ns)["alpha"]["sparks"]
     assert s["offenders"][1]["topics"][0]["no_spark_rank"] is None and s["world_lifted"] == 2
     assert "t2: 7, 7 without 0.60, unranked with no spark" in " ".join(
-        format_report(evaluate(lake, snapshots, DAY, no_sparks_lake=ns)).split())
+        format_report(evaluate(lake, snapshots, DAY, no_sparks_lake=ns)).split()
+    )
     # without the option nothing of it is reported
     assert "world_lifted" not in evaluate(lake, snapshots, DAY)["alpha"]["sparks"]
     with pytest.raises(LookupError, match="no-sparks lake"):
@@ -706,16 +1013,49 @@ def test_a_spark_its_engagement_lifted_into_a_top_100(spark_world):
     t3 (not in the top) and 7th of t2 as before."""
     lake, snapshots = spark_world
     others = iter(f"o{i}" for i in range(200))
-    rows = [dict(topic="t3", account_id="k2" if r == 100 else ("k3" if r == 101 else next(others)), handle=None,
-                 account_type="person", expertise=50.0, interest=5.0, topic_rank=1.0 - 0.001 * (r - 1), rank_in_topic=r,
-                 recognizers=3, recognition=1.0, own_posts=1, own_engagements=0, expertise_change=None, run_id="r")
-            for r in range(1, 151)]
+    rows = [
+        dict(
+            topic="t3",
+            account_id="k2" if r == 100 else ("k3" if r == 101 else next(others)),
+            handle=None,
+            account_type="person",
+            expertise=50.0,
+            interest=5.0,
+            topic_rank=1.0 - 0.001 * (r - 1),
+            rank_in_topic=r,
+            recognizers=3,
+            recognition=1.0,
+            own_posts=1,
+            own_engagements=0,
+            expertise_change=None,
+            run_id="r",
+        )
+        for r in range(1, 151)
+    ]
     folder = lake / "tables" / "topic_scores" / f"dt={DAY}" / "network=alpha"
-    pq.write_table(pa.Table.from_pylist(rows, schema=schemas.table("topic_scores").arrow_schema()), folder / "part-1.parquet")
-    contrib = [dict(topic="t3", account_id="k2", contributor_id="top1", contributor_handle=None, contributor_type="person",
-                    share=0.3, base_share=0.5, contributor_rank=1, events=1, kinds="like=1", run_id="r")]
+    pq.write_table(
+        pa.Table.from_pylist(rows, schema=schemas.table("topic_scores").arrow_schema()), folder / "part-1.parquet"
+    )
+    contrib = [
+        dict(
+            topic="t3",
+            account_id="k2",
+            contributor_id="top1",
+            contributor_handle=None,
+            contributor_type="person",
+            share=0.3,
+            base_share=0.5,
+            contributor_rank=1,
+            events=1,
+            kinds="like=1",
+            run_id="r",
+        )
+    ]
     folder = lake / "tables" / "score_contributors" / f"dt={DAY}" / "network=alpha"
-    pq.write_table(pa.Table.from_pylist(contrib, schema=schemas.table("score_contributors").arrow_schema()), folder / "part-1.parquet")
+    pq.write_table(
+        pa.Table.from_pylist(contrib, schema=schemas.table("score_contributors").arrow_schema()),
+        folder / "part-1.parquet",
+    )
     s = evaluate(lake, snapshots, DAY)["alpha"]["sparks"]
     assert s["sparks_in_topic_top"] == 2
     k2 = next(o for o in s["offenders"] if o["account_id"] == "k2")
@@ -727,8 +1067,9 @@ def test_a_spark_its_engagement_lifted_into_a_top_100(spark_world):
 
 
 def test_rank_without_counts_only_the_accounts_below_that_it_falls_under():
-    board = pd.DataFrame({"account_id": ["a", "b", "c", "d", "e"], "rank": [1, 2, 3, 4, 5],
-                          "score": [0.5, 0.4, 0.3, 0.2, 0.1]})
+    board = pd.DataFrame(
+        {"account_id": ["a", "b", "c", "d", "e"], "rank": [1, 2, 3, 4, 5], "score": [0.5, 0.4, 0.3, 0.2, 0.1]}
+    )
     assert rank_without(board, "b", 0.0) == 2
     assert rank_without(board, "b", 0.3) == 3  # keeps 0.28: under c (0.3), above d
     assert rank_without(board, "b", 0.9) == 5  # keeps 0.04: under c, d and e; a, above, not counted twice
@@ -767,8 +1108,10 @@ def test_the_report_lists_sparks_shares_and_flags(spark_world, capsys):
     assert "  sparks (3 planted, 3 scored): 1 in the global top 100,\n" in text
     assert "    1 in a topic's top 100 (target 0: no); best rank: global 50, topic 7\n" in text
     assert "    0 there by their spark: out of the top 100 without it (target 0: yes)\n" in text
-    assert ("in a top 100 (rank, rank without the engager's share): k1 (global: 50, 50 without 0.00); "
-            "k3 (t2: 7, 7 without 0.60)") in " ".join(text.split())
+    assert (
+        "in a top 100 (rank, rank without the engager's share): k1 (global: 50, 50 without 0.00); "
+        "k3 (t2: 7, 7 without 0.60)"
+    ) in " ".join(text.split())
     assert "  largest share of a score from one contributor (cap 0.25):\n" in text
     assert "    global top 100: max 0.400, 2 of 3 accounts above 0.25\n      k1 <- C\n" in text
     assert "    topics' top 100: max 0.600, 2 of 4 (topic, account) above 0.25\n      t2: k3 <- top1\n" in text
@@ -793,17 +1136,37 @@ def test_a_lake_without_the_graph_tables_says_not_published(spark_world, tmp_pat
     assert "    topics' top 100: not published (score_contributors with base_share)" in text
     # no account_scores, no spark in the ground truth: no global figures, no flags, nothing planted
     lake = tmp_path / "topics_only"
-    _write(lake, "topic_scores", "alpha", [dict(topic="t1", account_id="k1", handle=None, account_type="person",
-                                                expertise=50.0, interest=1.0, topic_rank=0.1, rank_in_topic=1,
-                                                recognizers=1, recognition=1.0, own_posts=1, own_engagements=0,
-                                                expertise_change=None, run_id="r")])
+    _write(
+        lake,
+        "topic_scores",
+        "alpha",
+        [
+            dict(
+                topic="t1",
+                account_id="k1",
+                handle=None,
+                account_type="person",
+                expertise=50.0,
+                interest=1.0,
+                topic_rank=0.1,
+                rank_in_topic=1,
+                recognizers=1,
+                recognition=1.0,
+                own_posts=1,
+                own_engagements=0,
+                expertise_change=None,
+                run_id="r",
+            )
+        ],
+    )
     got = evaluate(lake, snapshots, DAY)["alpha"]
     assert got["flags"] is None and got["sparks"]["sparks_in_global_top"] is None
     assert got["sparks"]["sparks_in_topic_top"] == 1 and got["sparks"]["target_met"] is False
     assert "  sparks (3 planted): n/a in the global top 100," in format_report({"alpha": got})
     truth = pq.read_table(snapshots / "ground_truth.parquet").drop_columns(["engager_id"]).to_pandas()
-    pq.write_table(pa.Table.from_pandas(truth[truth.role != "spark"], preserve_index=False),
-                   snapshots / "ground_truth.parquet")
+    pq.write_table(
+        pa.Table.from_pandas(truth[truth.role != "spark"], preserve_index=False), snapshots / "ground_truth.parquet"
+    )
     got = evaluate(lake, snapshots, DAY)["alpha"]
     assert got["sparks"]["sparks_planted"] == 0 and got["sparks"]["target_met"] is None
     assert "  sparks: none planted" in format_report({"alpha": got})

@@ -78,8 +78,15 @@ EDGES = [
 ]
 NODES = ["a", "b", "c", "d", "e", "f", "g"]
 # teleport: global uniform, art recognition, go recognition, trusted seed
-TELE = {"a": [1.0, 1.0, 0.0, 1.0], "b": [1.0, 0.0, 2.0, 0.0], "c": [1.0, 0.0, 1.0, 0.0], "d": [1.0, 0.0, 0.0, 1.0],
-        "e": [1.0, 0.0, 0.0, 0.0], "f": [1.0, 0.0, 0.0, 0.0], "g": [1.0, 0.0, 0.0, 0.0]}
+TELE = {
+    "a": [1.0, 1.0, 0.0, 1.0],
+    "b": [1.0, 0.0, 2.0, 0.0],
+    "c": [1.0, 0.0, 1.0, 0.0],
+    "d": [1.0, 0.0, 0.0, 1.0],
+    "e": [1.0, 0.0, 0.0, 0.0],
+    "f": [1.0, 0.0, 0.0, 0.0],
+    "g": [1.0, 0.0, 0.0, 0.0],
+}
 
 
 @pytest.fixture(scope="module")
@@ -97,14 +104,18 @@ def ranked(spark):
 
 def test_graph_edges_carry_the_weights_and_normalisers_pagerank_used(spark, ranked):
     edges, _ranks, _rank_df, _scale = ranked
-    events = spark.createDataFrame([("a", "b", "reply"), ("a", "b", "like"), ("a", "b", "reply"), ("b", "c", "like")],
-                                   "actor_id string, target_id string, kind string")
+    events = spark.createDataFrame(
+        [("a", "b", "reply"), ("a", "b", "like"), ("a", "b", "reply"), ("b", "c", "like")],
+        "actor_id string, target_id string, kind string",
+    )
     got = {(r["src"], r["dst"]): r for r in graph_edges(edges, events, TOPICS, OFFTOPIC, "run-1").collect()}
     assert set(got) == {(s, d) for s, d, *_ in EDGES}
     for s, d, w, n, m in EDGES:
         r = got[(s, d)]
         assert r["weight"] == w and r["norm_weight"] == max(w, n if n is not None else w)
-        assert r["out_weight"] == pytest.approx(sum(max(w2, n2 if n2 is not None else w2) for s2, _, w2, n2, _m in EDGES if s2 == s))
+        assert r["out_weight"] == pytest.approx(
+            sum(max(w2, n2 if n2 is not None else w2) for s2, _, w2, n2, _m in EDGES if s2 == s)
+        )
         want = {TOPICS[k - 1]: v for k, v in m.items() if 1 <= k <= len(TOPICS)}
         assert (dict(r["topic_factors"]) if r["topic_factors"] else {}) == want  # the trusted-seed slot is not a topic
         assert r["offtopic_factor"] == OFFTOPIC and r["run_id"] == "run-1"
@@ -116,8 +127,10 @@ def test_graph_vertices_explain_every_account_against_networkx(spark, ranked):
     edges, ranks, _rank_df, _scale = ranked
     events = spark.createDataFrame([], "actor_id string, target_id string, kind string")
     ge = graph_edges(edges, events, TOPICS, OFFTOPIC, "r").persist()
-    scores = spark.createDataFrame([(v, f"h_{v}", ranks[v][0], 20.0) for v in NODES],
-                                   "account_id string, handle string, pagerank double, influence double")
+    scores = spark.createDataFrame(
+        [(v, f"h_{v}", ranks[v][0], 20.0) for v in NODES],
+        "account_id string, handle string, pagerank double, influence double",
+    )
     got = {r["id"]: r for r in graph_vertices(ge, scores, D, "r").collect()}
     rows = [(s, d, w, n if n is not None else w) for s, d, w, n, _m in EDGES]
     ref = _nx_ranks(NODES, rows)
@@ -150,8 +163,14 @@ def test_topic_factors_give_the_topic_slots_exactly(spark, ranked):
     for slot, topic in enumerate(TOPICS, start=1):
         mult = {(r["src"], r["dst"]): (r["topic_factors"] or {}).get(topic, r["offtopic_factor"]) for r in ge}
         out = {u: sum(r["norm_weight"] * mult[(r["src"], r["dst"])] for r in ge if r["src"] == u) for u in NODES}
-        in_flow = {v: sum(D * ranks[r["src"]][slot] * r["weight"] * mult[(r["src"], r["dst"])] / out[r["src"]]
-                          for r in ge if r["dst"] == v) for v in NODES}
+        in_flow = {
+            v: sum(
+                D * ranks[r["src"]][slot] * r["weight"] * mult[(r["src"], r["dst"])] / out[r["src"]]
+                for r in ge
+                if r["dst"] == v
+            )
+            for v in NODES
+        }
         base = {v: ranks[v][slot] - in_flow[v] for v in NODES}
         tele = {v: TELE[v][slot] for v in NODES}
         per_unit = base["a" if topic == "art" else "b"] / tele["a" if topic == "art" else "b"]
@@ -191,12 +210,23 @@ def _interactions(day: dt.date) -> list[tuple]:
     DAY2 (40 likes: over the daily credit budget, so its edges are defended); a8 engages nobody,
     a9 nobody engages with. Day 2 adds a reply a4 -> a2 and a like a6 -> a2."""
     rows = [
-        ("a1", "a0", "reply", 1, None), ("a2", "a0", "reply", 2, None), ("a3", "a0", "like", 3, None),
-        ("a4", "a0", "repost", 4, None), ("a5", "a0", "reply", 5, None), ("a6", "a0", "mention", 6, None),
-        ("a1", "a2", "reply", 7, f"p{day}-1"), ("a3", "a2", "repost", 8, f"p{day}-1"), ("a5", "a2", "like", 9, f"p{day}-1"),
-        ("a2", "a1", "like", 10, f"p{day}-5"), ("a0", "a1", "reply", 11, f"p{day}-5"), ("a4", "a5", "like", 12, f"p{day}-2"),
-        ("a0", "a5", "like", 13, f"p{day}-2"), ("a1", "a8", "mention", 14, None), ("a6", "a3", "reply", 15, None),
-        ("a2", "a5", "like", 16, f"p{day}-2"), ("a3", "a1", "like", 17, f"p{day}-5"),
+        ("a1", "a0", "reply", 1, None),
+        ("a2", "a0", "reply", 2, None),
+        ("a3", "a0", "like", 3, None),
+        ("a4", "a0", "repost", 4, None),
+        ("a5", "a0", "reply", 5, None),
+        ("a6", "a0", "mention", 6, None),
+        ("a1", "a2", "reply", 7, f"p{day}-1"),
+        ("a3", "a2", "repost", 8, f"p{day}-1"),
+        ("a5", "a2", "like", 9, f"p{day}-1"),
+        ("a2", "a1", "like", 10, f"p{day}-5"),
+        ("a0", "a1", "reply", 11, f"p{day}-5"),
+        ("a4", "a5", "like", 12, f"p{day}-2"),
+        ("a0", "a5", "like", 13, f"p{day}-2"),
+        ("a1", "a8", "mention", 14, None),
+        ("a6", "a3", "reply", 15, None),
+        ("a2", "a5", "like", 16, f"p{day}-2"),
+        ("a3", "a1", "like", 17, f"p{day}-5"),
     ]
     if day == DAY2:
         rows += [("a4", "a2", "reply", 18, f"p{day}-1"), ("a6", "a2", "like", 19, None)]
@@ -211,7 +241,9 @@ def _write_source(root) -> None:
         with open(folder / "accounts.csv", "w") as fh:
             fh.write("account_id,handle,display_name,account_type,created_at,verified,followers_count\n")
             for a in ACCOUNTS:
-                fh.write(f"{a},h_{a},{a.upper()},{'organization' if a == ORG else 'person'},2020-01-01T00:00:00Z,false,10\n")
+                fh.write(
+                    f"{a},h_{a},{a.upper()},{'organization' if a == ORG else 'person'},2020-01-01T00:00:00Z,false,10\n"
+                )
         with open(folder / "posts.csv", "w") as fh:
             fh.write("post_id,author_id,created_at,hashtags,topics\n")
             for i, author in ((1, "a2"), (2, "a5"), (5, "a1")):
@@ -230,9 +262,18 @@ def small_lake(spark, tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("explain")
     _write_source(tmp / "src")
-    s = load_settings(env={}, source=str(tmp / "src"), lake=str(tmp / "lake"), spark_shuffle_partitions=2,
-                      tol=1e-12, max_iter=500, contributors_top_n=1, contributors_k=3, drift_psi_fail=1000.0,
-                      drift_psi_warn=1000.0)
+    s = load_settings(
+        env={},
+        source=str(tmp / "src"),
+        lake=str(tmp / "lake"),
+        spark_shuffle_partitions=2,
+        tol=1e-12,
+        max_iter=500,
+        contributors_top_n=1,
+        contributors_k=3,
+        drift_psi_fail=1000.0,
+        drift_psi_warn=1000.0,
+    )
     for day in (DAY1, DAY2):
         run_day(s, day, spark=spark, log=lambda m: None)
     return s
@@ -261,7 +302,9 @@ def test_graph_tables_are_published_as_a_graphframe_ready_pair(spark, small_lake
     scores = {r["account_id"]: r for r in _table(small_lake.lake, "account_scores", DAY2)}
     got = {r["id"]: r for r in v.collect()}
     assert set(got) == set(scores) == set(ACCOUNTS)
-    assert all(got[a]["pagerank"] == scores[a]["pagerank"] and got[a]["influence"] == scores[a]["influence"] for a in got)
+    assert all(
+        got[a]["pagerank"] == scores[a]["pagerank"] and got[a]["influence"] == scores[a]["influence"] for a in got
+    )
     # every edge joins two vertices; in-degrees through the pair as GraphFrames would compute them
     assert e.join(v.select(F.col("id").alias("src")), "src", "left_anti").count() == 0
     assert e.join(v.select(F.col("id").alias("dst")), "dst", "left_anti").count() == 0
@@ -270,7 +313,9 @@ def test_graph_tables_are_published_as_a_graphframe_ready_pair(spark, small_lake
     # the output gate validated both (audit-out), and the run row counts them
     quality = next((lake.root / "_runs").glob(f"{DAY2}*/quality/output-alpha.json"))
     checked = json.loads(quality.read_text())["validation_results"]
-    assert {"graph_edges", "graph_vertices"} <= set(checked) and all(checked[t]["success"] for t in ("graph_edges", "graph_vertices"))
+    assert {"graph_edges", "graph_vertices"} <= set(checked) and all(
+        checked[t]["success"] for t in ("graph_edges", "graph_vertices")
+    )
 
 
 def test_published_weights_are_the_defended_weights_worked_out_by_hand(small_lake):
@@ -295,7 +340,9 @@ def test_published_weights_are_the_defended_weights_worked_out_by_hand(small_lak
     full = sum(decayed(DAY2, 20, m, "like") for m in minutes)
     assert edges[("a7", "a1")]["norm_weight"] == pytest.approx(sat(full), rel=1e-12)
     assert edges[("a7", "a1")]["weight"] == pytest.approx(sat(full * s.actor_daily_budget / 20.0), rel=1e-12)
-    assert edges[("a7", "a1")]["out_weight"] == pytest.approx(sum(r["norm_weight"] for (src, _), r in edges.items() if src == "a7"))
+    assert edges[("a7", "a1")]["out_weight"] == pytest.approx(
+        sum(r["norm_weight"] for (src, _), r in edges.items() if src == "a7")
+    )
     assert (edges[("a7", "a1")]["events"], edges[("a7", "a1")]["kinds"]) == (len(minutes), f"like={len(minutes)}")
 
 
@@ -322,12 +369,17 @@ def test_explain_an_account_outside_the_explained_top_exactly(small_lake):
 
 def test_explain_the_top_account_agrees_with_score_contributors(small_lake):
     lake = small_lake.lake
-    rows = sorted((r for r in _table(lake, "score_contributors", DAY2) if r["topic"] is None and r["account_id"] == "a0"),
-                  key=lambda r: r["contributor_rank"])
+    rows = sorted(
+        (r for r in _table(lake, "score_contributors", DAY2) if r["topic"] is None and r["account_id"] == "a0"),
+        key=lambda r: r["contributor_rank"],
+    )
     e = query.explain(lake, "a0", network="alpha", n=3)["networks"]["alpha"]
     assert [c["contributor_id"] for c in e["contributors"]] == [r["contributor_id"] for r in rows]
     for c, r in zip(e["contributors"], rows, strict=True):
-        assert r["share"] == pytest.approx(c["share"], abs=1e-6) and (c["events"], c["kinds"]) == (r["events"], r["kinds"])
+        assert r["share"] == pytest.approx(c["share"], abs=1e-6) and (c["events"], c["kinds"]) == (
+            r["events"],
+            r["kinds"],
+        )
         assert r["base_share"] == pytest.approx(e["base_share"], abs=1e-12)
     # a topic is explained from score_contributors: listed + others + base add to 1 as well
     topic = next(r["topic"] for r in _table(lake, "score_contributors", DAY2) if r["topic"] is not None)
@@ -335,7 +387,9 @@ def test_explain_the_top_account_agrees_with_score_contributors(small_lake):
     got = query.explain(lake, top["account_id"], topic=topic)
     t = got["networks"]["alpha"]
     assert got["source"] == "score_contributors" and t["contributors"]
-    assert sum(c["share"] for c in t["contributors"]) + t["others_share"] + t["base_share"] == pytest.approx(1.0, abs=1e-9)
+    assert sum(c["share"] for c in t["contributors"]) + t["others_share"] + t["base_share"] == pytest.approx(
+        1.0, abs=1e-9
+    )
     assert t["others_share"] >= -1e-6 and 0.0 <= t["base_share"] <= 1.0
 
 
@@ -365,7 +419,9 @@ def test_explain_shows_the_change_since_the_previous_day(small_lake, capsys, mon
     out = capsys.readouterr().out
     assert rc == 0 and "from graph_edges" in out and "every contributor" in out
     lines = out.splitlines()
-    assert any(line.split()[:1] == ["others"] for line in lines) and any(line.split()[:2] == ["base", "teleport"] for line in lines)
+    assert any(line.split()[:1] == ["others"] for line in lines) and any(
+        line.split()[:2] == ["base", "teleport"] for line in lines
+    )
     assert next(line for line in lines if line.split()[:1] == ["total"]).split()[1] == "100.00"
     assert all(len(line) <= 80 for line in lines)
     rc = main(["query", "explain", "a2", "--network", "alpha", "-n", "2", "--format", "csv"])

@@ -278,8 +278,11 @@ def test_deep_topics_have_enough_responsive_experts_for_the_reachable_top_20(tmp
         assert (deep.responsive == 20).all() and (deep.unresponsive == 10).all()
         rest = per.drop(deep.index)
         assert rest.experts.between(10, 20).all() and (rest.responsive < 20).all()
-    deep_of = {net: set(per.index[per.experts > per_topic_cap])
-               for net in NETS for per in [_experts_per_topic(truth[truth.network == net])]}
+    deep_of = {
+        net: set(per.index[per.experts > per_topic_cap])
+        for net in NETS
+        for per in [_experts_per_topic(truth[truth.network == net])]
+    }
     assert deep_of["alpha"] != deep_of["beta"]  # drawn per network
 
 
@@ -303,7 +306,9 @@ def _answer_rate(asked: pd.DataFrame, accounts: set[str]) -> float:
     """Share of replies/mentions received by `accounts` whose actor got a reply or mention back."""
     pairs = set(zip(asked.actor_id, asked.target_id, strict=False))
     received = asked[asked.target_id.isin(accounts)]
-    return float(np.mean([(tgt, act) in pairs for act, tgt in zip(received.actor_id, received.target_id, strict=False)]))
+    return float(
+        np.mean([(tgt, act) in pairs for act, tgt in zip(received.actor_id, received.target_id, strict=False)])
+    )
 
 
 def test_planted_behaviour_shows_in_the_data(snap):
@@ -411,8 +416,20 @@ def test_cli_arguments(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     gen.add_arguments(parser)
     args = parser.parse_args(
-        ["--out", str(tmp_path), "--accounts", "150", "--days", "1", "--networks", "gamma", "--seed", "3",
-         "--end-date", "2024-01-05"]
+        [
+            "--out",
+            str(tmp_path),
+            "--accounts",
+            "150",
+            "--days",
+            "1",
+            "--networks",
+            "gamma",
+            "--seed",
+            "3",
+            "--end-date",
+            "2024-01-05",
+        ]
     )
     assert not args.no_gaming and parser.parse_args(["--out", "x", "--no-gaming"]).no_gaming
     assert args.sparks is None and parser.parse_args(["--out", "x", "--sparks", "3"]).sparks == 3
@@ -439,8 +456,10 @@ def spark_snap(tmp_path_factory):
 
 def _all(root: Path, net: str, dates=SPARK_DATES) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Interactions and posts of every date, each with its dt."""
-    it = pd.concat([pq.read_table(_folder(root, net, d) / "interactions.parquet").to_pandas().assign(dt=d)
-                    for d in dates], ignore_index=True)
+    it = pd.concat(
+        [pq.read_table(_folder(root, net, d) / "interactions.parquet").to_pandas().assign(dt=d) for d in dates],
+        ignore_index=True,
+    )
     posts = pd.DataFrame([dict(p, dt=d) for d in dates for p in _posts(root, net, d)])
     return it, posts
 
@@ -465,7 +484,9 @@ def test_sparks_are_engaged_once_by_a_top_account_and_by_nobody_else(spark_snap)
         assert (roles.reindex(sparks.index) == {"account", "spark"}).all()
         accounts = t[t.role == "account"].set_index("account_id")
         assert (accounts.loc[sparks.index, "account_type"] == "person").all()
-        ordinary = accounts[roles.reindex(accounts.index).map(lambda r: r == {"account"}) & (accounts.account_type == "person")]
+        ordinary = accounts[
+            roles.reindex(accounts.index).map(lambda r: r == {"account"}) & (accounts.account_type == "person")
+        ]
         assert (accounts.loc[sparks.index, "popularity"] <= ordinary.popularity.median()).all()
         assert (accounts.loc[sparks.index, "post_rate"] <= ordinary.post_rate.median()).all()  # quiet too
         top = _top(t)
@@ -488,7 +509,9 @@ def test_sparks_are_engaged_once_by_a_top_account_and_by_nobody_else(spark_snap)
         assert it.actor_id.isin(sparks.index).sum() > len(sparks)
         days = sorted(it[it.target_id.isin(sparks.index) & it.actor_id.isin(top)].dt)
         assert days[0] >= SPARK_DATES[-7] and len(set(days)) > 1  # spread over the last 7 days
-        assert (t[t.role == "account"].set_index("account_id").loc[list(sparks.engager_id), "account_type"] != "bot").all()
+        assert (
+            t[t.role == "account"].set_index("account_id").loc[list(sparks.engager_id), "account_type"] != "bot"
+        ).all()
 
 
 def test_sparks_change_nothing_else(spark_snap):
@@ -537,7 +560,8 @@ def test_sparks_are_deterministic_for_a_seed(spark_snap, tmp_path):
     gen.generate(other, **dict(SPARKS, seed=6, days=1, networks=("alpha",)))
     mine, theirs = _truth(on), _truth(other)
     assert set(mine[(mine.role == "spark") & (mine.network == "alpha")].account_id) != set(
-        theirs[theirs.role == "spark"].account_id)
+        theirs[theirs.role == "spark"].account_id
+    )
 
 
 def test_spark_count(tmp_path):
@@ -555,9 +579,7 @@ def test_spark_count(tmp_path):
 
 def test_taxonomy_ancestors_follow_the_edge_file():
     tax = load_taxonomy()
-    edges = pd.read_csv(
-        Path(gen.__file__).parent / "data" / "taxonomy" / "klout_topic_edge_20180601.csv", dtype=str
-    )
+    edges = pd.read_csv(Path(gen.__file__).parent / "data" / "taxonomy" / "klout_topic_edge_20180601.csv", dtype=str)
     # in the shipped file black-holes sits under astronomy and physics; astronomy under physics,
     # physics under science and natural-science, which lead to science-and-nature-super
     parents_in_file = edges.groupby("childTopicSlug")["parrentTopicSlug"].agg(set)
@@ -580,9 +602,7 @@ def test_taxonomy_ancestors_follow_the_edge_file():
 
 
 def test_taxonomy_from_a_directory(tmp_path):
-    (tmp_path / "my_ontology.csv").write_text(
-        "topicId,topicSlug,topicDisplayName\n1,a-super,A\n2,b,B\n3,c,C\n4,d,D\n"
-    )
+    (tmp_path / "my_ontology.csv").write_text("topicId,topicSlug,topicDisplayName\n1,a-super,A\n2,b,B\n3,c,C\n4,d,D\n")
     (tmp_path / "my_edge.csv").write_text(
         "parentTopicId,parentTopicSlug,childTopicId,childTopicSlug\n"
         "0,_ROOT_,1,a-super\n1,a-super,2,b\n2,b,3,c\n1,a-super,4,d\n4,d,3,c\n"

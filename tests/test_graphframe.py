@@ -21,15 +21,31 @@ NOON = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 
 
 def _accounts(spark, ids):
-    return spark.createDataFrame([{"account_id": i, "handle": f"h_{i}", "display_name": None, "account_type": "person",
-                                   "created_at": None, "verified": False, "followers_count": 1} for i in ids],
-                                 schemas.table("accounts").spark_schema())
+    return spark.createDataFrame(
+        [
+            {
+                "account_id": i,
+                "handle": f"h_{i}",
+                "display_name": None,
+                "account_type": "person",
+                "created_at": None,
+                "verified": False,
+                "followers_count": 1,
+            }
+            for i in ids
+        ],
+        schemas.table("accounts").spark_schema(),
+    )
 
 
 def _interactions(spark, rows):
-    return spark.createDataFrame([{"event_id": f"e{n}", "actor_id": a, "target_id": b, "kind": k, "post_id": None,
-                                   "created_at": NOON} for n, (a, b, k) in enumerate(rows)],
-                                 schemas.table("interactions").spark_schema())
+    return spark.createDataFrame(
+        [
+            {"event_id": f"e{n}", "actor_id": a, "target_id": b, "kind": k, "post_id": None, "created_at": NOON}
+            for n, (a, b, k) in enumerate(rows)
+        ],
+        schemas.table("interactions").spark_schema(),
+    )
 
 
 def test_the_window_graph_is_build_edges_as_a_graphframe(spark):
@@ -39,8 +55,15 @@ def test_the_window_graph_is_build_edges_as_a_graphframe(spark):
     inter = _interactions(spark, rows)
     g = window_graph(accounts, inter, DAY, s)
     assert isinstance(g, GraphFrame)
-    assert {(r["id"], r["handle"]) for r in g.vertices.collect()} == {("a", "h_a"), ("b", "h_b"), ("c", "h_c"), ("d", "h_d")}
-    want = {tuple(r) for r in build_edges(inter, accounts, DAY, s).select("src", "dst", "weight", "norm_weight").collect()}
+    assert {(r["id"], r["handle"]) for r in g.vertices.collect()} == {
+        ("a", "h_a"),
+        ("b", "h_b"),
+        ("c", "h_c"),
+        ("d", "h_d"),
+    }
+    want = {
+        tuple(r) for r in build_edges(inter, accounts, DAY, s).select("src", "dst", "weight", "norm_weight").collect()
+    }
     got = {tuple(r) for r in g.edges.select("src", "dst", "weight", "norm_weight").collect()}
     assert got == want and {(a, b) for a, b, *_ in got} == {("a", "b"), ("b", "c"), ("c", "a")}
     # a GraphFrames algorithm runs on it as it is
@@ -58,8 +81,10 @@ def test_connected_components_group_the_vertices(spark):
     assert sorted(map(sorted, groups.values())) == [["a", "b", "c"], ["d", "e"], ["x"], ["y"]]
     # a chain longer than graphframes-py's default cap (27 rounds) is still one component
     chain = [f"c{i:02d}" for i in range(40)]
-    g = graph_frame(spark.createDataFrame([(c,) for c in chain], "id string"),
-                    spark.createDataFrame(list(zip(chain, chain[1:], strict=False)), "src string, dst string"))
+    g = graph_frame(
+        spark.createDataFrame([(c,) for c in chain], "id string"),
+        spark.createDataFrame(list(zip(chain, chain[1:], strict=False)), "src string, dst string"),
+    )
     assert connected_components(g).select("component").distinct().count() == 1
 
 
@@ -75,19 +100,32 @@ def test_day_graph_loads_a_published_day_and_names_what_is_missing(spark, tmp_pa
     for day, n in ((dt.date(2026, 11, 19), 2), (DAY, 3)):
         for net in ("alpha", "beta"):
             ids = [f"{net[0]}{i}" for i in range(n)]
-            _write(lake / "tables" / "graph_vertices" / f"dt={day}" / f"network={net}",
-                   [{"id": i, "pagerank": 1 / n} for i in ids], vs)
-            _write(lake / "tables" / "graph_edges" / f"dt={day}" / f"network={net}",
-                   [{"src": a, "dst": b, "weight": 1.0} for a, b in zip(ids, ids[1:], strict=False)], es)
+            _write(
+                lake / "tables" / "graph_vertices" / f"dt={day}" / f"network={net}",
+                [{"id": i, "pagerank": 1 / n} for i in ids],
+                vs,
+            )
+            _write(
+                lake / "tables" / "graph_edges" / f"dt={day}" / f"network={net}",
+                [{"src": a, "dst": b, "weight": 1.0} for a, b in zip(ids, ids[1:], strict=False)],
+                es,
+            )
     s = load_settings(env={}, lake=str(lake))
     g = day_graph(spark, "beta", settings=s)  # latest
     assert sorted(r["id"] for r in g.vertices.collect()) == ["b0", "b1", "b2"]
     assert sorted((r["src"], r["dst"]) for r in g.edges.collect()) == [("b0", "b1"), ("b1", "b2")]
     assert g.vertices.count() == 3
-    assert sorted(r["id"] for r in day_graph(spark, "alpha", "2026-11-19", settings=s).vertices.collect()) == ["a0", "a1"]
-    with pytest.raises(LookupError, match=r"dt=2026-11-18 has no published graph .*; published: 2026-11-19 \.\. 2026-11-20"):
+    assert sorted(r["id"] for r in day_graph(spark, "alpha", "2026-11-19", settings=s).vertices.collect()) == [
+        "a0",
+        "a1",
+    ]
+    with pytest.raises(
+        LookupError, match=r"dt=2026-11-18 has no published graph .*; published: 2026-11-19 \.\. 2026-11-20"
+    ):
         day_graph(spark, "alpha", dt.date(2026, 11, 18), settings=s)
-    with pytest.raises(LookupError, match="network 'gamma' has no published graph on dt=2026-11-20; networks: alpha, beta"):
+    with pytest.raises(
+        LookupError, match="network 'gamma' has no published graph on dt=2026-11-20; networks: alpha, beta"
+    ):
         day_graph(spark, "gamma", settings=s)
     with pytest.raises(LookupError, match="no published graph in the lake at"):
         day_graph(spark, "alpha", settings=load_settings(env={}, lake=str(tmp_path / "empty")))
@@ -108,5 +146,7 @@ def test_a_session_without_the_jar_is_told_how_to_get_it():
         class sparkContext:  # noqa: N801
             _jvm = NoClass()
 
-    with pytest.raises(GraphFramesMissing, match=r"no GraphFrames classes: `make env` builds build/graphframes-spark4_2.13-0.11.0.jar"):
+    with pytest.raises(
+        GraphFramesMissing, match=r"no GraphFrames classes: `make env` builds build/graphframes-spark4_2.13-0.11.0.jar"
+    ):
         require_graphframes(Spark())

@@ -39,8 +39,11 @@ def rows(folder: Path, table: str) -> list[dict]:
 
 
 def digests(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 # --------------------------------------------------------------------------- formats
@@ -59,9 +62,11 @@ def test_weights_become_that_many_interactions(tmp_path):
     assert all(r["post_id"] is None for r in inter)
     midnight = dt.datetime(2012, 7, 4, tzinfo=dt.UTC)
     assert {r["created_at"] for r in inter} == {midnight}
-    assert manifest_rows(folder / "_SUCCESS") == {"accounts": pq.read_metadata(folder / "accounts.parquet").num_rows,
-                                                  "interactions": pq.read_metadata(folder / "interactions.parquet").num_rows,
-                                                  "posts": 0}
+    assert manifest_rows(folder / "_SUCCESS") == {
+        "accounts": pq.read_metadata(folder / "accounts.parquet").num_rows,
+        "interactions": pq.read_metadata(folder / "interactions.parquet").num_rows,
+        "posts": 0,
+    }
     assert rows(folder, "posts") == []
     acc = rows(folder, "accounts")
     assert [a["account_id"] for a in acc] == ["1", "2", "3"]
@@ -75,7 +80,10 @@ def test_two_columns_give_one_interaction_per_edge(tmp_path):
     assert s["third"] == "none"
     inter = rows(day_dir(tmp_path / "out", "net", DAY), "interactions")
     assert [(r["actor_id"], r["target_id"], r["kind"]) for r in inter] == [
-        ("10", "20", "mention"), ("10", "20", "mention"), ("20", "30", "mention")]
+        ("10", "20", "mention"),
+        ("10", "20", "mention"),
+        ("20", "30", "mention"),
+    ]
     assert len({r["event_id"] for r in inter}) == 3
 
 
@@ -98,7 +106,13 @@ def test_timestamps_give_one_folder_per_utc_day(tmp_path):
 
 def test_comments_blank_lines_tabs_and_crlf(tmp_path):
     plain = I.read_edgelist(write(tmp_path, "1 2 5\n7 8 1\n", "plain.txt"))
-    messy = I.read_edgelist(write(tmp_path, "# SNAP header\n% matrix-market style\n\n 1\t\t2   5 \r\n   \n\t# indented comment\n7 8\t1", "messy.txt"))
+    messy = I.read_edgelist(
+        write(
+            tmp_path,
+            "# SNAP header\n% matrix-market style\n\n 1\t\t2   5 \r\n   \n\t# indented comment\n7 8\t1",
+            "messy.txt",
+        )
+    )
     for col in ("src", "dst", "third"):
         assert getattr(messy, col).tolist() == getattr(plain, col).tolist()
     assert messy.line.tolist() == [4, 7]
@@ -131,12 +145,15 @@ def test_block_boundaries_do_not_change_the_result(tmp_path):
     assert [c.tolist() for c in slow] == [whole.src.tolist(), whole.dst.tolist(), whole.third.tolist()]
 
 
-@pytest.mark.parametrize(("third", "values", "expected"), [
-    ("auto", [TS_LAST_OF_4TH, TS_FIRST_OF_5TH], "timestamp"),
-    ("auto", [1, 999_999], "weight"),
-    ("timestamp", [5, 86400], "timestamp"),  # explicit: small values are early timestamps
-    ("weight", [1, 2], "weight"),
-])
+@pytest.mark.parametrize(
+    ("third", "values", "expected"),
+    [
+        ("auto", [TS_LAST_OF_4TH, TS_FIRST_OF_5TH], "timestamp"),
+        ("auto", [1, 999_999], "weight"),
+        ("timestamp", [5, 86400], "timestamp"),  # explicit: small values are early timestamps
+        ("weight", [1, 2], "weight"),
+    ],
+)
 def test_third_column_reading(tmp_path, third, values, expected):
     src = write(tmp_path, "".join(f"1 2 {v}\n" for v in values))
     assert I.resolve_third(I.read_edgelist(src, third), third) == expected
@@ -145,25 +162,31 @@ def test_third_column_reading(tmp_path, third, values, expected):
 # --------------------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize(("text", "line", "words"), [
-    ("1 2 3\n# ok\n1 x 3\n", 3, "target id 'x' is not an integer"),
-    ("1 2 3\n4 5 1.5\n", 2, "'1.5' is not an integer"),
-    ("1 2\n\n3\n", 3, "too few columns: 1"),
-    ("7\n", 1, "too few columns: 1"),
-    ("1 2 3 4\n", 1, "too many columns: 4"),
-    ("1 2\n3 4 5\n", 2, "too many columns: 3, but the first edge (line 1) has 2"),
-    ("1 2 3\n4 5\n", 2, "too few columns: 2, but the first edge (line 1) has 3"),
-    ("1 2 3\n2 3 -4\n", 2, "negative third value -4"),
-    ("1 2 3\n2 3 0\n", 2, "weight 0"),
-    ("-1 2 3\n", 1, "source id -1 is negative"),
-    (f"1 2 {TS_FIRST_OF_5TH}\n2 3 {TS_FIRST_OF_5TH}\n3 1 4\n", 3,
-     "third value 4 looks like a weight but line 1 has 1341446400, a timestamp"),
-    (f"1 2 4\n3 1 {TS_FIRST_OF_5TH}\n", 2, "looks like a timestamp but line 1 has 4, a weight"),
-    ("1 2 99999999999999999999\n", 1, "out of range"),
-    ("1 2 NA\n", 1, "'NA' is not an integer"),
-    ("1 2 1_000\n", 1, "'1_000' is not an integer"),
-    ("1 \u0663 1\n", 1, "target id '\u0663' is not an integer"),  # an Arabic-Indic digit
-])
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("1 2 3\n# ok\n1 x 3\n", 3, "target id 'x' is not an integer"),
+        ("1 2 3\n4 5 1.5\n", 2, "'1.5' is not an integer"),
+        ("1 2\n\n3\n", 3, "too few columns: 1"),
+        ("7\n", 1, "too few columns: 1"),
+        ("1 2 3 4\n", 1, "too many columns: 4"),
+        ("1 2\n3 4 5\n", 2, "too many columns: 3, but the first edge (line 1) has 2"),
+        ("1 2 3\n4 5\n", 2, "too few columns: 2, but the first edge (line 1) has 3"),
+        ("1 2 3\n2 3 -4\n", 2, "negative third value -4"),
+        ("1 2 3\n2 3 0\n", 2, "weight 0"),
+        ("-1 2 3\n", 1, "source id -1 is negative"),
+        (
+            f"1 2 {TS_FIRST_OF_5TH}\n2 3 {TS_FIRST_OF_5TH}\n3 1 4\n",
+            3,
+            "third value 4 looks like a weight but line 1 has 1341446400, a timestamp",
+        ),
+        (f"1 2 4\n3 1 {TS_FIRST_OF_5TH}\n", 2, "looks like a timestamp but line 1 has 4, a weight"),
+        ("1 2 99999999999999999999\n", 1, "out of range"),
+        ("1 2 NA\n", 1, "'NA' is not an integer"),
+        ("1 2 1_000\n", 1, "'1_000' is not an integer"),
+        ("1 \u0663 1\n", 1, "target id '\u0663' is not an integer"),  # an Arabic-Indic digit
+    ],
+)
 @pytest.mark.parametrize("chunk", [I.CHUNK_BYTES, 5])
 def test_bad_input_names_file_and_line(tmp_path, text, line, words, chunk):
     src = write(tmp_path, text)
@@ -176,12 +199,15 @@ def test_bad_input_names_file_and_line(tmp_path, text, line, words, chunk):
     assert not out.exists() or not any(out.rglob("*"))  # nothing written
 
 
-@pytest.mark.parametrize(("third", "text", "line", "words"), [
-    ("weight", f"1 2 3\n2 3 {TS_FIRST_OF_5TH}\n", 2, "weight above 1,000,000"),
-    ("weight", "1 2 3\n2 3 -1\n", 2, "negative weight -1"),
-    ("timestamp", "1 2 1341446400\n1 2 1341446400000\n", 2, "milliseconds?"),
-    ("timestamp", "1 2\n", 1, "the file has two columns"),
-])
+@pytest.mark.parametrize(
+    ("third", "text", "line", "words"),
+    [
+        ("weight", f"1 2 3\n2 3 {TS_FIRST_OF_5TH}\n", 2, "weight above 1,000,000"),
+        ("weight", "1 2 3\n2 3 -1\n", 2, "negative weight -1"),
+        ("timestamp", "1 2 1341446400\n1 2 1341446400000\n", 2, "milliseconds?"),
+        ("timestamp", "1 2\n", 1, "the file has two columns"),
+    ],
+)
 def test_explicit_third_checks_values(tmp_path, third, text, line, words):
     src = write(tmp_path, text)
     with pytest.raises(I.EdgeListError, match=rf"line {line}: .*{words}"):
@@ -203,14 +229,17 @@ def test_only_comments_is_an_error(tmp_path):
         I.read_edgelist(src)
 
 
-@pytest.mark.parametrize(("kwargs", "words"), [
-    ({"network": "../etc", "date": "2012-07-04"}, "network name '../etc' is not allowed"),
-    ({"network": "Net", "date": "2012-07-04"}, "network name 'Net' is not allowed"),
-    ({"network": "net", "date": "2012-7-4"}, "--date must be YYYY-MM-DD"),
-    ({"network": "net", "date": "2012-02-30"}, "not a calendar date"),
-    ({"network": "net", "date": None}, "give --date"),
-    ({"network": "net", "date": "2012-07-04", "kind": "like"}, "kind must be one of reply, mention, repost"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"network": "../etc", "date": "2012-07-04"}, "network name '../etc' is not allowed"),
+        ({"network": "Net", "date": "2012-07-04"}, "network name 'Net' is not allowed"),
+        ({"network": "net", "date": "2012-7-4"}, "--date must be YYYY-MM-DD"),
+        ({"network": "net", "date": "2012-02-30"}, "not a calendar date"),
+        ({"network": "net", "date": None}, "give --date"),
+        ({"network": "net", "date": "2012-07-04", "kind": "like"}, "kind must be one of reply, mention, repost"),
+    ],
+)
 def test_arguments_are_validated(tmp_path, kwargs, words):
     src = write(tmp_path, "1 2\n")
     kwargs = {"kind": "reply", **kwargs}
@@ -265,15 +294,41 @@ def test_failed_write_leaves_no_half_day(tmp_path, monkeypatch):
 
 def test_cli_prints_summary_and_names_bad_line(tmp_path, capsys):
     good = write(tmp_path, "1 2 2\n2 1 1\n", "good.txt")
-    rc = cli.main(["import", "snap-edgelist", str(good), "--network", "net", "--kind", "reply",
-                   "--out", str(tmp_path / "out"), "--date", "2012-07-04"])
+    rc = cli.main(
+        [
+            "import",
+            "snap-edgelist",
+            str(good),
+            "--network",
+            "net",
+            "--kind",
+            "reply",
+            "--out",
+            str(tmp_path / "out"),
+            "--date",
+            "2012-07-04",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     assert "2 edges" in out and "2 accounts, 3 reply interactions" in out
     assert (day_dir(tmp_path / "out", "net", DAY) / "_SUCCESS").exists()
     bad = write(tmp_path, "1 2 2\n2 one 1\n", "bad.txt")
-    rc = cli.main(["import", "snap-edgelist", str(bad), "--network", "net", "--kind", "reply",
-                   "--out", str(tmp_path / "out"), "--date", "2012-07-04"])
+    rc = cli.main(
+        [
+            "import",
+            "snap-edgelist",
+            str(bad),
+            "--network",
+            "net",
+            "--kind",
+            "reply",
+            "--out",
+            str(tmp_path / "out"),
+            "--date",
+            "2012-07-04",
+        ]
+    )
     assert rc == 2
     assert f"{bad}, line 2: target id 'one' is not an integer" in capsys.readouterr().err
 
@@ -287,12 +342,26 @@ def test_imported_edges_run_through_the_pipeline(spark, tmp_path):
     from kindling.steps import run_day
 
     # Account 50 is replied to by seven accounts; 60 by two; the rest by one or none.
-    edges = [(1, 50, 1), (2, 50, 2), (3, 50, 1), (4, 50, 1), (5, 50, 1), (9, 50, 1), (11, 50, 2), (50, 1, 1),
-             (6, 60, 1), (7, 60, 3), (60, 6, 1), (1, 2, 1), (8, 8, 4)]
+    edges = [
+        (1, 50, 1),
+        (2, 50, 2),
+        (3, 50, 1),
+        (4, 50, 1),
+        (5, 50, 1),
+        (9, 50, 1),
+        (11, 50, 2),
+        (50, 1, 1),
+        (6, 60, 1),
+        (7, 60, 3),
+        (60, 6, 1),
+        (1, 2, 1),
+        (8, 8, 4),
+    ]
     src = write(tmp_path, "# src dst weight\n" + "".join(f"{a}\t{b}\t{w}\n" for a, b, w in edges))
     I.import_snap_edgelist(src, "tiny", "reply", tmp_path / "snapshots", date="2012-07-04")
-    settings = load_settings(env={}, source=str(tmp_path / "snapshots"), lake=str(tmp_path / "lake"),
-                             spark_shuffle_partitions=2, tol=1e-6)  # 13 accounts: a loose tol saves supersteps
+    settings = load_settings(
+        env={}, source=str(tmp_path / "snapshots"), lake=str(tmp_path / "lake"), spark_shuffle_partitions=2, tol=1e-6
+    )  # 13 accounts: a loose tol saves supersteps
     # the self-loop (8, 8, 4) is 4 of 20 interactions: counted by the gate, dropped by the graph
     run_day(settings, DAY, spark=spark, log=lambda m: None)
 

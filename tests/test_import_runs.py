@@ -28,8 +28,9 @@ HIGGS, LOOKED = find_beside(Path("shared") / "data" / "higgs-twitter" / "higgs-r
 
 
 def _settings(tmp_path):
-    return load_settings(env={}, source=str(tmp_path / "snapshots"), lake=str(tmp_path / "lake"),
-                         spark_shuffle_partitions=2)
+    return load_settings(
+        env={}, source=str(tmp_path / "snapshots"), lake=str(tmp_path / "lake"), spark_shuffle_partitions=2
+    )
 
 
 def _gate(lake: Lake, run_id: str, network: str) -> dict:
@@ -58,8 +59,9 @@ def test_the_higgs_reply_network_imports_and_publishes_on_the_defaults(spark, tm
 
 
 def _self_rows(snapshots: Path, network: str, day: dt.date):
-    t = pq.read_table(snapshots / f"network={network}" / f"dt={day}" / "interactions.parquet",
-                      columns=["actor_id", "target_id"]).to_pylist()
+    t = pq.read_table(
+        snapshots / f"network={network}" / f"dt={day}" / "interactions.parquet", columns=["actor_id", "target_id"]
+    ).to_pylist()
     return [r for r in t if r["actor_id"] == r["target_id"]]
 
 
@@ -79,7 +81,9 @@ def _history(path: Path) -> dict[dt.date, int]:
         else:
             n = 150 if k == 5 else int(rng.integers(30, 50))  # day 6: a busy day, about 4x the median
             src = rng.integers(0, 200, n)
-            dst = np.where(rng.random(n) < 0.1, rng.integers(1000, 1040, n), rng.integers(0, 200, n))  # 1000+: targets only
+            dst = np.where(
+                rng.random(n) < 0.1, rng.integers(1000, 1040, n), rng.integers(0, 200, n)
+            )  # 1000+: targets only
             loops = rng.random(n) < 0.04
             dst[loops] = src[loops]
             edges = list(zip(src.tolist(), dst.tolist(), strict=True))
@@ -103,8 +107,8 @@ def test_an_imported_history_runs_its_last_day_then_backfills_every_day(spark, t
         results = backfill(settings, START, last, spark=spark, stream=progress)
 
     assert [(r.day, r.status) for r in results] == [
-        (START + dt.timedelta(days=k), "skipped" if k == DAYS - 1 else "published") for k in range(DAYS)], \
-        [(r.day, r.error) for r in results if r.status == "failed"]
+        (START + dt.timedelta(days=k), "skipped" if k == DAYS - 1 else "published") for k in range(DAYS)
+    ], [(r.day, r.error) for r in results if r.status == "failed"]
     lake = Lake(settings.lake)
     assert lake.published_dates("account_scores") == sorted(per_day)
     for d in per_day:
@@ -117,12 +121,18 @@ def test_an_imported_history_runs_its_last_day_then_backfills_every_day(spark, t
 
     quiet, busy = gate(START + dt.timedelta(days=4)), gate(START + dt.timedelta(days=5))
     # the lone self-loop is 100% of its day: over the 50% limit, on one row no evidence of anything
-    assert any("1 of 1 interactions (100.00%) are self-interactions" in w and "not significant" in w
-               for w in quiet["warnings"]), quiet
+    assert any(
+        "1 of 1 interactions (100.00%) are self-interactions" in w and "not significant" in w for w in quiet["warnings"]
+    ), quiet
     # a day of 1 interaction after four days near 40: outside the band and significant, but the import's
     # manifest accounts for every row, so it is a real change in activity: reported
-    assert any("interactions.*: 1 rows against a median of" in w and "significant: p =" in w
-               and "manifest accounts for every row" in w for w in quiet["warnings"]), quiet
+    assert any(
+        "interactions.*: 1 rows against a median of" in w
+        and "significant: p =" in w
+        and "manifest accounts for every row" in w
+        for w in quiet["warnings"]
+    ), quiet
     # 153 after a week that held that quiet day: outside the band, not significant for so uneven a week
-    assert any("interactions.*: 153 rows against a median of" in w and "not significant" in w
-               for w in busy["warnings"]), busy
+    assert any(
+        "interactions.*: 153 rows against a median of" in w and "not significant" in w for w in busy["warnings"]
+    ), busy

@@ -93,21 +93,62 @@ ARGUMENTS = [
     ("submit", ["submit", "{}", "--date", D, "--run-id", "r1"], "conform", "step"),
     ("submit", ["submit", "conform", "--date", "{}", "--run-id", "r1"], D, "date"),
     ("submit", ["submit", "rank", "--date", D, "--run-id", "{}"], "r1", "run id"),
-    ("import snap-edgelist", ["import", "snap-edgelist", "edges.txt", "--kind", "reply", "--out", "imported",
-                              "--date", D, "--network", "{}"], NET, "network"),
-    ("import snap-edgelist", ["import", "snap-edgelist", "edges.txt", "--kind", "reply", "--out", "imported",
-                              "--network", NET, "--date", "{}"], D, "--date"),
-    ("generate", ["generate", "--out", "generated", "--accounts", "100", "--days", "1",
-                  "--networks", "{}"], NET, "network"),
-    ("generate", ["generate", "--out", "generated", "--accounts", "100", "--days", "1",
-                  "--end-date", "{}"], D, "--end-date"),
+    (
+        "import snap-edgelist",
+        [
+            "import",
+            "snap-edgelist",
+            "edges.txt",
+            "--kind",
+            "reply",
+            "--out",
+            "imported",
+            "--date",
+            D,
+            "--network",
+            "{}",
+        ],
+        NET,
+        "network",
+    ),
+    (
+        "import snap-edgelist",
+        [
+            "import",
+            "snap-edgelist",
+            "edges.txt",
+            "--kind",
+            "reply",
+            "--out",
+            "imported",
+            "--network",
+            NET,
+            "--date",
+            "{}",
+        ],
+        D,
+        "--date",
+    ),
+    (
+        "generate",
+        ["generate", "--out", "generated", "--accounts", "100", "--days", "1", "--networks", "{}"],
+        NET,
+        "network",
+    ),
+    (
+        "generate",
+        ["generate", "--out", "generated", "--accounts", "100", "--days", "1", "--end-date", "{}"],
+        D,
+        "--end-date",
+    ),
 ]
 
 
 def _cases():
     for command, argv, valid, word in ARGUMENTS:
-        opt = next((argv[i - 1] for i, a in enumerate(argv) if a == "{}" and i and argv[i - 1].startswith("-")),
-                   None) or {"query": "id", "step": "step", "submit": "step"}.get(argv[0], "arg")
+        opt = next(
+            (argv[i - 1] for i, a in enumerate(argv) if a == "{}" and i and argv[i - 1].startswith("-")), None
+        ) or {"query": "id", "step": "step", "submit": "step"}.get(argv[0], "arg")
         values = TRIMMED_HOSTILE if opt in TRIMMED else HOSTILE
         extra = "-in-process" if "--in-process" in argv else ""
         for label, template in values.items():
@@ -162,6 +203,7 @@ def no_spark(monkeypatch):
         def f(*a, **k):
             started.append(what)
             raise AssertionError(f"{what} started for a hostile argument")
+
         return f
 
     monkeypatch.setattr(kindling.spark, "session", refuse("SparkSession"))
@@ -207,18 +249,33 @@ def test_the_matrix_covers_every_hostile_value_for_every_argument():
     assert len(CASES) == sum(len(TRIMMED_HOSTILE if set(TRIMMED) & set(a) else HOSTILE) for _, a, _, _ in ARGUMENTS)
     # every subcommand that takes a date, a network, a topic, an account or a run id is in it
     assert {c for c, *_ in ARGUMENTS} >= {
-        "query top", "query account", "query explain", "query runs", "query movers", "report", "evaluate",
-        "run", "backfill", "step", "submit", "import snap-edgelist", "generate"}
+        "query top",
+        "query account",
+        "query explain",
+        "query runs",
+        "query movers",
+        "report",
+        "evaluate",
+        "run",
+        "backfill",
+        "step",
+        "submit",
+        "import snap-edgelist",
+        "generate",
+    }
 
 
 # ----------------------------------------------------------------------------- valid values still work
 
 
-@pytest.mark.parametrize("argv", [
-    ["query", "top", "--network", NET, "--date", D, "-n", "2", "--format", "json"],
-    ["query", "top", "--topic", TOPIC, "--network", NET, "--format", "json"],
-    ["query", "account", ACCOUNT, "--network", NET, "--format", "json"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["query", "top", "--network", NET, "--date", D, "-n", "2", "--format", "json"],
+        ["query", "top", "--topic", TOPIC, "--network", NET, "--format", "json"],
+        ["query", "account", ACCOUNT, "--network", NET, "--format", "json"],
+    ],
+)
 def test_the_valid_values_of_the_matrix_answer(env, capsys, argv):
     """The matrix's valid values are accepted, so its refusals are the hostile part's doing."""
     rc, out, err, _ = run_cli(capsys, argv)
@@ -255,7 +312,9 @@ SQL_STATEMENTS = {
 }
 
 
-@pytest.mark.parametrize("statement", list(SQL_STATEMENTS.values()), ids=[f"query sql|statement|{k}" for k in SQL_STATEMENTS])
+@pytest.mark.parametrize(
+    "statement", list(SQL_STATEMENTS.values()), ids=[f"query sql|statement|{k}" for k in SQL_STATEMENTS]
+)
 def test_query_sql_refuses_writes_and_outside_reads(env, capsys, statement):
     before = tree(env)
     rc, out, err, _ = run_cli(capsys, ["query", "sql", statement])
@@ -268,10 +327,14 @@ def test_query_sql_refuses_writes_and_outside_reads(env, capsys, statement):
 # ----------------------------------------------------------------------------- the DAG's entry point
 
 
-@pytest.mark.parametrize(("arg", "value"), [
-    *(("--date", v.replace("{v}", D)) for v in HOSTILE.values()),
-    *(("--run-id", v.replace("{v}", "r1")) for v in HOSTILE.values()),
-], ids=[f"jobs/entry.py|{a}|{k}" for a in ("--date", "--run-id") for k in HOSTILE])
+@pytest.mark.parametrize(
+    ("arg", "value"),
+    [
+        *(("--date", v.replace("{v}", D)) for v in HOSTILE.values()),
+        *(("--run-id", v.replace("{v}", "r1")) for v in HOSTILE.values()),
+    ],
+    ids=[f"jobs/entry.py|{a}|{k}" for a in ("--date", "--run-id") for k in HOSTILE],
+)
 def test_spark_entry_point_refuses_before_spark(env, no_spark, arg, value):
     from jobs import entry
 
@@ -332,8 +395,9 @@ NETWORK_FOLDERS = {
 }
 
 
-@pytest.mark.parametrize("folder", list(NETWORK_FOLDERS.values()),
-                         ids=[f"source|network folder|{k}" for k in NETWORK_FOLDERS])
+@pytest.mark.parametrize(
+    "folder", list(NETWORK_FOLDERS.values()), ids=[f"source|network folder|{k}" for k in NETWORK_FOLDERS]
+)
 def test_pull_refuses_a_hostile_network_folder(source_env, capsys, folder):
     _source_day(source_env / "source", network=folder.removeprefix("network="))
     rc, err, changed, after = _pull(capsys, source_env)
@@ -364,8 +428,9 @@ def test_pull_refuses_a_hostile_file_name(source_env, capsys, name):
     assert not any(p.startswith("lake/raw/network=alpha/dt=") for p in after), "the day was pulled anyway"
 
 
-@pytest.mark.parametrize("networks", ["../x", "alpha,../x", "x' OR '1'='1", "Alpha"],
-                         ids=lambda v: f"KINDLING_NETWORKS|{v}")
+@pytest.mark.parametrize(
+    "networks", ["../x", "alpha,../x", "x' OR '1'='1", "Alpha"], ids=lambda v: f"KINDLING_NETWORKS|{v}"
+)
 def test_pull_refuses_hostile_configured_networks(source_env, capsys, monkeypatch, networks):
     monkeypatch.setenv("KINDLING_NETWORKS", networks)
     rc, err, changed, after = _pull(capsys, source_env)

@@ -35,7 +35,7 @@ def _repo(root: Path, sha1: bool = True, only: tuple[str, ...] = GRAPHFRAMES_ART
         if artifact not in only:
             continue
         url = jars.maven_url(root.as_uri(), artifact)
-        path = Path(url[len("file://"):])
+        path = Path(url[len("file://") :])
         _jar(path, cls, f"{artifact}/Other.class")
         if sha1:
             digest = hashlib.sha1(path.read_bytes()).hexdigest()
@@ -65,7 +65,8 @@ def test_maven_coordinates_resolve_from_a_local_file_repository(tmp_path):
     assert log == [f"build_engine: GraphFrames jar gf.jar from {repo}"]
     # the standard layout: group as folders, artifact, version, artifact-version.jar
     assert jars.maven_url("https://r.example/m2/", "graphframes-spark4_2.13") == (
-        "https://r.example/m2/io/graphframes/graphframes-spark4_2.13/0.11.0/graphframes-spark4_2.13-0.11.0.jar")
+        "https://r.example/m2/io/graphframes/graphframes-spark4_2.13/0.11.0/graphframes-spark4_2.13-0.11.0.jar"
+    )
 
     # inputs unchanged: nothing is fetched or written again
     before = out.stat().st_mtime_ns
@@ -94,7 +95,9 @@ def test_a_named_jar_comes_first_and_is_checked(tmp_path):
     repo = _repo(tmp_path / "m2")
     out = tmp_path / "build" / "gf.jar"
     log = []
-    ensure_graphframes_jar(_settings(graphframes_jar=str(named), graphframes_maven_repos=(repo,)), out=out, log=log.append)
+    ensure_graphframes_jar(
+        _settings(graphframes_jar=str(named), graphframes_maven_repos=(repo,)), out=out, log=log.append
+    )
     assert log == [f"build_engine: GraphFrames jar gf.jar copied from {named}"]
     assert _names(out) == _names(named)
     # a changed jar is copied again; an unchanged one is not
@@ -114,13 +117,15 @@ def test_a_named_jar_comes_first_and_is_checked(tmp_path):
 
 
 def _fake_source(root: Path) -> Path:
-    for rel in ("core/src/main/scala/org/graphframes/GraphFrame.scala",
-                "core/src/main/scala-spark-4/org/apache/spark/sql/graphframes/SparkShims.scala",
-                "core/src/main/scala-spark-3/org/apache/spark/sql/graphframes/SparkShims.scala",
-                "core/src/main/java/org/graphframes/examples/TriangleCountExample.java",
-                "graphx/src/main/scala/org/apache/spark/graphframes/graphx/Graph.scala",
-                "graphx/src/main/scala/org/apache/spark/graphframes/graphx/package-info.java",
-                "graphx/src/main/java/org/apache/spark/graphframes/graphx/TripletFields.java"):
+    for rel in (
+        "core/src/main/scala/org/graphframes/GraphFrame.scala",
+        "core/src/main/scala-spark-4/org/apache/spark/sql/graphframes/SparkShims.scala",
+        "core/src/main/scala-spark-3/org/apache/spark/sql/graphframes/SparkShims.scala",
+        "core/src/main/java/org/graphframes/examples/TriangleCountExample.java",
+        "graphx/src/main/scala/org/apache/spark/graphframes/graphx/Graph.scala",
+        "graphx/src/main/scala/org/apache/spark/graphframes/graphx/package-info.java",
+        "graphx/src/main/java/org/apache/spark/graphframes/graphx/TripletFields.java",
+    ):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(f"// {rel}\n")
     return root
@@ -130,11 +135,15 @@ def test_the_source_files_are_spark_4s(tmp_path):
     source = _fake_source(tmp_path / "gf")
     scala, java = jars.source_files(source)
     rel = lambda ps: [p.relative_to(source).as_posix() for p in ps]  # noqa: E731
-    assert sorted(rel(scala)) == ["core/src/main/scala-spark-4/org/apache/spark/sql/graphframes/SparkShims.scala",
-                                  "core/src/main/scala/org/graphframes/GraphFrame.scala",
-                                  "graphx/src/main/scala/org/apache/spark/graphframes/graphx/Graph.scala"]
-    assert rel(java) == ["core/src/main/java/org/graphframes/examples/TriangleCountExample.java",
-                         "graphx/src/main/java/org/apache/spark/graphframes/graphx/TripletFields.java"]
+    assert sorted(rel(scala)) == [
+        "core/src/main/scala-spark-4/org/apache/spark/sql/graphframes/SparkShims.scala",
+        "core/src/main/scala/org/graphframes/GraphFrame.scala",
+        "graphx/src/main/scala/org/apache/spark/graphframes/graphx/Graph.scala",
+    ]
+    assert rel(java) == [
+        "core/src/main/java/org/graphframes/examples/TriangleCountExample.java",
+        "graphx/src/main/java/org/apache/spark/graphframes/graphx/TripletFields.java",
+    ]
 
 
 def test_the_source_is_compiled_when_no_repository_serves_the_jar_and_again_only_when_it_changes(tmp_path, monkeypatch):
@@ -164,27 +173,43 @@ def test_the_source_is_compiled_when_no_repository_serves_the_jar_and_again_only
     assert len(compiled) == 2
     # a repository that now serves the artifacts is used (the repositories are an input)
     repo = _repo(tmp_path / "m2")
-    ensure_graphframes_jar(_settings(graphframes_maven_repos=(repo,), graphframes_source=str(source)), out=out,
-                           log=log.append)
+    ensure_graphframes_jar(
+        _settings(graphframes_maven_repos=(repo,), graphframes_source=str(source)), out=out, log=log.append
+    )
     assert log[-1] == f"build_engine: GraphFrames jar gf.jar from {repo}" and len(compiled) == 2
 
 
 def test_when_no_way_works_the_error_names_all_three(tmp_path):
-    settings = _settings(graphframes_maven_repos=((tmp_path / "empty").as_uri(),),
-                         graphframes_source=str(tmp_path / "no-source"))
+    settings = _settings(
+        graphframes_maven_repos=((tmp_path / "empty").as_uri(),), graphframes_source=str(tmp_path / "no-source")
+    )
     with pytest.raises(GraphFramesJarError) as e:
         ensure_graphframes_jar(settings, out=tmp_path / "gf.jar")
     msg = str(e.value)
     assert "1. a jar named by KINDLING_GRAPHFRAMES_JAR (graphframes_jar): not set" in msg
-    assert "2. Maven (io.graphframes:graphframes-spark4_2.13:0.11.0, io.graphframes:graphframes-graphx-spark4_2.13:0.11.0)" in msg
+    assert (
+        "2. Maven (io.graphframes:graphframes-spark4_2.13:0.11.0, io.graphframes:graphframes-graphx-spark4_2.13:0.11.0)"
+        in msg
+    )
     assert "not served" in msg
-    assert f"3. a compile of the source release (KINDLING_GRAPHFRAMES_SOURCE): KINDLING_GRAPHFRAMES_SOURCE='{tmp_path / 'no-source'}' has no core/src/main" in msg
+    assert (
+        f"3. a compile of the source release (KINDLING_GRAPHFRAMES_SOURCE): KINDLING_GRAPHFRAMES_SOURCE='{tmp_path / 'no-source'}' has no core/src/main"
+        in msg
+    )
     assert not (tmp_path / "gf.jar").exists()
     # the build step's own exit: 1 and the same message, no traceback
-    env = {**os.environ, "KINDLING_GRAPHFRAMES_MAVEN_REPOS": (tmp_path / "empty").as_uri(),
-           "KINDLING_GRAPHFRAMES_SOURCE": str(tmp_path / "no-source"), "KINDLING_GRAPHFRAMES_JAR": ""}
-    p = subprocess.run([sys.executable, "-m", "kindling.jars", "--out", str(tmp_path / "cli.jar")], env=env,
-                       capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "KINDLING_GRAPHFRAMES_MAVEN_REPOS": (tmp_path / "empty").as_uri(),
+        "KINDLING_GRAPHFRAMES_SOURCE": str(tmp_path / "no-source"),
+        "KINDLING_GRAPHFRAMES_JAR": "",
+    }
+    p = subprocess.run(
+        [sys.executable, "-m", "kindling.jars", "--out", str(tmp_path / "cli.jar")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 1
     assert p.stderr.startswith("build_engine: no GraphFrames 0.11.0 jar for") and "Traceback" not in p.stderr
     assert "KINDLING_GRAPHFRAMES_JAR" in p.stderr and "KINDLING_GRAPHFRAMES_SOURCE" in p.stderr
@@ -217,7 +242,9 @@ def test_make_env_built_the_jar_and_every_session_loads_it(spark):
     settings = load_settings(env={})
     assert str(jars.GRAPHFRAMES_JAR) in spark_confs(settings)["spark.jars"].split(",")
     cmd = submit_command(settings.replace(spark_master="spark://h:7077"), "rank", dt.date(2026, 11, 20), "r1")
-    assert f"spark.jars={spark_confs(settings)['spark.jars']}" in [cmd[i + 1] for i, a in enumerate(cmd) if a == "--conf"]
+    assert f"spark.jars={spark_confs(settings)['spark.jars']}" in [
+        cmd[i + 1] for i, a in enumerate(cmd) if a == "--conf"
+    ]
     assert str(jars.GRAPHFRAMES_JAR) in spark.sparkContext.getConf().get("spark.jars").split(",")
     loader = spark._jvm.java.lang.Thread.currentThread().getContextClassLoader()
     assert loader.loadClass("org.graphframes.GraphFrame").getName() == "org.graphframes.GraphFrame"

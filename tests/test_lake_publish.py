@@ -77,7 +77,12 @@ def test_a_publish_interrupted_before_its_swap_changes_nothing_a_reader_sees(tmp
 def test_one_table_or_one_network_republished_keeps_the_rest(tmp_path):
     lake = Lake(tmp_path / "lake")
     lake.publish_day(DAY, _stage(tmp_path, "r1"), "r1")
-    lake.publish_partition("account_scores", DAY, _stage(tmp_path, "r2", networks=("beta",), tables=("account_scores",))["account_scores"], "r2")
+    lake.publish_partition(
+        "account_scores",
+        DAY,
+        _stage(tmp_path, "r2", networks=("beta",), tables=("account_scores",))["account_scores"],
+        "r2",
+    )
     seen = _seen(lake)
     assert seen["account_scores"] == {("r1", "alpha"), ("r2", "beta")}  # alpha carried over
     assert all(seen[t] == {("r1", "alpha"), ("r1", "beta")} for t in PUBLISHED_TABLES if t != "account_scores")

@@ -25,7 +25,7 @@ def _graphs():
             g2.append((s, d, rnd.paretovariate(1.2) * (1000 if rnd.random() < 0.05 else 1)))
     # 3. a star pulling everything to a hub plus a chain (slow mixing).
     n3 = [f"s{i}" for i in range(40)]
-    g3 = [(f"s{i}", "s0", 1.0 + i) for i in range(1, 40)] + [(f"s{i}", f"s{i+1}", 0.1) for i in range(1, 39)]
+    g3 = [(f"s{i}", "s0", 1.0 + i) for i in range(1, 40)] + [(f"s{i}", f"s{i + 1}", 0.1) for i in range(1, 39)]
     return [("dangling", n1, g1), ("skewed", n2, g2), ("star-chain", n3, g3)]
 
 
@@ -97,7 +97,9 @@ def test_personalized_keys_match_networkx_in_one_pass(spark, engine):
     }
     v = spark.createDataFrame([(n,) for n in nodes], "id string")
     e = spark.createDataFrame(edges, "src string, dst string, weight double")
-    t = spark.createDataFrame([(n, k, w) for k, p in pers.items() for n, w in p.items()], "id string, key string, v double")
+    t = spark.createDataFrame(
+        [(n, k, w) for k, p in pers.items() for n, w in p.items()], "id string, key string, v double"
+    )
     res = pagerank(v, e, teleport=t, tol=1e-10, max_iter=500, engine=engine)
     rows = res.ranks.collect()
     res.unpersist()
@@ -150,10 +152,19 @@ def test_a_normaliser_above_the_weight_returns_the_rest_to_the_teleport(spark):
     from jobs.pagerank import pagerank_arrays
 
     # (src, dst, w, n): b's pod edge to c keeps a tenth of its weight; d's edge is untouched.
-    rows = [("a", "b", 2.0, 2.0), ("a", "c", 1.0, 1.0), ("b", "c", 0.3, 3.0), ("b", "a", 1.0, 1.0),
-            ("c", "b", 0.5, 5.0), ("d", "a", 1.0, 1.0), ("d", "b", 1.0, 0.5)]  # n < w counts as w
+    rows = [
+        ("a", "b", 2.0, 2.0),
+        ("a", "c", 1.0, 1.0),
+        ("b", "c", 0.3, 3.0),
+        ("b", "a", 1.0, 1.0),
+        ("c", "b", 0.5, 5.0),
+        ("d", "a", 1.0, 1.0),
+        ("d", "b", 1.0, 0.5),
+    ]  # n < w counts as w
     nodes = ["a", "b", "c", "d", "e"]
-    edges = spark.createDataFrame([(s, d, [w], [n]) for s, d, w, n in rows], "src string, dst string, w array<double>, n array<double>")
+    edges = spark.createDataFrame(
+        [(s, d, [w], [n]) for s, d, w, n in rows], "src string, dst string, w array<double>, n array<double>"
+    )
     verts = spark.createDataFrame([(v, "g") for v in nodes], "id string, grp string")
     tele = verts.select("id", F.array(F.lit(1.0)).alias("v"))
     res = pagerank_arrays(verts, edges, tele, tol=1e-12, max_iter=500)
@@ -161,8 +172,11 @@ def test_a_normaliser_above_the_weight_returns_the_rest_to_the_teleport(spark):
     res.unpersist()
 
     ghost = [(s, "GHOST", max(n, w) - w) for s, d, w, n in rows if max(n, w) > w]
-    ref = _nx(nodes + ["GHOST"], [(s, d, w) for s, d, w, _ in rows] + ghost,
-              personalization={**{v: 1.0 for v in nodes}, "GHOST": 0.0})
+    ref = _nx(
+        nodes + ["GHOST"],
+        [(s, d, w) for s, d, w, _ in rows] + ghost,
+        personalization={**{v: 1.0 for v in nodes}, "GHOST": 0.0},
+    )
     total = sum(v for k, v in ref.items() if k != "GHOST")
     want = {k: v / total for k, v in ref.items() if k != "GHOST"}
     assert sum(abs(got[k] - want[k]) for k in nodes) < 1e-8
@@ -185,12 +199,16 @@ def _mixed_case(spark):
                 w = [rnd.paretovariate(1.5) * (0.0 if rnd.random() < 0.2 else 1.0) for _ in range(k)]
                 rows.append((s, d, w, [x * rnd.choice([1.0, 1.0, 4.0]) for x in w]))
     rows.append(("a0", "nobody", [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]))
-    verts = spark.createDataFrame([(v, "A") for v in na] + [(v, "B") for v in nb] + [("lonely", "B")], "id string, grp string")
+    verts = spark.createDataFrame(
+        [(v, "A") for v in na] + [(v, "B") for v in nb] + [("lonely", "B")], "id string, grp string"
+    )
     edges = spark.createDataFrame(rows, "src string, dst string, w array<double>, n array<double>")
     tele = spark.createDataFrame(
         [(v, [1.0, rnd.random() if i % 4 == 0 else 0.0, 0.0]) for i, v in enumerate(na)]
-        + [(v, [1.0, 2.0 if i < 5 else 0.0]) for i, v in enumerate(nb)] + [("lonely", [1.0, 0.0])],
-        "id string, v array<double>")
+        + [(v, [1.0, 2.0 if i < 5 else 0.0]) for i, v in enumerate(nb)]
+        + [("lonely", [1.0, 0.0])],
+        "id string, v array<double>",
+    )
     return verts, edges, tele
 
 
@@ -305,8 +323,11 @@ def test_auto_picks_the_graphframes_engine_when_the_vector_is_too_big(spark, mon
     assert P.vector_bytes(n, e, k, pairs=7) == 40 * k * n + 2 * (28 * e + 12 * 7)
     assert P.vector_bytes(10**6, 0, 108, pairs=0, chunk_mb=256) == 16 * 108 * 10**6 + 3 * 256 * 2**20
     assert P.vector_bytes(n, e, k) == need
-    for max_mb, want in ((need / 2**20, "_run_vector"), (need / 2**20 * 0.99, "_run_graphframes"),
-                         (8 * k * 4 * n / 2**20 * 0.99, "_run_graphframes")):
+    for max_mb, want in (
+        (need / 2**20, "_run_vector"),
+        (need / 2**20 * 0.99, "_run_graphframes"),
+        (8 * k * 4 * n / 2**20 * 0.99, "_run_graphframes"),
+    ):
         calls.clear()
         P.pagerank_arrays(verts, edges, tele, tol=1e-6, max_iter=50, vector_max_mb=max_mb).unpersist()
         assert calls == [want], max_mb

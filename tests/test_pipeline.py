@@ -103,7 +103,8 @@ def test_run_publishes_scores_and_rerun_is_identical(spark, tmp_path, snapshots)
 
     quarantine = published_rows(tmp_path / "lake", END, "quarantine")
     assert [(r["network"], r["input_table"], r["source_row"], r["column"], r["value"]) for r in quarantine] == [
-        ("alpha", "interactions", 5, "kind", "poke")]
+        ("alpha", "interactions", 5, "kind", "poke")
+    ]
     assert quarantine[0]["source_file"] == f"raw/network=alpha/dt={END}/interactions.parquet"
     assert quarantine[0]["reason"].startswith("not one of")
 
@@ -141,7 +142,9 @@ def test_run_publishes_scores_and_rerun_is_identical(spark, tmp_path, snapshots)
         assert set(v) == {r["account_id"] for r in first if r["network"] == net}
         assert sum(r["pagerank"] for r in v.values()) == pytest.approx(1.0, abs=1e-6)
         e = [r for r in graph if r["network"] == net]
-        assert e and all(r["src"] in v and r["dst"] in v and 0 <= r["flow_weight"] <= r["weight"] <= r["norm_weight"] for r in e)
+        assert e and all(
+            r["src"] in v and r["dst"] in v and 0 <= r["flow_weight"] <= r["weight"] <= r["norm_weight"] for r in e
+        )
         assert any(r["flow_weight"] < r["weight"] for r in e)  # the spark cap held some flow
         flows = {}
         for r in e:
@@ -151,7 +154,9 @@ def test_run_publishes_scores_and_rerun_is_identical(spark, tmp_path, snapshots)
         for a, r in v.items():
             assert flows.get(a, 0.0) / r["pagerank"] + r["base_share"] == pytest.approx(1.0, abs=1e-9)
         bases = [r["base"] for r in v.values()]
-        assert max(bases) - min(bases) < 0.01 * max(bases)  # the global teleport is uniform (up to convergence, tol 1e-8)
+        assert max(bases) - min(bases) < 0.01 * max(
+            bases
+        )  # the global teleport is uniform (up to convergence, tol 1e-8)
 
     run2 = run_day(s, END, spark=spark, log=lambda m: None)
     assert run2 != run1
@@ -200,8 +205,14 @@ def _check_topics_table(topic_scores: list[dict], listed: list[dict], nets: set[
         for t, r in mine.items():
             assert r["display_name"] == tax.display_name(t)
             assert r["parent"] == (",".join(p for p in tax.parents.get(t, ()) if p != ROOT) or None)
-        boards_rows = {t: frozenset((r["account_id"], r["expertise"], r["interest"], r["recognizers"], r["own_posts"])
-                                    for r in topic_scores if r["network"] == net and r["topic"] == t) for t in boards}
+        boards_rows = {
+            t: frozenset(
+                (r["account_id"], r["expertise"], r["interest"], r["recognizers"], r["own_posts"])
+                for r in topic_scores
+                if r["network"] == net and r["topic"] == t
+            )
+            for t in boards
+        }
         assert len(set(boards_rows.values())) == len(boards)  # every board published once
 
 

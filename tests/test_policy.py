@@ -25,13 +25,27 @@ DAY = dt.date(2026, 11, 20)
 def _interactions(n: int, self_loops: int) -> pd.DataFrame:
     actors = [f"a{i}" for i in range(n)]
     targets = [a if i < self_loops else f"b{i}" for i, a in enumerate(actors)]
-    return pd.DataFrame({"actor_id": actors, "target_id": targets, "_source_file": "raw/x/interactions.parquet",
-                         "_source_row": np.arange(1, n + 1)})
+    return pd.DataFrame(
+        {
+            "actor_id": actors,
+            "target_id": targets,
+            "_source_file": "raw/x/interactions.parquet",
+            "_source_row": np.arange(1, n + 1),
+        }
+    )
 
 
 def _quarantine(table: str, n: int, reason: str = "malformed line") -> pd.DataFrame:
-    return pd.DataFrame({"input_table": table, "reason": reason, "source_file": "raw/x/posts.jsonl",
-                         "source_row": np.arange(1, n + 1), "column": None, "value": "x"})
+    return pd.DataFrame(
+        {
+            "input_table": table,
+            "reason": reason,
+            "source_file": "raw/x/posts.jsonl",
+            "source_row": np.arange(1, n + 1),
+            "column": None,
+            "value": "x",
+        }
+    )
 
 
 # --- the tests themselves -------------------------------------------------------------------
@@ -41,7 +55,11 @@ def test_share_p_value_is_the_binomial_tail_at_the_limit():
     assert policy.share_p_value(2, 19, 0.05) == pytest.approx(stats.binom.sf(1, 19, 0.05))
     assert policy.share_p_value(0, 19, 0.05) == 1.0
     # more of the same share on a bigger day is stronger evidence
-    assert policy.share_p_value(20, 100, 0.1) > policy.share_p_value(200, 1000, 0.1) > policy.share_p_value(2000, 10000, 0.1)
+    assert (
+        policy.share_p_value(20, 100, 0.1)
+        > policy.share_p_value(200, 1000, 0.1)
+        > policy.share_p_value(2000, 10000, 0.1)
+    )
 
 
 def test_volume_p_value_widens_with_a_bursty_history():
@@ -60,8 +78,9 @@ def test_a_small_day_with_a_few_self_interactions_passes_and_counts_them():
     """The SNAP Q&A day of the issue: 2 of 19 interactions are people answering themselves."""
     findings, notes = policy.check_self_interactions(_interactions(19, 2), 0.5)
     assert findings == []
-    assert notes == ["interactions: 2 of 19 (10.53%) are self-interactions, carrying no credit "
-                     "(self_interaction_max_share 50.00%)"]
+    assert notes == [
+        "interactions: 2 of 19 (10.53%) are self-interactions, carrying no credit (self_interaction_max_share 50.00%)"
+    ]
     # the same under the old 5% limit: over it, but 2 of 19 is no evidence of a broken feed
     (found,), _ = policy.check_self_interactions(_interactions(19, 2), 0.05)
     assert found["severity"] == "warn" and "not significant" in found["rule"]
@@ -70,7 +89,9 @@ def test_a_small_day_with_a_few_self_interactions_passes_and_counts_them():
 def test_self_interactions_that_dominate_a_day_fail_it():
     (found,), _ = policy.check_self_interactions(_interactions(19, 17), 0.5)
     assert found["severity"] == "fail" and found["expectation"] == "self_interaction_share"
-    assert "17 of 19 interactions (89.47%) are self-interactions, above self_interaction_max_share 50.00%" in found["rule"]
+    assert (
+        "17 of 19 interactions (89.47%) are self-interactions, above self_interaction_max_share 50.00%" in found["rule"]
+    )
     assert "significant: p = 0.00036" in found["rule"]
     assert [s["_source_row"] for s in found["sample"]] == [1, 2, 3, 4, 5]
     (found,), _ = policy.check_self_interactions(_interactions(19, 12), 0.5)  # 63%: over, but not significant
@@ -85,8 +106,9 @@ def test_self_interactions_that_dominate_a_day_fail_it():
 def test_a_few_quarantined_rows_of_a_small_table_warn_and_a_broken_small_table_fails():
     (warned,) = policy.check_quarantine({"posts": 17}, _quarantine("posts", 2), 0.01)
     assert warned["severity"] == "warn"
-    assert warned["rule"].startswith("2 of 19 rows (10.53%) were quarantined, above quarantine_max_share 1.00% "
-                                     "(malformed line 2); not significant")
+    assert warned["rule"].startswith(
+        "2 of 19 rows (10.53%) were quarantined, above quarantine_max_share 1.00% (malformed line 2); not significant"
+    )
     (failed,) = policy.check_quarantine({"posts": 16}, _quarantine("posts", 3), 0.01)
     assert failed["severity"] == "fail" and "significant: p = 0.00086" in failed["rule"]
     (broken,) = policy.check_quarantine({"interactions": 2}, _quarantine("interactions", 17, "unknown kind"), 0.01)
@@ -108,16 +130,20 @@ def test_a_cascaded_row_is_not_counted_in_the_share():
 # --- volume ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("history", "n", "severity"), [
-    ([12] * 7, 40, None),             # 3.3 times the median, on a few dozen rows: a warning
-    ([12] * 7, 80, "fail"),
-    ([4, 20, 8, 15, 30, 12, 6], 80, None),  # the same day after a bursty week: a warning
-    ([628] * 7, 6280, "fail"),
-    ([628] * 7, 62, "fail"),
-])
+@pytest.mark.parametrize(
+    ("history", "n", "severity"),
+    [
+        ([12] * 7, 40, None),  # 3.3 times the median, on a few dozen rows: a warning
+        ([12] * 7, 80, "fail"),
+        ([4, 20, 8, 15, 30, 12, 6], 80, None),  # the same day after a bursty week: a warning
+        ([628] * 7, 6280, "fail"),
+        ([628] * 7, 62, "fail"),
+    ],
+)
 def test_the_volume_band_needs_significance(monkeypatch, history, n, severity):
-    monkeypatch.setattr(policy, "published_history", lambda lake, network, day: {"interactions": history,
-                                                                                 "accounts": [100] * 7})
+    monkeypatch.setattr(
+        policy, "published_history", lambda lake, network, day: {"interactions": history, "accounts": [100] * 7}
+    )
     findings, notes = policy.check_volume(None, "net", DAY, {"interactions": n, "accounts": 100}, 3.0, 3)
     (found,) = findings
     assert found["expectation"] == "volume_band" and found["table"] == "interactions"
@@ -154,8 +180,13 @@ def test_psi_p_value_is_the_two_sample_chi_squared_tail():
 def test_a_large_psi_on_a_small_network_warns_and_on_a_big_one_fails():
     def scores(values):
         values = np.asarray(values, dtype=float)
-        return pd.DataFrame({"account_id": [f"a{i}" for i in range(len(values))], "influence": values,
-                             "rank": pd.Series(-values).rank(method="first").astype(int).to_numpy()})
+        return pd.DataFrame(
+            {
+                "account_id": [f"a{i}" for i in range(len(values))],
+                "influence": values,
+                "rank": pd.Series(-values).rank(method="first").astype(int).to_numpy(),
+            }
+        )
 
     kw = dict(psi_warn=0.1, psi_fail=0.25, spearman_warn=0.5, top_k=1000)
     small = drift.check(scores(np.linspace(10, 60, 20) + 8), scores(np.linspace(10, 60, 20)), DAY, **kw)
@@ -194,15 +225,23 @@ def test_a_large_psi_while_the_window_fills_warns():
     assert drift.window_filling((28, 28), (28, 28), prev) is None
     assert drift.window_filling(None, None, prev) is None  # unknown windows count as full
     assert drift.window_filling((9, 28), (28, 28), prev) == "this run's window holds 9 of its 28 days (still filling)"
-    assert drift.window_filling((28, 28), (7, 28), prev) == "dt=2026-11-19's window holds 7 of its 28 days (still filling)"
+    assert (
+        drift.window_filling((28, 28), (7, 28), prev) == "dt=2026-11-19's window holds 7 of its 28 days (still filling)"
+    )
 
     values = np.linspace(10, 60, 2000)
     scores = pd.DataFrame({"account_id": [f"a{i}" for i in range(2000)], "rank": np.arange(2000, 0, -1)})
     kw = dict(psi_warn=0.1, psi_fail=0.25, spearman_warn=0.5, top_k=1000)
     full = drift.check(scores.assign(influence=values + 8), scores.assign(influence=values), prev, **kw)
-    filling = drift.check(scores.assign(influence=values + 8), scores.assign(influence=values), prev, **kw,
-                          filling=drift.window_filling((9, 28), (8, 28), prev))
+    filling = drift.check(
+        scores.assign(influence=values + 8),
+        scores.assign(influence=values),
+        prev,
+        **kw,
+        filling=drift.window_filling((9, 28), (8, 28), prev),
+    )
     assert full["status"] == "fail" and filling["psi"]["status"] == "warn"
     (finding,) = [f for f in drift.findings(filling, DAY, "r") if f["expectation"] == "drift_psi"]
-    assert finding["rule"].endswith("> drift_psi_fail 0.25, but this run's window holds 9 of its 28 days "
-                                    "(still filling): warned, not failed")
+    assert finding["rule"].endswith(
+        "> drift_psi_fail 0.25, but this run's window holds 9 of its 28 days (still filling): warned, not failed"
+    )

@@ -25,28 +25,84 @@ NOON = pd.Timestamp("2026-11-20T12:00:00Z")
 N = 10  # rows per table; lineage rows are 1..N
 
 BASE = {
-    "accounts": {"handle": "ann", "display_name": "Ann", "account_type": "person",
-                 "created_at": pd.Timestamp("2020-01-01T00:00:00Z"), "verified": False,
-                 "followers_count": 10},
+    "accounts": {
+        "handle": "ann",
+        "display_name": "Ann",
+        "account_type": "person",
+        "created_at": pd.Timestamp("2020-01-01T00:00:00Z"),
+        "verified": False,
+        "followers_count": 10,
+    },
     "follows": {},
     "posts": {"author_id": "a1", "created_at": NOON, "hashtags": ["py"], "topics": ["tech"]},
     "interactions": {"kind": "reply", "post_id": "p1", "created_at": NOON},
-    "account_scores": {"handle": "ann", "account_type": "person", "pagerank": 1 / N,
-                       "influence": 20.0, "percentile": 50.0, "in_weight": 1.0,
-                       "out_weight": 1.0, "influence_change": np.nan, "trust_rank": 1 / N, "spam_mass": 0.0,
-                       "spam_flag": False, "ring_id": None, "ring_flag": False, "responsiveness": 0.4, "asks": 1,
-                       "answered": 1, "answer_hours_median": 2.5, "run_id": "run-1"},
-    "topic_scores": {"topic": "astronomy", "handle": "ann", "account_type": "person",
-                     "expertise": 40.0, "interest": 10.0, "topic_rank": 0.05, "recognizers": 3,
-                     "recognition": 4.5, "own_posts": 2, "own_engagements": 1,
-                     "expertise_change": np.nan, "run_id": "run-1"},
-    "score_contributors": {"topic": None, "account_id": "a1", "contributor_handle": "bob",
-                           "contributor_type": "person", "share": 0.1, "base_share": 0.3, "events": 2, "kinds": "reply=2",
-                           "run_id": "run-1"},
-    "graph_edges": {"weight": 1.0, "flow_weight": 1.0, "norm_weight": 2.0, "out_weight": 2.0, "events": 3, "kinds": "reply=2,like=1",
-                    "topic_factors": None, "offtopic_factor": 0.2, "run_id": "run-1"},
-    "graph_vertices": {"handle": "ann", "pagerank": 1 / N, "influence": 20.0, "in_flow": 0.5 / N, "base": 0.5 / N,
-                       "base_share": 0.5, "out_weight": 2.0, "damping": 0.85, "run_id": "run-1"},
+    "account_scores": {
+        "handle": "ann",
+        "account_type": "person",
+        "pagerank": 1 / N,
+        "influence": 20.0,
+        "percentile": 50.0,
+        "in_weight": 1.0,
+        "out_weight": 1.0,
+        "influence_change": np.nan,
+        "trust_rank": 1 / N,
+        "spam_mass": 0.0,
+        "spam_flag": False,
+        "ring_id": None,
+        "ring_flag": False,
+        "responsiveness": 0.4,
+        "asks": 1,
+        "answered": 1,
+        "answer_hours_median": 2.5,
+        "run_id": "run-1",
+    },
+    "topic_scores": {
+        "topic": "astronomy",
+        "handle": "ann",
+        "account_type": "person",
+        "expertise": 40.0,
+        "interest": 10.0,
+        "topic_rank": 0.05,
+        "recognizers": 3,
+        "recognition": 4.5,
+        "own_posts": 2,
+        "own_engagements": 1,
+        "expertise_change": np.nan,
+        "run_id": "run-1",
+    },
+    "score_contributors": {
+        "topic": None,
+        "account_id": "a1",
+        "contributor_handle": "bob",
+        "contributor_type": "person",
+        "share": 0.1,
+        "base_share": 0.3,
+        "events": 2,
+        "kinds": "reply=2",
+        "run_id": "run-1",
+    },
+    "graph_edges": {
+        "weight": 1.0,
+        "flow_weight": 1.0,
+        "norm_weight": 2.0,
+        "out_weight": 2.0,
+        "events": 3,
+        "kinds": "reply=2,like=1",
+        "topic_factors": None,
+        "offtopic_factor": 0.2,
+        "run_id": "run-1",
+    },
+    "graph_vertices": {
+        "handle": "ann",
+        "pagerank": 1 / N,
+        "influence": 20.0,
+        "in_flow": 0.5 / N,
+        "base": 0.5 / N,
+        "base_share": 0.5,
+        "out_weight": 2.0,
+        "damping": 0.85,
+        "run_id": "run-1",
+    },
 }
 
 
@@ -103,30 +159,49 @@ def test_clean_day_passes_and_saves_results(tmp_path):
 @pytest.mark.parametrize(
     ("table", "override", "column", "rule", "expectation"),
     [
-        ("interactions", {"actor_id": None}, "actor_id", "must not be null",
-         "expect_column_values_to_not_be_null"),
-        ("interactions", {"kind": "poke"}, "kind", "must be one of",
-         "expect_column_values_to_be_in_set"),
-        ("interactions", {"created_at": pd.Timestamp("2026-11-21T00:00:00Z")}, "created_at",
-         "must fall within the snapshot day", "expect_column_values_to_be_between"),
-        ("posts", {"created_at": pd.Timestamp("2026-11-19T23:59:59Z")}, "created_at",
-         "must fall within the snapshot day", "expect_column_values_to_be_between"),
-        ("interactions", {"target_id": "ghost"}, "target_id", "must reference an account",
-         "expect_column_values_to_be_null"),
-        ("follows", {"dst_id": "ghost"}, "dst_id", "must reference an account",
-         "expect_column_values_to_be_null"),
-        ("posts", {"author_id": "ghost"}, "author_id", "must reference an account",
-         "expect_column_values_to_be_null"),
-        ("interactions", {"event_id": "e3"}, "event_id", "primary key event_id must be unique",
-         "expect_column_values_to_be_unique"),
-        ("follows", {"src_id": "a3", "dst_id": "a4"}, "src_id,dst_id",
-         "primary key (src_id, dst_id) must be unique", "expect_compound_columns_to_be_unique"),
-        ("accounts", {"account_type": "alien"}, "account_type", "must be one of",
-         "expect_column_values_to_be_in_set"),
+        ("interactions", {"actor_id": None}, "actor_id", "must not be null", "expect_column_values_to_not_be_null"),
+        ("interactions", {"kind": "poke"}, "kind", "must be one of", "expect_column_values_to_be_in_set"),
+        (
+            "interactions",
+            {"created_at": pd.Timestamp("2026-11-21T00:00:00Z")},
+            "created_at",
+            "must fall within the snapshot day",
+            "expect_column_values_to_be_between",
+        ),
+        (
+            "posts",
+            {"created_at": pd.Timestamp("2026-11-19T23:59:59Z")},
+            "created_at",
+            "must fall within the snapshot day",
+            "expect_column_values_to_be_between",
+        ),
+        (
+            "interactions",
+            {"target_id": "ghost"},
+            "target_id",
+            "must reference an account",
+            "expect_column_values_to_be_null",
+        ),
+        ("follows", {"dst_id": "ghost"}, "dst_id", "must reference an account", "expect_column_values_to_be_null"),
+        ("posts", {"author_id": "ghost"}, "author_id", "must reference an account", "expect_column_values_to_be_null"),
+        (
+            "interactions",
+            {"event_id": "e3"},
+            "event_id",
+            "primary key event_id must be unique",
+            "expect_column_values_to_be_unique",
+        ),
+        (
+            "follows",
+            {"src_id": "a3", "dst_id": "a4"},
+            "src_id,dst_id",
+            "primary key (src_id, dst_id) must be unique",
+            "expect_compound_columns_to_be_unique",
+        ),
+        ("accounts", {"account_type": "alien"}, "account_type", "must be one of", "expect_column_values_to_be_in_set"),
     ],
 )
-def test_bad_row_fails_naming_table_column_rule_file_and_row(
-        table, override, column, rule, expectation, tmp_path):
+def test_bad_row_fails_naming_table_column_rule_file_and_row(table, override, column, rule, expectation, tmp_path):
     result = check_day(day_tables(**{table: {7: override}}), tmp_path)
     assert not result.success
     [failure] = result.failures
@@ -147,15 +222,15 @@ def test_null_actor_message_names_value_and_count():
     result = check_day(day_tables(interactions={7: {"actor_id": None}}))
     assert result.message() == (
         "input: interactions.actor_id: must not be null (expect_column_values_to_not_be_null)"
-        " failed for 1 row, e.g. file interactions.parquet row 7 value None")
+        " failed for 1 row, e.g. file interactions.parquet row 7 value None"
+    )
     assert result.failures[0]["unexpected_count"] == 1
 
 
 def test_dangling_reference_sample_shows_the_missing_id():
     result = check_day(day_tables(interactions={7: {"target_id": "ghost"}}))
     [failure] = result.failures
-    assert failure["sample"] == [
-        {"target_id": "ghost", "_source_file": "interactions.parquet", "_source_row": 7}]
+    assert failure["sample"] == [{"target_id": "ghost", "_source_file": "interactions.parquet", "_source_row": 7}]
     assert "value ghost" in result.message()
 
 
@@ -181,12 +256,16 @@ def test_empty_table_fails(table):
     tables = day_tables()
     tables[table] = tables[table].iloc[0:0]
     if table == "accounts":  # every reference now dangles; only the empty table matters here
-        tables = {"accounts": tables["accounts"], "posts": tables["posts"].iloc[0:0],
-                  "interactions": tables["interactions"].iloc[0:0]}
+        tables = {
+            "accounts": tables["accounts"],
+            "posts": tables["posts"].iloc[0:0],
+            "interactions": tables["interactions"].iloc[0:0],
+        }
     result = check_day(tables)
     assert not result.success
-    assert any(f["table"] == table and f["expectation"] == "expect_table_row_count_to_be_between"
-               for f in result.failures)
+    assert any(
+        f["table"] == table and f["expectation"] == "expect_table_row_count_to_be_between" for f in result.failures
+    )
     assert f"input: {table}: must have at least one row" in result.message()
 
 
@@ -254,20 +333,24 @@ def test_clean_output_passes(tmp_path):
 @pytest.mark.parametrize(
     ("override", "column", "rule", "expectation"),
     [
-        ({"influence": np.nan}, "influence", "must not be null or NaN",
-         "expect_column_values_to_not_be_null"),
-        ({"influence": 100.5}, "influence", "must be between 0 and 100",
-         "expect_column_values_to_be_between"),
-        ({"responsiveness": 1.2}, "responsiveness", "must be between 0 and 1",
-         "expect_column_values_to_be_between"),
+        ({"influence": np.nan}, "influence", "must not be null or NaN", "expect_column_values_to_not_be_null"),
+        ({"influence": 100.5}, "influence", "must be between 0 and 100", "expect_column_values_to_be_between"),
+        ({"responsiveness": 1.2}, "responsiveness", "must be between 0 and 1", "expect_column_values_to_be_between"),
         ({"asks": -1}, "asks", "must be >= 0", "expect_column_values_to_be_between"),
         ({"spam_mass": -0.5}, "spam_mass", "must be between 0 and 1", "expect_column_values_to_be_between"),
-        ({"responsiveness": np.nan}, "responsiveness", "must not be null or NaN",
-         "expect_column_values_to_not_be_null"),
-        ({"in_weight": np.inf}, "in_weight", "must be a finite number",
-         "expect_column_values_to_be_null"),
-        ({"account_id": "a3"}, "account_id", "primary key account_id must be unique",
-         "expect_column_values_to_be_unique"),
+        (
+            {"responsiveness": np.nan},
+            "responsiveness",
+            "must not be null or NaN",
+            "expect_column_values_to_not_be_null",
+        ),
+        ({"in_weight": np.inf}, "in_weight", "must be a finite number", "expect_column_values_to_be_null"),
+        (
+            {"account_id": "a3"},
+            "account_id",
+            "primary key account_id must be unique",
+            "expect_column_values_to_be_unique",
+        ),
     ],
 )
 def test_bad_output_row_fails(override, column, rule, expectation, tmp_path):
@@ -313,8 +396,10 @@ def test_empty_output_fails():
 
 
 def check_outputs(**overrides):
-    tables = {t: make(t, overrides.get(t)) for t in ("account_scores", "topic_scores", "score_contributors",
-                                                      "graph_edges", "graph_vertices")}
+    tables = {
+        t: make(t, overrides.get(t))
+        for t in ("account_scores", "topic_scores", "score_contributors", "graph_edges", "graph_vertices")
+    }
     return validate_output(tables, "mastodon", None)
 
 
@@ -378,6 +463,9 @@ def test_graph_tables_as_the_audit_out_step_reads_them_pass(tmp_path):
 
 def test_empty_topic_tables_pass_but_scores_must_not_be_empty():
     """A network with no topic activity publishes empty topic tables; no scores at all is an error."""
-    tables = {"account_scores": make("account_scores"), "topic_scores": make("topic_scores").iloc[0:0],
-              "score_contributors": make("score_contributors").iloc[0:0]}
+    tables = {
+        "account_scores": make("account_scores"),
+        "topic_scores": make("topic_scores").iloc[0:0],
+        "score_contributors": make("score_contributors").iloc[0:0],
+    }
     assert validate_output(tables, "mastodon", None).success

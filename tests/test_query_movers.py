@@ -19,12 +19,22 @@ from kindling import query
 
 D0 = "2026-11-23"
 
-ALPHA_D1 = [_acc("a1", "ann", 60.0, 1), _acc("a2", "bob", 48.0, 2), _acc("a3", "cy", 41.0, 3),
-            _acc("a4", "dee_org", 30.0, 4, account_type="organization"), _acc("a5", "eve", 22.0, 5),
-            _acc("g1", "gone_guy", 25.0, 6)]
-ALPHA_D2 = [_acc("a1", "ann", 62.5, 1), _acc("a2", "bob", 50.0, 2), _acc("a3", "cy", 40.0, 4),
-            _acc("a4", "dee_org", 30.0, 5, account_type="organization"), _acc("a5", "eve", 12.0, 6),
-            _acc("n1", "<script>", 45.0, 3)]
+ALPHA_D1 = [
+    _acc("a1", "ann", 60.0, 1),
+    _acc("a2", "bob", 48.0, 2),
+    _acc("a3", "cy", 41.0, 3),
+    _acc("a4", "dee_org", 30.0, 4, account_type="organization"),
+    _acc("a5", "eve", 22.0, 5),
+    _acc("g1", "gone_guy", 25.0, 6),
+]
+ALPHA_D2 = [
+    _acc("a1", "ann", 62.5, 1),
+    _acc("a2", "bob", 50.0, 2),
+    _acc("a3", "cy", 40.0, 4),
+    _acc("a4", "dee_org", 30.0, 5, account_type="organization"),
+    _acc("a5", "eve", 12.0, 6),
+    _acc("n1", "<script>", 45.0, 3),
+]
 DATA = {
     "account_scores": {
         (D0, "alpha"): [_acc("a1", "ann", 55.0, 1)],
@@ -33,10 +43,17 @@ DATA = {
         (D2, "beta"): [_acc("b1", "bee", 70.0, 1)],
     },
     "topic_scores": {
-        (D1, "alpha"): [_ts("python", "a1", 75.0, 4.0), _ts("python", "a2", 62.0, 30.0),
-                        _ts("cooking", "a5", 65.0, 10.0)],
-        (D2, "alpha"): [_ts("python", "a1", 80.0, 5.0), _ts("python", "a2", 60.0, 40.0),
-                        _ts("python", "a3", 40.0, 90.0), _ts("cooking", "a5", 70.0, 10.0)],
+        (D1, "alpha"): [
+            _ts("python", "a1", 75.0, 4.0),
+            _ts("python", "a2", 62.0, 30.0),
+            _ts("cooking", "a5", 65.0, 10.0),
+        ],
+        (D2, "alpha"): [
+            _ts("python", "a1", 80.0, 5.0),
+            _ts("python", "a2", 60.0, 40.0),
+            _ts("python", "a3", 40.0, 90.0),
+            _ts("cooking", "a5", 70.0, 10.0),
+        ],
     },
 }
 
@@ -52,8 +69,9 @@ def _write(root):
     folder = root / "tables" / "account_scores" / f"dt={D0}" / "network=alpha"
     folder.mkdir(parents=True)
     rows = _complete("account_scores", DATA["account_scores"][(D0, "alpha")], D0, "alpha")
-    pq.write_table(pa.Table.from_pylist(rows, schema=schemas.table("account_scores").arrow_schema()),
-                   folder / "part-0.parquet")
+    pq.write_table(
+        pa.Table.from_pylist(rows, schema=schemas.table("account_scores").arrow_schema()), folder / "part-0.parquet"
+    )
 
 
 @pytest.fixture
@@ -87,9 +105,11 @@ def test_movers_between_the_latest_date_and_the_one_before(lake):
     # unchanged a4 is neither; new and gone accounts have no change and are listed apart
     assert got["compared"] == len(changes) == 5
     assert [(r["account_id"], r["score_from"], r["score_to"], r["change"], r["rank_to"]) for r in got["new"]] == [
-        ("n1", None, 45.0, None, 3)]
+        ("n1", None, 45.0, None, 3)
+    ]
     assert [(r["account_id"], r["score_from"], r["score_to"], r["change"], r["rank_from"]) for r in got["gone"]] == [
-        ("g1", 25.0, None, None, 6)]
+        ("g1", 25.0, None, None, 6)
+    ]
     assert (got["accounts_from"], got["accounts_to"], got["new_count"], got["gone_count"]) == (6, 6, 1, 1)
 
 
@@ -129,8 +149,12 @@ def test_movers_table_csv_and_json(lake, capsys):
     rc, out, _ = run(capsys, "query", "movers", "--network", "alpha", "--format", "csv", "-n", "1")
     assert rc == 0
     got = list(csv.DictReader(io.StringIO(out)))
-    assert [(r["list"], r["account_id"]) for r in got] == [("rises", "a1"), ("falls", "a5"), ("new", "n1"),
-                                                           ("gone", "g1")]
+    assert [(r["list"], r["account_id"]) for r in got] == [
+        ("rises", "a1"),
+        ("falls", "a5"),
+        ("new", "n1"),
+        ("gone", "g1"),
+    ]
     assert {(r["from_dt"], r["to_dt"]) for r in got} == {(D1, D2)}
 
     rc, out, _ = run(capsys, "query", "movers", "--network", "alpha", "--topic", "python", "--format", "json")
@@ -140,12 +164,18 @@ def test_movers_table_csv_and_json(lake, capsys):
 def test_movers_table_fits_80_columns_with_long_values(tmp_path):
     long_handle = "a_rather_long_handle_" * 2
     ids = [f"account_{i:09d}" for i in range(30)]
-    data = {"account_scores": {
-        (D1, "alpha"): [_acc(a, long_handle, 100.0 if i % 2 else 0.0, 100000 + i, account_type="organization")
-                        for i, a in enumerate(ids[:25])],
-        (D2, "alpha"): [_acc(a, long_handle, 0.0 if i % 2 else 100.0, 199999 - i, account_type="unknown")
-                        for i, a in enumerate(ids[5:], 5)],
-    }}
+    data = {
+        "account_scores": {
+            (D1, "alpha"): [
+                _acc(a, long_handle, 100.0 if i % 2 else 0.0, 100000 + i, account_type="organization")
+                for i, a in enumerate(ids[:25])
+            ],
+            (D2, "alpha"): [
+                _acc(a, long_handle, 0.0 if i % 2 else 100.0, 199999 - i, account_type="unknown")
+                for i, a in enumerate(ids[5:], 5)
+            ],
+        }
+    }
     _write_lake(tmp_path / "lake", data)
     out = query.format_movers(query.movers(tmp_path / "lake", "alpha", n=100))
     assert "+100.00" in out and "-100.00" in out
@@ -206,8 +236,13 @@ def test_movers_people_only_leave_organizations_out_of_lists_and_counts(lake, ca
     orgs = {r["account_id"] for r in ALPHA_D1 + ALPHA_D2 if r.get("account_type") == "organization"}
     assert orgs == {"a4"}
     for name in ("rises", "falls", "new", "gone"):
-        assert [r["account_id"] for r in people[name]] == [r["account_id"] for r in everyone[name] if r["account_id"] not in orgs]
-    assert people["accounts_from"] == everyone["accounts_from"] - 1 and people["accounts_to"] == everyone["accounts_to"] - 1
+        assert [r["account_id"] for r in people[name]] == [
+            r["account_id"] for r in everyone[name] if r["account_id"] not in orgs
+        ]
+    assert (
+        people["accounts_from"] == everyone["accounts_from"] - 1
+        and people["accounts_to"] == everyone["accounts_to"] - 1
+    )
     assert people["compared"] == everyone["compared"] - 1
     rc, out, _ = run(capsys, "query", "movers", "--network", "alpha", "--people-only", "--format", "json")
     assert rc == 0 and json.loads(out)["compared"] == people["compared"]

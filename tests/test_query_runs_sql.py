@@ -22,16 +22,38 @@ from kindling.cli import main
 
 T0 = dt.datetime(2026, 11, 26, 1, 0, tzinfo=dt.UTC)
 RUNS = [
-    dict(run_id=f"{D1}_20261126T010000_aaaaaa", dt=D1, status="published", started=T0, seconds=61.5,
-         timings={"conform": 20.0, "rank": 40.0}),
-    dict(run_id=f"{D2}_20261126T020000_bbbbbb", dt=D2, status="failed", started=T0 + dt.timedelta(hours=1),
-         seconds=12.0, failed_step="audit-in", error="QualityError: input quality gate failed for dt=2026-11-25:\n"
-         "network=beta: interactions.parquet row 7: kind 'poke' is not one of reply, quote, repost, mention, like",
-         quality={"quality-in": {"alpha": {"success": True, "failed": [], "warnings": []},
-                                 "beta": {"success": False, "failed": ["interactions.kind: values_in_set"],
-                                          "warnings": []}}}),
-    dict(run_id=f"{D2}_20261126T030000_cccccc", dt=D2, status="published", started=T0 + dt.timedelta(hours=2),
-         seconds=70.25, timings={"conform": 21.0, "rank": 45.0}),
+    dict(
+        run_id=f"{D1}_20261126T010000_aaaaaa",
+        dt=D1,
+        status="published",
+        started=T0,
+        seconds=61.5,
+        timings={"conform": 20.0, "rank": 40.0},
+    ),
+    dict(
+        run_id=f"{D2}_20261126T020000_bbbbbb",
+        dt=D2,
+        status="failed",
+        started=T0 + dt.timedelta(hours=1),
+        seconds=12.0,
+        failed_step="audit-in",
+        error="QualityError: input quality gate failed for dt=2026-11-25:\n"
+        "network=beta: interactions.parquet row 7: kind 'poke' is not one of reply, quote, repost, mention, like",
+        quality={
+            "quality-in": {
+                "alpha": {"success": True, "failed": [], "warnings": []},
+                "beta": {"success": False, "failed": ["interactions.kind: values_in_set"], "warnings": []},
+            }
+        },
+    ),
+    dict(
+        run_id=f"{D2}_20261126T030000_cccccc",
+        dt=D2,
+        status="published",
+        started=T0 + dt.timedelta(hours=2),
+        seconds=70.25,
+        timings={"conform": 21.0, "rank": 45.0},
+    ),
 ]
 
 
@@ -39,10 +61,16 @@ def _write_runs(root):
     schema = schemas.table("runs").arrow_schema()
     for r in RUNS:
         row = {
-            "run_id": r["run_id"], "networks": ["alpha", "beta"], "status": r["status"],
-            "failed_step": r.get("failed_step"), "error": r.get("error"), "input_rows": None, "output_rows": None,
+            "run_id": r["run_id"],
+            "networks": ["alpha", "beta"],
+            "status": r["status"],
+            "failed_step": r.get("failed_step"),
+            "error": r.get("error"),
+            "input_rows": None,
+            "output_rows": None,
             "quality": json.dumps(r["quality"]) if "quality" in r else None,
-            "quality_results_path": f"_runs/{r['run_id']}/quality", "started_at": r["started"],
+            "quality_results_path": f"_runs/{r['run_id']}/quality",
+            "started_at": r["started"],
             "finished_at": r["started"] + dt.timedelta(seconds=r["seconds"]),
             "timings": json.dumps(r.get("timings", {})),
         }
@@ -128,9 +156,14 @@ def _published_count(table):
 
 
 def test_sql_sees_every_published_table_with_dt_and_network(lake, capsys):
-    rc, out, err = run(capsys, "query", "sql",
-                       "SELECT network, CAST(dt AS VARCHAR) AS dt, count(*) AS n FROM account_scores GROUP BY ALL ORDER BY ALL",
-                       "--format", "json")
+    rc, out, err = run(
+        capsys,
+        "query",
+        "sql",
+        "SELECT network, CAST(dt AS VARCHAR) AS dt, count(*) AS n FROM account_scores GROUP BY ALL ORDER BY ALL",
+        "--format",
+        "json",
+    )
     assert rc == 0, err
     got = {(r["network"], r["dt"]): r["n"] for r in json.loads(out)}
     assert got == {(net, day): len(rows) for (day, net), rows in DATA["account_scores"].items()}
@@ -139,21 +172,40 @@ def test_sql_sees_every_published_table_with_dt_and_network(lake, capsys):
         assert row["n"] == _published_count(table)
     (row,) = query.sql(lake, "SELECT count(*) AS n, count(*) FILTER (WHERE status = 'failed') AS failed FROM runs")
     assert (row["n"], row["failed"]) == (3, 1)
-    top = query.sql(lake, "SELECT handle FROM topic_scores WHERE topic = 'python' AND network = 'beta' ORDER BY expertise DESC")
+    top = query.sql(
+        lake, "SELECT handle FROM topic_scores WHERE topic = 'python' AND network = 'beta' ORDER BY expertise DESC"
+    )
     assert [r["handle"] for r in top] == ["h_a6", "h_a1"]
 
 
 def test_sql_reads_partitions_published_before_a_column_existed(lake):
     # dt=D1 of alpha as an older release wrote it: no responsiveness or spam columns
     part = lake / "tables" / "account_scores" / f"dt={D1}" / "network=alpha" / "part-0.parquet"
-    new = ["trust_rank", "spam_mass", "spam_flag", "ring_id", "ring_flag", "responsiveness", "asks", "answered", "answer_hours_median"]
+    new = [
+        "trust_rank",
+        "spam_mass",
+        "spam_flag",
+        "ring_id",
+        "ring_flag",
+        "responsiveness",
+        "asks",
+        "answered",
+        "answer_hours_median",
+    ]
     pq.write_table(pq.read_table(part).drop(new), part)
-    rows = query.sql(lake, "SELECT CAST(dt AS VARCHAR) AS dt, network, count(*) AS n, count(responsiveness) AS r, "
-                           "count(spam_flag) AS f FROM account_scores GROUP BY ALL ORDER BY ALL")
+    rows = query.sql(
+        lake,
+        "SELECT CAST(dt AS VARCHAR) AS dt, network, count(*) AS n, count(responsiveness) AS r, "
+        "count(spam_flag) AS f FROM account_scores GROUP BY ALL ORDER BY ALL",
+    )
     want = {(day, net): len(r) for (day, net), r in DATA["account_scores"].items()}
     assert {(r["dt"], r["network"]): r["n"] for r in rows} == want
-    assert {(r["dt"], r["network"]): r["r"] for r in rows} == {k: 0 if k == (D1, "alpha") else v for k, v in want.items()}
-    assert {(r["dt"], r["network"]): r["f"] for r in rows} == {k: 0 if k == (D1, "alpha") else v for k, v in want.items()}
+    assert {(r["dt"], r["network"]): r["r"] for r in rows} == {
+        k: 0 if k == (D1, "alpha") else v for k, v in want.items()
+    }
+    assert {(r["dt"], r["network"]): r["f"] for r in rows} == {
+        k: 0 if k == (D1, "alpha") else v for k, v in want.items()
+    }
 
 
 def test_sql_formats(lake, capsys):
@@ -173,21 +225,24 @@ def test_sql_does_not_see_staged_or_other_lake_files(lake):
         query.sql(lake, f"SELECT * FROM read_parquet('{staged}/part-0.parquet')")
 
 
-@pytest.mark.parametrize("statement", [
-    "COPY account_scores TO 'out.csv'",
-    "CREATE TABLE t AS SELECT 1",
-    "DROP VIEW account_scores",
-    "INSERT INTO runs VALUES (1)",
-    "ATTACH 'other.db'",
-    "INSTALL httpfs",
-    "LOAD httpfs",
-    "SET enable_external_access = true",
-    "PRAGMA version",
-    "SELECT 1; DROP VIEW runs",
-    "SELECT * FROM read_csv('/etc/passwd')",
-    "SELECT * FROM read_text('/etc/hostname')",
-    "SELECT * FROM glob('/*')",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "COPY account_scores TO 'out.csv'",
+        "CREATE TABLE t AS SELECT 1",
+        "DROP VIEW account_scores",
+        "INSERT INTO runs VALUES (1)",
+        "ATTACH 'other.db'",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET enable_external_access = true",
+        "PRAGMA version",
+        "SELECT 1; DROP VIEW runs",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM read_text('/etc/hostname')",
+        "SELECT * FROM glob('/*')",
+    ],
+)
 def test_sql_refuses_anything_but_reading_the_views(lake, capsys, statement, tmp_path):
     rc, out, err = run(capsys, "query", "sql", statement)
     assert rc == 2, (out, err)
@@ -200,7 +255,8 @@ def test_sql_refuses_anything_but_reading_the_views(lake, capsys, statement, tmp
 def test_sql_on_a_lake_with_runs_only_binds_with_no_rows(tmp_path):
     _write_runs(tmp_path / "runs-only")  # nothing published yet: the score views bind, empty
     assert query.sql(tmp_path / "runs-only", "SELECT count(*) AS n, max(influence) AS top FROM account_scores") == [
-        {"n": 0, "top": None}]
+        {"n": 0, "top": None}
+    ]
     assert len(query.sql(tmp_path / "runs-only", "SELECT * FROM runs")) == len(RUNS)
 
 

@@ -23,11 +23,27 @@ from kindling.cli import main
 D1, D2 = "2026-11-24", "2026-11-25"
 
 BASE = {
-    "account_scores": dict(account_type="person", pagerank=0.1, percentile=50.0, in_weight=1.0, out_weight=1.0,
-                           influence_change=None, trust_rank=None, spam_mass=None, spam_flag=False, ring_id=None, ring_flag=False, responsiveness=0.25, asks=0, answered=0, answer_hours_median=None,
-                           run_id="r"),
-    "topic_scores": dict(account_type="person", topic_rank=0.1, recognition=1.0, own_engagements=0,
-                         expertise_change=None, run_id="r"),
+    "account_scores": dict(
+        account_type="person",
+        pagerank=0.1,
+        percentile=50.0,
+        in_weight=1.0,
+        out_weight=1.0,
+        influence_change=None,
+        trust_rank=None,
+        spam_mass=None,
+        spam_flag=False,
+        ring_id=None,
+        ring_flag=False,
+        responsiveness=0.25,
+        asks=0,
+        answered=0,
+        answer_hours_median=None,
+        run_id="r",
+    ),
+    "topic_scores": dict(
+        account_type="person", topic_rank=0.1, recognition=1.0, own_engagements=0, expertise_change=None, run_id="r"
+    ),
     "score_contributors": dict(contributor_type="person", base_share=0.0, run_id="r"),
     "topics": dict(same_as=None, run_id="r"),
 }
@@ -38,54 +54,114 @@ def _acc(account_id, handle, influence, rank, **over):
 
 
 def _ts(topic, account_id, expertise, interest, **over):
-    return {**dict(topic=topic, account_id=account_id, handle=f"h_{account_id}", expertise=expertise,
-                   interest=interest, recognizers=int(expertise // 10), own_posts=int(interest // 10)), **over}
+    return {
+        **dict(
+            topic=topic,
+            account_id=account_id,
+            handle=f"h_{account_id}",
+            expertise=expertise,
+            interest=interest,
+            recognizers=int(expertise // 10),
+            own_posts=int(interest // 10),
+        ),
+        **over,
+    }
 
 
 def _sc(topic, account_id, contributor_id, share, events, kinds, **over):
-    return {**dict(topic=topic, account_id=account_id, contributor_id=contributor_id,
-                   contributor_handle=f"h_{contributor_id}", share=share, events=events, kinds=kinds), **over}
+    return {
+        **dict(
+            topic=topic,
+            account_id=account_id,
+            contributor_id=contributor_id,
+            contributor_handle=f"h_{contributor_id}",
+            share=share,
+            events=events,
+            kinds=kinds,
+        ),
+        **over,
+    }
 
 
 DATA = {
     "account_scores": {
         (D2, "alpha"): [
-            _acc("a1", "ann", 62.5, 1, influence_change=2.5, percentile=80.0, pagerank=0.4,
-                 responsiveness=0.1, asks=26, answered=2, answer_hours_median=30.0),
+            _acc(
+                "a1",
+                "ann",
+                62.5,
+                1,
+                influence_change=2.5,
+                percentile=80.0,
+                pagerank=0.4,
+                responsiveness=0.1,
+                asks=26,
+                answered=2,
+                answer_hours_median=30.0,
+            ),
             _acc("a2", "bob", 50.0, 2, responsiveness=0.8, asks=16, answered=13, answer_hours_median=3.5),
             _acc("a3", "cy", 40.0, 3, responsiveness=0.9, asks=26, answered=23, answer_hours_median=1.0),
-            _acc("a4", "dee_org", 30.0, 4, account_type="organization", responsiveness=0.95, asks=36, answered=34,
-                 answer_hours_median=0.5),
+            _acc(
+                "a4",
+                "dee_org",
+                30.0,
+                4,
+                account_type="organization",
+                responsiveness=0.95,
+                asks=36,
+                answered=34,
+                answer_hours_median=0.5,
+            ),
             _acc("a5", "eve", 20.0, 5),
         ],
         (D2, "beta"): [_acc("a6", "fay", 70.0, 1), _acc("a1", "ann_b", 45.0, 2), _acc("a2", "bob", 10.0, 3)],
-        (D1, "alpha"): [_acc("a1", "ann", 60.0, 1), _acc("a2", "bob", 48.0, 2), _acc("a3", "cy", 41.0, 3),
-                        _acc("a4", "dee_org", 30.0, 4), _acc("a5", "eve", 22.0, 5)],
+        (D1, "alpha"): [
+            _acc("a1", "ann", 60.0, 1),
+            _acc("a2", "bob", 48.0, 2),
+            _acc("a3", "cy", 41.0, 3),
+            _acc("a4", "dee_org", 30.0, 4),
+            _acc("a5", "eve", 22.0, 5),
+        ],
     },
     "topic_scores": {
         # python on alpha: a2 and a4 tie on both scores (ties go by account_id); a3 is loud.
-        (D2, "alpha"): [_ts("python", "a1", 80.0, 5.0), _ts("python", "a2", 60.0, 40.0),
-                        _ts("python", "a4", 60.0, 40.0, account_type="organization", expertise_change=1.5),
-                        _ts("python", "a3", 40.0, 90.0),
-                        _ts("cooking", "a1", 30.0, 70.0), _ts("cooking", "a5", 70.0, 10.0)],
+        (D2, "alpha"): [
+            _ts("python", "a1", 80.0, 5.0),
+            _ts("python", "a2", 60.0, 40.0),
+            _ts("python", "a4", 60.0, 40.0, account_type="organization", expertise_change=1.5),
+            _ts("python", "a3", 40.0, 90.0),
+            _ts("cooking", "a1", 30.0, 70.0),
+            _ts("cooking", "a5", 70.0, 10.0),
+        ],
         (D2, "beta"): [_ts("python", "a6", 90.0, 20.0), _ts("python", "a1", 50.0, 50.0)],
-        (D1, "alpha"): [_ts("python", "a1", 75.0, 4.0), _ts("python", "a2", 62.0, 30.0),
-                        _ts("cooking", "a5", 65.0, 10.0)],
+        (D1, "alpha"): [
+            _ts("python", "a1", 75.0, 4.0),
+            _ts("python", "a2", 62.0, 30.0),
+            _ts("cooking", "a5", 65.0, 10.0),
+        ],
     },
     # shares of the score: the listed ones + others (unlisted contributors) + base_share add to 1
     "score_contributors": {
-        (D2, "alpha"): [_sc(None, "a1", "a2", 0.4, 3, "reply=2,like=1", base_share=0.15),
-                        _sc(None, "a1", "a3", 0.25, 2, "like=2", base_share=0.15),
-                        _sc(None, "a1", "a4", 0.15, 1, "repost=1", contributor_type="organization", base_share=0.15),
-                        _sc(None, "a2", "a1", 0.7, 4, "reply=4", base_share=0.3),
-                        _sc("python", "a1", "a2", 0.6, 2, "reply=2", base_share=0.2),
-                        _sc("python", "a1", "a3", 0.2, 1, "like=1", base_share=0.2)],
-        (D2, "beta"): [_sc(None, "a1", "a6", 0.8, 5, "reply=5", base_share=0.2), _sc(None, "a6", "a1", 0.75, 1, "like=1", base_share=0.25),
-                       _sc("python", "a6", "a1", 0.7, 1, "like=1", base_share=0.3)],
-        (D1, "alpha"): [_sc(None, "a1", "a2", 0.35, 2, "reply=2", base_share=0.15), _sc(None, "a1", "a3", 0.3, 2, "like=2", base_share=0.15),
-                        _sc(None, "a1", "a5", 0.2, 1, "quote=1", base_share=0.15),
-                        _sc("python", "a1", "a2", 0.8, 3, "reply=3", base_share=0.1),
-                        _sc("python", "a1", "a5", 0.1, 1, "like=1", base_share=0.1)],
+        (D2, "alpha"): [
+            _sc(None, "a1", "a2", 0.4, 3, "reply=2,like=1", base_share=0.15),
+            _sc(None, "a1", "a3", 0.25, 2, "like=2", base_share=0.15),
+            _sc(None, "a1", "a4", 0.15, 1, "repost=1", contributor_type="organization", base_share=0.15),
+            _sc(None, "a2", "a1", 0.7, 4, "reply=4", base_share=0.3),
+            _sc("python", "a1", "a2", 0.6, 2, "reply=2", base_share=0.2),
+            _sc("python", "a1", "a3", 0.2, 1, "like=1", base_share=0.2),
+        ],
+        (D2, "beta"): [
+            _sc(None, "a1", "a6", 0.8, 5, "reply=5", base_share=0.2),
+            _sc(None, "a6", "a1", 0.75, 1, "like=1", base_share=0.25),
+            _sc("python", "a6", "a1", 0.7, 1, "like=1", base_share=0.3),
+        ],
+        (D1, "alpha"): [
+            _sc(None, "a1", "a2", 0.35, 2, "reply=2", base_share=0.15),
+            _sc(None, "a1", "a3", 0.3, 2, "like=2", base_share=0.15),
+            _sc(None, "a1", "a5", 0.2, 1, "quote=1", base_share=0.15),
+            _sc("python", "a1", "a2", 0.8, 3, "reply=3", base_share=0.1),
+            _sc("python", "a1", "a5", 0.1, 1, "like=1", base_share=0.1),
+        ],
     },
 }
 
@@ -97,13 +173,17 @@ def _tp(topic, display_name, parent, accounts, **over):
 # The topics of D2 (dt=D1 was published before the table existed): python's parents and cooking's
 # were folded into them (the same posts), as the pipeline folds a parent with one active child.
 TOPICS = {
-    (D2, "alpha"): [_tp("python", "Python", "computer-programming,software-development", 4),
-                    _tp("cooking", "Cooking", "food-and-drink-super", 2),
-                    _tp("computer-programming", "Computer Programming", "technology-super", 4, same_as="python"),
-                    _tp("software-development", "Software Development", "technology", 4, same_as="python"),
-                    _tp("food-and-drink-super", "Food & Drink", None, 2, same_as="cooking")],
-    (D2, "beta"): [_tp("python", "Python", "computer-programming,software-development", 2),
-                   _tp("computer-programming", "Computer Programming", "technology-super", 2, same_as="python")],
+    (D2, "alpha"): [
+        _tp("python", "Python", "computer-programming,software-development", 4),
+        _tp("cooking", "Cooking", "food-and-drink-super", 2),
+        _tp("computer-programming", "Computer Programming", "technology-super", 4, same_as="python"),
+        _tp("software-development", "Software Development", "technology", 4, same_as="python"),
+        _tp("food-and-drink-super", "Food & Drink", None, 2, same_as="cooking"),
+    ],
+    (D2, "beta"): [
+        _tp("python", "Python", "computer-programming,software-development", 2),
+        _tp("computer-programming", "Computer Programming", "technology-super", 2, same_as="python"),
+    ],
 }
 DATA["topics"] = TOPICS
 
@@ -133,8 +213,10 @@ def _write_lake(root, data):
             else:
                 folder = root / "tables" / table / f"dt={day}"
             (folder / f"network={network}").mkdir(parents=True, exist_ok=True)
-            pq.write_table(pa.Table.from_pylist(_complete(table, rows, day, network), schema=schema),
-                           folder / f"network={network}" / "part-0.parquet")
+            pq.write_table(
+                pa.Table.from_pylist(_complete(table, rows, day, network), schema=schema),
+                folder / f"network={network}" / "part-0.parquet",
+            )
         link = root / "tables" / table / f"dt={D2}"
         if not link.exists():
             link.parent.mkdir(parents=True, exist_ok=True)  # a table with no D1 partition (topics)
@@ -189,8 +271,9 @@ def test_topic_top_by_expertise_and_by_interest_differ(lake, capsys):
     a4 = next(r for r in got if r["account_id"] == "a4")
     assert a4["expertise_change"] == 1.5 and a4["recognizers"] == 6 and a4["own_posts"] == 4
 
-    rc, out, _ = run(capsys, "query", "top", "--topic", "python", "--network", "alpha", "--by", "interest",
-                     "--format", "json")
+    rc, out, _ = run(
+        capsys, "query", "top", "--topic", "python", "--network", "alpha", "--by", "interest", "--format", "json"
+    )
     assert rc == 0
     assert [r["account_id"] for r in json.loads(out)] == want_i
 
@@ -199,8 +282,12 @@ def test_topic_top_every_network_as_csv_and_n(lake, capsys):
     rc, out, _ = run(capsys, "query", "top", "--topic", "python", "-n", "2", "--format", "csv")
     assert rc == 0
     got = list(csv.DictReader(io.StringIO(out)))
-    assert [(r["network"], r["account_id"]) for r in got] == [("alpha", "a1"), ("alpha", "a2"),
-                                                              ("beta", "a6"), ("beta", "a1")]
+    assert [(r["network"], r["account_id"]) for r in got] == [
+        ("alpha", "a1"),
+        ("alpha", "a2"),
+        ("beta", "a6"),
+        ("beta", "a1"),
+    ]
     assert float(got[2]["expertise"]) == _one("topic_scores", D2, "beta", topic="python", account_id="a6")["expertise"]
 
     # cooking exists on alpha only: beta is simply not listed
@@ -280,7 +367,11 @@ def test_account_of_one_network(lake, capsys):
         assert other not in out
         want = _one("account_scores", D2, net, account_id="a1")
         scores = got["scores"]
-        assert (scores["influence"], scores["rank"], scores["handle"]) == (want["influence"], want["rank"], want["handle"])
+        assert (scores["influence"], scores["rank"], scores["handle"]) == (
+            want["influence"],
+            want["rank"],
+            want["handle"],
+        )
         mine = _rows("topic_scores", D2, net, account_id="a1")
         assert got["topic_count"] == len(mine)
         by_e = [r["topic"] for r in sorted(mine, key=lambda r: (-r["expertise"], -r["interest"], r["topic"]))]
@@ -288,8 +379,10 @@ def test_account_of_one_network(lake, capsys):
         assert [t["topic"] for t in got["topics_by_expertise"]] == by_e
         assert [t["topic"] for t in got["topics_by_interest"]] == by_i
         assert got == query.account(lake, "a1", network=net) | {"scores": got["scores"]}
-    assert query.account(lake, "a1", network="alpha")["topics_by_expertise"] != \
-        query.account(lake, "a1", network="alpha")["topics_by_interest"]
+    assert (
+        query.account(lake, "a1", network="alpha")["topics_by_expertise"]
+        != query.account(lake, "a1", network="alpha")["topics_by_interest"]
+    )
 
     rc, out, _ = run(capsys, "query", "account", "a1", "--network", "beta")
     assert rc == 0
@@ -306,8 +399,10 @@ def test_account_csv_and_topics_limit(lake, capsys):
     rc, out, _ = run(capsys, "query", "account", "a1", "--network", "alpha", "--topics", "1", "--format", "csv")
     assert rc == 0
     got = list(csv.DictReader(io.StringIO(out)))
-    assert [(r["network"], r["list"], r["topic"]) for r in got] == [("alpha", "expertise", "python"),
-                                                                    ("alpha", "interest", "cooking")]
+    assert [(r["network"], r["list"], r["topic"]) for r in got] == [
+        ("alpha", "expertise", "python"),
+        ("alpha", "interest", "cooking"),
+    ]
     assert {float(r["influence"]) for r in got} == {62.5}
 
 
@@ -339,10 +434,12 @@ def test_explain_global_against_the_previous_date(lake, capsys):
     assert e["score_change"] == pytest.approx(now - before)
 
     today = _rows("score_contributors", D2, "alpha", topic=None, account_id="a1")
-    earlier = {r["contributor_id"]: r["share"] for r in _rows("score_contributors", D1, "alpha", topic=None,
-                                                               account_id="a1")}
-    assert [c["contributor_id"] for c in e["contributors"]] == [r["contributor_id"] for r in
-                                                                sorted(today, key=lambda r: -r["share"])]
+    earlier = {
+        r["contributor_id"]: r["share"] for r in _rows("score_contributors", D1, "alpha", topic=None, account_id="a1")
+    }
+    assert [c["contributor_id"] for c in e["contributors"]] == [
+        r["contributor_id"] for r in sorted(today, key=lambda r: -r["share"])
+    ]
     for c in e["contributors"]:
         want = next(r for r in today if r["contributor_id"] == c["contributor_id"])
         assert (c["share"], c["events"], c["kinds"]) == (want["share"], want["events"], want["kinds"])
@@ -358,7 +455,9 @@ def test_explain_global_against_the_previous_date(lake, capsys):
     base = today[0]["base_share"]
     assert e["base_share"] == base and e["others_share"] == pytest.approx(1 - base - sum(r["share"] for r in today))
     assert sum(c["share"] for c in e["contributors"]) + e["others_share"] + e["base_share"] == pytest.approx(1.0)
-    assert e["base_share_prev"] == _rows("score_contributors", D1, "alpha", topic=None, account_id="a1")[0]["base_share"]
+    assert (
+        e["base_share_prev"] == _rows("score_contributors", D1, "alpha", topic=None, account_id="a1")[0]["base_share"]
+    )
 
 
 def test_explain_table_shows_percent_shares_and_changes(lake, capsys):
@@ -374,7 +473,11 @@ def test_explain_table_shows_percent_shares_and_changes(lake, capsys):
     assert "no longer among them: a5" in out
     today = _rows("score_contributors", D2, "alpha", topic=None, account_id="a1")
     base = today[0]["base_share"]
-    lines = {line.split()[0]: line.split() for line in out.splitlines() if line.split()[:1] in (["others"], ["base"], ["total"])}
+    lines = {
+        line.split()[0]: line.split()
+        for line in out.splitlines()
+        if line.split()[:1] in (["others"], ["base"], ["total"])
+    }
     assert lines["base"][1:3] == ["teleport", f"{100 * base:.2f}"]
     assert lines["others"][1] == f"{100 * (1 - base - sum(r['share'] for r in today)):.2f}"
     assert lines["total"][1] == "100.00"
@@ -420,8 +523,9 @@ def test_explain_needs_a_network_when_the_account_is_on_several(lake, capsys):
 
     rc, out, _ = run(capsys, "query", "explain", "a1", "--network", "alpha", "--format", "csv")
     got = list(csv.DictReader(io.StringIO(out)))
-    assert [r["part"] for r in got] == ["contributor"] * len(_rows("score_contributors", D2, "alpha", topic=None,
-                                                                  account_id="a1")) + ["others", "base"]
+    assert [r["part"] for r in got] == ["contributor"] * len(
+        _rows("score_contributors", D2, "alpha", topic=None, account_id="a1")
+    ) + ["others", "base"]
     assert {r["network"] for r in got} == {"alpha"} and {r["prev_dt"] for r in got} == {D1}
     assert sum(float(r["share"]) for r in got) == pytest.approx(1.0)
 
@@ -452,15 +556,44 @@ def _write_graph(root, day, network, ranks, edges, damping=0.85):
     """graph_edges and graph_vertices of one day as the rank step publishes them, from (src, dst,
     weight, norm_weight) and the given ranks: in_flow, base and base_share worked out here."""
     out = {u: sum(n for s, _d, _w, n in edges if s == u) for u in ranks}
-    e_rows = [dict(src=s, dst=d, weight=w, flow_weight=w, norm_weight=n, out_weight=out[s], events=1, kinds="reply=1",
-                   topic_factors=None, offtopic_factor=0.2, run_id="r") for s, d, w, n in edges]
+    e_rows = [
+        dict(
+            src=s,
+            dst=d,
+            weight=w,
+            flow_weight=w,
+            norm_weight=n,
+            out_weight=out[s],
+            events=1,
+            kinds="reply=1",
+            topic_factors=None,
+            offtopic_factor=0.2,
+            run_id="r",
+        )
+        for s, d, w, n in edges
+    ]
     in_flow = {v: sum(damping * ranks[s] * w / out[s] for s, d, w, _n in edges if d == v) for v in ranks}
-    v_rows = [dict(id=v, handle=f"h_{v}", pagerank=r, influence=20.0, in_flow=in_flow[v], base=r - in_flow[v],
-                   base_share=(r - in_flow[v]) / r, out_weight=out[v], damping=damping, run_id="r") for v, r in ranks.items()]
+    v_rows = [
+        dict(
+            id=v,
+            handle=f"h_{v}",
+            pagerank=r,
+            influence=20.0,
+            in_flow=in_flow[v],
+            base=r - in_flow[v],
+            base_share=(r - in_flow[v]) / r,
+            out_weight=out[v],
+            damping=damping,
+            run_id="r",
+        )
+        for v, r in ranks.items()
+    ]
     for table, rows in (("graph_edges", e_rows), ("graph_vertices", v_rows)):
         folder = root / "tables" / table / f"dt={day}" / f"network={network}"
         folder.mkdir(parents=True)
-        pq.write_table(pa.Table.from_pylist(rows, schema=schemas.table(table).arrow_schema()), folder / "part-0.parquet")
+        pq.write_table(
+            pa.Table.from_pylist(rows, schema=schemas.table(table).arrow_schema()), folder / "part-0.parquet"
+        )
     return in_flow
 
 
@@ -469,8 +602,15 @@ def test_explain_any_account_from_the_graph_tables(lake, capsys):
     contributor's share d * pagerank(u) * weight / out_weight / pagerank(v), the others summed, the
     base; against the previous day's graph per contributor (0 when it had no edge then)."""
     ranks = {"a1": 0.2, "a2": 0.15, "a3": 0.1, "a4": 0.05, "a5": 0.5}
-    edges = [("a1", "a5", 2.0, 2.0), ("a1", "a2", 1.0, 1.5), ("a2", "a5", 1.0, 1.0), ("a3", "a5", 0.5, 2.0),
-             ("a4", "a5", 0.2, 0.2), ("a4", "a1", 1.0, 1.0), ("a2", "a1", 3.0, 3.0)]
+    edges = [
+        ("a1", "a5", 2.0, 2.0),
+        ("a1", "a2", 1.0, 1.5),
+        ("a2", "a5", 1.0, 1.0),
+        ("a3", "a5", 0.5, 2.0),
+        ("a4", "a5", 0.2, 0.2),
+        ("a4", "a1", 1.0, 1.0),
+        ("a2", "a1", 3.0, 3.0),
+    ]
     before = [("a1", "a5", 1.0, 1.0), ("a3", "a5", 2.0, 2.0), ("a3", "a1", 1.0, 1.0), ("a4", "a5", 1.0, 1.0)]
     _write_graph(lake, D2, "alpha", ranks, edges)
     _write_graph(lake, D1, "alpha", ranks, before)
@@ -490,7 +630,9 @@ def test_explain_any_account_from_the_graph_tables(lake, capsys):
     assert e["contributors"][0]["out_weight"] == 3.5
     assert e["others_share"] == pytest.approx(want["a3"] + want["a4"], rel=1e-12)
     assert e["base_share"] == pytest.approx(1 - sum(want.values()), rel=1e-12)
-    assert sum(c["share"] for c in e["contributors"]) + e["others_share"] + e["base_share"] == pytest.approx(1.0, abs=1e-12)
+    assert sum(c["share"] for c in e["contributors"]) + e["others_share"] + e["base_share"] == pytest.approx(
+        1.0, abs=1e-12
+    )
     a1, a2 = e["contributors"]
     assert a1["share_prev"] == pytest.approx(then["a1"]) and a2["share_prev"] == 0.0  # no a2 -> a5 edge then
     assert a1["share_change"] == pytest.approx(want["a1"] - then["a1"])
@@ -498,11 +640,16 @@ def test_explain_any_account_from_the_graph_tables(lake, capsys):
     assert e["others_share_prev"] == pytest.approx(then["a3"] + then["a4"])
     # D1's top 2 were a1 and a3: a3 is no longer listed
     assert [(g["contributor_id"], g["share_prev"], g["share"]) for g in e["former_contributors"]] == [
-        ("a3", pytest.approx(then["a3"]), pytest.approx(want["a3"]))]
+        ("a3", pytest.approx(then["a3"]), pytest.approx(want["a3"]))
+    ]
 
     # people only: a4 is an organization (account_scores): the persons keep their ranks, a4 counts in others
     people = query.explain(lake, "a5", network="alpha", n=4, people_only=True)["networks"]["alpha"]
-    assert [(c["contributor_id"], c["contributor_rank"]) for c in people["contributors"]] == [("a1", 1), ("a2", 2), ("a3", 3)]
+    assert [(c["contributor_id"], c["contributor_rank"]) for c in people["contributors"]] == [
+        ("a1", 1),
+        ("a2", 2),
+        ("a3", 3),
+    ]
     assert people["others_share"] == pytest.approx(want["a4"])
 
     rc, out, _ = run(capsys, "query", "explain", "a5", "--network", "alpha", "-n", "4")
@@ -525,7 +672,6 @@ def test_explain_a_day_published_before_base_share_existed(lake, capsys):
     assert all(c["share_prev"] is None for c in e["contributors"]) and e["former_contributors"] == []
     rc, out, _ = run(capsys, "query", "explain", "a1", "--network", "alpha")
     assert rc == 0 and "published before base_share existed" in out
-
 
 
 # --------------------------------------------------------------------------- hostile input
@@ -577,18 +723,47 @@ def test_tables_fit_80_columns_with_long_values(tmp_path, monkeypatch, capsys):
     long_handle = "a_rather_long_handle_" * 2
     accounts = [f"a{i:06d}" for i in range(120)]
     data = {
-        "account_scores": {(day, "alpha"): [
-            _acc(a, long_handle, 100.0 - i / 2, i + 1, account_type="organization", influence_change=-100.0)
-            for i, a in enumerate(accounts)] for day in (D1, D2)},
-        "topic_scores": {(day, "alpha"): [
-            _ts("some-long-topic-slug-name", a, 100.0 - i / 2, 99.99, recognizers=12345, own_posts=99999,
-                handle=long_handle, account_type="organization", expertise_change=-100.0)
-            for i, a in enumerate(accounts)] for day in (D1, D2)},
-        "score_contributors": {(day, "alpha"): [
-            _sc(None, accounts[0], c, share, 12345, "reply=123,like=45,repost=6,quote=7,mention=8",
-                contributor_handle=long_handle)
-            for c, share in zip(accounts[1:11], (0.5, *([0.05] * 9)) if day == D2 else (*([0.05] * 9), 0.55),
-                                strict=True)] for day in (D1, D2)},
+        "account_scores": {
+            (day, "alpha"): [
+                _acc(a, long_handle, 100.0 - i / 2, i + 1, account_type="organization", influence_change=-100.0)
+                for i, a in enumerate(accounts)
+            ]
+            for day in (D1, D2)
+        },
+        "topic_scores": {
+            (day, "alpha"): [
+                _ts(
+                    "some-long-topic-slug-name",
+                    a,
+                    100.0 - i / 2,
+                    99.99,
+                    recognizers=12345,
+                    own_posts=99999,
+                    handle=long_handle,
+                    account_type="organization",
+                    expertise_change=-100.0,
+                )
+                for i, a in enumerate(accounts)
+            ]
+            for day in (D1, D2)
+        },
+        "score_contributors": {
+            (day, "alpha"): [
+                _sc(
+                    None,
+                    accounts[0],
+                    c,
+                    share,
+                    12345,
+                    "reply=123,like=45,repost=6,quote=7,mention=8",
+                    contributor_handle=long_handle,
+                )
+                for c, share in zip(
+                    accounts[1:11], (0.5, *([0.05] * 9)) if day == D2 else (*([0.05] * 9), 0.55), strict=True
+                )
+            ]
+            for day in (D1, D2)
+        },
     }
     root = tmp_path / "lake"
     _write_lake(root, data)
@@ -623,8 +798,11 @@ def test_people_only_leaves_out_organizations_and_keeps_published_ranks(lake, ca
 
     # a topic: persons only, counted among persons; rank_in_topic is still the published one
     rows = _rows("topic_scores", D2, "alpha", topic="python")
-    want = [r for r in sorted(rows, key=lambda r: (-r["expertise"], -r["interest"], r["account_id"]))
-            if r.get("account_type", "person") == "person"]
+    want = [
+        r
+        for r in sorted(rows, key=lambda r: (-r["expertise"], -r["interest"], r["account_id"]))
+        if r.get("account_type", "person") == "person"
+    ]
     assert len(want) < len(rows)
     got = query.topic_top(lake, "python", network="alpha", people_only=True)
     assert [r["account_id"] for r in got] == [r["account_id"] for r in want]
@@ -641,8 +819,13 @@ def test_people_only_leaves_out_organizations_and_keeps_published_ranks(lake, ca
 def test_reachable_ranks_expertise_times_responsiveness_with_the_evidence(lake, capsys):
     resp = {r["account_id"]: r for r in DATA["account_scores"][(D2, "alpha")]}
     rows = _rows("topic_scores", D2, "alpha", topic="python")
-    want = sorted(((round(r["expertise"] * resp[r["account_id"]]["responsiveness"], 4), r["expertise"], r["account_id"])
-                   for r in rows), key=lambda x: (-x[0], -x[1], x[2]))
+    want = sorted(
+        (
+            (round(r["expertise"] * resp[r["account_id"]]["responsiveness"], 4), r["expertise"], r["account_id"])
+            for r in rows
+        ),
+        key=lambda x: (-x[0], -x[1], x[2]),
+    )
     got = query.reachable(lake, "python", network="alpha")
     assert [(r["reachability"], r["expertise"], r["account_id"]) for r in got] == want
     assert [r["rank"] for r in got] == list(range(1, len(want) + 1))
@@ -651,11 +834,19 @@ def test_reachable_ranks_expertise_times_responsiveness_with_the_evidence(lake, 
     for r in got:
         src = resp[r["account_id"]]
         assert (r["responsiveness"], r["asks"], r["answered"], r["answer_hours_median"]) == (
-            src["responsiveness"], src["asks"], src["answered"], src["answer_hours_median"])
+            src["responsiveness"],
+            src["asks"],
+            src["answered"],
+            src["answer_hours_median"],
+        )
     # --people-only drops the organization; the CLI prints the formula, both numbers and the evidence
     people = query.reachable(lake, "python", network="alpha", people_only=True)
-    assert [r["account_id"] for r in people] == [x[2] for x in want if resp[x[2]].get("account_type", "person") == "person"]
-    rc, out, _ = run(capsys, "query", "reachable", "--topic", "python", "--network", "alpha", "--people-only", "-n", "2")
+    assert [r["account_id"] for r in people] == [
+        x[2] for x in want if resp[x[2]].get("account_type", "person") == "person"
+    ]
+    rc, out, _ = run(
+        capsys, "query", "reachable", "--topic", "python", "--network", "alpha", "--people-only", "-n", "2"
+    )
     assert rc == 0 and "expertise x responsiveness" in out and "dee_org" not in out and "h_a4" not in out
     assert len([line for line in out.splitlines() if line.strip().startswith(("1 ", "2 "))]) == 2
     assert "16" in out and "13" in out  # bob's asks and answered
@@ -684,7 +875,10 @@ def test_explain_people_only_lists_person_contributors_with_published_ranks(lake
     rows = _rows("score_contributors", D2, "alpha", topic=None, account_id="a1")
     people = sorted((r for r in rows if r.get("contributor_type", "person") == "person"), key=lambda r: -r["share"])
     assert len(people) < len(rows)  # the fixture has an organization among a1's contributors
-    everyone = {c["contributor_id"]: c["contributor_rank"] for c in query.explain(lake, "a1", network="alpha")["networks"]["alpha"]["contributors"]}
+    everyone = {
+        c["contributor_id"]: c["contributor_rank"]
+        for c in query.explain(lake, "a1", network="alpha")["networks"]["alpha"]["contributors"]
+    }
     got = query.explain(lake, "a1", network="alpha", people_only=True)["networks"]["alpha"]["contributors"]
     assert [c["contributor_id"] for c in got] == [r["contributor_id"] for r in people]
     assert [c["contributor_rank"] for c in got] == [everyone[r["contributor_id"]] for r in people]
@@ -707,14 +901,19 @@ def test_fixture_topics_count_the_accounts_of_their_boards():
     for (day, net), rows in TOPICS.items():
         for r in rows:
             assert r["accounts"] == len(_rows("topic_scores", day, net, topic=r.get("same_as") or r["topic"]))
-        assert {r["topic"] for r in rows if not r.get("same_as")} == {r["topic"] for r in DATA["topic_scores"][(day, net)]}
+        assert {r["topic"] for r in rows if not r.get("same_as")} == {
+            r["topic"] for r in DATA["topic_scores"][(day, net)]
+        }
 
 
 def test_query_topics_lists_boards_and_where_folded_topics_point(lake, capsys):
     rc, out, err = run(capsys, "query", "topics", "--format", "json")
     assert rc == 0, err
-    want = [dict(r, same_as=r.get("same_as"), dt=D2, network=net)
-            for net in ("alpha", "beta") for r in sorted(TOPICS[(D2, net)], key=lambda r: r["topic"])]
+    want = [
+        dict(r, same_as=r.get("same_as"), dt=D2, network=net)
+        for net in ("alpha", "beta")
+        for r in sorted(TOPICS[(D2, net)], key=lambda r: r["topic"])
+    ]
     assert json.loads(out) == want
     assert query.topics(lake, network="beta") == [r for r in want if r["network"] == "beta"]
 
@@ -735,7 +934,9 @@ def test_query_topics_lists_boards_and_where_folded_topics_point(lake, capsys):
     got = list(csv.DictReader(io.StringIO(out)))
     assert list(got[0]) == ["dt", "network", "topic", "display_name", "parent", "accounts", "same_as"]
     assert [(r["network"], r["topic"], r["accounts"], r["same_as"]) for r in got if r["network"] == "beta"] == [
-        ("beta", "computer-programming", "2", "python"), ("beta", "python", "2", "")]
+        ("beta", "computer-programming", "2", "python"),
+        ("beta", "python", "2", ""),
+    ]
 
 
 def test_query_topics_of_a_day_published_before_the_table(lake, capsys):
@@ -759,14 +960,17 @@ def test_top_topic_on_a_folded_topic_shows_the_board_it_shares(lake, capsys):
     assert [r["account_id"] for r in got] == [r["account_id"] for r in want] == ["a1", "a2", "a4", "a3"]
     assert {(r["topic"], r["same_as"]) for r in got} == {("computer-programming", "python")}
     assert {r["same_as"] for r in want} == {None}
-    assert [(k, v) for r in got for k, v in r.items() if k not in ("topic", "same_as")] == \
-        [(k, v) for r in want for k, v in r.items() if k not in ("topic", "same_as")]
+    assert [(k, v) for r in got for k, v in r.items() if k not in ("topic", "same_as")] == [
+        (k, v) for r in want for k, v in r.items() if k not in ("topic", "same_as")
+    ]
 
     # folded on alpha only: beta does not know the topic and is left out, as for any topic
     rc, out, _ = run(capsys, "query", "top", "--topic", "food-and-drink-super", "--format", "json")
     assert rc == 0
     assert [(r["network"], r["account_id"], r["same_as"]) for r in json.loads(out)] == [
-        ("alpha", "a5", "cooking"), ("alpha", "a1", "cooking")]
+        ("alpha", "a5", "cooking"),
+        ("alpha", "a1", "cooking"),
+    ]
     rc, _, err = run(capsys, "query", "top", "--topic", "food-and-drink-super", "--network", "beta")
     assert rc == 2 and "'food-and-drink-super' has no scores on network beta" in err
 

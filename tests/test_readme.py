@@ -62,11 +62,24 @@ def readme_commands(text: str) -> list[tuple[str, bool, int]]:
 
 
 def test_the_parser_finds_commands_continuations_and_error_blocks():
-    text = "\n".join([
-        "```bash", "kindling query top --network alpha   # a comment", "make run", "```",
-        ERROR_MARK, "```console", "$ kindling query sql \\", "    \"SELECT 1\"", "kindling: error: ...", "```",
-        "kindling outside a block", "```", "KINDLING_LAKE=x kindling query runs", "```",
-    ])
+    text = "\n".join(
+        [
+            "```bash",
+            "kindling query top --network alpha   # a comment",
+            "make run",
+            "```",
+            ERROR_MARK,
+            "```console",
+            "$ kindling query sql \\",
+            '    "SELECT 1"',
+            "kindling: error: ...",
+            "```",
+            "kindling outside a block",
+            "```",
+            "KINDLING_LAKE=x kindling query runs",
+            "```",
+        ]
+    )
     assert readme_commands(text) == [
         ("kindling query top --network alpha   # a comment", False, 2),
         ('kindling query sql  "SELECT 1"', True, 7),
@@ -74,8 +87,11 @@ def test_the_parser_finds_commands_continuations_and_error_blocks():
     ]
 
 
-COMMANDS = [(cmd, error, f"{doc.name}:{line}") for doc in DOCS
-            for cmd, error, line in readme_commands(doc.read_text(encoding="utf-8"))]
+COMMANDS = [
+    (cmd, error, f"{doc.name}:{line}")
+    for doc in DOCS
+    for cmd, error, line in readme_commands(doc.read_text(encoding="utf-8"))
+]
 
 
 def test_the_readme_has_runnable_examples_and_no_placeholders():
@@ -99,9 +115,26 @@ def sample(tmp_path_factory, spark):
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     for k in [k for k in env if k.startswith("KINDLING_")]:
         del env[k]
-    subprocess.run([str(Path(sys.executable).parent / "kindling"), "generate", "--out", "data/snapshots", "--accounts", "1200",
-                    "--days", "35", "--networks", "alpha,beta", "--seed", "7"], cwd=home, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "kindling"),
+            "generate",
+            "--out",
+            "data/snapshots",
+            "--accounts",
+            "1200",
+            "--days",
+            "35",
+            "--networks",
+            "alpha,beta",
+            "--seed",
+            "7",
+        ],
+        cwd=home,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     settings = load_settings(env={}, lake=str(home / "lake"), source=str(home / "data" / "snapshots"))
     latest = latest_snapshot_date(settings)
     for day in (latest - dt.timedelta(days=1), latest):
@@ -137,7 +170,8 @@ def test_readme_python_example_runs(sample, code, where):
     home, env = sample
     proc = subprocess.run([sys.executable, "-c", code], cwd=home, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0 and proc.stdout.strip(), (
-        f"{where}\nexit {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}")
+        f"{where}\nexit {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
+    )
 
 
 @pytest.mark.parametrize(("cmd", "error", "where"), COMMANDS, ids=[w for _c, _e, w in COMMANDS])

@@ -34,7 +34,7 @@ BAR_FILL = (0x3F, 0x6F, 0xB5)  # histogram and timing bars (report.py)
 
 
 def _influence(i: int, day: str) -> float:
-    base = max(0.0, 95.0 - 9.0 * (i ** 0.5) * 1.6)
+    base = max(0.0, 95.0 - 9.0 * (i**0.5) * 1.6)
     wobble = ((i * 37) % 11 - 5) * (1.0 if day == D2 else 0.0)
     return round(min(100.0, max(0.0, base + wobble)), 2)
 
@@ -43,8 +43,16 @@ def _accounts(network: str, day: str, count: int) -> list[dict]:
     rows = []
     for i in range(count):
         handle = {0: HOSTILE, 1: "tom&jerry"}.get(i, f"{network}_{i}")
-        rows.append(_acc(f"{network[0]}{i:03d}", handle, _influence(i, day), 0,
-                         account_type=("person", "organization", "bot")[i % 3], spam_flag=day == D2 and i == 4))
+        rows.append(
+            _acc(
+                f"{network[0]}{i:03d}",
+                handle,
+                _influence(i, day),
+                0,
+                account_type=("person", "organization", "bot")[i % 3],
+                spam_flag=day == D2 and i == 4,
+            )
+        )
     if day == D2:
         rows[7]["influence"] = min(100.0, rows[7]["influence"] + 25.0)  # a big riser
         rows.append(_acc(f"{network[0]}new", "newcomer", 33.0, 0))
@@ -58,16 +66,25 @@ def _accounts(network: str, day: str, count: int) -> list[dict]:
 
 def _with_changes(now: list[dict], before: list[dict]) -> list[dict]:
     was = {r["account_id"]: r["influence"] for r in before}
-    return [dict(r, influence_change=r["influence"] - was[r["account_id"]] if r["account_id"] in was else None)
-            for r in now]
+    return [
+        dict(r, influence_change=r["influence"] - was[r["account_id"]] if r["account_id"] in was else None) for r in now
+    ]
 
 
 def _topics(network: str, day: str, accounts: list[dict]) -> list[dict]:
     rows = []
     for k, topic in enumerate(("python", "jazz", "cooking", "gardening", "chess", "science-and-nature-super")):
         for i, a in enumerate(accounts[: 20 - 3 * k if k < 5 else 25]):
-            rows.append(_ts(topic, a["account_id"], round(90.0 - 4 * i - k, 2), round((i * 13 + k * 7) % 97, 2),
-                            handle=a["handle"], account_type=a.get("account_type", "person")))
+            rows.append(
+                _ts(
+                    topic,
+                    a["account_id"],
+                    round(90.0 - 4 * i - k, 2),
+                    round((i * 13 + k * 7) % 97, 2),
+                    handle=a["handle"],
+                    account_type=a.get("account_type", "person"),
+                )
+            )
     return rows
 
 
@@ -86,11 +103,18 @@ DATA = build_data()
 TIMINGS = {"wait": 0.4, "pull": 2.1, "conform": 41.3, "audit-in": 14.8, "rank": 312.6, "audit-out": 9.7}
 PUBLISH_SECONDS = 1.9
 QUALITY = {
-    "quality-in": {net: {"success": True, "failed": [], "results_path": "x",
-                         "warnings": ["interactions.created_at: timestamps inside the snapshot day"]}
-                   for net in ("alpha", "beta")},
-    "quality-out": {net: {"success": True, "failed": [], "warnings": [], "results_path": "x"}
-                    for net in ("alpha", "beta")},
+    "quality-in": {
+        net: {
+            "success": True,
+            "failed": [],
+            "results_path": "x",
+            "warnings": ["interactions.created_at: timestamps inside the snapshot day"],
+        }
+        for net in ("alpha", "beta")
+    },
+    "quality-out": {
+        net: {"success": True, "failed": [], "warnings": [], "results_path": "x"} for net in ("alpha", "beta")
+    },
 }
 CHECKS = [  # (table, column, rule, severity, success) of the saved input-alpha.json
     ("accounts", "account_id", "ids are not null", "fail", True),
@@ -104,14 +128,34 @@ def _write_runs(root: Path) -> None:
     schema = schemas.table("runs").arrow_schema()
     t0 = dt.datetime(2026, 11, 26, 1, 0, tzinfo=dt.UTC)
     rows = [
-        dict(run_id="2026-11-25_20261126T003000_fff000", networks=["alpha", "beta"], status="failed",
-             failed_step="audit-in", error=f"QualityError: accounts.handle: {HOSTILE}", input_rows=None,
-             output_rows=None, quality=None, quality_results_path=None, started_at=t0 - dt.timedelta(minutes=30),
-             finished_at=t0 - dt.timedelta(minutes=29), timings=json.dumps({"wait": 0.1})),
-        dict(run_id=RUN_ID, networks=["alpha", "beta"], status="published", failed_step=None, error=None,
-             input_rows=None, output_rows=None, quality=json.dumps(QUALITY),
-             quality_results_path=f"_runs/{RUN_ID}/quality", started_at=t0,
-             finished_at=t0 + dt.timedelta(minutes=7), timings=json.dumps(TIMINGS)),
+        dict(
+            run_id="2026-11-25_20261126T003000_fff000",
+            networks=["alpha", "beta"],
+            status="failed",
+            failed_step="audit-in",
+            error=f"QualityError: accounts.handle: {HOSTILE}",
+            input_rows=None,
+            output_rows=None,
+            quality=None,
+            quality_results_path=None,
+            started_at=t0 - dt.timedelta(minutes=30),
+            finished_at=t0 - dt.timedelta(minutes=29),
+            timings=json.dumps({"wait": 0.1}),
+        ),
+        dict(
+            run_id=RUN_ID,
+            networks=["alpha", "beta"],
+            status="published",
+            failed_step=None,
+            error=None,
+            input_rows=None,
+            output_rows=None,
+            quality=json.dumps(QUALITY),
+            quality_results_path=f"_runs/{RUN_ID}/quality",
+            started_at=t0,
+            finished_at=t0 + dt.timedelta(minutes=7),
+            timings=json.dumps(TIMINGS),
+        ),
     ]
     for r in rows:
         path = root / "tables" / "runs" / f"dt={D2}" / f"{r['run_id']}-{r['status']}.parquet"
@@ -122,8 +166,14 @@ def _write_runs(root: Path) -> None:
     results = {"validation_results": {}}
     for table, column, rule, severity, success in CHECKS:
         results["validation_results"].setdefault(table, {"results": []})["results"].append(
-            {"success": success, "expectation_config": {"type": "x", "meta": {
-                "rule": rule, "severity": severity, "table": table, "column": column}}})
+            {
+                "success": success,
+                "expectation_config": {
+                    "type": "x",
+                    "meta": {"rule": rule, "severity": severity, "table": table, "column": column},
+                },
+            }
+        )
     (quality / "input-alpha.json").write_text(json.dumps(results))
     state = root / "_runs" / RUN_ID / "state"
     state.mkdir(parents=True)
@@ -132,7 +182,17 @@ def _write_runs(root: Path) -> None:
 
 # Columns that account_scores gained after its first release: beta's D2 partition is written
 # without them, as a lake published before then has it (the report must still read it).
-LATER_COLUMNS = ["trust_rank", "spam_mass", "spam_flag", "ring_id", "ring_flag", "responsiveness", "asks", "answered", "answer_hours_median"]
+LATER_COLUMNS = [
+    "trust_rank",
+    "spam_mass",
+    "spam_flag",
+    "ring_id",
+    "ring_flag",
+    "responsiveness",
+    "asks",
+    "answered",
+    "answer_hours_median",
+]
 
 
 def write_lake(root: Path) -> Path:
@@ -194,10 +254,14 @@ def test_collect_gathers_each_section_from_the_published_tables(lake):
             assert [r["account_id"] for r in d["flagged"]["rows"]] == flagged == ["a004"]
             continue
         # beta's partition predates the flag columns: accounts that moved more than CHANGE_POINTS, biggest first
-        big = [r["account_id"] for r in sorted(rows, key=lambda r: -abs(r["influence_change"] or 0))
-               if r["influence_change"] is not None and abs(r["influence_change"]) > report.CHANGE_POINTS]
+        big = [
+            r["account_id"]
+            for r in sorted(rows, key=lambda r: -abs(r["influence_change"] or 0))
+            if r["influence_change"] is not None and abs(r["influence_change"]) > report.CHANGE_POINTS
+        ]
         assert d["flagged"]["kind"] == "change" and [r["account_id"] for r in d["flagged"]["rows"]] == big == [
-            f"{net[0]}007"]
+            f"{net[0]}007"
+        ]
 
     runs = data["runs"]
     assert runs["published_run"] == RUN_ID
@@ -206,7 +270,8 @@ def test_collect_gathers_each_section_from_the_published_tables(lake):
     q = {(e["suite"], e["network"]): e for e in runs["quality"]}
     assert set(q) == {("input", "alpha"), ("input", "beta"), ("output", "alpha"), ("output", "beta")}
     assert [(c["table"], c["rule"], c["success"]) for c in q["input", "alpha"]["checks"]] == [
-        (t, rule, ok) for t, _c, rule, _s, ok in CHECKS]
+        (t, rule, ok) for t, _c, rule, _s, ok in CHECKS
+    ]
     assert q["input", "beta"]["checks"] is None  # its results file is not kept
     assert q["input", "beta"]["warnings"] == QUALITY["quality-in"]["beta"]["warnings"]
 
@@ -236,14 +301,21 @@ def test_flag_columns_are_listed_when_account_scores_has_them(lake):
     flags = [None] * table.num_rows
     flags[three] = "bot-like burst"
     flags[five] = "bot-like burst"
-    pq.write_table(table.append_column("quality_flags", pa.array(flags, pa.string()))
-                   .append_column("flag_spam", pa.array([i == nine for i in range(table.num_rows)])), part)
+    pq.write_table(
+        table.append_column("quality_flags", pa.array(flags, pa.string())).append_column(
+            "flag_spam", pa.array([i == nine for i in range(table.num_rows)])
+        ),
+        part,
+    )
     flagged = report.collect(lake, D2)["networks"]["alpha"]["flagged"]
     assert flagged["kind"] == "flags" and flagged["columns"] == ["spam_flag", "ring_flag", "quality_flags", "flag_spam"]
     assert flagged["count"] == 4
     assert {r["account_id"]: r["flags"] for r in flagged["rows"]} == {
-        ids[three]: {"quality_flags": "bot-like burst"}, ids[five]: {"quality_flags": "bot-like burst"},
-        ids[nine]: {"flag_spam": True}, spam: {"spam_flag": True}}
+        ids[three]: {"quality_flags": "bot-like burst"},
+        ids[five]: {"quality_flags": "bot-like burst"},
+        ids[nine]: {"flag_spam": True},
+        spam: {"spam_flag": True},
+    }
     page = report.render(report.collect(lake, D2))
     assert "Accounts with a flag set in account_scores (spam_flag, ring_flag, quality_flags, flag_spam)" in page
     assert "no flag column yet" in page  # beta still has none
@@ -294,9 +366,11 @@ def test_cli_writes_the_default_path_and_out(lake, tmp_path, capsys):
     rc, out, _ = run(capsys, "report", "--out", str(tmp_path / "x.html"))  # latest
     assert rc == 0 and f"dt={D2}" in (tmp_path / "x.html").read_text()
     before = _tree(lake)
-    for argv, message in ((["report", "--date", "2026-11-25' OR 1=1"], "YYYY-MM-DD"),
-                          (["report", "--date", "../../etc"], "YYYY-MM-DD"),
-                          (["report", "--date", "2026-01-01"], "not published")):
+    for argv, message in (
+        (["report", "--date", "2026-11-25' OR 1=1"], "YYYY-MM-DD"),
+        (["report", "--date", "../../etc"], "YYYY-MM-DD"),
+        (["report", "--date", "2026-01-01"], "not published"),
+    ):
         rc, _, err = run(capsys, *argv)
         assert rc == 2 and message in err
     assert _tree(lake) == before
@@ -307,10 +381,12 @@ def test_cli_writes_the_default_path_and_out(lake, tmp_path, capsys):
 
 def _fake_steps(monkeypatch, calls: list[str]):
     """Every step but report does nothing except note that it ran (the lake is already published)."""
+
     def fake(step):
         def run_step(settings, day, run_id):
             calls.append(step)
             return {}
+
         return run_step
 
     for step in ("wait", "pull", "audit-in", "audit-out", "publish"):
@@ -357,9 +433,20 @@ def chromium() -> str:
 
 def _chromium(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--user-data-dir={cwd / 'profile'}", *args],
-        capture_output=True, text=True, timeout=120, check=False, cwd=cwd,
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={cwd / 'profile'}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=cwd,
     )
 
 
@@ -369,8 +456,8 @@ def read_png(path: Path) -> np.ndarray:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat, header = 8, [], None
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
         pos += 12 + length
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", body)

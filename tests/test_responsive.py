@@ -21,8 +21,10 @@ def at(hours_before_end: float) -> dt.datetime:
 
 def events(spark, *rows):
     """rows: (actor, target, kind, hours before the end of DAY)."""
-    data = [{"event_id": f"e{i}", "actor_id": a, "target_id": t, "kind": k, "post_id": None, "created_at": at(h)}
-            for i, (a, t, k, h) in enumerate(rows)]
+    data = [
+        {"event_id": f"e{i}", "actor_id": a, "target_id": t, "kind": k, "post_id": None, "created_at": at(h)}
+        for i, (a, t, k, h) in enumerate(rows)
+    ]
     return spark.createDataFrame(data, schemas.table("interactions").spark_schema())
 
 
@@ -31,7 +33,9 @@ def known(spark, ids):
 
 
 def follows(spark, pairs):
-    return spark.createDataFrame([{"src_id": s, "dst_id": d} for s, d in pairs], schemas.table("follows").spark_schema())
+    return spark.createDataFrame(
+        [{"src_id": s, "dst_id": d} for s, d in pairs], schemas.table("follows").spark_schema()
+    )
 
 
 def resp(spark, rows, ids="abcdefg", fol=None, **kw):
@@ -41,21 +45,31 @@ def resp(spark, rows, ids="abcdefg", fol=None, **kw):
 
 
 def test_answered_within_72_hours_counts_later_does_not(spark):
-    r = resp(spark, [
-        ("a", "b", "reply", 200), ("b", "a", "reply", 190),      # answered after 10 h
-        ("c", "b", "mention", 200), ("b", "c", "mention", 100),  # answered after 100 h: too late
-        ("d", "b", "reply", 150),                                # never answered
-    ])
+    r = resp(
+        spark,
+        [
+            ("a", "b", "reply", 200),
+            ("b", "a", "reply", 190),  # answered after 10 h
+            ("c", "b", "mention", 200),
+            ("b", "c", "mention", 100),  # answered after 100 h: too late
+            ("d", "b", "reply", 150),  # never answered
+        ],
+    )
     assert r["b"]["asks"] == 3 and r["b"]["answered"] == 1
     assert r["b"]["answer_hours_median"] == pytest.approx(10.0)
     assert r["b"]["responsiveness"] == pytest.approx((1 + 1) / (3 + 4), abs=1e-6)
 
 
 def test_an_answer_before_the_ask_or_to_someone_else_is_no_answer(spark):
-    r = resp(spark, [
-        ("b", "a", "reply", 300), ("a", "b", "reply", 200),  # b wrote to a first, a's reply is the ask
-        ("c", "b", "reply", 200), ("b", "d", "reply", 199),  # b answered d, not c
-    ])
+    r = resp(
+        spark,
+        [
+            ("b", "a", "reply", 300),
+            ("a", "b", "reply", 200),  # b wrote to a first, a's reply is the ask
+            ("c", "b", "reply", 200),
+            ("b", "d", "reply", 199),  # b answered d, not c
+        ],
+    )
     assert r["b"]["asks"] == 2 and r["b"]["answered"] == 0
     assert r["b"]["answer_hours_median"] is None
     assert r["b"]["responsiveness"] == pytest.approx(1 / 6, abs=1e-6)
@@ -64,7 +78,9 @@ def test_an_answer_before_the_ask_or_to_someone_else_is_no_answer(spark):
 
 
 def test_likes_and_reposts_are_neither_asks_nor_answers(spark):
-    r = resp(spark, [("a", "b", "like", 200), ("b", "a", "like", 199), ("c", "b", "reply", 200), ("b", "c", "repost", 199)])
+    r = resp(
+        spark, [("a", "b", "like", 200), ("b", "a", "like", 199), ("c", "b", "reply", 200), ("b", "c", "repost", 199)]
+    )
     assert r["b"]["asks"] == 1 and r["b"]["answered"] == 0
     assert "a" not in r
 
@@ -91,16 +107,27 @@ def test_one_of_one_is_not_certainty_and_the_prior_is_configurable(spark):
     many = [x for i in range(20) for x in ((f"x{i}", "b", "reply", 200), ("b", f"x{i}", "reply", 199))]
     r = resp(spark, many, ids=["b"] + [f"x{i}" for i in range(20)])
     assert r["b"]["asks"] == 20 and r["b"]["responsiveness"] == pytest.approx(21 / 24, abs=1e-6)
-    r = resp(spark, [("a", "b", "reply", 200), ("b", "a", "reply", 199)],
-             responsiveness_prior_answered=2.0, responsiveness_prior_unanswered=2.0)
+    r = resp(
+        spark,
+        [("a", "b", "reply", 200), ("b", "a", "reply", 199)],
+        responsiveness_prior_answered=2.0,
+        responsiveness_prior_unanswered=2.0,
+    )
     assert r["b"]["responsiveness"] == pytest.approx(3 / 5, abs=1e-6)
 
 
 def test_one_answer_settles_every_open_ask_of_that_actor_and_median_latency(spark):
-    r = resp(spark, [
-        ("a", "b", "reply", 300), ("a", "b", "reply", 290), ("b", "a", "reply", 280),  # 20 h and 10 h
-        ("c", "b", "reply", 300), ("b", "c", "mention", 299), ("b", "c", "reply", 250),  # first answer: 1 h
-    ])
+    r = resp(
+        spark,
+        [
+            ("a", "b", "reply", 300),
+            ("a", "b", "reply", 290),
+            ("b", "a", "reply", 280),  # 20 h and 10 h
+            ("c", "b", "reply", 300),
+            ("b", "c", "mention", 299),
+            ("b", "c", "reply", 250),  # first answer: 1 h
+        ],
+    )
     assert r["b"]["asks"] == 3 and r["b"]["answered"] == 3
     assert r["b"]["answer_hours_median"] == pytest.approx(10.0)
 
@@ -121,14 +148,32 @@ def test_account_scores_carry_responsiveness_with_the_prior_for_accounts_without
     settings = load_settings(env={})
     ranks = spark.createDataFrame([("a", 0.25), ("b", 0.25), ("c", 0.5)], "id string, pagerank double")
     acc = spark.createDataFrame(
-        [{"account_id": i, "handle": i, "display_name": None, "account_type": "person", "created_at": None,
-          "verified": False, "followers_count": 1} for i in "abc"],
+        [
+            {
+                "account_id": i,
+                "handle": i,
+                "display_name": None,
+                "account_type": "person",
+                "created_at": None,
+                "verified": False,
+                "followers_count": 1,
+            }
+            for i in "abc"
+        ],
         schemas.table("accounts").spark_schema(),
     )
     edges = spark.createDataFrame([("a", "c", 1.0)], "src string, dst string, weight double")
-    r = responsiveness(events(spark, ("a", "b", "reply", 200), ("b", "a", "reply", 199)), known(spark, "abc"), None, DAY, settings)
-    rows = {x["account_id"]: x for x in account_scores(ranks, acc, edges, None, "r1", resp=r, settings=settings).collect()}
-    assert rows["b"]["responsiveness"] == pytest.approx(0.4, abs=1e-6) and rows["b"]["asks"] == 1 and rows["b"]["answered"] == 1
+    r = responsiveness(
+        events(spark, ("a", "b", "reply", 200), ("b", "a", "reply", 199)), known(spark, "abc"), None, DAY, settings
+    )
+    rows = {
+        x["account_id"]: x for x in account_scores(ranks, acc, edges, None, "r1", resp=r, settings=settings).collect()
+    }
+    assert (
+        rows["b"]["responsiveness"] == pytest.approx(0.4, abs=1e-6)
+        and rows["b"]["asks"] == 1
+        and rows["b"]["answered"] == 1
+    )
     assert rows["c"]["responsiveness"] == 0.25 and rows["c"]["asks"] == 0 and rows["c"]["answer_hours_median"] is None
     # without any evidence table at all, every account gets the prior
     plain = with_responsiveness(ranks.withColumnRenamed("id", "account_id"), None, 0.25).collect()
@@ -136,12 +181,18 @@ def test_account_scores_carry_responsiveness_with_the_prior_for_accounts_without
 
 
 def test_a_reply_to_the_account_own_reply_is_no_ask(spark):
-    r = resp(spark, [
-        ("b", "a", "reply", 150), ("a", "b", "reply", 149),  # b started it: a's answer is not an ask of b
-        ("c", "b", "reply", 300), ("b", "c", "reply", 299),  # c asked, b answered ...
-        ("c", "b", "reply", 298),                            # ... and c's thanks is not a new ask
-        ("b", "d", "reply", 290), ("d", "b", "mention", 200),  # 90 h after b wrote to d: a new ask
-    ])
+    r = resp(
+        spark,
+        [
+            ("b", "a", "reply", 150),
+            ("a", "b", "reply", 149),  # b started it: a's answer is not an ask of b
+            ("c", "b", "reply", 300),
+            ("b", "c", "reply", 299),  # c asked, b answered ...
+            ("c", "b", "reply", 298),  # ... and c's thanks is not a new ask
+            ("b", "d", "reply", 290),
+            ("d", "b", "mention", 200),  # 90 h after b wrote to d: a new ask
+        ],
+    )
     assert r["b"]["asks"] == 2 and r["b"]["answered"] == 1
     assert r["a"]["asks"] == 1 and r["a"]["answered"] == 1  # b's reply asked a, and a answered it
 
@@ -151,7 +202,9 @@ def test_mutual_pairs_from_one_pass_over_the_follows(spark):
     one-way follow is not mutual; ``pairs`` keeps only the pairs asked about, in either order."""
     from jobs.responsive import mutual_pairs
 
-    fol = follows(spark, [("a", "b"), ("b", "a"), ("b", "a"), ("c", "b"), ("d", "d"), ("c", "e"), ("e", "c"), ("f", "g")])
+    fol = follows(
+        spark, [("a", "b"), ("b", "a"), ("b", "a"), ("c", "b"), ("d", "d"), ("c", "e"), ("e", "c"), ("f", "g")]
+    )
     got = sorted(tuple(r) for r in mutual_pairs(fol).collect())
     assert got == [("a", "b"), ("b", "a"), ("c", "e"), ("e", "c")]
     asked = spark.createDataFrame([("e", "c"), ("b", "c"), ("d", "d")], "acc string, other string")

@@ -44,11 +44,26 @@ def world():
 
 
 def _edges(spark, s, rows, ids):
-    data = [{"event_id": f"e{i}", "actor_id": a, "target_id": b, "kind": k, "post_id": None, "created_at": NOON}
-            for i, (a, b, k) in enumerate(rows)]
+    data = [
+        {"event_id": f"e{i}", "actor_id": a, "target_id": b, "kind": k, "post_id": None, "created_at": NOON}
+        for i, (a, b, k) in enumerate(rows)
+    ]
     inter = spark.createDataFrame(data, schemas.table("interactions").spark_schema())
-    acc = spark.createDataFrame([{"account_id": i, "handle": i, "display_name": None, "account_type": "person", "created_at": None,
-                                  "verified": False, "followers_count": 1} for i in ids], schemas.table("accounts").spark_schema())
+    acc = spark.createDataFrame(
+        [
+            {
+                "account_id": i,
+                "handle": i,
+                "display_name": None,
+                "account_type": "person",
+                "created_at": None,
+                "verified": False,
+                "followers_count": 1,
+            }
+            for i in ids
+        ],
+        schemas.table("accounts").spark_schema(),
+    )
     return build_edges(inter, acc, DAY, s)
 
 
@@ -88,15 +103,26 @@ def test_components_take_the_smallest_id(spark):
 
 
 def test_the_discount_applies_inside_one_ring_only(spark):
-    edges = spark.createDataFrame([("a", "b", 2.0, 2.0), ("b", "a", 2.0, 2.0), ("a", "x", 1.0, 1.0), ("c", "d", 2.0, 2.0)],
-                                  "src string, dst string, weight double, norm_weight double")
-    rings = spark.createDataFrame([("a", "ring-a"), ("b", "ring-a"), ("c", "ring-c"), ("d", "ring-d")], "account_id string, ring_id string")
+    edges = spark.createDataFrame(
+        [("a", "b", 2.0, 2.0), ("b", "a", 2.0, 2.0), ("a", "x", 1.0, 1.0), ("c", "d", 2.0, 2.0)],
+        "src string, dst string, weight double, norm_weight double",
+    )
+    rings = spark.createDataFrame(
+        [("a", "ring-a"), ("b", "ring-a"), ("c", "ring-c"), ("d", "ring-d")], "account_id string, ring_id string"
+    )
     got = {(r["src"], r["dst"]): (r["weight"], r["norm_weight"]) for r in discount_rings(edges, rings, 0.1).collect()}
-    assert got == {("a", "b"): (pytest.approx(0.2), 2.0), ("b", "a"): (pytest.approx(0.2), 2.0), ("a", "x"): (1.0, 1.0), ("c", "d"): (2.0, 2.0)}
+    assert got == {
+        ("a", "b"): (pytest.approx(0.2), 2.0),
+        ("b", "a"): (pytest.approx(0.2), 2.0),
+        ("a", "x"): (1.0, 1.0),
+        ("c", "d"): (2.0, 2.0),
+    }
     assert discount_rings(edges, rings, 1.0) is edges
     # the topic events (the recognition members give each other) by their own column names
-    tev = spark.createDataFrame([("a", "b", "reply", 3.0, "t"), ("x", "b", "reply", 3.0, "t")],
-                                "actor_id string, target_id string, kind string, w double, topic string")
+    tev = spark.createDataFrame(
+        [("a", "b", "reply", 3.0, "t"), ("x", "b", "reply", 3.0, "t")],
+        "actor_id string, target_id string, kind string, w double, topic string",
+    )
     got = {r["actor_id"]: r["w"] for r in discount_rings(tev, rings, 0.1, "actor_id", "target_id", "w").collect()}
     assert got == {"a": pytest.approx(0.3), "x": 3.0}
 
@@ -104,20 +130,36 @@ def test_the_discount_applies_inside_one_ring_only(spark):
 def test_a_ring_member_keeps_a_share_of_its_outside_credit(spark):
     """``outside`` scales every edge into a member from outside its ring (from an outsider or
     from a member of another ring); edges inside take ``factor``, edges to outsiders stay whole."""
-    edges = spark.createDataFrame([("a", "b", 2.0, 2.0), ("x", "a", 4.0, 4.0), ("c", "a", 2.0, 2.0), ("a", "x", 1.0, 1.0),
-                                   ("x", "y", 1.0, 1.0)], "src string, dst string, weight double, norm_weight double")
-    rings = spark.createDataFrame([("a", "ring-a"), ("b", "ring-a"), ("c", "ring-c")], "account_id string, ring_id string")
-    got = {(r["src"], r["dst"]): (r["weight"], r["norm_weight"])
-           for r in discount_rings(edges, rings, 0.1, outside=0.25).collect()}
-    assert got == {("a", "b"): (pytest.approx(0.2), 2.0), ("x", "a"): (1.0, 4.0), ("c", "a"): (0.5, 2.0),
-                   ("a", "x"): (1.0, 1.0), ("x", "y"): (1.0, 1.0)}
+    edges = spark.createDataFrame(
+        [("a", "b", 2.0, 2.0), ("x", "a", 4.0, 4.0), ("c", "a", 2.0, 2.0), ("a", "x", 1.0, 1.0), ("x", "y", 1.0, 1.0)],
+        "src string, dst string, weight double, norm_weight double",
+    )
+    rings = spark.createDataFrame(
+        [("a", "ring-a"), ("b", "ring-a"), ("c", "ring-c")], "account_id string, ring_id string"
+    )
+    got = {
+        (r["src"], r["dst"]): (r["weight"], r["norm_weight"])
+        for r in discount_rings(edges, rings, 0.1, outside=0.25).collect()
+    }
+    assert got == {
+        ("a", "b"): (pytest.approx(0.2), 2.0),
+        ("x", "a"): (1.0, 4.0),
+        ("c", "a"): (0.5, 2.0),
+        ("a", "x"): (1.0, 1.0),
+        ("x", "y"): (1.0, 1.0),
+    }
     # the outside share alone, the inside discount off
     got = {(r["src"], r["dst"]): r["weight"] for r in discount_rings(edges, rings, 1.0, outside=0.25).collect()}
     assert got[("a", "b")] == 2.0 and got[("x", "a")] == 1.0
     # the topic events: recognition from outsiders is scaled the same way
-    tev = spark.createDataFrame([("x", "b", "reply", 3.0, "t"), ("x", "y", "reply", 3.0, "t")],
-                                "actor_id string, target_id string, kind string, w double, topic string")
-    got = {r["target_id"]: r["w"] for r in discount_rings(tev, rings, 0.1, "actor_id", "target_id", "w", outside=0.25).collect()}
+    tev = spark.createDataFrame(
+        [("x", "b", "reply", 3.0, "t"), ("x", "y", "reply", 3.0, "t")],
+        "actor_id string, target_id string, kind string, w double, topic string",
+    )
+    got = {
+        r["target_id"]: r["w"]
+        for r in discount_rings(tev, rings, 0.1, "actor_id", "target_id", "w", outside=0.25).collect()
+    }
     assert got == {"b": pytest.approx(0.75), "y": 3.0}
     s = load_settings(env={})
     assert s.ring_member_credit == 0.1

@@ -124,15 +124,22 @@ def _ranked(spark, form: str, engines: tuple[str, ...]):
     scale = None
     if form == "factored":  # the same weights as one base weight and a map of every slot's multiplier
         scale = [1.0, 1.0, 1.0]
-        e_df = e_df.select("src", "dst", F.lit(1.0).alias("w"), F.lit(None).cast("double").alias("n"),
-                           F.map_from_arrays(F.sequence(F.lit(0), F.size("w") - 1), "w").alias("m"))
+        e_df = e_df.select(
+            "src",
+            "dst",
+            F.lit(1.0).alias("w"),
+            F.lit(None).cast("double").alias("n"),
+            F.map_from_arrays(F.sequence(F.lit(0), F.size("w") - 1), "w").alias("m"),
+        )
         # a factored edge's normaliser is one n times the slot's multiplier: here n = w
         rows = [(s, dst, w, w) for s, dst, w, _n in rows]
         assert expand_slots(e_df, scale).count() == len(rows)
     want, plain = capped_reference(verts, rows, tele, caps), capped_reference(verts, rows, tele, {})
     got = {}
     for engine in engines:
-        res = pagerank_arrays(v_df, e_df, t_df, damping=D, tol=1e-13, max_iter=400, engine=engine, scale=scale, cap=caps)
+        res = pagerank_arrays(
+            v_df, e_df, t_df, damping=D, tol=1e-13, max_iter=400, engine=engine, scale=scale, cap=caps
+        )
         got[engine] = {r["id"]: r["pr"] for r in res.ranks.collect()}
         assert res.converged and res.capped_iterations > 0, engine
         res.unpersist()
@@ -176,11 +183,16 @@ def _hub_net(spark):
     """A hub that 30 fans engage with; the hub likes "spark" once and nobody else engages with it.
     "crowd" is engaged with by 12 of the fans: many small trees, no big spark."""
     fans = [f"f{i:02d}" for i in range(30)]
-    edges = ([(f, "hub", 3.0) for f in fans] + [("hub", "spark", 0.5), ("hub", "crowd", 0.5)]
-             + [(f, "crowd", 1.0) for f in fans[:12]] + [(fans[i], fans[(i + 1) % 30], 1.0) for i in range(30)])
+    edges = (
+        [(f, "hub", 3.0) for f in fans]
+        + [("hub", "spark", 0.5), ("hub", "crowd", 0.5)]
+        + [(f, "crowd", 1.0) for f in fans[:12]]
+        + [(fans[i], fans[(i + 1) % 30], 1.0) for i in range(30)]
+    )
     ids = sorted({x for e in edges for x in e[:2]})
     df = spark.createDataFrame(edges, "src string, dst string, weight double").select(
-        "src", "dst", "weight", F.col("weight").alias("raw_weight"), F.col("weight").alias("norm_weight"))
+        "src", "dst", "weight", F.col("weight").alias("raw_weight"), F.col("weight").alias("norm_weight")
+    )
     per_net = {"n": {"slot_edges": T.slot_factors(df, None, [], 0.2, trust=False).persist(), "topics": []}}
     vertices = spark.createDataFrame([(f"n/{i}", "n") for i in ids], "id string, grp string")
     teleport = spark.createDataFrame([(f"n/{i}", [1.0, 1.0]) for i in ids], "id string, v array<double>")
@@ -212,10 +224,23 @@ def test_one_big_like_is_held_to_the_cap_and_the_published_weights_reproduce_the
 
     # graph_edges publishes the capped flow as flow_weight; a plain weighted PageRank over it, with
     # what the defenses and the cap withheld going to the teleport, gives exactly the capped ranks
-    events = spark.createDataFrame([(s, d, "like") for s, d, _w in edges], "actor_id string, target_id string, kind string")
+    events = spark.createDataFrame(
+        [(s, d, "like") for s, d, _w in edges], "actor_id string, target_id string, kind string"
+    )
     glob = spark.createDataFrame([(i, after[i][0]) for i in ids], "id string, pagerank double")
-    ge = {(r["src"], r["dst"]): r for r in graph_edges(per_net["n"]["slot_edges"], events, [], 0.2, "r", ranks=glob,
-                                                        damping=D, cap=spark_cap_shares(0, settings.spark_max_share)[0]).collect()}
+    ge = {
+        (r["src"], r["dst"]): r
+        for r in graph_edges(
+            per_net["n"]["slot_edges"],
+            events,
+            [],
+            0.2,
+            "r",
+            ranks=glob,
+            damping=D,
+            cap=spark_cap_shares(0, settings.spark_max_share)[0],
+        ).collect()
+    }
     assert ge["hub", "spark"]["flow_weight"] < ge["hub", "spark"]["weight"] == 0.5
     assert all(r["flow_weight"] == r["weight"] for (s, _d), r in ge.items() if s != "hub")  # small trees untouched
     g = nx.DiGraph()
@@ -224,7 +249,8 @@ def test_one_big_like_is_held_to_the_cap_and_the_published_weights_reproduce_the
         g.add_edge(s, d, weight=r["flow_weight"])
     for s in ids:
         withheld = max((r["out_weight"] for (a, _b), r in ge.items() if a == s), default=0.0) - sum(
-            r["flow_weight"] for (a, _b), r in ge.items() if a == s)
+            r["flow_weight"] for (a, _b), r in ge.items() if a == s
+        )
         if withheld > 1e-15:
             g.add_edge(s, "ghost", weight=withheld)
     pers = {i: 1.0 for i in ids} | {"ghost": 0.0}
@@ -235,8 +261,16 @@ def test_one_big_like_is_held_to_the_cap_and_the_published_weights_reproduce_the
 
 
 def test_capped_sum_water_fills_and_one_recognizer_alone_makes_nothing(spark):
-    rows = ([("one", 5.0)] + [("two", 1.0), ("two", 1.0)] + [("four", 1.0)] * 4
-            + [("big", 9.0)] + [("big", 1.0)] * 8 + [("plain", 1.0)] * 5 + [("pair", 3.0), ("pair", 2.0)] + [("pair", 1.0)] * 6)
+    rows = (
+        [("one", 5.0)]
+        + [("two", 1.0), ("two", 1.0)]
+        + [("four", 1.0)] * 4
+        + [("big", 9.0)]
+        + [("big", 1.0)] * 8
+        + [("plain", 1.0)] * 5
+        + [("pair", 3.0), ("pair", 2.0)]
+        + [("pair", 1.0)] * 6
+    )
     df = spark.createDataFrame(rows, "g string, w double")
     got = {r["g"]: r["capped"] for r in S.capped_sum(df, ["g"], "w", 0.25).collect()}
     assert got["one"] == 0.0 and got["two"] == 0.0  # fewer than 1/c recognizers: no recognition

@@ -20,7 +20,18 @@ from kindling.topics import build_topic_map, read_aliases, tag_key, topic_map
 # --- matching -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("tag", ["#MachineLearning", "#machine_learning", "machinelearning", "#MACHINE-LEARNING", " #Machine_Learning ", "#ML", "ml"])
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "#MachineLearning",
+        "#machine_learning",
+        "machinelearning",
+        "#MACHINE-LEARNING",
+        " #Machine_Learning ",
+        "#ML",
+        "ml",
+    ],
+)
 def test_hashtags_reach_their_topic_however_written(tag):
     m = topic_map(load_settings(env={}))
     assert m.topic_for_tag(tag) == "machine-learning"
@@ -66,8 +77,12 @@ def test_alias_file_errors_name_file_and_line(tmp_path):
 def test_another_taxonomy_through_settings(tmp_path):
     tdir = tmp_path / "tax"
     tdir.mkdir()
-    (tdir / "my_ontology.csv").write_text("topicId,topicSlug,topicDisplayName\n1,birds,Birds\n2,owls,Owls\n3,nature,Nature\n")
-    (tdir / "my_edge.csv").write_text("parentTopicId,parentTopicSlug,childTopicId,childTopicSlug\n3,nature,1,birds\n1,birds,2,owls\n")
+    (tdir / "my_ontology.csv").write_text(
+        "topicId,topicSlug,topicDisplayName\n1,birds,Birds\n2,owls,Owls\n3,nature,Nature\n"
+    )
+    (tdir / "my_edge.csv").write_text(
+        "parentTopicId,parentTopicSlug,childTopicId,childTopicSlug\n3,nature,1,birds\n1,birds,2,owls\n"
+    )
     (tmp_path / "aliases.csv").write_text("alias,topic\nhoot,owls\n")
     s = load_settings(env={"KINDLING_TAXONOMY_DIR": str(tdir), "KINDLING_TOPIC_ALIASES": str(tmp_path / "aliases.csv")})
     m = topic_map(s)
@@ -81,8 +96,10 @@ def test_another_taxonomy_through_settings(tmp_path):
 
 def _maps(spark):
     m = topic_map(load_settings(env={}))
-    return (spark.createDataFrame(m.tag_rows(), "key string, topic string"),
-            spark.createDataFrame(m.slug_rows(), "slug string, topic string"))
+    return (
+        spark.createDataFrame(m.tag_rows(), "key string, topic string"),
+        spark.createDataFrame(m.slug_rows(), "slug string, topic string"),
+    )
 
 
 def test_post_topics_prefer_provider_topics_and_roll_up(spark):
@@ -136,7 +153,9 @@ def test_topic_sensitive_pagerank_matches_networkx_per_topic(spark):
     """Every topic's vector (and the global one), all from ONE pass, against networkx to 1e-6 in L1."""
     accounts, posts, events = _world()
     f, s_sat = 0.2, 5.0
-    posts_df = spark.createDataFrame(posts, "post_id string, author_id string, hashtags array<string>, topics array<string>")
+    posts_df = spark.createDataFrame(
+        posts, "post_id string, author_id string, hashtags array<string>, topics array<string>"
+    )
     ev = spark.createDataFrame(events, "actor_id string, target_id string, kind string, post_id string, w double")
     acc = spark.createDataFrame([(a,) for a in accounts], "account_id string")
     tag_map, slug_map = _maps(spark)
@@ -146,13 +165,16 @@ def test_topic_sensitive_pagerank_matches_networkx_per_topic(spark):
     topics = T.ranked_topics(rec, 3)
     m = topic_map(load_settings(env={}))
     assert set(m.rollup("astronomy")) | set(m.rollup("baking")) >= set(topics) >= {"astronomy", "baking"}
-    edges = ev.groupBy(F.col("actor_id").alias("src"), F.col("target_id").alias("dst")).agg(F.sum("w").alias("raw_weight"))
+    edges = ev.groupBy(F.col("actor_id").alias("src"), F.col("target_id").alias("dst")).agg(
+        F.sum("w").alias("raw_weight")
+    )
     edges = edges.select("src", "dst", "raw_weight", saturate(F.col("raw_weight"), s_sat).alias("weight"))
     res = pagerank_arrays(
         acc.select(F.col("account_id").alias("id"), F.lit("n").alias("grp")),
         T.slot_edges(edges, tev, topics, f),
         T.slot_teleport(acc, rec, topics),
-        tol=1e-12, max_iter=300,
+        tol=1e-12,
+        max_iter=300,
     )
     assert res.converged
     got = {r["id"]: r["pr"] for r in res.ranks.collect()}
@@ -196,7 +218,9 @@ def test_recognition_counts_others_not_own_volume(spark):
     """A loud poster nobody engages with gets no recognition however much it posts."""
     posts = [(f"l{i}", "loud", ["#Astronomy"], None) for i in range(50)] + [("e1", "expert", ["#Astronomy"], None)]
     events = [(f"fan{i}", "expert", "reply", "e1", 1.0) for i in range(4)] + [("fan0", "expert", "like", "e1", 0.5)]
-    posts_df = spark.createDataFrame(posts, "post_id string, author_id string, hashtags array<string>, topics array<string>")
+    posts_df = spark.createDataFrame(
+        posts, "post_id string, author_id string, hashtags array<string>, topics array<string>"
+    )
     ev = spark.createDataFrame(events, "actor_id string, target_id string, kind string, post_id string, w double")
     tag_map, slug_map = _maps(spark)
     ptop = T.post_topics(posts_df, tag_map, slug_map)
@@ -213,8 +237,10 @@ def test_recognition_counts_others_not_own_volume(spark):
 
 
 def test_recognition_of_a_busy_poster_is_scaled_by_the_volume_rule(spark):
-    rec = spark.createDataFrame([("busy", "astronomy", 5, 8.0), ("calm", "astronomy", 5, 8.0)],
-                                "account_id string, topic string, recognizers long, recognition double")
+    rec = spark.createDataFrame(
+        [("busy", "astronomy", 5, 8.0), ("calm", "astronomy", 5, 8.0)],
+        "account_id string, topic string, recognizers long, recognition double",
+    )
     volume = spark.createDataFrame([("busy", 0.25)], "dst string, volume double")  # 16 posts a day
     got = {r["account_id"]: r for r in T.scale_recognition(rec, volume).collect()}
     assert got["busy"]["recognition"] == pytest.approx(2.0) and got["calm"]["recognition"] == pytest.approx(8.0)
@@ -227,7 +253,9 @@ def test_recognition_of_a_busy_poster_is_scaled_by_the_volume_rule(spark):
 
 def test_expertise_and_influence_scale_is_fixed_log2(spark):
     rows = [(r, m) for r in (1e-9, 0.001, 0.002, 0.004, 0.05, 0.5) for m in (10.0, 1000.0)]
-    df = spark.createDataFrame(rows, "r double, m double").select("r", "m", influence(F.col("r"), F.col("m")).alias("x"))
+    df = spark.createDataFrame(rows, "r double, m double").select(
+        "r", "m", influence(F.col("r"), F.col("m")).alias("x")
+    )
     got = {(r["r"], r["m"]): r["x"] for r in df.collect()}
     for (r, m), x in got.items():
         want = min(100.0, max(0.0, 20 + 10 * math.log2(r * m)))
@@ -242,9 +270,12 @@ def test_contributors_equal_up_to_noise_rank_by_id(spark):
     noise varies between runs with the summation order) share the published share and are ranked
     by contributor_id, so a rerun ranks them alike."""
     top = spark.createDataFrame([("x", 0)], "account_id string, slot int")
-    ranks = spark.createDataFrame([("a", [0.3]), ("b", [0.3 + 1e-12]), ("c", [0.1]), ("x", [0.3])],
-                                  "id string, pr array<double>")
-    edges = spark.createDataFrame([("a", "x", [1.0]), ("b", "x", [1.0]), ("c", "x", [1.0])], "src string, dst string, w array<double>")
+    ranks = spark.createDataFrame(
+        [("a", [0.3]), ("b", [0.3 + 1e-12]), ("c", [0.1]), ("x", [0.3])], "id string, pr array<double>"
+    )
+    edges = spark.createDataFrame(
+        [("a", "x", [1.0]), ("b", "x", [1.0]), ("c", "x", [1.0])], "src string, dst string, w array<double>"
+    )
     got = T.contributors(top, ranks, edges, damping=0.85, k=10).orderBy("contributor_rank").collect()
     assert [(r["contributor_id"], r["contributor_rank"]) for r in got] == [("a", 1), ("b", 2), ("c", 3)]
     # shares of x's score: d * rank(u) * w / out(u) / rank(x)
@@ -258,10 +289,12 @@ def test_topic_ranks_of_given_pairs_match_the_exploded_arrays(spark):
     topics, unranked topics and accounts without ranks give no row."""
     topics = ["art", "go", "jazz"]
     ranks = spark.createDataFrame(
-        [("a", [0.5, 0.1, 0.2, 0.3, 0.9]), ("b", [0.5, 0.0, 0.4, 0.6, 0.1])], "id string, pr array<double>")
+        [("a", [0.5, 0.1, 0.2, 0.3, 0.9]), ("b", [0.5, 0.0, 0.4, 0.6, 0.1])], "id string, pr array<double>"
+    )
     only = spark.createDataFrame(
         [("a", "go"), ("a", "jazz"), ("a", "go"), ("b", "art"), ("b", "cooking"), ("c", "go")],
-        "account_id string, topic string")
+        "account_id string, topic string",
+    )
     got = sorted(tuple(r) for r in T.topic_ranks(ranks, topics, only=only).collect())
     every = {(r["account_id"], r["topic"]): r["topic_rank"] for r in T.topic_ranks(ranks, topics).collect()}
     assert len(every) == 6 and ("a", "go") in every
@@ -276,15 +309,36 @@ def _fold_world(spark):
     """Posts on tractors and livestock (agriculture: two active children, and animals: only
     livestock), volcanoes (nature: one active child), geology (earth-science, natural-science and
     science: no other active child), and one post on baking and jazz at once (provider topics)."""
-    posts = [("t1", "a0", ["#Tractors"], None), ("t2", "a1", ["#tractors"], None),
-             ("l1", "a2", ["#Livestock"], None), ("v1", "a3", ["#Volcanoes"], None), ("v2", "a4", ["#volcanoes"], None),
-             ("g1", "a5", ["#Geology"], None), ("b1", "a6", None, ["baking", "jazz"]), ("o1", "a7", ["#tbt"], None)]
-    events = [("a8", "a0", "reply", "t1", 1.0), ("a9", "a0", "like", "t1", 0.5), ("a2", "a1", "reply", "t2", 1.0),
-              ("a8", "a2", "repost", "l1", 0.8), ("a0", "a2", "reply", "l1", 1.0), ("a9", "a3", "reply", "v1", 1.0),
-              ("a10", "a4", "like", "v2", 0.5), ("a3", "a4", "reply", "v2", 1.0), ("a11", "a5", "reply", "g1", 1.0),
-              ("a7", "a5", "like", "g1", 0.5), ("a1", "a6", "reply", "b1", 1.0), ("a10", "a7", "reply", "o1", 1.0),
-              ("a5", "a9", "mention", None, 1.5), ("a6", "a11", "mention", None, 1.0), ("a4", "a8", "mention", None, 1.0)]
-    posts_df = spark.createDataFrame(posts, "post_id string, author_id string, hashtags array<string>, topics array<string>")
+    posts = [
+        ("t1", "a0", ["#Tractors"], None),
+        ("t2", "a1", ["#tractors"], None),
+        ("l1", "a2", ["#Livestock"], None),
+        ("v1", "a3", ["#Volcanoes"], None),
+        ("v2", "a4", ["#volcanoes"], None),
+        ("g1", "a5", ["#Geology"], None),
+        ("b1", "a6", None, ["baking", "jazz"]),
+        ("o1", "a7", ["#tbt"], None),
+    ]
+    events = [
+        ("a8", "a0", "reply", "t1", 1.0),
+        ("a9", "a0", "like", "t1", 0.5),
+        ("a2", "a1", "reply", "t2", 1.0),
+        ("a8", "a2", "repost", "l1", 0.8),
+        ("a0", "a2", "reply", "l1", 1.0),
+        ("a9", "a3", "reply", "v1", 1.0),
+        ("a10", "a4", "like", "v2", 0.5),
+        ("a3", "a4", "reply", "v2", 1.0),
+        ("a11", "a5", "reply", "g1", 1.0),
+        ("a7", "a5", "like", "g1", 0.5),
+        ("a1", "a6", "reply", "b1", 1.0),
+        ("a10", "a7", "reply", "o1", 1.0),
+        ("a5", "a9", "mention", None, 1.5),
+        ("a6", "a11", "mention", None, 1.0),
+        ("a4", "a8", "mention", None, 1.0),
+    ]
+    posts_df = spark.createDataFrame(
+        posts, "post_id string, author_id string, hashtags array<string>, topics array<string>"
+    )
     ev = spark.createDataFrame(events, "actor_id string, target_id string, kind string, post_id string, w double")
     acc = spark.createDataFrame([(f"a{i}",) for i in range(12)], "account_id string")
     tag_map, slug_map = _maps(spark)
@@ -294,8 +348,16 @@ def _fold_world(spark):
     return acc, ev, ptop, tev, rec
 
 
-FOLDED = {"animals": "livestock", "nature": "volcanoes", "earth-science": "geology", "natural-science": "geology",
-          "science": "geology", "entertainment-super": "baking", "food-and-drink-super": "baking", "jazz": "baking"}
+FOLDED = {
+    "animals": "livestock",
+    "nature": "volcanoes",
+    "earth-science": "geology",
+    "natural-science": "geology",
+    "science": "geology",
+    "entertainment-super": "baking",
+    "food-and-drink-super": "baking",
+    "jazz": "baking",
+}
 
 
 def test_topics_with_the_same_posts_fold_into_the_most_specific_and_their_boards_were_identical(spark):
@@ -308,8 +370,15 @@ def test_topics_with_the_same_posts_fold_into_the_most_specific_and_their_boards
     assert folded == FOLDED
     # agriculture has two active children and science-and-nature-super several: their own boards,
     # with the roll-up kept (a tractors expert and a livestock expert both count toward agriculture)
-    assert sorted(set(ranked) - set(folded)) == ["agriculture", "baking", "geology", "livestock",
-                                                 "science-and-nature-super", "tractors", "volcanoes"]
+    assert sorted(set(ranked) - set(folded)) == [
+        "agriculture",
+        "baking",
+        "geology",
+        "livestock",
+        "science-and-nature-super",
+        "tractors",
+        "volcanoes",
+    ]
     recognised = {}
     for r in rec.collect():
         recognised.setdefault(r["topic"], set()).add(r["account_id"])
@@ -318,10 +387,17 @@ def test_topics_with_the_same_posts_fold_into_the_most_specific_and_their_boards
 
     # The evidence rule is exact: unfolded, the folded topics' slots equal their boards' slots for
     # every account, and agriculture's differs from each of its children's.
-    edges = ev.groupBy(F.col("actor_id").alias("src"), F.col("target_id").alias("dst")).agg(F.sum("w").alias("raw_weight"))
+    edges = ev.groupBy(F.col("actor_id").alias("src"), F.col("target_id").alias("dst")).agg(
+        F.sum("w").alias("raw_weight")
+    )
     edges = edges.select("src", "dst", "raw_weight", saturate(F.col("raw_weight"), 5.0).alias("weight"))
-    res = pagerank_arrays(acc.select(F.col("account_id").alias("id"), F.lit("n").alias("grp")),
-                          T.slot_edges(edges, tev, ranked, 0.2), T.slot_teleport(acc, rec, ranked), tol=1e-12, max_iter=300)
+    res = pagerank_arrays(
+        acc.select(F.col("account_id").alias("id"), F.lit("n").alias("grp")),
+        T.slot_edges(edges, tev, ranked, 0.2),
+        T.slot_teleport(acc, rec, ranked),
+        tol=1e-12,
+        max_iter=300,
+    )
     got = {r["id"]: r["pr"] for r in res.ranks.collect()}
     res.unpersist()
     slot = {t: i for i, t in enumerate(ranked, start=1)}
@@ -345,8 +421,18 @@ def test_topics_table_lists_boards_and_folded_topics_and_passes_the_output_suite
 
     tax = load_taxonomy()
     boards = ["agriculture", "livestock", "tractors", "volcanoes"]
-    scores = spark.createDataFrame([("agriculture", "a0"), ("agriculture", "a1"), ("agriculture", "a2"), ("tractors", "a0"),
-                                    ("tractors", "a1"), ("livestock", "a2"), ("volcanoes", "a3")], "topic string, account_id string")
+    scores = spark.createDataFrame(
+        [
+            ("agriculture", "a0"),
+            ("agriculture", "a1"),
+            ("agriculture", "a2"),
+            ("tractors", "a0"),
+            ("tractors", "a1"),
+            ("livestock", "a2"),
+            ("volcanoes", "a3"),
+        ],
+        "topic string, account_id string",
+    )
     lake, day = Lake(tmp_path / "lake"), dt.date(2026, 11, 20)
 
     def staged(df, network):
@@ -358,8 +444,13 @@ def test_topics_table_lists_boards_and_folded_topics_and_passes_the_output_suite
     rows = {r["topic"]: r for r in got.to_dict("records")}
     assert list(rows) == sorted(boards + ["animals", "nature"])  # staged ordered by topic
     assert {t: (r["accounts"], r["same_as"]) for t, r in rows.items()} == {
-        "agriculture": (3, None), "livestock": (1, None), "tractors": (2, None), "volcanoes": (1, None),
-        "animals": (1, "livestock"), "nature": (1, "volcanoes")}  # a folded topic counts its board's accounts
+        "agriculture": (3, None),
+        "livestock": (1, None),
+        "tractors": (2, None),
+        "volcanoes": (1, None),
+        "animals": (1, "livestock"),
+        "nature": (1, "volcanoes"),
+    }  # a folded topic counts its board's accounts
     assert rows["livestock"]["parent"] == "agriculture,animals" and rows["tractors"]["parent"] == "agriculture"
     assert rows["nature"]["parent"] == "science-and-nature-super" and rows["nature"]["display_name"] == "Nature"
     assert {r["run_id"] for r in rows.values()} == {"r1"}

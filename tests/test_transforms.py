@@ -18,7 +18,14 @@ from kindling.settings import load_settings
 
 DAY = dt.date(2026, 11, 20)
 T = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
-BASE_INTERACTION = {"event_id": "e1", "actor_id": "a", "target_id": "b", "kind": "reply", "post_id": "p1", "created_at": T}
+BASE_INTERACTION = {
+    "event_id": "e1",
+    "actor_id": "a",
+    "target_id": "b",
+    "kind": "reply",
+    "post_id": "p1",
+    "created_at": T,
+}
 
 
 def interactions(spark, *overrides):
@@ -27,8 +34,18 @@ def interactions(spark, *overrides):
 
 
 def accounts(spark, ids):
-    rows = [{"account_id": i, "handle": f"h{i}", "display_name": None, "account_type": "person",
-             "created_at": None, "verified": False, "followers_count": 1} for i in ids]
+    rows = [
+        {
+            "account_id": i,
+            "handle": f"h{i}",
+            "display_name": None,
+            "account_type": "person",
+            "created_at": None,
+            "verified": False,
+            "followers_count": 1,
+        }
+        for i in ids
+    ]
     return spark.createDataFrame(rows, schemas.table("accounts").spark_schema())
 
 
@@ -44,7 +61,12 @@ def settings(**kw):
 def test_csv_lines_conform_to_schema_with_lineage(spark):
     table = schemas.table("interactions")
     header = ["event_id", "actor_id", "target_id", "kind", "post_id", "created_at", "extra"]
-    df = C.parse_csv_lines(lines(spark, "e1,a,b,like,p1,2026-11-20T10:00:00Z,zzz", 'e2,"c,d",b,reply,,2026-11-20T11:00:00Z,'), header, table, "raw/x.csv")
+    df = C.parse_csv_lines(
+        lines(spark, "e1,a,b,like,p1,2026-11-20T10:00:00Z,zzz", 'e2,"c,d",b,reply,,2026-11-20T11:00:00Z,'),
+        header,
+        table,
+        "raw/x.csv",
+    )
     out = C.finalize(df, table)
     assert out.columns == [*table.column_names, "_source_file", "_source_row"]
     rows = sorted(out.collect(), key=lambda r: r["event_id"])
@@ -57,8 +79,12 @@ def test_malformed_and_mistyped_rows_are_named_by_line(spark):
     table = schemas.table("accounts")
     header = table.column_names
     df = C.parse_csv_lines(
-        lines(spark, "a1,h,n,person,2020-01-01T00:00:00Z,true,10", "a2,h,n,person", "a3,h,n,person,yesterday,true,lots"),
-        header, table, "raw/accounts.csv",
+        lines(
+            spark, "a1,h,n,person,2020-01-01T00:00:00Z,true,10", "a2,h,n,person", "a3,h,n,person,yesterday,true,lots"
+        ),
+        header,
+        table,
+        "raw/accounts.csv",
     )
     bad = sorted((r["_source_row"], r["column"], r["reason"]) for r in C.find_bad_rows(df, table).collect())
     assert (3, "*", "malformed line") in bad
@@ -70,8 +96,14 @@ def test_malformed_and_mistyped_rows_are_named_by_line(spark):
 def test_json_lines_keep_arrays_and_flag_invalid_json(spark):
     table = schemas.table("posts")
     df = C.parse_json_lines(
-        lines(spark, '{"post_id":"p1","author_id":"a","created_at":"2026-11-20T01:00:00Z","hashtags":["#AI"],"topics":null}', "{not json", ""),
-        table, "raw/posts.jsonl",
+        lines(
+            spark,
+            '{"post_id":"p1","author_id":"a","created_at":"2026-11-20T01:00:00Z","hashtags":["#AI"],"topics":null}',
+            "{not json",
+            "",
+        ),
+        table,
+        "raw/posts.jsonl",
     )
     good = [r for r in df.collect() if r["post_id"] == "p1"][0]
     assert good["hashtags"] == ["#AI"] and good["topics"] is None
@@ -87,7 +119,9 @@ def test_missing_columns_are_reported():
 def test_weights_decay_with_age_and_follow_kind(spark):
     s = settings()
     old = T - dt.timedelta(days=7)
-    ev = decayed_events(interactions(spark, {"kind": "reply"}, {"kind": "like"}, {"kind": "reply", "created_at": old}), DAY, s)
+    ev = decayed_events(
+        interactions(spark, {"kind": "reply"}, {"kind": "like"}, {"kind": "reply", "created_at": old}), DAY, s
+    )
     w = sorted(r["w"] for r in ev.collect())
     end_age = 0.5  # 12:00 is half a day before the end of the run date
     reply_now = 3.0 * 0.5 ** (end_age / 7)
@@ -97,8 +131,13 @@ def test_weights_decay_with_age_and_follow_kind(spark):
 def test_pairs_saturate_and_self_interactions_and_unknown_accounts_drop(spark):
     s = settings(half_life_days=1e12, actor_daily_budget=0.0)  # no decay, no credit spread: the saturation alone
     many = [{"actor_id": "a", "target_id": "b", "kind": "reply"}] * 20
-    df = interactions(spark, *many, {"actor_id": "c", "target_id": "b", "kind": "reply"},
-                      {"actor_id": "a", "target_id": "a"}, {"actor_id": "a", "target_id": "ghost"})
+    df = interactions(
+        spark,
+        *many,
+        {"actor_id": "c", "target_id": "b", "kind": "reply"},
+        {"actor_id": "a", "target_id": "a"},
+        {"actor_id": "a", "target_id": "ghost"},
+    )
     edges = {(r["src"], r["dst"]): r for r in build_edges(df, accounts(spark, ["a", "b", "c"]), DAY, s).collect()}
     assert set(edges) == {("a", "b"), ("c", "b")}
     assert edges[("c", "b")]["weight"] == pytest.approx(5 * math.log1p(3 / 5))
@@ -109,8 +148,11 @@ def test_pairs_saturate_and_self_interactions_and_unknown_accounts_drop(spark):
 
 # --- defenses (README "Defenses"): each rule on a small graph, and off by its setting -----------
 def posts(spark, author_counts):
-    rows = [{"post_id": f"{a}-{i}", "author_id": a, "created_at": T, "hashtags": [], "topics": []}
-            for a, k in author_counts.items() for i in range(k)]
+    rows = [
+        {"post_id": f"{a}-{i}", "author_id": a, "created_at": T, "hashtags": [], "topics": []}
+        for a, k in author_counts.items()
+        for i in range(k)
+    ]
     return spark.createDataFrame(rows, schemas.table("posts").spark_schema())
 
 
@@ -154,7 +196,9 @@ def test_volume_engagement_counts_relative_to_the_target_posting_volume(spark):
 def test_reciprocity_heavy_pairs_feeding_each_other_are_discounted(spark):
     s = settings(half_life_days=1e12, actor_daily_budget=0.0)
     pod = [{"actor_id": a, "target_id": b, "kind": "reply"} for a, b in (("a", "b"), ("b", "a")) for _ in range(4)]
-    one_way = [{"actor_id": "c", "target_id": "b", "kind": "reply"}] * 4 + [{"actor_id": "b", "target_id": "c", "kind": "reply"}]
+    one_way = [{"actor_id": "c", "target_id": "b", "kind": "reply"}] * 4 + [
+        {"actor_id": "b", "target_id": "c", "kind": "reply"}
+    ]
     heavy = 5 * math.log1p(12 / 5)  # 4 replies: 6.12 >= 6
     w = _edges(spark, s, pod + one_way, ["a", "b", "c"])
     assert w[("a", "b")] == pytest.approx(0.5 * heavy) and w[("b", "a")] == pytest.approx(0.5 * heavy)
@@ -169,14 +213,22 @@ def test_responses_a_reply_you_asked_for_is_not_an_endorsement(spark):
     h = dt.timedelta(hours=1)
     rows = [
         {"actor_id": "gamer", "target_id": "star", "kind": "reply", "created_at": T - 10 * h},  # the ask
-        {"actor_id": "star", "target_id": "gamer", "kind": "reply", "created_at": T - 9 * h},  # answered: answer_credit of it
+        {
+            "actor_id": "star",
+            "target_id": "gamer",
+            "kind": "reply",
+            "created_at": T - 9 * h,
+        },  # answered: answer_credit of it
         {"actor_id": "star", "target_id": "gamer", "kind": "like", "created_at": T - 8 * h},  # any kind
         {"actor_id": "star", "target_id": "fan", "kind": "reply", "created_at": T},  # nobody asked: whole
         {"actor_id": "fan", "target_id": "star", "kind": "reply", "created_at": T + h},  # fan answers the star
         {"actor_id": "old", "target_id": "star", "kind": "mention", "created_at": T - 80 * h},  # 80 h before: too old
         {"actor_id": "star", "target_id": "old", "kind": "reply", "created_at": T},
     ]
-    ev = {(r["actor_id"], r["target_id"], r["kind"]): r for r in decayed_events(interactions(spark, *rows), DAY, s).collect()}
+    ev = {
+        (r["actor_id"], r["target_id"], r["kind"]): r
+        for r in decayed_events(interactions(spark, *rows), DAY, s).collect()
+    }
     c = s.answer_credit
     assert 0 < c < 1
     assert ev[("star", "gamer", "reply")]["w"] == pytest.approx(c * 3.0)
@@ -186,8 +238,10 @@ def test_responses_a_reply_you_asked_for_is_not_an_endorsement(spark):
     assert ev[("fan", "star", "reply")]["w"] == pytest.approx(c * 3.0)
     assert ev[("star", "old", "reply")]["w"] == pytest.approx(3.0)
     assert ev[("gamer", "star", "reply")]["w"] == pytest.approx(3.0)  # the ask itself
-    off = {(r["actor_id"], r["target_id"], r["kind"]): r for r in decayed_events(interactions(spark, *rows), DAY,
-                                                                                   s.replace(answer_credit=1.0)).collect()}
+    off = {
+        (r["actor_id"], r["target_id"], r["kind"]): r
+        for r in decayed_events(interactions(spark, *rows), DAY, s.replace(answer_credit=1.0)).collect()
+    }
     assert off[("star", "gamer", "reply")]["w"] == pytest.approx(3.0)
 
 
@@ -196,13 +250,22 @@ def test_norm_weight_is_the_saturated_weight_before_any_defense(spark):
     bot = [{"actor_id": "bot", "target_id": f"t{i}", "kind": "like"} for i in range(60)]  # 30 kind weight: spread to 15
     pod = [{"actor_id": a, "target_id": b, "kind": "reply"} for a, b in (("a", "b"), ("b", "a")) for _ in range(4)]
     ids = ["bot", "a", "b"] + [f"t{i}" for i in range(60)]
-    out = {(r["src"], r["dst"]): r for r in build_edges(interactions(spark, *bot, *pod), accounts(spark, ids), DAY, s).collect()}
+    out = {
+        (r["src"], r["dst"]): r
+        for r in build_edges(interactions(spark, *bot, *pod), accounts(spark, ids), DAY, s).collect()
+    }
     heavy = 5 * math.log1p(12 / 5)
-    assert out[("a", "b")]["norm_weight"] == pytest.approx(heavy) and out[("a", "b")]["weight"] == pytest.approx(0.5 * heavy)
+    assert out[("a", "b")]["norm_weight"] == pytest.approx(heavy) and out[("a", "b")]["weight"] == pytest.approx(
+        0.5 * heavy
+    )
     assert out[("bot", "t1")]["norm_weight"] == pytest.approx(5 * math.log1p(0.5 / 5))  # the like before the spread
     assert out[("bot", "t1")]["weight"] == pytest.approx(5 * math.log1p(0.25 / 5))
-    off = {(r["src"], r["dst"]): r for r in build_edges(interactions(spark, *bot, *pod), accounts(spark, ids), DAY,
-                                                          s.replace(defenses=False).effective()).collect()}
+    off = {
+        (r["src"], r["dst"]): r
+        for r in build_edges(
+            interactions(spark, *bot, *pod), accounts(spark, ids), DAY, s.replace(defenses=False).effective()
+        ).collect()
+    }
     assert all(r["weight"] == pytest.approx(r["norm_weight"]) for r in off.values())
     assert off[("a", "b")]["weight"] == pytest.approx(12.0)  # no saturation either
 
@@ -244,7 +307,12 @@ def test_influence_is_log_scaled_relative_to_the_average(spark):
 
 
 def test_influence_clamps_to_0_and_100(spark):
-    ranks = spark.createDataFrame([("a", 0.999999), *[(f"x{i}", 1e-6 / 999) for i in range(999)]], "id string, pagerank double")
+    ranks = spark.createDataFrame(
+        [("a", 0.999999), *[(f"x{i}", 1e-6 / 999) for i in range(999)]], "id string, pagerank double"
+    )
     edges = spark.createDataFrame([], "src string, dst string, weight double")
-    out = {r["account_id"]: r["influence"] for r in account_scores(ranks, accounts(spark, ["a"]), edges, None, "r").collect()}
+    out = {
+        r["account_id"]: r["influence"]
+        for r in account_scores(ranks, accounts(spark, ["a"]), edges, None, "r").collect()
+    }
     assert out["a"] == 100.0 and out["x0"] == 0.0

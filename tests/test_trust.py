@@ -18,27 +18,50 @@ from kindling.settings import load_settings
 DAY = dt.date(2026, 11, 20)
 
 # Seeds s1, s2 and the people they engage with; a farm f1..f6 that only feeds "spam", which feeds it back.
-LEGIT = [("s1", "expert", 3.0), ("s2", "expert", 2.0), ("s1", "s2", 1.0), ("s2", "s1", 1.0), ("expert", "s1", 1.0),
-         ("fan", "expert", 1.0), ("fan", "spam", 0.5)]
+LEGIT = [
+    ("s1", "expert", 3.0),
+    ("s2", "expert", 2.0),
+    ("s1", "s2", 1.0),
+    ("s2", "s1", 1.0),
+    ("expert", "s1", 1.0),
+    ("fan", "expert", 1.0),
+    ("fan", "spam", 0.5),
+]
 FARM = [(f"f{i}", "spam", 3.0) for i in range(1, 7)] + [("spam", f"f{i}", 1.0) for i in range(1, 7)]
 IDS = ["s1", "s2", "expert", "fan", "spam"] + [f"f{i}" for i in range(1, 7)]
 
 
 def accounts(spark, rows):
     """rows: (id, verified, age in days at DAY)."""
-    data = [{"account_id": i, "handle": i, "display_name": None, "account_type": "person",
-             "created_at": dt.datetime.combine(DAY, dt.time()) - dt.timedelta(days=age), "verified": v,
-             "followers_count": 1} for i, v, age in rows]
+    data = [
+        {
+            "account_id": i,
+            "handle": i,
+            "display_name": None,
+            "account_type": "person",
+            "created_at": dt.datetime.combine(DAY, dt.time()) - dt.timedelta(days=age),
+            "verified": v,
+            "followers_count": 1,
+        }
+        for i, v, age in rows
+    ]
     return spark.createDataFrame(data, schemas.table("accounts").spark_schema())
 
 
 def test_default_seeds_are_verified_and_old_enough(spark):
-    acc = accounts(spark, [("old_verified", True, 400), ("young_verified", True, 100), ("old", False, 900),
-                           ("unknown_age", True, 0)])
-    acc = acc.withColumn("created_at", F.when(F.col("account_id") == "unknown_age", None).otherwise(F.col("created_at")))
+    acc = accounts(
+        spark,
+        [("old_verified", True, 400), ("young_verified", True, 100), ("old", False, 900), ("unknown_age", True, 0)],
+    )
+    acc = acc.withColumn(
+        "created_at", F.when(F.col("account_id") == "unknown_age", None).otherwise(F.col("created_at"))
+    )
     got = {r["account_id"] for r in trusted_seeds(spark, acc, "n", DAY, load_settings(env={})).collect()}
     assert got == {"old_verified"}
-    got = {r["account_id"] for r in trusted_seeds(spark, acc, "n", DAY, load_settings(env={}, trust_seed_min_age_days=30)).collect()}
+    got = {
+        r["account_id"]
+        for r in trusted_seeds(spark, acc, "n", DAY, load_settings(env={}, trust_seed_min_age_days=30)).collect()
+    }
     assert got == {"old_verified", "young_verified"}
 
 
@@ -46,14 +69,20 @@ def test_a_seed_file_names_the_seeds_per_network(spark, tmp_path):
     f = tmp_path / "seeds.csv"
     f.write_text("network,account_id\nn,old\nother,old_verified\nn,ghost\n\n")
     acc = accounts(spark, [("old_verified", True, 400), ("old", False, 900)])
-    got = {r["account_id"] for r in trusted_seeds(spark, acc, "n", DAY, load_settings(env={}, trust_seeds=str(f))).collect()}
+    got = {
+        r["account_id"]
+        for r in trusted_seeds(spark, acc, "n", DAY, load_settings(env={}, trust_seeds=str(f))).collect()
+    }
     assert got == {"old"}  # not the verified account (listed for another network), not an unknown one
 
 
 @pytest.mark.parametrize(
     "text, message",
-    [(None, "does not exist"), ("account_id\nx\n", "line 1 must be the header"),
-     ("network,account_id\nn,a\nn\n", "line 3: expected network,account_id")],
+    [
+        (None, "does not exist"),
+        ("account_id\nx\n", "line 1 must be the header"),
+        ("network,account_id\nn,a\nn\n", "line 3: expected network,account_id"),
+    ],
 )
 def test_bad_seed_files_are_named_with_the_line(tmp_path, text, message):
     f = tmp_path / "seeds.csv"
@@ -72,7 +101,8 @@ def _ranks(spark, seeds):
         acc.select(F.col("account_id").alias("id"), F.lit("n").alias("grp")),
         T.slot_edges(edges.withColumn("raw_weight", F.col("weight")), None, [], 0.2, trust=True),
         T.slot_teleport(acc, rec, [], seeds=spark.createDataFrame([(s,) for s in seeds], "account_id string")),
-        tol=1e-12, max_iter=300,
+        tol=1e-12,
+        max_iter=300,
     )
     assert res.converged
     got = {r["id"]: list(r["pr"]) for r in res.ranks.collect()}
@@ -98,7 +128,10 @@ def test_spam_mass_is_high_for_a_farm_fed_account_and_low_for_the_seeds_expert(s
     acc = accounts(spark, [(i, False, 10) for i in IDS])
     edges = spark.createDataFrame(LEGIT + FARM, "src string, dst string, weight double")
     s = load_settings(env={}, spam_flag_min_influence=30.0)  # 11 accounts: none reaches the default 40 (4x the average)
-    rows = {r["account_id"]: r for r in account_scores(ranks, acc, edges, None, "r", trust=trust, seeds=2, settings=s).collect()}
+    rows = {
+        r["account_id"]: r
+        for r in account_scores(ranks, acc, edges, None, "r", trust=trust, seeds=2, settings=s).collect()
+    }
     assert rows["spam"]["influence"] >= 30.0
     for i in IDS:
         want = min(1.0, max(0.0, 1 - s.trust_good_share * got[i][1] / got[i][0]))
@@ -110,12 +143,17 @@ def test_spam_mass_is_high_for_a_farm_fed_account_and_low_for_the_seeds_expert(s
     assert not any(rows[f"f{i}"]["spam_flag"] for i in range(1, 7))  # high mass, low influence: not flagged
     # the flag follows its two settings
     strict = s.replace(spam_flag_min_influence=100.0)
-    rows = {r["account_id"]: r for r in account_scores(ranks, acc, edges, None, "r", trust=trust, seeds=2, settings=strict).collect()}
+    rows = {
+        r["account_id"]: r
+        for r in account_scores(ranks, acc, edges, None, "r", trust=trust, seeds=2, settings=strict).collect()
+    }
     assert not rows["spam"]["spam_flag"]
 
 
 def test_without_seeds_trust_and_mass_are_null_and_nothing_is_flagged(spark):
-    scored = spark.createDataFrame([("a", 0.5, 90.0), ("b", 0.5, 90.0)], "account_id string, pagerank double, influence double")
+    scored = spark.createDataFrame(
+        [("a", 0.5, 90.0), ("b", 0.5, 90.0)], "account_id string, pagerank double, influence double"
+    )
     rows = with_spam_mass(scored, None, 0, 2, load_settings(env={})).collect()
     assert all(r["trust_rank"] is None and r["spam_mass"] is None and r["spam_flag"] is False for r in rows)
     got = _ranks(spark, [])  # a slot with no seed stays all zero in the pass

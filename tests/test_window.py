@@ -31,8 +31,9 @@ def snapshots(tmp_path_factory) -> Path:
 
 
 def _settings(lake: Path, source: Path, **kw):
-    return load_settings(env={}, source=str(source), lake=str(lake), spark_shuffle_partitions=2, tol=1e-10,
-                         window_days=WINDOW, **kw)
+    return load_settings(
+        env={}, source=str(source), lake=str(lake), spark_shuffle_partitions=2, tol=1e-10, window_days=WINDOW, **kw
+    )
 
 
 def _ranks(lake: Path, day: dt.date, table: str = "account_scores", key=("account_id",), col="pagerank") -> dict:
@@ -51,7 +52,9 @@ def test_a_fresh_lake_scores_the_whole_window_as_a_backfilled_one(spark, snapsho
     for d in range(WINDOW):
         day = END - dt.timedelta(days=d)
         assert (fresh / "conformed" / "interactions" / "network=alpha" / f"dt={day}").is_dir()
-    assert not (fresh / "conformed" / "interactions" / "network=alpha" / f"dt={END - dt.timedelta(days=WINDOW)}").exists()
+    assert not (
+        fresh / "conformed" / "interactions" / "network=alpha" / f"dt={END - dt.timedelta(days=WINDOW)}"
+    ).exists()
     run = query.runs(str(fresh), status="published", n=1)[0]
     assert (run["window_expected"], run["window_present"], run["window_admitted"]) == (WINDOW, WINDOW, WINDOW)
     assert run["window"]["missing"] == [] and run["window"]["first"] == str(END - dt.timedelta(days=WINDOW - 1))

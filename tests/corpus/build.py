@@ -77,8 +77,12 @@ def build(case: str, source: Path) -> tuple[dict, Path]:
     if "repeat" in spec:
         f = day / spec["repeat"]["file"]
         key = KEYS[f.stem]
-        _rows(f, lambda rows: [{**r, key: f"{r[key]}-r{k}"} if k else r
-                               for k in range(spec["repeat"]["times"]) for r in rows])
+        _rows(
+            f,
+            lambda rows: [
+                {**r, key: f"{r[key]}-r{k}"} if k else r for k in range(spec["repeat"]["times"]) for r in rows
+            ],
+        )
     if "truncate" in spec:
         f = day / spec["truncate"]["file"]
         f.write_bytes(f.read_bytes()[: spec["truncate"]["bytes"]])
@@ -110,7 +114,7 @@ def _chosen(edit: dict, suffix: str, n_rows: int) -> list[int]:
     if "lines" in edit:
         return list(edit["lines"])
     if "every" in edit:
-        return all_lines[edit["every"] - 1:: edit["every"]]
+        return all_lines[edit["every"] - 1 :: edit["every"]]
     return all_lines[: edit["first"]]
 
 
@@ -157,8 +161,11 @@ def _rows(path: Path, change) -> None:
             new = pa.Table.from_pylist(rows, schema=schema)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
             # a string set into a column of another type: the file gets that column as strings
-            odd = {f.name for f in table.schema if not pa.types.is_string(f.type)
-                   and any(isinstance(r[f.name], str) for r in rows)}
+            odd = {
+                f.name
+                for f in table.schema
+                if not pa.types.is_string(f.type) and any(isinstance(r[f.name], str) for r in rows)
+            }
             rows = [{k: (_iso(v) if k in odd else v) for k, v in r.items()} for r in rows]
             schema = pa.schema([pa.field(f.name, pa.string()) if f.name in odd else f for f in schema])
             new = pa.Table.from_pylist(rows, schema=schema)
