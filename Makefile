@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help env run test bench lint airflow airflow-backfill airflow-dags cluster-up cluster-down cluster-status clean
+.PHONY: help env run test check bench lint airflow airflow-backfill airflow-dags cluster-up cluster-down cluster-status clean
 
 help: ## list the targets
 	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -19,6 +19,13 @@ run: env ## the daily job on the embedded defaults: sample data if needed, the D
 test: env ## the whole test suite (installs headless Chromium first when root and missing)
 	@infra/ensure_chromium.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: env ## the fast loop (under 3 minutes): ruff, ruff format --check, mypy, import-linter's layers, the unit tier
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -m unit -n 2 -q --durations=5 $(PYTEST_ARGS)
 
 bench: env ## PageRank throughput against GraphX, SciPy and networkx at 1M/3M/10M edges (BENCH_ARGS="--topics 50", "--e2e"); see docs/performance.md
 	$(BIN)/python bench/pagerank.py $(BENCH_ARGS)

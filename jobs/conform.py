@@ -16,7 +16,7 @@ import functools
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from kindling.policy import CASCADED_REASON
+from kindling.validate import CASCADED_REASON
 from schemas import Field, Table
 
 CORRUPT = "_corrupt"
@@ -183,6 +183,7 @@ def row_problems(
         end = start + F.expr("INTERVAL 1 DAY")
         day_text = F.col(day_column)
     else:
+        assert day is not None, "conform needs a day or a day column"
         start = F.lit(dt.datetime(day.year, day.month, day.day))
         end = F.lit(dt.datetime(day.year, day.month, day.day) + dt.timedelta(days=1))
         day_text = F.lit(day.isoformat())

@@ -29,6 +29,7 @@ from jobs.graph import window_dates
 from jobs.score import account_scores
 from kindling.failpoints import failpoint
 from kindling.lake import Lake
+from kindling.runs import bad_window_day, networks_of_day, recorded
 from kindling.settings import Settings, load_settings
 from kindling.state import save_state
 from kindling.validate import parse_date
@@ -474,6 +475,7 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         teleport = t if teleport is None else teleport.unionByName(t)
     # every group's slots: global, its topics, trusted seeds (a narrower group's extra slots stay empty)
     scale = T.slot_scale(max(len(d["topics"]) + 2 for d in per_net.values()), settings.offtopic_factor)
+    assert vertices is not None and teleport is not None, "rank needs at least one network"
     t0 = time.time()
     result, sparks = _rank(per_net, vertices, teleport, scale, settings)
     seconds = time.time() - t0
@@ -646,6 +648,7 @@ def _rank(per_net: dict, vertices: DataFrame, teleport: DataFrame, scale: list[f
         )
         edges_all = e if edges_all is None else edges_all.unionByName(e)
     cap = {network: spark_cap_shares(len(d["topics"]), settings.spark_max_share) for network, d in per_net.items()}
+    assert edges_all is not None, "rank needs at least one network"
     result = pagerank_arrays(
         vertices,
         edges_all,
@@ -679,7 +682,6 @@ def conform_window(spark: SparkSession, settings: Settings, day: dt.date, run_id
     first, in this Spark application, with a progress line per network-day. A day that fails stops
     the run naming it, or with ``window_bad_day = skip`` is left out and recorded."""
     from kindling.state import load_states
-    from kindling.steps import bad_window_day
 
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     admit = load_states(settings, run_id).get("admit") or {"days": {}, "skipped": {}}
@@ -723,7 +725,6 @@ def run_step(
 
 def main(argv: list[str] | None = None) -> int:
     from kindling.spark import session
-    from kindling.steps import recorded
 
     p = argparse.ArgumentParser(prog="jobs/entry.py")
     p.add_argument("step", choices=["conform", "rank"])
@@ -747,7 +748,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _networks_for(settings: Settings, day: dt.date) -> list[str]:
     """Networks of the run: those pulled into the lake for the day."""
-    from kindling.steps import networks_of_day
 
     return networks_of_day(settings, day)
 

@@ -160,6 +160,7 @@ def pagerank_arrays(
     numbered = False
     if not integral:
         counts = idmap.agg(F.count(F.lit(1)).alias("n"), F.countDistinct("k").alias("keys")).first()
+        assert counts is not None  # a global aggregate has one row
         if counts["n"] != counts["keys"]:  # a hash collision: number the ids
             idmap.unpersist()
             idmap = (
@@ -191,7 +192,9 @@ def pagerank_arrays(
     if not sizes:
         raise ValueError("PageRank over an empty vertex set")
     # Slots: the longest teleport array (a group's own count is its vertices' longest, below).
-    k = teleport.agg(F.max(F.size("v")).alias("k")).first()["k"] or 0
+    longest = teleport.agg(F.max(F.size("v")).alias("k")).first()
+    assert longest is not None  # a global aggregate has one row
+    k = longest["k"] or 0
     if k <= 0:
         raise ValueError("PageRank with an empty teleport vector")
     if scale is not None:
@@ -201,7 +204,7 @@ def pagerank_arrays(
     # Each slot's weight, clamped to >= 0 (a missing slot is 0): SQL text, one py4j call.
     slot = lambda arr, i: f"greatest(coalesce(get({arr}, {i}), 0.0D), 0.0D)"  # noqa: E731
     spark = edges.sparkSession
-    parts_n = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    parts_n = int(str(spark.conf.get("spark.sql.shuffle.partitions")))
     caps = _cap_codes(cap, names, k)
     if _vector_fits(engine, sum(sizes.values()), edges, k, vector_max_mb, factored=scale is not None):
         state, total, err, iterations, converged, release, slots, capped = _run_vector(
@@ -313,6 +316,7 @@ def _vector_fits(engine: str, n: int, edges: DataFrame, k: int, max_mb: float, f
         return vector_bytes(n, edges.count(), k) <= budget
     listed = F.coalesce(F.size("m"), F.lit(0)) if "m" in edges.columns else F.lit(0)
     c = edges.agg(F.count(F.lit(1)).alias("e"), F.sum(listed).alias("pairs")).first()
+    assert c is not None  # a global aggregate has one row
     return vector_bytes(n, c["e"], k, int(c["pairs"] or 0)) <= budget
 
 
@@ -379,7 +383,9 @@ def _run_vector(
     else:
         m = "CAST(m AS MAP<INT, DOUBLE>)" if "m" in edges.columns else "CAST(NULL AS MAP<INT, DOUBLE>)"
         cols = ["coalesce(CAST(w AS DOUBLE), 0.0D) AS w", *(["CAST(n AS DOUBLE) AS n"] if has_n else []), f"{m} AS m"]
-        jscale = spark.sparkContext._gateway.new_array(spark._jvm.double, k)
+        gateway, jvm = spark.sparkContext._gateway, spark._jvm
+        assert gateway is not None and jvm is not None  # a classic (JVM) session: the engine is a JVM class
+        jscale = gateway.new_array(jvm.double, k)
         for i, x in enumerate(scale):
             jscale[i] = x
     eng = cls(
@@ -532,7 +538,7 @@ def _run_graphframes(
     )
 
 
-def _sums(df: DataFrame, cols: list[str]) -> dict[str, list[float]]:
+def _sums(df: DataFrame, cols: list[str]) -> dict[int, list[float]]:
     """Per-group column sums, as lists in ``cols`` order."""
     rows = df.sparkSession.sql(
         f"SELECT grp, {', '.join(f'sum({c}) AS {c}' for c in cols)} FROM {{df}} GROUP BY grp", df=df

@@ -215,6 +215,7 @@ def slot_factors(
     f = float(offtopic)
     listed = F.create_map().cast("map<int,double>")
     if k:
+        assert tevents is not None, "topic slots need the topic events"
         idx = _slot_index(topics)
         on = (
             tevents.select(

@@ -13,6 +13,7 @@ import datetime as dt
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import TextIO
 
 from kindling.lake import Lake
 from kindling.settings import Settings
@@ -35,7 +36,7 @@ class Progress:
     """Text progress: day k of n, the step, elapsed time and an estimate of what is left."""
 
     total_days: int
-    stream: object = field(default=sys.stderr)
+    stream: TextIO = field(default=sys.stderr)
     started: float = field(default_factory=time.time)
     done_days: int = 0
     run_seconds: list[float] = field(default_factory=list)

@@ -18,6 +18,7 @@ partition is :func:`previous_scores`, with pyarrow.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -130,7 +131,7 @@ def spearman_top_k(previous: pd.DataFrame, current: pd.DataFrame, k: int) -> dic
     """
     top = previous.loc[previous[RANK] <= k, [ID, RANK]]
     both = top.merge(current[[ID, RANK]], on=ID, suffixes=("_prev", "_cur"))
-    out = {"k": k, "top": len(top), "common": len(both), "left": len(top) - len(both), "spearman": None}
+    out: dict[str, Any] = {"k": k, "top": len(top), "common": len(both), "left": len(top) - len(both), "spearman": None}
     if len(both) >= MIN_COMMON:
         a = both[f"{RANK}_prev"].rank().to_numpy(dtype="float64")
         b = both[f"{RANK}_cur"].rank().to_numpy(dtype="float64")

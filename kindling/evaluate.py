@@ -242,7 +242,7 @@ def evaluate_defenses(
             for _, g in members.groupby("ring_id")
             if (found := detected.reindex(g["account_id"])).notna().all() and found.nunique() == 1
         )
-    out.update(gaming_ranks(lake, day, net, truth, twin))
+    out.update(gaming_ranks(lake, day, net, truth, twin) or {})  # None only without account_scores, read above
     out["baseline_lake"] = None if baseline is None else str(baseline.root)
     out["baseline"] = None if baseline is None else gaming_ranks(baseline, day, net, truth, baseline_twin)
     return out
@@ -356,6 +356,7 @@ def gamer_gains(acc: pd.DataFrame, truth: pd.DataFrame) -> dict:
         mine = float(influence.at[g])
         per_gamer.append({"account_id": g, "influence": mine, "baseline": base, "gain": mine - base})
     gain_max = _max(m["gain"] for m in per_gamer)
+    gain_mean = _mean(m["gain"] for m in per_gamer)
     # The same measure for the ordinary accounts themselves (each against the K nearest others):
     # how far an account that games nothing lands from its baseline, the noise of the measure.
     order = np.lexsort((ids, log_pop))
@@ -376,7 +377,7 @@ def gamer_gains(acc: pd.DataFrame, truth: pd.DataFrame) -> dict:
         "gamer_max_gain": GAMER_MAX_GAIN,
         "gamer_baseline_k": GAMER_BASELINE_K,
         "gamer_target_met": None if gain_max is None else gain_max <= GAMER_MAX_GAIN,
-        "gamer_mean_target_met": None if not per_gamer else _mean(m["gain"] for m in per_gamer) <= GAMER_MAX_GAIN,
+        "gamer_mean_target_met": None if gain_mean is None else gain_mean <= GAMER_MAX_GAIN,
         "ordinary_gain_mean": _mean(placebo),
         "ordinary_gain_max": _max(placebo),
         "ordinary_gain_p95": float(np.percentile(placebo, 95)) if placebo else None,
@@ -551,8 +552,9 @@ def _global_without(lake: Lake, day: dt.date, net: str, account: str, engager: s
     share = 0.0
     edges_dir = lake.published("graph_edges", day) / f"network={net}"
     vertices_dir = lake.published("graph_vertices", day) / f"network={net}"
-    if engager is not None and _columns(edges_dir) is not None and _columns(vertices_dir) is not None:
-        wcol = "flow_weight" if "flow_weight" in _columns(edges_dir) else "weight"
+    edge_cols = _columns(edges_dir)
+    if engager is not None and edge_cols is not None and _columns(vertices_dir) is not None:
+        wcol = "flow_weight" if "flow_weight" in edge_cols else "weight"
         e = pd.read_parquet(
             edges_dir,
             columns=["src", "dst", wcol, "out_weight"],
@@ -626,7 +628,7 @@ def _global_shares(lake: Lake, day: dt.date, net: str) -> dict:
     if not top:
         return out
     # flow_weight: the weight the rank flowed along (the spark cap applied); a lake from before it has weight only
-    wcol = "flow_weight" if "flow_weight" in _columns(edges_dir) else "weight"
+    wcol = "flow_weight" if "flow_weight" in (_columns(edges_dir) or []) else "weight"
     edges = pd.read_parquet(edges_dir, columns=["src", "dst", wcol, "out_weight"], filters=[("dst", "in", top)])
     edges = edges.rename(columns={wcol: "weight"})
     edges = _flow_shares(edges, vertices)
@@ -1124,8 +1126,8 @@ def _spark_lines(sp: dict | None, sh: dict | None, fl: dict | None) -> list[str]
                 f" {sh[f'{side}_over']} of {sh[counted]} {unit} above {cap:g}"
             )
             if sh[f"{side}_max_account"] is not None:
-                where = f"{sh['topic_max_topic']}: " if side == "topic" else ""
-                lines.append(f"      {where}{sh[f'{side}_max_account']} <- {sh[f'{side}_max_contributor']}")
+                topic = f"{sh['topic_max_topic']}: " if side == "topic" else ""
+                lines.append(f"      {topic}{sh[f'{side}_max_account']} <- {sh[f'{side}_max_contributor']}")
     if fl is not None:
         lines += [
             f"  flags ({' or '.join(fl['flag_columns'])}) against planted bots, gamers, rings:",

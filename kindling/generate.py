@@ -443,7 +443,7 @@ def _build_world(name: str, n: int, topics: list[str], seed: int, anchor_day: in
     draws = _weighted(rng, topic_w, int(n_int.sum()))
     pos = 0
     for i in range(n):
-        own = [int(own_topic[i])] if own_topic[i] >= 0 else []
+        own: list[int] = [int(own_topic[i])] if own_topic[i] >= 0 else []
         lists.append(np.array(sorted(set(own + draws[pos : pos + n_int[i]].tolist())), dtype=np.int64))
         pos += n_int[i]
     int_ptr = np.zeros(n + 1, dtype=np.int64)
@@ -458,11 +458,11 @@ def _build_world(name: str, n: int, topics: list[str], seed: int, anchor_day: in
     shuffled = rng.permutation(idx[is_expert & ~in_deep])
     q = len(shuffled) // 4
     quiet, silent = [shuffled[:q]], [shuffled[q : 2 * q]]  # a quarter each
-    for t in np.nonzero(deep)[0]:  # deep topics: half responsive, a quarter unresponsive
-        mine = rng.permutation(idx[is_expert & (own_topic == t)])
-        h, q = len(mine) // 2, len(mine) // 4
+    for deep_t in np.nonzero(deep)[0]:  # deep topics: half responsive, a quarter unresponsive
+        mine = rng.permutation(idx[is_expert & (own_topic == deep_t)])
+        h, c = len(mine) // 2, len(mine) // 4
         quiet.append(mine[:h])
-        silent.append(mine[h : h + q])
+        silent.append(mine[h : h + c])
     quiet_experts = np.sort(np.concatenate(quiet))  # answer a lot, post little
     responsive[quiet_experts] = True
     unresponsive[np.concatenate(silent)] = True
@@ -1233,7 +1233,7 @@ def _ground_truth_rows(w: _World, slugs: list[str], sparks: _Sparks | None = Non
         if w.unresponsive[i]:
             planted.append(("unresponsive", None, None, None))
         engager = None
-        if i in spark_of:
+        if sparks is not None and i in spark_of:
             planted.append(("spark", slugs[sparks.topic[spark_of[i]]], None, None))
             engager = str(w.ids[sparks.engager[spark_of[i]]])
         for role, topic, level, ring_id in planted:

@@ -362,12 +362,14 @@ def build_interactions(edges: EdgeList, mode: str, date: dt.date | None) -> Inte
     """One interaction per edge, or ``weight`` of them; dated by timestamp or at 00:00 UTC of ``date``."""
     n = edges.edges
     if mode == "weight":
+        assert edges.third is not None, "weight mode needs the edge list's third column"
         counts = edges.third
     else:
         counts = np.ones(n, dtype=np.int64)
     rep = np.repeat(np.arange(n), counts)
     copy = np.arange(len(rep), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
     if mode == "timestamp":
+        assert edges.third is not None, "timestamp mode needs the edge list's third column"
         seconds = edges.third[rep]
         day = seconds // 86400
     else:

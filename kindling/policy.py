@@ -49,9 +49,8 @@ import pandas as pd
 from kindling.lake import Lake
 from kindling.settings import Settings
 from kindling.source import SUCCESS, manifest_rows
+from kindling.validate import CASCADED_REASON
 
-CASCADED_REASON = "account quarantined"
-"""The reason of a row quarantined only because the account it names was: not counted in the share."""
 VOLUME_TABLES = ("accounts", "interactions")
 HISTORY_DAYS = 7
 SAMPLE_SIZE = 5
@@ -289,7 +288,7 @@ def check_volume(
     band: float,
     min_history: int,
     alpha: float = 0.001,
-    confirmed: set[str] = frozenset(),
+    confirmed: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[dict], list[str]]:
     """Findings for tables whose row count is outside the band around the trailing median (a failure
     when significant at ``alpha`` by :func:`volume_p_value`, else a warning); notes.

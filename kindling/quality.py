@@ -464,7 +464,7 @@ def _run(
     return out
 
 
-def _failure(table: str, r: dict, helper_names: dict[str, str]) -> dict:
+def _failure(table: str, r: dict, helper_names: dict[str, str | None]) -> dict:
     config = r["expectation_config"]
     meta = config.get("meta") or {}
     result = r.get("result") or {}

@@ -509,10 +509,10 @@ def _graph_shares(t: _Tables, account_id: str, day: dt.date | None, net: str) ->
     vertices, edges = t.files("graph_vertices", day, net), t.files("graph_edges", day, net)
     if not vertices or not edges:
         return None, []
-    me = _dicts(t.con.execute(_GRAPH_VERTEX_SQL, [vertices, account_id]))
-    if not me or not me[0]["pagerank"]:
-        return (me[0] if me else None), []
-    me = me[0]
+    found = _dicts(t.con.execute(_GRAPH_VERTEX_SQL, [vertices, account_id]))
+    if not found or not found[0]["pagerank"]:
+        return (found[0] if found else None), []
+    me = found[0]
     scores = t.files("account_scores", day, net)
     join = "LEFT JOIN read_parquet(?) a ON a.account_id = e.src" if scores else ""
     ctype = "coalesce(a.account_type, 'unknown')" if scores else "'unknown'"
@@ -845,7 +845,7 @@ _LABELS = {
 
 def _short(rows: list[dict]) -> list[dict]:
     """Rows for an 80-column table: organization -> org."""
-    return [dict(r, account_type=_SHORT_TYPE.get(r.get("account_type"), r.get("account_type"))) for r in rows]
+    return [dict(r, account_type=_SHORT_TYPE.get(str(r.get("account_type")), r.get("account_type"))) for r in rows]
 
 
 def format_top(rows: list[dict], fmt: str = "table") -> str:
@@ -1101,7 +1101,7 @@ def format_explain(result: dict, fmt: str = "table") -> str:
     if fmt != "table":
         return format_rows([], fmt)  # raises on an unknown format
     what = f"expertise in {result['topic']}" if result["topic"] else "influence"
-    out = []
+    out: list[str] = []
     for net, e in result["networks"].items():
         if out:
             out.append("")

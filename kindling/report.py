@@ -26,6 +26,7 @@ from pathlib import Path
 
 from kindling import query
 from kindling.lake import Lake, write_atomic_bytes
+from kindling.runs import STEPS
 
 SUPER_SUFFIX = "-super"
 """kindling.taxonomy.SUPER_SUFFIX (roll-up categories), not imported from there: that pulls in pandas."""
@@ -277,7 +278,6 @@ def _checks(results: dict) -> list[dict]:
 
 def _timings(lake: Lake, run: dict) -> list[dict]:
     """Seconds per step: the runs row's, then steps timed after the row was written (publish)."""
-    from kindling.steps import STEPS
 
     seconds = json.loads(run["timings"]) if run["timings"] else {}
     state = lake.run_dir(run["run_id"]) / "state"

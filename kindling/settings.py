@@ -364,7 +364,7 @@ def _coerce(f: dataclasses.Field, value: Any) -> Any:
 
     Raises ValueError saying what was expected; :func:`load_settings` names the source.
     """
-    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc,operator]
     if isinstance(value, str):
         if isinstance(default, bool):
             if value.lower() in ("1", "true", "yes", "on"):

@@ -6,6 +6,10 @@ import datetime as _dt
 import re
 
 # Patterns are applied with fullmatch: "$" would also match before a trailing newline.
+CASCADED_REASON = "account quarantined"
+"""The quarantine reason of a row held only because the account it names was: conform writes it,
+and the quarantine policy does not count it in the rejected share."""
+
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NETWORK = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _RUN_ID = re.compile(r"[A-Za-z0-9_.~:+-]{1,250}")  # Airflow's allowed_run_id_pattern, and its column width
