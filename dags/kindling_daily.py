@@ -132,7 +132,7 @@ with DAG(
     )
     def wait(date: str) -> bool:
         """True once every configured network has its `_SUCCESS` marker for `date`."""
-        from kindling.source import snapshot_ready
+        from kindling.source import snapshot_ready  # deferred: Airflow parses this file without the project
 
         return snapshot_ready(date)
 

@@ -25,13 +25,22 @@ from pyspark.sql import functions as F
 
 import schemas
 from jobs import conform as C
-from jobs.graph import window_dates
-from jobs.score import account_scores
+from jobs import topics as T
+from jobs.explain import graph_edges, graph_vertices
+from jobs.graph import decayed_events, volume_factor, window_dates
+from jobs.graphframe import window_graph
+from jobs.pagerank import pagerank_arrays
+from jobs.responsive import responsiveness
+from jobs.rings import detect_rings, discount_rings
+from jobs.score import account_scores, score_contributors, topic_scores, topics_table
+from jobs.trust import trusted_seeds
 from kindling.failpoints import failpoint
-from kindling.lake import Lake
+from kindling.lake import Lake, replace_dir
 from kindling.runs import bad_window_day, networks_of_day, recorded
 from kindling.settings import Settings, load_settings
-from kindling.state import save_state
+from kindling.spark import session
+from kindling.state import load_states, save_state
+from kindling.topics import topic_map
 from kindling.validate import parse_date
 from kindling.validate import run_id as clean_run_id
 
@@ -290,7 +299,6 @@ def _write_per_day(
     One day: one file in its folder, as ever. Several: one partitioned write into ``batch_dir``
     whose folders are then moved into place; with ``empty_too``, a day without rows still gets a
     folder holding an empty file with the schema (a table that exists and is empty)."""
-    from kindling.lake import replace_dir
 
     if len(days) == 1:
         out = df.drop(DAY)
@@ -338,7 +346,6 @@ def _mapping_frames(spark: SparkSession, settings: Settings) -> tuple[DataFrame,
     """The hashtag and slug maps of the settings' taxonomy as DataFrames, made once per
     SparkSession: sending the ~70,000 rows from Python took about 1.8 s a run, which in a
     backfill of small days in one session was paid again every day."""
-    from kindling.topics import topic_map
 
     key = (settings.taxonomy_dir, settings.topic_aliases)
     held = _MAPS.get(key)
@@ -369,15 +376,6 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
     the edges per superstep. Then each network's ``account_scores``,
     ``topic_scores``, ``score_contributors`` and ``topics`` are staged.
     """
-    from jobs import topics as T
-    from jobs.explain import graph_edges, graph_vertices
-    from jobs.graph import decayed_events, volume_factor
-    from jobs.graphframe import window_graph
-    from jobs.responsive import responsiveness
-    from jobs.rings import detect_rings, discount_rings
-    from jobs.score import score_contributors, topic_scores, topics_table
-    from jobs.trust import trusted_seeds
-    from kindling.topics import topic_map
 
     settings = settings.effective()  # with defenses=false, every defense off (evaluation only)
     lake = Lake(settings.lake)
@@ -639,7 +637,6 @@ def _rank(per_net: dict, vertices: DataFrame, teleport: DataFrame, scale: list[f
     account counts for more than ``spark_max_share`` of its rank (the trusted-seed slot is left
     uncapped: its teleport is a few seeds). Returns the result and, per network, the supersteps
     the cap took."""
-    from jobs.pagerank import pagerank_arrays
 
     edges_all = None
     for network, d in per_net.items():
@@ -681,7 +678,6 @@ def conform_window(spark: SparkSession, settings: Settings, day: dt.date, run_id
     """Conform the earlier window days that ``pull`` admitted (the run's ``admit`` state), oldest
     first, in this Spark application, with a progress line per network-day. A day that fails stops
     the run naming it, or with ``window_bad_day = skip`` is left out and recorded."""
-    from kindling.state import load_states
 
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     admit = load_states(settings, run_id).get("admit") or {"days": {}, "skipped": {}}
@@ -724,7 +720,6 @@ def run_step(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from kindling.spark import session
 
     p = argparse.ArgumentParser(prog="jobs/entry.py")
     p.add_argument("step", choices=["conform", "rank"])

@@ -21,6 +21,7 @@ from graphframes import GraphFrame
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from jobs.graph import build_edges
 from kindling.settings import Settings
 
 JAR_HINT = (
@@ -59,7 +60,6 @@ def window_graph(
     """The scoring window's graph on ``day``: every account known that day (``id``, ``handle``) and
     the weighted pairs of :func:`jobs.graph.build_edges` (``src, dst, weight, raw_weight, events,
     norm_weight``), every per-event and per-pair defense applied, rings not yet discounted."""
-    from jobs.graph import build_edges
 
     vertices = (
         accounts.where(F.col("account_id").isNotNull())

@@ -12,6 +12,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from jobs.pagerank import pagerank
 from kindling.settings import Settings
 
 
@@ -19,17 +20,15 @@ def rank_edges(
     spark: SparkSession,
     edges_path: str,
     out: str,
-    damping: float = 0.85,
-    tol: float = 1e-9,
-    max_iter: int = 200,
+    damping: float = Settings.damping,
+    tol: float = Settings.tol,
+    max_iter: int = Settings.max_iter,
     engine: str = Settings.pagerank_engine,
     vector_max_mb: float = Settings.pagerank_vector_max_mb,
 ) -> dict:
     import pyarrow as pa
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
-
-    from jobs.pagerank import pagerank
 
     src = Path(edges_path)
     if not src.exists():

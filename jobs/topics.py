@@ -31,6 +31,9 @@ from collections.abc import Callable
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from jobs.pagerank import expand_slots
+from jobs.sparks import capped_sum
+
 
 def tag_key(col: F.Column) -> F.Column:
     """The same key as ``kindling.topics.tag_key``: lower-cased letters and digits only."""
@@ -75,7 +78,6 @@ def recognition(tevents: DataFrame, max_share: float = 1.0) -> DataFrame:
     """``account_id, topic, recognizers, recognition``: per account and topic, the distinct accounts
     that engaged with its posts on the topic, and the sum of each one's strongest engagement —
     with no recognizer above ``max_share`` of the sum (:func:`jobs.sparks.capped_sum`; 1: plain sum)."""
-    from jobs.sparks import capped_sum
 
     strongest = (
         tevents.where(F.col("actor_id") != F.col("target_id"))
@@ -250,7 +252,6 @@ def slot_edges(
 
     When ``edges`` has ``norm_weight`` (:func:`jobs.graph.build_edges`), also ``n``: the same
     per-slot arrays from ``norm_weight``, each source's out-weight in PageRank."""
-    from jobs.pagerank import expand_slots
 
     slots = len(topics) + (2 if trust else 1)
     return expand_slots(slot_factors(edges, tevents, topics, offtopic, trust), slot_scale(slots, offtopic))

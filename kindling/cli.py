@@ -18,7 +18,12 @@ import argparse
 import signal
 import sys
 
+from kindling import backfill as backfills
+from kindling import query, steps
+from kindling import spark as sparks
+from kindling.lake import Lake
 from kindling.query import NoLake
+from kindling.report import write_report
 from kindling.settings import SettingError, load_settings
 from kindling.validate import InvalidArgument, parse_date
 from kindling.validate import run_id as clean_run_id
@@ -30,35 +35,30 @@ def _settings(args):
 
 
 def _cmd_generate(args) -> int:
-    from kindling import generate
+    from kindling import generate  # deferred: loads numpy and pyarrow, which other commands do not need
 
     return generate.run(args)
 
 
 def _cmd_run(args) -> int:
-    from kindling.steps import run_day
 
     settings = _settings(args)
     day = parse_date(args.date)
     run_id = clean_run_id(args.run_id) if args.run_id else None  # every argument checked before Spark starts
     spark = None
     if args.in_process:
-        from kindling.spark import session
-
-        spark = session(settings, master=settings.spark_master)
+        spark = sparks.session(settings, master=settings.spark_master)
     try:
-        run_id = run_day(settings, day, run_id=run_id, spark=spark)
+        run_id = steps.run_day(settings, day, run_id=run_id, spark=spark)
     finally:
         if spark is not None:
             spark.stop()
-    from kindling.lake import Lake
 
     print(f"published dt={day} (run {run_id}); report: {Lake(settings.lake).report(day)}")
     return 0
 
 
 def _cmd_backfill(args) -> int:
-    from kindling.backfill import backfill, summary
 
     settings = _settings(args)
     start, end = parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")  # before Spark starts
@@ -66,47 +66,42 @@ def _cmd_backfill(args) -> int:
         raise InvalidArgument("--spark-submit and --in-process contradict each other: give one")
     spark = None
     if not args.spark_submit:  # one SparkSession for every day: no JVM start-up per step
-        from kindling.spark import session
-
-        spark = session(settings, master=settings.spark_master)
+        spark = sparks.session(settings, master=settings.spark_master)
     try:
-        results = backfill(settings, start, end, force=args.force, spark=spark)
+        results = backfills.backfill(settings, start, end, force=args.force, spark=spark)
     finally:
         if spark is not None:
             spark.stop()
-    print(summary(results))
+    print(backfills.summary(results))
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
 def _cmd_step(args) -> int:
-    from kindling.steps import run_local_step
 
     settings = _settings(args)
-    run_local_step(settings, args.step, parse_date(args.date), clean_run_id(args.run_id))
+    steps.run_local_step(settings, args.step, parse_date(args.date), clean_run_id(args.run_id))
     return 0
 
 
 def _cmd_submit(args) -> int:
-    from kindling.steps import submit
 
     settings = _settings(args)
-    return submit(settings, args.step, parse_date(args.date), clean_run_id(args.run_id))
+    return steps.submit(settings, args.step, parse_date(args.date), clean_run_id(args.run_id))
 
 
 def _cmd_rank(args) -> int:
-    from jobs.rank_edges import rank_edges
-    from kindling.spark import session
+    from jobs.rank_edges import rank_edges  # deferred: loads pyspark, which other commands do not need
 
     settings = _settings(args)
-    spark = session(settings, app_name="kindling-rank", master=settings.spark_master)
+    spark = sparks.session(settings, app_name="kindling-rank", master=settings.spark_master)
     try:
         result = rank_edges(
             spark,
             args.edges,
             args.out,
-            damping=args.damping,
-            tol=args.tol,
-            max_iter=args.max_iter,
+            damping=settings.damping if args.damping is None else args.damping,
+            tol=settings.tol if args.tol is None else args.tol,
+            max_iter=settings.max_iter if args.max_iter is None else args.max_iter,
             engine=settings.pagerank_engine,
             vector_max_mb=settings.pagerank_vector_max_mb,
         )
@@ -120,7 +115,6 @@ def _cmd_rank(args) -> int:
 
 
 def _cmd_query(args) -> int:
-    from kindling import query
 
     lake = _settings(args).lake
     if args.what == "top" and args.topic is not None:
@@ -182,7 +176,6 @@ def _cmd_query(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from kindling.report import write_report
 
     date = args.date if args.date == "latest" else parse_date(args.date).isoformat()
     print(f"wrote {write_report(_settings(args).lake, date, out=args.out)}")
@@ -190,7 +183,7 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    from kindling.evaluate import evaluate, format_report
+    from kindling.evaluate import evaluate, format_report  # deferred: loads pandas, which other commands do not need
 
     s = _settings(args)
     print(
@@ -212,7 +205,10 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_import(args) -> int:
-    from kindling.importer import format_summary, import_snap_edgelist
+    from kindling.importer import (  # deferred: loads numpy and pyarrow, which other commands do not need
+        format_summary,
+        import_snap_edgelist,
+    )
 
     summary = import_snap_edgelist(
         args.file, network=args.network, kind=args.kind, out=args.out, date=args.date, third=args.third
@@ -270,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lake_option(p)
     sub = p.add_subparsers(dest="command", required=True)
 
-    from kindling import generate
+    from kindling import generate  # deferred: loads numpy and pyarrow, which other commands do not need
 
     g = sub.add_parser("generate", help="write synthetic snapshot folders with planted ground truth")
     generate.add_arguments(g)
@@ -316,9 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     rk = sub.add_parser("rank", help="weighted PageRank of an edge list (src,dst,weight as CSV or Parquet)")
     rk.add_argument("edges")
     rk.add_argument("--out", required=True, help="output file or folder (.csv or .parquet): id,pagerank")
-    rk.add_argument("--damping", type=float, default=0.85)
-    rk.add_argument("--tol", type=float, default=1e-9)
-    rk.add_argument("--max-iter", type=int, default=200)
+    rk.add_argument("--damping", type=float, help="default: the damping setting (KINDLING_DAMPING, 0.85)")
+    rk.add_argument("--tol", type=float, help="default: the tol setting (KINDLING_TOL, 1e-9)")
+    rk.add_argument("--max-iter", type=int, help="default: the max_iter setting (KINDLING_MAX_ITER, 100)")
     rk.set_defaults(func=_cmd_rank)
 
     q = sub.add_parser("query", help="answers from the published tables")

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from kindling.lake import Lake
+from kindling.policy import newest_published_run
 
 TABLE = "account_scores"
 ID, SCORE, RANK = "account_id", "influence", "rank"
@@ -157,7 +158,6 @@ def previous_scores(lake: Lake, network: str, day: dt.date) -> tuple[dt.date, pd
 
 def published_window(lake: Lake, day: dt.date) -> tuple[int, int] | None:
     """(days present, days expected) of the window of ``day``'s newest published run, from ``runs``."""
-    from kindling.policy import newest_published_run
 
     row = newest_published_run(lake, day, "window_present", "window_expected")
     return (row["window_present"], row["window_expected"]) if row else None

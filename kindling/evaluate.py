@@ -95,8 +95,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from kindling.lake import Lake
-from kindling.query import resolve_date
+from kindling.query import reachable, resolve_date
 from kindling.settings import Settings
+from kindling.validate import InvalidArgument
 
 KS = (10, 50)
 RESP_MIN_ASKS = (1, 5)
@@ -782,7 +783,6 @@ def evaluate_reach(
       min(REACH_TOP, how many there are); and how many organizations it lists with and without
       ``--people-only``.
     """
-    from kindling.query import reachable
 
     folder = lake.published("account_scores", day) / f"network={net}"
     if "responsiveness" not in (_columns(folder) or []):
@@ -911,8 +911,6 @@ def format_report(result: dict, fmt: str = "table") -> str:
     if fmt == "json":
         return json.dumps(result, indent=1, default=str)
     if fmt != "table":
-        from kindling.validate import InvalidArgument
-
         raise InvalidArgument(f"--format must be table or json, not {fmt!r}")
     blocks = []
     loud = f"  loud non-experts in top {LOUD_TOP}:  "

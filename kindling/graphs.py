@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from jobs.graphframe import graph_frame
 from kindling.lake import Lake
 from kindling.settings import Settings, load_settings
 
@@ -21,7 +22,6 @@ def day_graph(spark, network: str, day: dt.date | str = "latest", settings: Sett
     Raises LookupError naming the lake and what is missing: no published graph at all, the day
     not published, or the network not in it.
     """
-    from jobs.graphframe import graph_frame
 
     settings = settings or load_settings()
     lake = Lake(settings.lake)

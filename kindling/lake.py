@@ -26,6 +26,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from kindling.failpoints import failpoint
 from kindling.validate import network_name
 
 PUBLISHED_TABLES = (
@@ -129,7 +130,6 @@ class Lake:
         keep their version, and networks published earlier and absent from a table's staged
         folder are carried over (hard links), so publishing one network never drops another.
         """
-        from kindling.failpoints import failpoint
 
         days = self.days(day)
         days.mkdir(parents=True, exist_ok=True)

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kindling.lake import Lake
+from kindling.lake import Lake, write_atomic_bytes
 from kindling.settings import Settings
 from kindling.source import SUCCESS, manifest_rows
 from kindling.validate import CASCADED_REASON
@@ -354,6 +354,5 @@ def audit_network(
 
 
 def save(path: Path, payload: dict) -> None:
-    from kindling.lake import write_atomic_bytes
 
     write_atomic_bytes(path, json.dumps(payload, indent=2, default=str).encode())

@@ -18,7 +18,8 @@ import re
 import textwrap
 from pathlib import Path
 
-from kindling.lake import Lake
+import schemas
+from kindling.lake import PUBLISHED_TABLES, Lake
 from kindling.validate import InvalidArgument, network_name, parse_date, topic_slug
 
 # Orderings of a topic's accounts: the chosen score, the other score, then the id.
@@ -60,8 +61,6 @@ class NoLake(LookupError):
 def require_lake(lake: Lake) -> None:
     """NoLake, naming the path, unless ``lake`` has a published table or a recorded run."""
     import os
-
-    from kindling.lake import PUBLISHED_TABLES
 
     if any(lake.published_dates(t) for t in PUBLISHED_TABLES) or any(lake.table("runs").glob("dt=*/*.parquet")):
         return
@@ -280,7 +279,7 @@ def topics(lake_root: str | Path, network: str | None = None, date: str | None =
     return out
 
 
-# reachable: expertise in the topic times the chance of an answer (docs/reference.md "Reachable experts").
+# reachable: expertise in the topic times the chance of an answer (docs/methodology.md "Reachable experts").
 REACHABLE_FORMULA = "reachability = expertise x responsiveness"
 _RESPONSIVENESS_COLUMNS = ("responsiveness", "asks", "answered", "answer_hours_median")
 
@@ -1411,7 +1410,6 @@ def sql_connection(lake_root: str | Path):
             # Files written before a column was added lack it (runs.data_docs_path, the responsiveness
             # and spam columns of account_scores, ...): read them by name, and put every column of the
             # definition in the view even when no file has it yet (NULL in the older rows).
-            import schemas
 
             cols = ", ".join(f"CAST(NULL AS {_duck_type(f)}) AS {f.name}" for f in schemas.table(table).fields)
             con.execute(
@@ -1419,8 +1417,6 @@ def sql_connection(lake_root: str | Path):
                 f"union_by_name = true) UNION ALL BY NAME SELECT {cols} WHERE false"
             )
         else:  # an empty view with the table's columns, so that queries still bind
-            import schemas
-
             cols = ", ".join(f"CAST(NULL AS {_duck_type(f)}) AS {f.name}" for f in schemas.table(table).fields)
             extra = ", CAST(NULL AS DATE) AS dt" + ("" if table == "runs" else ", CAST(NULL AS VARCHAR) AS network")
             con.execute(f"CREATE VIEW {table} AS SELECT {cols}{extra} WHERE false")

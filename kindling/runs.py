@@ -13,6 +13,7 @@ import json
 import time
 from pathlib import Path
 
+import schemas
 from kindling.lake import Lake, write_atomic_bytes
 from kindling.settings import Settings
 from kindling.state import load_states, save_state
@@ -87,8 +88,6 @@ def write_run_row(
     # parses the DAG, which imports the steps, without them (tests/test_dag.py).
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    import schemas
 
     lake = Lake(settings.lake)
     states = load_states(settings, run_id)

@@ -22,8 +22,8 @@ from urllib.parse import unquote
 import fsspec
 
 from kindling.lake import Lake, replace_dir
-from kindling.settings import Settings
-from kindling.validate import InvalidArgument, network_name
+from kindling.settings import Settings, load_settings
+from kindling.validate import InvalidArgument, network_name, parse_date
 
 SUCCESS = "_SUCCESS"
 EXTENSIONS = (".csv", ".jsonl", ".json", ".parquet")
@@ -93,8 +93,6 @@ def latest_snapshot_date(settings: Settings) -> dt.date:
 
 def snapshot_ready(date: str | dt.date, settings: Settings | None = None) -> bool:
     """True when every network has the day's ``_SUCCESS`` marker (the sensor's test)."""
-    from kindling.settings import load_settings
-    from kindling.validate import parse_date
 
     settings = settings or load_settings()
     day = parse_date(date) if isinstance(date, str) else date

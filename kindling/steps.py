@@ -27,7 +27,11 @@ import time
 import uuid
 from pathlib import Path
 
-from kindling.lake import Lake, window_dates
+import schemas
+from kindling import data_docs
+from kindling import report as reports
+from kindling.lake import PUBLISHED_TABLES, Lake, replace_dir, window_dates
+from kindling.locks import date_lock
 from kindling.runs import (  # noqa: F401  (the run record; re-exported: steps.StepFailed, steps.STEPS...)
     SPARK_STEPS,
     STEPS,
@@ -41,6 +45,8 @@ from kindling.runs import (  # noqa: F401  (the run record; re-exported: steps.S
     write_run_row,
 )
 from kindling.settings import Settings
+from kindling.source import list_networks, network_day_ready, pull, snapshot_ready
+from kindling.spark import spark_confs
 from kindling.state import load_states, save_state
 
 JOBS_ENTRY = Path(__file__).resolve().parent.parent / "jobs" / "entry.py"
@@ -53,7 +59,6 @@ def new_run_id(day: dt.date) -> str:
 
 # --- non-Spark steps -----------------------------------------------------------
 def step_wait(settings: Settings, day: dt.date, run_id: str) -> dict:
-    from kindling.source import snapshot_ready
 
     if not snapshot_ready(day, settings):
         raise StepFailed(f"dt={day}: the snapshot is not complete at {settings.source} (no _SUCCESS for every network)")
@@ -72,7 +77,6 @@ def admission_plan(settings: Settings, day: dt.date) -> dict[str, list[str]]:
     Without this a run on a fresh lake would score one day and call it a 28-day score. ``day``
     itself is not listed: a run always pulls and conforms its own day again.
     """
-    from kindling.source import list_networks, network_day_ready
 
     lake = Lake(settings.lake)
     networks = list_networks(settings)
@@ -87,7 +91,6 @@ def admission_plan(settings: Settings, day: dt.date) -> dict[str, list[str]]:
 def step_pull(settings: Settings, day: dt.date, run_id: str, log=None) -> dict:
     """Copy ``day``'s snapshot into the lake, and every earlier day of its window that the lake lacks
     (:func:`admission_plan`; saved as the run's ``admit`` state for ``conform`` and ``audit-in``)."""
-    from kindling.source import list_networks, pull
 
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     out = {n: pull(settings, n, day) for n in list_networks(settings)}
@@ -133,7 +136,7 @@ def _gate(settings: Settings, day: dt.date, run_id: str, side: str, validate) ->
     Every network's results are also rendered into the run's Data Docs site, failed or not. A
     rendering error never changes the gate's outcome: it becomes a warning of the summary.
     """
-    from kindling import quality
+    from kindling import quality  # deferred: loads pandas; the CLI imports this module for every command
 
     out, failures, docs = {}, [], []
     for network in networks_of_day(settings, day):
@@ -147,9 +150,7 @@ def _gate(settings: Settings, day: dt.date, run_id: str, side: str, validate) ->
             failures.append(f"network={network}: {res.message()}")
     if docs:
         try:
-            from kindling.data_docs import write_index
-
-            write_index(Lake(settings.lake).data_docs(run_id), docs, f"Data Docs: run {run_id} (dt={day})")
+            data_docs.write_index(Lake(settings.lake).data_docs(run_id), docs, f"Data Docs: run {run_id} (dt={day})")
         except Exception as e:
             for summary in out.values():
                 summary["warnings"].append(f"data docs: index failed: {_one_line(e)[:300]}")
@@ -164,8 +165,7 @@ def _audit_network_day(settings: Settings, lake: Lake, run_id: str, network: str
     """The GE input suite and the day-level rules of :mod:`kindling.policy` on one staged network-day."""
     import pandas as pd
 
-    import schemas
-    from kindling import policy, quality
+    from kindling import policy, quality  # deferred: loads pandas; the CLI imports this module for every command
 
     tables = {}
     for name in schemas.INPUT_TABLES:
@@ -198,7 +198,6 @@ def _audit_network_day(settings: Settings, lake: Lake, run_id: str, network: str
 
 
 def _promote_day(lake: Lake, run_id: str, network: str, day: dt.date) -> None:
-    import schemas
 
     for name in schemas.INPUT_TABLES:
         staged = lake.staged_input(run_id, name, network, day)
@@ -211,7 +210,7 @@ def _audit_window_days(settings: Settings, lake: Lake, day: dt.date, run_id: str
     passes moves into ``<lake>/conformed`` before the next is judged (the volume rule compares a
     day with the days before it). A failing day stops the run naming it, or is skipped
     (``window_bad_day = skip``) with its quarantined rows kept beside the run's results."""
-    from kindling import quality
+    from kindling import quality  # deferred: loads pandas; the CLI imports this module for every command
 
     admit = load_states(settings, run_id).get("admit") or {"days": {}, "skipped": {}}
     days, skipped = admit["days"], admit.get("skipped", {})
@@ -275,7 +274,7 @@ def step_audit_in(settings: Settings, day: dt.date, run_id: str, log=None) -> di
     ``<lake>/_runs/<run_id>/quarantine/``. The window's coverage is saved as the run's
     ``window`` state (``runs.window_*``).
     """
-    from kindling import quality
+    from kindling import quality  # deferred: loads pandas; the CLI imports this module for every command
 
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     lake = Lake(settings.lake)
@@ -312,7 +311,6 @@ def step_audit_in(settings: Settings, day: dt.date, run_id: str, log=None) -> di
 
 def _promote(staged: Path, target: Path) -> None:
     """Put a staged conformed table in place (hard links: instant, and the staging copy stays intact)."""
-    from kindling.lake import replace_dir
 
     tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -332,10 +330,9 @@ def _keep_quarantine(lake: Lake, run_id: str, day: dt.date, name: str = "quarant
 
 
 def _data_docs_pages(settings: Settings, run_id: str, network: str, res) -> dict:
-    from kindling.data_docs import write_pages
 
     lake = Lake(settings.lake)
-    return write_pages(lake.data_docs(run_id), res, network, run_id, _started_at(lake, run_id))
+    return data_docs.write_pages(lake.data_docs(run_id), res, network, run_id, _started_at(lake, run_id))
 
 
 def step_audit_out(settings: Settings, day: dt.date, run_id: str) -> dict:
@@ -344,12 +341,11 @@ def step_audit_out(settings: Settings, day: dt.date, run_id: str) -> dict:
     A failed drift gate (PSI above ``drift_psi_fail``) fails the suite like a failed expectation;
     its message says how to accept a genuine shift.
     """
-    from kindling import drift, quality
+    from kindling import drift, quality  # deferred: loads pandas; the CLI imports this module for every command
 
     lake = Lake(settings.lake)
 
     def validate(network: str):
-        from kindling.lake import PUBLISHED_TABLES
 
         tables = {}
         for table in PUBLISHED_TABLES:
@@ -366,7 +362,7 @@ def step_audit_out(settings: Settings, day: dt.date, run_id: str) -> dict:
 
 
 def _drift(settings: Settings, lake: Lake, day: dt.date, network: str, scores, run_id: str | None = None) -> dict:
-    from kindling import drift
+    from kindling import drift  # deferred: loads pandas; the CLI imports this module for every command
 
     missing = [c for c in (drift.ID, drift.SCORE, drift.RANK) if c not in scores.columns]
     if missing:  # the output suite reports the missing columns
@@ -403,7 +399,6 @@ def _summary(res) -> dict:
 
 
 def step_publish(settings: Settings, day: dt.date, run_id: str) -> dict:
-    from kindling.lake import PUBLISHED_TABLES
 
     lake = Lake(settings.lake)
     states = load_states(settings, run_id)
@@ -446,10 +441,9 @@ def remove_leftovers(settings: Settings, day: dt.date, run_id: str, log=None) ->
 
 def step_report(settings: Settings, day: dt.date, run_id: str) -> dict:
     """The day's HTML report; only reads published tables, so nothing it does can unpublish."""
-    from kindling.report import write_report
 
     try:
-        path = write_report(settings.lake, day.isoformat())
+        path = reports.write_report(settings.lake, day.isoformat())
     except Exception as e:
         err = StepFailed(
             f"dt={day} is published (run {run_id}), but its report failed: {_one_line(e)}; "
@@ -508,7 +502,6 @@ def submit_command(settings: Settings, step: str, day: dt.date, run_id: str, py_
     code through ``py_files`` (see :func:`code_archive`), and ``spark.pyspark.python`` from
     ``spark_executor_python`` when set. With a local master the command is what it always was.
     """
-    from kindling.spark import spark_confs
 
     exe = shutil.which("spark-submit") or str(Path(sys.executable).parent / "spark-submit")
     cmd = [exe, "--master", settings.spark_master, "--driver-memory", settings.spark_driver_memory]
@@ -535,7 +528,6 @@ def submit_command(settings: Settings, step: str, day: dt.date, run_id: str, py_
 
 
 def submit(settings: Settings, step: str, day: dt.date, run_id: str) -> int:
-    from kindling.locks import date_lock
 
     with date_lock(settings.lake, day, run_id):
         return _submit(settings, step, day, run_id)
@@ -560,8 +552,7 @@ def _submit(settings: Settings, step: str, day: dt.date, run_id: str) -> int:
 
 
 def run_spark_in_process(spark, settings: Settings, step: str, day: dt.date, run_id: str) -> dict:
-    from jobs.entry import run_step
-    from kindling.locks import date_lock
+    from jobs.entry import run_step  # deferred: loads pyspark, which only the in-process Spark steps need
 
     with date_lock(settings.lake, day, run_id), recorded(settings, step, day, run_id):
         result = run_step(spark, step, settings, day, run_id, networks_of_day(settings, day))
@@ -582,7 +573,6 @@ AFTER_PUBLISH = ("report",)
 
 
 def run_local_step(settings: Settings, step: str, day: dt.date, run_id: str) -> dict:
-    from kindling.locks import date_lock
 
     with (
         date_lock(settings.lake, day, run_id),
@@ -602,7 +592,6 @@ def run_day(settings: Settings, day: dt.date, run_id: str | None = None, spark=N
     Spark steps use ``spark`` when given, else spark-submit. ``on_step(step, index)``
     is called before each step (progress reporting).
     """
-    from kindling.locks import date_lock
 
     run_id = run_id or new_run_id(day)
     with date_lock(settings.lake, day, run_id):
