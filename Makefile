@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help env run test check bench lint airflow airflow-backfill airflow-dags cluster-up cluster-down cluster-status clean
+.PHONY: help env run test check docs bench lint airflow airflow-backfill airflow-dags cluster-up cluster-down cluster-status clean
 
 help: ## list the targets
 	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -26,6 +26,11 @@ check: env ## the fast loop (under 3 minutes): ruff, ruff format --check, mypy, 
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -m unit -n 2 -q --durations=5 $(PYTEST_ARGS)
+
+docs: env ## the documentation site into build/site (MkDocs --strict; docs/configuration.md regenerated from the settings)
+	$(BIN)/python -m kindling.config_docs > docs/configuration.md
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	@echo "docs: build/site/index.html (serve while editing: $(BIN)/mkdocs serve)"
 
 bench: env ## PageRank throughput against GraphX, SciPy and networkx at 1M/3M/10M edges (BENCH_ARGS="--topics 50", "--e2e"); see docs/performance.md
 	$(BIN)/python bench/pagerank.py $(BENCH_ARGS)

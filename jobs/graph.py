@@ -2,8 +2,8 @@
 
 Credit flows from the actor to the account acted on (actor -> target). An
 interaction's weight is its kind's weight, decayed exponentially with its age
-at the end of the run date. Then the defenses against cheap tricks (docs/reference.md
-"Defenses", each a setting, on by default):
+at the end of the run date. Then the defenses against cheap tricks (docs/methodology.md
+"Defenses against cheap tricks", each a setting, on by default):
 
 * **credit spread** (per event): an actor's interactions of one day carry at most
   ``actor_daily_budget`` kind weight in total; above it each is scaled by

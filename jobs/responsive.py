@@ -1,6 +1,6 @@
 """responsiveness: does the account answer the people who write to it?
 
-Per account of one network on run date D, over the scoring window (docs/reference.md "Responsiveness"):
+Per account of one network on run date D, over the scoring window (docs/methodology.md "Responsiveness"):
 
 * an **ask** is a reply or mention whose target is the account, from another known account
   that is *not* one of its mutual followers (the two follow each other in D's follows; without

@@ -1,6 +1,6 @@
 """rings: engagement rings (pods) — groups of accounts that mostly engage each other.
 
-A ring is found in three steps, each a published setting (docs/reference.md "Engagement rings"):
+A ring is found in three steps, each a published setting (docs/methodology.md "Engagement rings"):
 
 1. **mutual heavy pairs**: two accounts whose saturated weights both ways (``norm_weight`` of
    :func:`jobs.graph.build_edges`: before any discount) are at least ``ring_pair_weight``;

@@ -122,7 +122,7 @@ class Settings:
     answer_hours before carries this share of its weight (the rest returns to the teleport): an
     answer you asked for is not an endorsement. 1 turns the rule off."""
     ring_pair_weight: float = 3.0
-    """Engagement rings (docs/reference.md "Engagement rings"): two accounts are a mutual heavy pair when
+    """Engagement rings (docs/methodology.md "Engagement rings"): two accounts are a mutual heavy pair when
     their saturated weights both ways are at least this (about two fresh replies each way) ..."""
     ring_min_size: int = 3
     """... a ring is a connected group of mutual heavy pairs of at least this many accounts ..."""
@@ -138,7 +138,7 @@ class Settings:
     teleport): a pod exists to get its members' posts shown to more people, so the outside engagement
     they collect is a product of the pod too. 1 leaves it whole."""
     spark_max_share: float = 0.25
-    """Sparks (docs/reference.md "Many trees, not few sparks"): in the global score and on every
+    """Sparks (docs/methodology.md "Many trees, not few sparks"): in the global score and on every
     topic, no single engager's flow may make more than this share of an account's rank; PageRank
     holds each flow to it (the rest returns to the teleport), so an account with no teleport of its
     own on a topic needs at least 1 / this many contributors to rank there. 1 turns the rule off."""
@@ -167,7 +167,7 @@ class Settings:
     contributors_k: int = 10
     """... with this many contributors each."""
 
-    # --- trust and spam mass (docs/reference.md "Spam mass") -------------------------------
+    # --- trust and spam mass (docs/methodology.md "Spam mass") -------------------------------
     trust_seeds: str = ""
     """CSV file (header network,account_id) naming the trusted seeds; empty means the accounts the
     snapshot marks verified and created at least trust_seed_min_age_days before the run date."""
@@ -184,7 +184,7 @@ class Settings:
     spam_flag_min_influence: float = 40.0
     """... and influence at least this (4x the network average)."""
 
-    # --- responsiveness (docs/reference.md "Responsiveness") --------------------------------
+    # --- responsiveness (docs/methodology.md "Responsiveness") --------------------------------
     answer_hours: float = 72.0
     """An ask (a reply or mention from a non-mutual follower) counts as answered when the account
     replies to or mentions the asker within this many hours; asks younger than this at the end of
@@ -196,9 +196,11 @@ class Settings:
 
     # --- PageRank -----------------------------------------------------------
     damping: float = 0.85
+    """PageRank's damping: the share of rank that follows edges (the rest teleports)."""
     tol: float = 1e-9
     """Convergence: stop when the L1 change is below N * tol (networkx's rule)."""
     max_iter: int = 100
+    """PageRank stops after this many supersteps, converged or not."""
     pagerank_engine: str = "auto"
     """Default auto. ``vector``: the rank vector (accounts x slots) is held on the driver and
     broadcast each superstep to cached blocks of the transition matrix (engine/, a JVM class built
@@ -232,9 +234,11 @@ class Settings:
 
     # --- sensor -------------------------------------------------------------
     sensor_poke_seconds: int = 300
+    """The ``wait`` sensor looks for the day's snapshot this often (the DAG reads it from the environment only)."""
     sensor_timeout_hours: float = 24.0
+    """The ``wait`` sensor fails the run after this many hours without the snapshot (environment only)."""
 
-    # --- bad input (docs/reference.md "Failure modes") -----------------------------------
+    # --- bad input (docs/operations.md "Failure modes") -----------------------------------
     quarantine_max_share: float = 0.01
     """A day fails when more than this share of an input table's rows is quarantined (row-level
     rules: unparseable line, wrong type, null id, unknown value, timestamp outside the day,

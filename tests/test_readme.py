@@ -20,7 +20,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-DOCS = (README, ROOT / "docs" / "reference.md")  # the files whose examples run
+# The files whose examples run, in this order (the pages as mkdocs.yml lists them after the README;
+# cluster.md's example needs a cluster: tests/test_cluster.py runs it).
+DOCS = (
+    README,
+    *(
+        ROOT / "docs" / f"{p}.md"
+        for p in (
+            "pipeline",
+            "querying",
+            "input-contract",
+            "methodology",
+            "evaluation",
+            "operations",
+            "graphframes",
+            "limits",
+        )
+    ),
+)
 ERROR_MARK = "<!-- example: error -->"
 
 
