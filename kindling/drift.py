@@ -120,6 +120,15 @@ def _finite(values) -> np.ndarray:
     return a[np.isfinite(a)]
 
 
+def spearman(x, y) -> float | None:
+    """Spearman's rho: Pearson correlation of average ranks (None when either side is constant)."""
+    rx = pd.Series(x).reset_index(drop=True).rank()
+    ry = pd.Series(y).reset_index(drop=True).rank()
+    if len(rx) < 2 or rx.nunique() < 2 or ry.nunique() < 2:
+        return None
+    return float(rx.corr(ry))
+
+
 def spearman_top_k(previous: pd.DataFrame, current: pd.DataFrame, k: int) -> dict:
     """Rank stability of the previous day's top ``k`` (frames with ``account_id`` and ``rank``).
 
@@ -134,10 +143,7 @@ def spearman_top_k(previous: pd.DataFrame, current: pd.DataFrame, k: int) -> dic
     both = top.merge(current[[ID, RANK]], on=ID, suffixes=("_prev", "_cur"))
     out: dict[str, Any] = {"k": k, "top": len(top), "common": len(both), "left": len(top) - len(both), "spearman": None}
     if len(both) >= MIN_COMMON:
-        a = both[f"{RANK}_prev"].rank().to_numpy(dtype="float64")
-        b = both[f"{RANK}_cur"].rank().to_numpy(dtype="float64")
-        if a.std() > 0 and b.std() > 0:
-            out["spearman"] = float(np.corrcoef(a, b)[0, 1])
+        out["spearman"] = spearman(both[f"{RANK}_prev"], both[f"{RANK}_cur"])
     return out
 
 

@@ -94,6 +94,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from kindling.drift import spearman
 from kindling.lake import Lake
 from kindling.query import reachable, resolve_date
 from kindling.settings import Settings
@@ -886,15 +887,6 @@ def evaluate_network(scores: pd.DataFrame, truth: pd.DataFrame) -> dict:
         "spearman_per_topic_mean": _mean(m["spearman"] for m in per_topic),
         "per_topic": per_topic,
     }
-
-
-def spearman(x, y) -> float | None:
-    """Spearman's rho: Pearson correlation of average ranks (None when either side is constant)."""
-    rx = pd.Series(x).reset_index(drop=True).rank()
-    ry = pd.Series(y).reset_index(drop=True).rank()
-    if len(rx) < 2 or rx.nunique() < 2 or ry.nunique() < 2:
-        return None
-    return float(rx.corr(ry))
 
 
 def _mean(values) -> float | None:

@@ -98,7 +98,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import re
 import time
 import zlib
@@ -107,9 +106,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 import schemas
+from kindling.files import write_atomic_bytes, write_atomic_parquet
 from kindling.taxonomy import Taxonomy, load_taxonomy
 from kindling.validate import network_name, parse_date
 
@@ -987,28 +986,6 @@ def _iso(seconds: np.ndarray) -> np.ndarray:
     return np.strings.add(s, "Z")
 
 
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
-def _atomic_parquet(path: Path, table: pa.Table) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(
-        table,
-        tmp,
-        compression="zstd",
-        compression_level=3,
-        use_dictionary=True,
-        write_statistics=True,
-        row_group_size=1 << 20,
-        version="2.6",
-    )
-    os.replace(tmp, path)
-
-
 def _csv_quote(v: str) -> str:
     """A free-text CSV field, quoted only when it has to be."""
     return '"' + v.replace('"', '""') + '"' if any(x in v for x in ',"\n\r') else v
@@ -1098,10 +1075,10 @@ def _write_day(
     if (w.created_at >= start - DAY).any():  # snapshot dates before the accounts' creation
         columns["created_at"] = _iso(np.minimum(w.created_at, start - DAY)).tolist()
     columns["followers_count"] = followers.astype(str).tolist()
-    _atomic_bytes(folder / "accounts.csv", _csv_bytes("accounts", columns))
+    write_atomic_bytes(folder / "accounts.csv", _csv_bytes("accounts", columns))
 
     # follows
-    _atomic_bytes(folder / "follows.csv", _pairs_csv("follows", w.ids, follows[0], follows[1]))
+    write_atomic_bytes(folder / "follows.csv", _pairs_csv("follows", w.ids, follows[0], follows[1]))
 
     # posts: hashtags as people write them, provider topics on about half. Lines are assembled
     # with numpy string ops from pieces each encoded once by json.dumps (json.dumps per post costs
@@ -1169,7 +1146,7 @@ def _write_day(
         )
         lines = [lines[i] for i in order]
         P += len(more.author)
-    _atomic_bytes(folder / "posts.jsonl", "".join(lines).encode("utf-8"))
+    write_atomic_bytes(folder / "posts.jsonl", "".join(lines).encode("utf-8"))
 
     # interactions
     m = len(inter["actor"])
@@ -1186,9 +1163,9 @@ def _write_day(
     }
     schema = schemas.table("interactions").arrow_schema()
     table = pa.Table.from_arrays([cols[f.name].cast(f.type) for f in schema], schema=schema)
-    _atomic_parquet(folder / "interactions.parquet", table)
+    write_atomic_parquet(folder / "interactions.parquet", table)
 
-    _atomic_bytes(success, b"")
+    write_atomic_bytes(success, b"")
     return {"accounts": w.n, "follows": len(follows[0]), "posts": P, "interactions": m}
 
 
@@ -1343,7 +1320,7 @@ def generate(
         [pa.array([r[i] for r in truth], f.type) for i, f in enumerate(GROUND_TRUTH_SCHEMA)],
         schema=GROUND_TRUTH_SCHEMA,
     )
-    _atomic_parquet(out / "ground_truth.parquet", gt)
+    write_atomic_parquet(out / "ground_truth.parquet", gt)
     role_counts: dict[str, int] = {}
     for r in truth:
         role_counts[r[2]] = role_counts.get(r[2], 0) + 1

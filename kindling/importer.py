@@ -53,7 +53,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
 import re
 import shutil
 import time
@@ -67,6 +66,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 import schemas
+from kindling.files import fsync_tree, parquet_bytes, replace_dir
 from kindling.validate import InvalidArgument, network_name, parse_date
 
 KINDS = ("reply", "mention", "repost")
@@ -432,22 +432,6 @@ def posts_table() -> pa.Table:
     return schemas.table("posts").arrow_schema().empty_table()
 
 
-def parquet_bytes(table: pa.Table) -> bytes:
-    # Same settings as kindling.generate; pyarrow writes no clock into Parquet metadata.
-    sink = pa.BufferOutputStream()
-    pq.write_table(
-        table,
-        sink,
-        compression="zstd",
-        compression_level=3,
-        use_dictionary=True,
-        write_statistics=True,
-        row_group_size=1 << 20,
-        version="2.6",
-    )
-    return sink.getvalue().to_pybytes()
-
-
 def _write_parquet(path: Path, table: pa.Table | bytes) -> None:
     path.write_bytes(table if isinstance(table, bytes) else parquet_bytes(table))
 
@@ -467,14 +451,8 @@ def write_day(out: Path, network: str, day: dt.date, tables: dict[str, pa.Table 
         for name, table in tables.items():
             _write_parquet(tmp / f"{name}.parquet", table)
         (tmp / SUCCESS).write_bytes(manifest(tables))
-        _fsync_dir_files(tmp)
-        if target.exists():
-            old = parent / f".{target.name}.{uuid.uuid4().hex}.old"
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        fsync_tree(tmp)
+        replace_dir(tmp, target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -492,18 +470,6 @@ def manifest(tables: dict[str, pa.Table | bytes]) -> bytes:
         for name, t in sorted(tables.items())
     }
     return json.dumps({"producer": "kindling import snap-edgelist", "rows": rows}, sort_keys=True).encode()
-
-
-def _fsync_dir_files(folder: Path) -> None:
-    for p in folder.iterdir():
-        fd = os.open(p, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-# --------------------------------------------------------------------------- entry point
 
 
 def import_snap_edgelist(

@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 
 from kindling.failpoints import failpoint
+from kindling.files import fsync_tree, replace_dir, write_atomic_bytes  # noqa: F401  (re-exported: lake.replace_dir...)
 from kindling.validate import network_name
 
 PUBLISHED_TABLES = (
@@ -172,7 +173,7 @@ class Lake:
             for net in old.iterdir():
                 if net.name.startswith("network=") and not (tmp / net.name).exists():
                     shutil.copytree(net, tmp / net.name, copy_function=os.link)
-        _fsync_tree(tmp)
+        fsync_tree(tmp)
         os.replace(tmp, target)
         return target
 
@@ -301,39 +302,8 @@ class Lake:
         }
 
 
-def _fsync_tree(root: Path) -> None:
-    for dirpath, _dirs, files in os.walk(root):
-        for f in files:
-            fd = os.open(os.path.join(dirpath, f), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
-
 def _swap_link(link: Path, target: str) -> None:
     """Point ``link`` at ``target`` atomically: a new link beside it, renamed over it."""
     tmp = link.parent / f".{link.name}.{uuid.uuid4().hex}.lnk"
     os.symlink(target, tmp)
     os.replace(tmp, link)
-
-
-def write_atomic_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def replace_dir(new: Path, target: Path) -> None:
-    """Put ``new`` at ``target``, replacing what was there (internal lake areas only)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    trash = target.parent / f".{target.name}.{uuid.uuid4().hex}.old"
-    if target.exists():
-        os.replace(target, trash)
-    os.replace(new, target)
-    if trash.exists():
-        shutil.rmtree(trash, ignore_errors=True)

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 import schemas
-from kindling.lake import Lake, write_atomic_bytes
+from kindling.files import parquet_bytes, write_atomic_bytes
+from kindling.lake import Lake
 from kindling.settings import Settings
 from kindling.state import load_states, save_state
 from kindling.validate import network_name
@@ -84,10 +85,8 @@ def bad_window_day(settings: Settings, skipped: dict, d: str, network: str, step
 def write_run_row(
     settings: Settings, day: dt.date, run_id: str, status: str, failed_step: str | None = None, error: str | None = None
 ) -> Path:
-    # pyarrow and the schemas are loaded when a row is written, not when the module is: Airflow
-    # parses the DAG, which imports the steps, without them (tests/test_dag.py).
+    # pyarrow is loaded when a row is written, not when the module is: every CLI command imports it.
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     lake = Lake(settings.lake)
     states = load_states(settings, run_id)
@@ -117,10 +116,8 @@ def write_run_row(
     }
     schema = schemas.table("runs").arrow_schema()
     tbl = pa.Table.from_pylist([row], schema=schema)
-    sink = pa.BufferOutputStream()
-    pq.write_table(tbl, sink)
     path = lake.table("runs") / f"dt={day.isoformat()}" / f"{run_id}-{status}.parquet"
-    write_atomic_bytes(path, sink.getvalue().to_pybytes())
+    write_atomic_bytes(path, parquet_bytes(tbl))
     return path
 
 
