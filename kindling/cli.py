@@ -19,7 +19,7 @@ import signal
 import sys
 
 from kindling import backfill as backfills
-from kindling import query, steps
+from kindling import formatting, query, steps
 from kindling import spark as sparks
 from kindling.lake import Lake
 from kindling.query import NoLake
@@ -127,29 +127,29 @@ def _cmd_query(args) -> int:
             n=args.n,
             people_only=args.people_only,
         )
-        print(query.format_topic_top(rows, args.format))
+        print(formatting.format_topic_top(rows, args.format))
     elif args.what == "top":
         if args.by is not None:
             raise InvalidArgument("--by orders a topic's ranking: give --topic too")
         if args.network is None:
             raise InvalidArgument("query top needs --network (or --topic T for a topic's ranking on every network)")
         rows = query.top(lake, args.network, args.date, args.n, people_only=args.people_only)
-        print(query.format_top(rows, args.format))
+        print(formatting.format_top(rows, args.format))
         if args.format == "table" and rows:
             import datetime as dt
 
-            print(query.window_text(query.published_run(lake, dt.date.fromisoformat(rows[0]["dt"]))))
-            print(query.scale_text(query.influence_floor(lake, args.network, rows[0]["dt"])))
+            print(formatting.window_text(query.published_run(lake, dt.date.fromisoformat(rows[0]["dt"]))))
+            print(formatting.scale_text(query.influence_floor(lake, args.network, rows[0]["dt"])))
     elif args.what == "reachable":
         rows = query.reachable(
             lake, args.topic, network=args.network, date=args.date, n=args.n, people_only=args.people_only
         )
-        print(query.format_reachable(rows, args.format))
+        print(formatting.format_reachable(rows, args.format))
     elif args.what == "topics":
-        print(query.format_topics(query.topics(lake, network=args.network, date=args.date), args.format))
+        print(formatting.format_topics(query.topics(lake, network=args.network, date=args.date), args.format))
     elif args.what == "account":
         result = query.account(lake, args.account_id, network=args.network, date=args.date, topics=args.topics)
-        print(query.format_account(result, args.format))
+        print(formatting.format_account(result, args.format))
     elif args.what == "explain":
         result = query.explain(
             lake,
@@ -160,16 +160,16 @@ def _cmd_query(args) -> int:
             people_only=args.people_only,
             n=args.n,
         )
-        print(query.format_explain(result, args.format))
+        print(formatting.format_explain(result, args.format))
     elif args.what == "runs":
-        print(query.format_runs(query.runs(lake, date=args.date, status=args.status, n=args.n), args.format))
+        print(formatting.format_runs(query.runs(lake, date=args.date, status=args.status, n=args.n), args.format))
     elif args.what == "sql":
-        print(query.format_rows(query.sql(lake, args.statement), args.format))
+        print(formatting.format_rows(query.sql(lake, args.statement), args.format))
     elif args.what == "movers":
         result = query.movers(
             lake, args.network, args.date_from, args.date_to, n=args.n, topic=args.topic, people_only=args.people_only
         )
-        print(query.format_movers(result, args.format))
+        print(formatting.format_movers(result, args.format))
     else:
         raise InvalidArgument(f"unknown query {args.what!r}")
     return 0

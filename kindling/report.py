@@ -24,7 +24,7 @@ import math
 import re
 from pathlib import Path
 
-from kindling import query
+from kindling import formatting, query
 from kindling.lake import Lake, write_atomic_bytes
 from kindling.runs import STEPS
 
@@ -224,7 +224,7 @@ def _runs(lake: Lake, day: dt.date) -> dict:
     return {
         "attempts": attempts,
         "published_run": run["run_id"],
-        "window": query.window_text(
+        "window": formatting.window_text(
             {"run_id": run["run_id"], "window": json.loads(run["window"]) if run.get("window") else None}
         ),
         "quality": _quality(lake, run),

@@ -15,7 +15,7 @@ import os
 import pytest
 from test_query_topics import D1, D2, _acc, _complete, _ts, _write_lake, assert_80_columns, run
 
-from kindling import query
+from kindling import formatting, query
 
 D0 = "2026-11-23"
 
@@ -177,7 +177,7 @@ def test_movers_table_fits_80_columns_with_long_values(tmp_path):
         }
     }
     _write_lake(tmp_path / "lake", data)
-    out = query.format_movers(query.movers(tmp_path / "lake", "alpha", n=100))
+    out = formatting.format_movers(query.movers(tmp_path / "lake", "alpha", n=100))
     assert "+100.00" in out and "-100.00" in out
     assert len(out.splitlines()) > 30
     assert_80_columns(out)

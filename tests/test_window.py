@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from kindling import generate, query
+from kindling import formatting, generate, query
 from kindling.lake import Lake
 from kindling.settings import load_settings
 from kindling.steps import run_day
@@ -58,7 +58,7 @@ def test_a_fresh_lake_scores_the_whole_window_as_a_backfilled_one(spark, snapsho
     run = query.runs(str(fresh), status="published", n=1)[0]
     assert (run["window_expected"], run["window_present"], run["window_admitted"]) == (WINDOW, WINDOW, WINDOW)
     assert run["window"]["missing"] == [] and run["window"]["first"] == str(END - dt.timedelta(days=WINDOW - 1))
-    assert "window: 4 of 4 days" in query.window_text(run)
+    assert "window: 4 of 4 days" in formatting.window_text(run)
     from kindling.report import write_report
 
     assert "window: 4 of 4 days" in write_report(str(fresh), "latest").read_text()
@@ -97,7 +97,7 @@ def test_a_bad_earlier_day_stops_the_run_naming_it_or_is_skipped_and_recorded(sp
     run = query.runs(str(lake), status="published", n=1)[0]
     assert run["window_present"] == WINDOW - 1 and run["window"]["missing"] == [str(bad)]
     assert "accounts" in json.dumps(run["window"]["skipped"][str(bad)]["beta"])
-    assert "1 skipped as bad" in query.window_text(run)
+    assert "1 skipped as bad" in formatting.window_text(run)
     # alpha's copy of that day passed and is in the lake; beta's is not
     assert (lake / "conformed" / "interactions" / "network=alpha" / f"dt={bad}").is_dir()
     assert not (lake / "conformed" / "interactions" / "network=beta" / f"dt={bad}").exists()
