@@ -53,9 +53,9 @@ def main() -> None:
 
     from jobs.entry import conform_day
     from kindling import steps
-    from kindling.generate import generate
     from kindling.settings import load_settings
     from kindling.spark import session
+    from kindling_dev.generate import generate
 
     work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="kindling-conform-"))
     day = dt.date(2026, 11, 20)

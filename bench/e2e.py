@@ -84,9 +84,9 @@ def main() -> None:
     a = ap.parse_args()
 
     from kindling import steps
-    from kindling.generate import generate
     from kindling.settings import load_settings
     from kindling.spark import session
+    from kindling_dev.generate import generate
 
     work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="kindling-e2e-"))
     end = dt.date(2026, 11, 20)

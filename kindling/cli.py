@@ -35,7 +35,7 @@ def _settings(args):
 
 
 def _cmd_generate(args) -> int:
-    from kindling import generate  # deferred: loads numpy and pyarrow, which other commands do not need
+    from kindling_dev import generate  # deferred: loads numpy and pyarrow, which other commands do not need
 
     return generate.run(args)
 
@@ -183,7 +183,10 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    from kindling.evaluate import evaluate, format_report  # deferred: loads pandas, which other commands do not need
+    from kindling_dev.evaluate import (  # deferred: loads pandas, which other commands do not need
+        evaluate,
+        format_report,
+    )
 
     s = _settings(args)
     print(
@@ -266,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lake_option(p)
     sub = p.add_subparsers(dest="command", required=True)
 
-    from kindling import generate  # deferred: loads numpy and pyarrow, which other commands do not need
+    from kindling_dev import generate  # deferred: loads numpy and pyarrow, which other commands do not need
 
     g = sub.add_parser("generate", help="write synthetic snapshot folders with planted ground truth")
     generate.add_arguments(g)

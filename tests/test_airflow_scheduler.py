@@ -25,7 +25,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from kindling import generate
+from kindling_dev import generate
 
 pytestmark = pytest.mark.integration  # tier: see tests/conftest.py
 

@@ -16,11 +16,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from kindling import generate
 from kindling.backfill import backfill, summary
 from kindling.lake import Lake
 from kindling.locks import DateLocked, date_lock
 from kindling.settings import load_settings
+from kindling_dev import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 END = dt.date(2026, 11, 20)

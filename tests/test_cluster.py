@@ -34,8 +34,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from kindling import generate
 from kindling.steps import code_archive
+from kindling_dev import generate
 
 pytestmark = pytest.mark.integration  # tier: see tests/conftest.py
 

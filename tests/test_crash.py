@@ -33,11 +33,11 @@ import pyarrow.parquet as pq
 import pytest
 from test_pipeline import assert_same_rows, published_rows, tree_digest
 
-from kindling import generate
 from kindling.failpoints import POINTS
 from kindling.lake import PUBLISHED_TABLES, Lake
 from kindling.settings import load_settings
 from kindling.steps import remove_leftovers, run_day
+from kindling_dev import generate
 
 pytestmark = pytest.mark.integration  # tier: see tests/conftest.py
 

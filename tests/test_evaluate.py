@@ -27,8 +27,8 @@ from scipy.stats import spearmanr
 
 import schemas
 from kindling.cli import main
-from kindling.evaluate import evaluate, evidence_ceiling, format_report, rank_without, spearman
-from kindling.generate import GROUND_TRUTH_SCHEMA
+from kindling_dev.evaluate import evaluate, evidence_ceiling, format_report, rank_without, spearman
+from kindling_dev.generate import GROUND_TRUTH_SCHEMA
 
 DAY = "2026-11-25"
 
@@ -663,7 +663,7 @@ def test_the_twin_lake_gives_each_gamer_its_planted_baseline(ring_world, capsys,
 
 def test_the_gain_measure_taken_for_ordinary_accounts_gives_its_noise(monkeypatch):
     """Ordinary o1..o4 (popularity e^1..e^4, influence 10..40) and one gamer; K = 2 nearest."""
-    from kindling import evaluate as ev
+    from kindling_dev import evaluate as ev
 
     monkeypatch.setattr(ev, "GAMER_BASELINE_K", 2)
     truth = pd.DataFrame(

@@ -19,12 +19,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from kindling import generate
 from kindling.lake import Lake
 from kindling.quality import QualityError
 from kindling.settings import load_settings
 from kindling.steps import run_day
 from kindling.taxonomy import ROOT, load_taxonomy
+from kindling_dev import generate
 
 END = dt.date(2026, 11, 20)
 

@@ -9,11 +9,11 @@ import threading
 
 import pytest
 
-from kindling import generate
 from kindling.lake import Lake
 from kindling.settings import load_settings
 from kindling.source import SourceError, latest_snapshot_date, list_networks, pull, snapshot_ready
 from kindling.validate import InvalidArgument
+from kindling_dev import generate
 
 DAY = dt.date(2026, 11, 20)
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from kindling import formatting, generate, query
+from kindling import formatting, query
 from kindling.lake import Lake
 from kindling.settings import load_settings
 from kindling.steps import run_day
+from kindling_dev import generate
 
 END = dt.date(2026, 11, 20)
 WINDOW = 4

@@ -509,7 +509,7 @@ def spark_peers(lake: Lake, day: dt.date, net: str, truth: pd.DataFrame, acc: pd
     are in the global top ``SPARK_TOP`` and in some topic's top ``SPARK_TOP`` (recognised on it, as
     for the sparks: :func:`_recognised`), on their own evidence.
 
-    The pool (``kindling.generate``): the ordinary persons (:func:`_ordinary`) and the sparks, with
+    The pool (``kindling_dev.generate``): the ordinary persons (:func:`_ordinary`) and the sparks, with
     popularity and posting rate both at most the medians over them (the sparks are drawn from it).
     ``peers`` counts the pool less the sparks. ``acc``: the network's ``account_scores``
     (:func:`_influence`; None when not published). None when the ground truth has no
