@@ -8,8 +8,9 @@ date (plus the run's saved validation results when they are still in ``<lake>/_r
 the same validated, parameter-bound readers as ``kindling.query``.
 
 The page has no scripts and no external files: inline CSS and SVG drawn here, so it opens from
-disk, a mail attachment or an object store as it is. Every value that comes from the data (handles
-are user data, and so are topic slugs) goes through ``html.escape``.
+disk, a mail attachment or an object store as it is. The HTML is a Jinja2 template,
+``kindling/templates/report.html.j2`` (CSS in ``report.css`` beside it), rendered with autoescape:
+every value that comes from the data (handles are user data, and so are topic slugs) is escaped.
 
 :func:`collect` gathers plain data, :func:`render` turns it into HTML, :func:`write_report` does
 both and writes the file atomically.
@@ -23,6 +24,9 @@ import json
 import math
 import re
 from pathlib import Path
+
+import jinja2
+import markupsafe
 
 from kindling import formatting, query
 from kindling.lake import Lake, write_atomic_bytes
@@ -297,7 +301,7 @@ def _timings(lake: Lake, run: dict) -> list[dict]:
 
 
 def _e(v) -> str:
-    """Any value as escaped HTML text."""
+    """Any value as escaped HTML text (the SVG charts below use it; the template escapes by itself)."""
     if v is None:
         return ""
     if isinstance(v, float):
@@ -305,310 +309,89 @@ def _e(v) -> str:
     return html.escape(str(v), quote=True)
 
 
+def _value(v) -> str:
+    """A value as text: floats with 2 decimals, None as nothing (the template's ``v`` filter)."""
+    if v is None:
+        return ""
+    return f"{v:.2f}" if isinstance(v, float) else str(v)
+
+
 def _signed(v: float | None) -> str:
     return "" if v is None else f"{v:+.2f}"
 
 
-_CSS = """
-:root { --ink:#1d2330; --muted:#5c6577; --line:#dde1e8; --bg:#f5f6f8; --card:#fff;
-        --bar:#3f6fb5; --up:#2f855a; --down:#c0392b; --warn:#b7791f; }
-* { box-sizing: border-box; }
-body { margin:0; background:var(--bg); color:var(--ink);
-       font:14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-header { background:#1d2330; color:#fff; padding:22px 32px 18px; }
-header h1 { margin:0 0 4px; font-size:22px; font-weight:600; }
-header p { margin:0; color:#c4cad6; }
-nav { background:#262d3d; padding:8px 32px; }
-nav a { color:#dfe5f1; text-decoration:none; margin-right:18px; font-size:13px; }
-main { max-width:1180px; margin:0 auto; padding:8px 24px 40px; }
-section { margin-top:26px; }
-h2 { font-size:18px; margin:0 0 4px; padding-bottom:4px; border-bottom:2px solid var(--line); }
-h3 { font-size:15px; margin:0 0 8px; }
-h4 { font-size:13px; margin:10px 0 4px; color:var(--muted); font-weight:600; }
-p.note { color:var(--muted); margin:4px 0 12px; max-width:900px; }
-.grid { display:grid; grid-template-columns:repeat(auto-fill, minmax(520px, 1fr)); gap:16px; }
-.grid.narrow { grid-template-columns:repeat(auto-fill, minmax(360px, 1fr)); }
-.grid.wide { grid-template-columns:1fr; }
-.card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:14px 16px; }
-.stats { display:flex; flex-wrap:wrap; gap:6px 22px; margin:0 0 8px; color:var(--muted); }
-.stats b { color:var(--ink); font-size:16px; }
-table { border-collapse:collapse; width:100%; font-variant-numeric:tabular-nums; }
-th, td { text-align:left; padding:3px 5px; border-bottom:1px solid #eef0f4; vertical-align:top; }
-th:first-child, td:first-child { padding-left:0; }
-th { color:var(--muted); font-weight:600; font-size:12px; }
-td.n, th.n { text-align:right; }
-table.fixed { table-layout:fixed; }
-td.handle { overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
-td.nowrap { white-space:nowrap; }
-table.tight th, table.tight td { padding:3px 3px; font-size:13px; }
-table.tight th { font-size:11px; }
-table.tight th:first-child, table.tight td:first-child { padding-left:0; }
-.up { color:var(--up); } .down { color:var(--down); }
-.pill { display:inline-block; padding:0 8px; border-radius:10px; font-size:12px; font-weight:600; }
-.pill.ok { background:#e3f4ea; color:var(--up); } .pill.bad { background:#fbe5e2; color:var(--down); }
-.pill.warn { background:#fdf1dc; color:var(--warn); }
-.two { display:grid; grid-template-columns:1fr 1fr; gap:14px; }
-.muted { color:var(--muted); }
-details { margin:6px 0 0; } summary { cursor:pointer; color:var(--muted); }
-code { font-size:12px; background:#eef0f4; padding:0 4px; border-radius:3px; white-space:nowrap; }
-svg text { font-family:inherit; }
-.chgbar { display:inline-block; height:8px; border-radius:2px; vertical-align:middle; margin-left:6px; }
-footer { color:var(--muted); font-size:12px; text-align:center; padding:20px; }
-"""
+SECTIONS = (
+    ("distributions", "Score distributions"),
+    ("topics", "Topic leaderboards"),
+    ("movers", "Biggest movers"),
+    ("flagged", "Flagged accounts"),
+    ("quality", "Quality results"),
+    ("timings", "Run timings"),
+)
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def render(data: dict) -> str:
-    nets = data["networks"]
-    sections = [
-        ("distributions", "Score distributions", _section_distributions(data)),
-        ("topics", "Topic leaderboards", _section_topics(data)),
-        ("movers", "Biggest movers", _section_movers(data)),
-        ("flagged", "Flagged accounts", _section_flagged(data)),
-        ("quality", "Quality results", _section_quality(data)),
-        ("timings", "Run timings", _section_timings(data)),
-    ]
-    prev = f"compared with {_e(data['prev_dt'])}" if data["prev_dt"] else "no earlier published date"
-    head = (
-        f"<header><h1>Kindling daily report &mdash; dt={_e(data['dt'])}</h1>"
-        f"<p>{len(nets)} network{'s' if len(nets) != 1 else ''} ({_e(', '.join(nets))}), {prev}; "
-        f"lake <code style='background:#2f3747;color:#dfe5f1'>{_e(data['lake'])}</code>; "
-        f"generated {_e(data['generated_at'])}</p>"
-        f"<p class='window'>{_e(data['runs'].get('window') or 'window: no published run in the runs table')}</p></header>"
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=True,
     )
-    nav = "<nav>" + "".join(f"<a href='#{sid}'>{_e(title)}</a>" for sid, title, _ in sections) + "</nav>"
-    body = "".join(f"<section id='{sid}'><h2>{_e(title)}</h2>{content}</section>" for sid, title, content in sections)
-    return (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>Kindling report dt={_e(data['dt'])}</title><style>{_CSS}</style></head>"
-        f"<body>{head}{nav}<main>{body}</main>"
-        "<footer>Kindling &middot; published tables only &middot; influence = clamp(20 + 10&middot;log2(N&middot;pagerank), 0, 100)"
-        "</footer></body></html>\n"
+    env.filters.update(
+        v=_value,
+        signed=_signed,
+        n=lambda x: f"{x:,}",
+        flag_text=lambda flags: ", ".join(f"{k}={v}" for k, v in flags.items()),
     )
+    return env
 
 
-def _section_distributions(data: dict) -> str:
-    cards = []
-    for net, d in data["networks"].items():
-        s = d["summary"]
-        top = _e(s["top_handle"] or s["top_id"])
-        stats = (
-            f"<div class='stats'><span><b>{s['accounts']:,}</b> accounts</span>"
-            f"<span>median <b>{_e(s['median'])}</b></span><span>mean <b>{_e(s['mean'])}</b></span>"
-            f"<span><b>{s['above_50']:,}</b> at 50 or more</span>"
-            f"<span>top <b>{top}</b> ({_e(s['top_influence'])})</span></div>"
-        )
-        cards.append(f"<div class='card'><h3>{_e(net)}</h3>{stats}{histogram_svg(d['histogram'], net)}</div>")
-    note = (
-        "<p class='note'>Accounts per 5-point band of influence. 20 is the network's average account; "
-        "every 10 points is twice the standing (50 = 8&times; the average).</p>"
-    )
-    return note + f"<div class='grid'>{''.join(cards)}</div>"
+def _check_counts(q: dict) -> dict:
+    """Passed, failed (severity fail) and warned checks of a suite; from the runs row when the full
+    results are gone."""
+    checks = q["checks"]
+    if checks is None:
+        return {"passed": None, "failed": len(q["failed"]), "warned": len(q["warnings"])}
+    return {
+        "passed": sum(c["success"] for c in checks),
+        "failed": sum(not c["success"] and c["severity"] == "fail" for c in checks),
+        "warned": sum(not c["success"] and c["severity"] != "fail" for c in checks),
+    }
 
 
-def _section_topics(data: dict) -> str:
-    if not data["topics_dt"]:
-        return f"<p class='note'>topic_scores is not published for dt={_e(data['dt'])}.</p>"
-    note = (
-        f"<p class='note'>The {BUSIEST_TOPICS} topics with the most scored accounts on each network. "
-        "Expertise is what others recognise; interest is how much the account itself talks about the topic "
-        "&mdash; the two lists differ on purpose.</p>"
-    )
-    blocks = []
-    for net, d in data["networks"].items():
-        if not d["topics"]:
-            blocks.append(f"<div class='card'><h3>{_e(net)}</h3><p class='muted'>no topic scores</p></div>")
-            continue
-        for tpc in d["topics"]:
-            cols = []
-            for by, other in (("expertise", "interest"), ("interest", "expertise")):
-                rows = "".join(
-                    f"<tr><td class='n muted'>{i}</td><td class='handle' title='{_e(r['account_id'])}'>"
-                    f"{_e(r['handle'] or r['account_id'])}</td><td class='n'><b>{_e(r[by])}</b></td>"
-                    f"<td class='n muted'>{_e(r[other])}</td></tr>"
-                    for i, r in enumerate(tpc[f"by_{by}"], 1)
-                )
-                cols.append(
-                    f"<div><h4>top by {by}</h4><table class='fixed tight'><colgroup>"
-                    "<col style='width:16px'><col><col style='width:60px'><col style='width:58px'></colgroup>"
-                    f"<tr><th class='n'>#</th><th>handle</th><th class='n'>{by}</th>"
-                    f"<th class='n'>{other}</th></tr>{rows}</table></div>"
-                )
-            blocks.append(
-                f"<div class='card'><h3>{_e(tpc['topic'])} <span class='muted'>on {_e(net)}, "
-                f"{tpc['accounts']:,} accounts</span></h3><div class='two'>{''.join(cols)}</div></div>"
-            )
-    return note + f"<div class='grid'>{''.join(blocks)}</div>"
-
-
-def _section_movers(data: dict) -> str:
-    blocks = []
-    for net, d in data["networks"].items():
-        m = d["movers"]
-        if "unavailable" in m:
-            blocks.append(f"<div class='card'><h3>{_e(net)}</h3><p class='muted'>{_e(m['unavailable'])}</p></div>")
-            continue
-        scale = max([abs(r["change"]) for r in m["rises"] + m["falls"]] or [1.0])
-        tables = []
-        for name, cls in (("rises", "up"), ("falls", "down")):
-            rows = (
-                "".join(
-                    f"<tr><td class='handle' title='{_e(r['account_id'])}'>{_e(r['handle'] or r['account_id'])}</td>"
-                    f"<td class='muted'>{_e(r['account_type'])}</td><td class='n'>{_e(r['score_from'])}</td>"
-                    f"<td class='n'>{_e(r['score_to'])}</td><td class='n nowrap {cls}'><b>{_signed(r['change'])}</b>"
-                    f"<span class='chgbar' style='width:{max(2, round(40 * abs(r['change']) / scale))}px;"
-                    f"background:var(--{cls})'></span></td>"
-                    f"<td class='n muted nowrap'>{r['rank_from']}&rarr;{r['rank_to']}</td></tr>"
-                    for r in m[name]
-                )
-                or "<tr><td colspan='6' class='muted'>none</td></tr>"
-            )
-            tables.append(
-                f"<div><h4>largest {name}</h4><table class='fixed'><colgroup><col><col style='width:92px'>"
-                "<col style='width:52px'><col style='width:52px'><col style='width:108px'><col style='width:86px'>"
-                "</colgroup><tr><th>handle</th><th>type</th>"
-                f"<th class='n'>{_e(m['from_dt'][5:])}</th><th class='n'>{_e(m['to_dt'][5:])}</th>"
-                f"<th class='n'>change</th><th class='n'>rank</th></tr>{rows}</table></div>"
-            )
-        blocks.append(
-            f"<div class='card'><h3>{_e(net)} <span class='muted'>{_e(m['from_dt'])} &rarr; {_e(m['to_dt'])}</span></h3>"
-            f"<div class='two'>{''.join(tables)}</div><p class='note'>{m['compared']:,} accounts scored on both dates; "
-            f"{m['new_count']:,} new and {m['gone_count']:,} gone (scored on one date only, so without a change; "
-            f"<code>kindling query movers --network {_e(net)}</code> lists them).</p></div>"
-        )
-    note = (
-        "<p class='note'>Largest changes of influence since the previous published date, among accounts "
-        "scored on both dates.</p>"
-    )
-    return note + f"<div class='grid wide'>{''.join(blocks)}</div>"
-
-
-def _section_flagged(data: dict) -> str:
-    blocks = []
+def _flagged_notes(data: dict) -> list[str]:
     notes = set()
-    for net, d in data["networks"].items():
+    for d in data["networks"].values():
         f = d["flagged"]
         if f["kind"] == "flags":
             notes.add(f"Accounts with a flag set in account_scores ({', '.join(f['columns'])}).")
-            head = (
-                "<tr><th>handle</th><th>type</th><th class='n'>influence</th><th class='n'>rank</th><th>flags</th></tr>"
-            )
-            rows = "".join(
-                f"<tr><td class='handle' title='{_e(r['account_id'])}'>{_e(r['handle'] or r['account_id'])}</td>"
-                f"<td class='muted'>{_e(r['account_type'])}</td><td class='n'>{_e(r['influence'])}</td>"
-                f"<td class='n'>{r['rank']}</td><td>{_e(', '.join(f'{k}={v}' for k, v in r['flags'].items()))}</td></tr>"
-                for r in f["rows"]
-            )
         else:
             notes.add(
                 "account_scores has no flag column yet, so nothing is flagged as such. Listed instead, for a look: "
                 f"accounts whose influence moved by more than {f['threshold']:g} points since the previous "
                 "published date (a doubling or halving of their standing)."
             )
-            head = (
-                "<tr><th>handle</th><th>type</th><th class='n'>influence</th><th class='n'>change</th>"
-                "<th class='n'>rank</th></tr>"
-            )
-            rows = "".join(
-                f"<tr><td class='handle' title='{_e(r['account_id'])}'>{_e(r['handle'] or r['account_id'])}</td>"
-                f"<td class='muted'>{_e(r['account_type'])}</td><td class='n'>{_e(r['influence'])}</td>"
-                f"<td class='n {'up' if r['influence_change'] > 0 else 'down'}'>{_signed(r['influence_change'])}</td>"
-                f"<td class='n'>{r['rank']}</td></tr>"
-                for r in f["rows"]
-            )
-        shown = f"{len(f['rows'])} of {f['count']:,}" if f["count"] > len(f["rows"]) else f"{f['count']:,}"
-        shown += " account" if f["count"] == 1 else " accounts"
-        table = f"<table>{head}{rows}</table>" if f["rows"] else ""
-        blocks.append(f"<div class='card'><h3>{_e(net)} <span class='muted'>{shown}</span></h3>{table}</div>")
-    note = "".join(f"<p class='note'>{_e(n)}</p>" for n in sorted(notes))
-    return note + f"<div class='grid narrow'>{''.join(blocks)}</div>"
+    return sorted(notes)
 
 
-def _section_quality(data: dict) -> str:
-    runs = data["runs"]
-    if not runs["attempts"]:
-        return f"<p class='note'>The runs table has no row for dt={_e(data['dt'])}.</p>"
-    out = []
-    if runs["published_run"]:
-        out.append(
-            f"<p class='note'>Great Expectations suites of run <code>{_e(runs['published_run'])}</code>, "
-            "which published this date: <b>input</b> on the conformed snapshot, <b>output</b> on the staged "
-            "tables. A failed <code>fail</code> check blocks publishing; <code>warn</code> checks are "
-            "reported only.</p>"
-        )
-        rows = []
-        for q in runs["quality"]:
-            checks = q["checks"]
-            if checks is not None:
-                passed = sum(c["success"] for c in checks)
-                failed = sum(not c["success"] and c["severity"] == "fail" for c in checks)
-                warned = sum(not c["success"] and c["severity"] != "fail" for c in checks)
-                counts = f"<td class='n'>{len(checks)}</td><td class='n'>{passed}</td>"
-            else:
-                failed, warned = len(q["failed"]), len(q["warnings"])
-                counts = "<td class='n muted'>&ndash;</td><td class='n muted'>&ndash;</td>"
-            pill = "<span class='pill ok'>passed</span>" if q["success"] else "<span class='pill bad'>failed</span>"
-            problems = "".join(f"<div class='down'>{_e(x)}</div>" for x in q["failed"])
-            problems += "".join(f"<div style='color:var(--warn)'>{_e(x)}</div>" for x in q["warnings"])
-            detail = ""
-            if checks:
-                items = "".join(
-                    f"<tr><td>{'&#10003;' if c['success'] else '&#10007;'}</td><td>{_e(c['table'])}</td>"
-                    f"<td>{_e(c['column'])}</td><td>{_e(c['rule'])}</td><td class='muted'>{_e(c['severity'])}</td></tr>"
-                    for c in checks
-                )
-                detail = (
-                    f"<details><summary>all {len(checks)} checks</summary><table><tr><th></th><th>table</th>"
-                    f"<th>column</th><th>rule</th><th>severity</th></tr>{items}</table></details>"
-                )
-            rows.append(
-                f"<tr><td>{_e(q['suite'])}</td><td class='handle'>{_e(q['network'])}</td><td>{pill}</td>{counts}"
-                f"<td class='n{' down' if failed else ''}'>{failed}</td>"
-                f"<td class='n'{' style=color:var(--warn)' if warned else ''}>{warned}</td>"
-                f"<td>{problems or '<span class=muted>none</span>'}{detail}</td></tr>"
-            )
-        out.append(
-            "<div class='card'><table class='fixed'><colgroup><col style='width:64px'><col style='width:110px'>"
-            "<col style='width:78px'><col style='width:64px'><col style='width:64px'><col style='width:64px'>"
-            "<col style='width:84px'><col></colgroup>"
-            "<tr><th>suite</th><th>network</th><th>result</th><th class='n'>checks</th>"
-            "<th class='n'>passed</th><th class='n'>failed</th><th class='n'>warnings</th><th>details</th></tr>"
-            + "".join(rows)
-            + "</table>"
-            + (
-                ""
-                if all(q["checks"] is not None for q in runs["quality"])
-                else "<p class='note'>&ndash;: the run's full validation results are no longer in the lake; "
-                "the runs row keeps failures and warnings only.</p>"
-            )
-            + "</div>"
-        )
-    else:
-        out.append("<p class='note'>No run that published this date is in the runs table.</p>")
-    attempts = "".join(
-        f"<tr><td><code>{_e(a['run_id'])}</code></td><td>"
-        f"<span class='pill {'ok' if a['status'] == 'published' else 'bad'}'>{_e(a['status'])}</span></td>"
-        f"<td>{_e(a['started_at'])}</td><td class='n'>{a['seconds']:.0f}&nbsp;s</td><td>{_e(a['failed_step'])}</td>"
-        f"<td class='muted'>{_e((a['error'] or '')[:300])}</td></tr>"
-        for a in runs["attempts"]
+def render(data: dict) -> str:
+    """The page: ``templates/report.html.j2`` over :func:`collect`'s data, with the CSS inlined and
+    the SVG charts drawn by :func:`histogram_svg` and :func:`timings_svg`."""
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        **data,
+        css=markupsafe.Markup((_TEMPLATES / "report.css").read_text(encoding="utf-8")),
+        sections=SECTIONS,
+        busiest_topics=BUSIEST_TOPICS,
+        flagged_notes=_flagged_notes(data),
+        histogram_svg=lambda counts, label: markupsafe.Markup(histogram_svg(counts, label)),
+        timings_svg=lambda timings: markupsafe.Markup(timings_svg(timings)),
+        bar_scale=lambda m: max([abs(r["change"]) for r in m["rises"] + m["falls"]] or [1.0]),
+        check_counts=_check_counts,
+        all_checks_kept=lambda quality: all(q["checks"] is not None for q in quality),
     )
-    out.append(
-        f"<h4>attempts for this date</h4><div class='card'><table><tr><th>run</th><th>status</th>"
-        f"<th>started (UTC)</th><th class='n'>took</th><th>failed step</th><th>error</th></tr>{attempts}</table></div>"
-    )
-    return "".join(out)
-
-
-def _section_timings(data: dict) -> str:
-    runs = data["runs"]
-    if not runs["timings"]:
-        return "<p class='note'>No step timings recorded for this date.</p>"
-    total = sum(t["seconds"] for t in runs["timings"])
-    note = (
-        f"<p class='note'>Seconds per step of run <code>{_e(runs['published_run'])}</code>, "
-        f"{total:,.0f} s in all (the report step itself is not included).</p>"
-    )
-    return note + f"<div class='card'>{timings_svg(runs['timings'])}</div>"
 
 
 # --------------------------------------------------------------------------- SVG
