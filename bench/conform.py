@@ -4,7 +4,7 @@
 
 `kindling generate` writes one day of one network (at 1M accounts: about 43M follows, 3.1M
 interactions), `wait` and `pull` copy it into the lake, and then `conform` (the step's own code,
-``jobs.entry.conform_day``) runs once per variant in the same Spark session (local[2], the
+``jobs.conform_step.conform_day``) runs once per variant in the same Spark session (local[2], the
 project's settings), each into a run of its own, and the script prints every table's wall time
 per variant and the ratio of each variant's total to the first one's. Variants, each a set of
 Spark settings applied for its run and reset after it:
@@ -51,7 +51,7 @@ def main() -> None:
     if unknown or not names:
         ap.error(f"unknown variant(s) {', '.join(unknown) or '(none)'}; known: {', '.join(VARIANTS)}")
 
-    from jobs.entry import conform_day
+    from jobs.conform_step import conform_day
     from kindling import steps
     from kindling.settings import load_settings
     from kindling.spark import session

@@ -1,6 +1,6 @@
 """explain: the day's weighted graph as published tables, so that any account's score is explained exactly.
 
-Pure DataFrame transforms (no session, no I/O), called by ``jobs.entry.rank_networks`` for one
+Pure DataFrame transforms (no session, no I/O), called by ``jobs.rank_step.rank_networks`` for one
 network after the PageRank:
 
 * :func:`graph_edges`: ``graph_edges``, one row per (src, dst) pair of the edges PageRank ranked

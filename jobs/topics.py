@@ -1,6 +1,6 @@
 """topics: the evidence behind topic scores, and the inputs of topic-sensitive PageRank.
 
-Pure DataFrame transforms (no session, no I/O), called by ``jobs.entry`` for one
+Pure DataFrame transforms (no session, no I/O), called by ``jobs.rank_step`` for one
 network over the scoring window:
 
 * ``post_topics``: each post's topics — its provider ``topics`` when it has

@@ -150,7 +150,7 @@ def spearman_top_k(previous: pd.DataFrame, current: pd.DataFrame, k: int) -> dic
 def previous_scores(lake: Lake, network: str, day: dt.date) -> tuple[dt.date, pd.DataFrame] | None:
     """The latest published ``account_scores`` of ``network`` before ``day``, with its date (or None).
 
-    Like ``jobs/entry.py::previous_table``: the newest published date before ``day`` on which
+    Like ``jobs/rank_step.py::previous_table``: the newest published date before ``day`` on which
     this network has a partition (a network absent from the newest date is looked up further back).
     """
     import pyarrow.parquet as pq

@@ -20,9 +20,9 @@ import sys
 ENV = "KINDLING_FAILPOINT"
 
 POINTS = (
-    "conform:after-first-table",  # jobs/entry.py conform_day: one conformed table written
+    "conform:after-first-table",  # jobs/conform_step.py conform_day: one conformed table written
     "rank:mid-pagerank",  # jobs/pagerank.py: after the first block of supersteps
-    "rank:after-first-staged-table",  # jobs/entry.py _stage: one table staged, others not
+    "rank:after-first-staged-table",  # jobs/rank_step.py _stage: one table staged, others not
     "publish:after-first-table",  # steps.step_publish: one table swapped, others not
 )
 

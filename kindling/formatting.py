@@ -2,6 +2,9 @@
 
 :mod:`kindling.query` answers with plain data (rows, or a JSON-ready dict); the ``format_*``
 functions here turn that data into text. Nothing here reads the lake.
+
+Why one long module: one renderer per query answer, sharing the table layout helpers (``_grid``,
+``_cell``, the short labels) that keep every answer in 80 columns.
 """
 
 from __future__ import annotations

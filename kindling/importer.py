@@ -46,6 +46,10 @@ line by line with numpy and parsed by ``pyarrow.csv``; only a block that pyarrow
 rejects is re-read line by line in Python to name the line at fault. What is kept
 is numpy arrays (four int64 per edge; ids, times and event-id strings per
 interaction), never a Python object per line.
+
+Why one long module: one format (SNAP edge lists) from the parse to the snapshot folders, in
+the order it runs; the fast pyarrow parse and the slow line-by-line parse that names a bad line
+stay side by side so that they agree.
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ blocks publishing, ``warn`` is only reported.
 
 Great Expectations is imported lazily and its ephemeral context is created once
 per process, so importing this module (e.g. from a DAG file) stays cheap.
+
+Why one long module: the suites are built from ``schemas/`` and judged with the same rules on
+both sides of the pipeline (audit-in and audit-out); the gates' sample-size rules are in
+:mod:`kindling.policy`.
 """
 
 from __future__ import annotations

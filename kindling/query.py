@@ -7,6 +7,10 @@ Every user-supplied value is validated (``kindling.validate``) before it reaches
 reaches SQL only as a bound ``?`` parameter. Each function reads one network folder at a time
 and returns plain data (rows or a JSON-ready dict); :mod:`kindling.formatting` turns that data
 into a table for an 80-column terminal, JSON or CSV.
+
+Why one long module: every ``kindling query`` answer (top, topics, reachable, account, explain,
+movers, runs, sql) is a few SQL statements over the same validated reader, ``_Tables``; the
+formatting of the answers already lives apart (:mod:`kindling.formatting`).
 """
 
 from __future__ import annotations

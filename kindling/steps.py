@@ -13,6 +13,9 @@ runs after the swap, so a failing report cannot unpublish anything; it still fai
 (the task in Airflow, exit 1 from ``kindling run``) so that a missing report is seen, but it
 writes no ``failed`` row: the run's row stays ``published``. ``kindling report --date D``
 writes the page again.
+
+Why one long module: it is the daily run's steps, one function each, and the run that strings
+them together; the run record (``runs`` rows, timings) lives apart in :mod:`kindling.runs`.
 """
 
 from __future__ import annotations

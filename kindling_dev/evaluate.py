@@ -81,6 +81,10 @@ Sparks and single engagers (:func:`evaluate_sparks`, :func:`contributor_shares`,
 
 "Top k" orders a topic's rows by expertise, ties by account_id (by interest: ties by expertise,
 then account_id, as ``kindling query top --topic`` does). Ranks and correlations use pandas only.
+
+Why one long module: it is one report, and every metric in it reads the same published tables and
+planted truth through the same helpers. It is a candidate to split by metric family (topics,
+gaming, sparks, responsiveness) when one of them grows further.
 """
 
 from __future__ import annotations

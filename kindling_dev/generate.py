@@ -91,6 +91,11 @@ popularity     planted attractiveness (on every row)
 post_rate      planted mean posts per day (on every row)
 engager_id     on ``spark`` rows: the top account that engages with the spark once, else null
 =============  ==========================================================================
+
+Why one long module: the world, its days and its planted truth are drawn in a fixed order from
+one seeded random stream, so that a seed gives the same snapshots byte for byte; the drawing
+functions share that stream and the world's arrays, and splitting them would thread both through
+several modules for no reader's gain.
 """
 
 from __future__ import annotations

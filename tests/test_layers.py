@@ -59,3 +59,15 @@ def test_import_linter_contracts_are_kept():
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert " kept, 0 broken" in proc.stdout
+
+
+def test_a_long_module_says_why_at_its_top():
+    """A module past about 500 lines explains, in its docstring, why it is one module."""
+    long = []
+    for d in PROJECT:
+        for p in sorted((ROOT / d).rglob("*.py")):
+            source = p.read_text(encoding="utf-8")
+            doc = ast.get_docstring(ast.parse(source)) or ""
+            if len(source.splitlines()) > 520 and "Why one long module" not in doc:
+                long.append(f"{p.relative_to(ROOT)}: {len(source.splitlines())} lines")
+    assert not long, "split these, or say why at the top (Why one long module: ...):\n" + "\n".join(long)

@@ -17,9 +17,9 @@ from pyspark.sql import functions as F
 
 from jobs import sparks as S
 from jobs import topics as T
-from jobs.entry import _rank, spark_cap_shares
 from jobs.explain import graph_edges
 from jobs.pagerank import expand_slots, pagerank_arrays
+from jobs.rank_step import _rank, spark_cap_shares
 from kindling.settings import load_settings
 
 D = 0.85
@@ -193,7 +193,7 @@ def _hub_net(spark):
     df = spark.createDataFrame(edges, "src string, dst string, weight double").select(
         "src", "dst", "weight", F.col("weight").alias("raw_weight"), F.col("weight").alias("norm_weight")
     )
-    per_net = {"n": {"slot_edges": T.slot_factors(df, None, [], 0.2, trust=False).persist(), "topics": []}}
+    per_net = {"n": T.slot_factors(df, None, [], 0.2, trust=False).persist()}
     vertices = spark.createDataFrame([(f"n/{i}", "n") for i in ids], "id string, grp string")
     teleport = spark.createDataFrame([(f"n/{i}", [1.0, 1.0]) for i in ids], "id string, v array<double>")
     return edges, ids, per_net, vertices, teleport
@@ -204,7 +204,7 @@ def test_one_big_like_is_held_to_the_cap_and_the_published_weights_reproduce_the
     edges, ids, per_net, vertices, teleport = _hub_net(spark)
     ranks = {}
     for label, s in (("off", settings.replace(spark_max_share=1.0)), ("on", settings)):
-        result, report = _rank(per_net, vertices, teleport, [1.0, 1.0], s)
+        result, report = _rank(per_net, {"n": 0}, vertices, teleport, [1.0, 1.0], s)
         ranks[label] = {r["id"][2:]: r["pr"] for r in result.ranks.collect()}
         assert (report["n"]["spark_cap_supersteps"] > 0) == (label == "on")
         result.unpersist()
@@ -231,7 +231,7 @@ def test_one_big_like_is_held_to_the_cap_and_the_published_weights_reproduce_the
     ge = {
         (r["src"], r["dst"]): r
         for r in graph_edges(
-            per_net["n"]["slot_edges"],
+            per_net["n"],
             events,
             [],
             0.2,
@@ -257,7 +257,7 @@ def test_one_big_like_is_held_to_the_cap_and_the_published_weights_reproduce_the
     nxr = nx.pagerank(g, alpha=D, personalization=pers, weight="weight", dangling=pers, tol=1e-15, max_iter=5000)
     total = sum(nxr[i] for i in ids)
     assert sum(abs(after[i][0] - nxr[i] / total) for i in ids) < 1e-8
-    per_net["n"]["slot_edges"].unpersist()
+    per_net["n"].unpersist()
 
 
 def test_capped_sum_water_fills_and_one_recognizer_alone_makes_nothing(spark):

@@ -413,7 +413,7 @@ def test_topics_table_lists_boards_and_folded_topics_and_passes_the_output_suite
     import datetime as dt
 
     import schemas
-    from jobs.entry import _stage
+    from jobs.rank_step import _stage
     from jobs.score import topics_table
     from kindling.lake import Lake
     from kindling.quality import validate_output
