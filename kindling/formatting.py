@@ -52,12 +52,17 @@ def _cell(v, col: str = "", width: int = 20) -> str:
         return ""
     if isinstance(v, float):
         if col.endswith("change"):
-            return f"{v:+.2f}"
+            return f"{_two_places(v):+.2f}"
         if col in ("pagerank", "topic_rank"):
             return f"{v:.3g}"
-        return f"{v:.6g}" if abs(v) < 1e-3 and v != 0 else f"{v:.2f}"
+        return f"{v:.6g}" if abs(v) < 1e-3 and v != 0 else f"{_two_places(v):.2f}"
     s = str(v)
     return s if len(s) <= width else s[: width - 1] + "…"
+
+
+def _two_places(v: float) -> float:
+    """``v`` rounded for a two-decimal cell; a value that rounds to zero is +0.0, so it never prints as -0.00."""
+    return round(v, 2) + 0.0
 
 
 def _grid(header: list[str], grid: list[list[str]], right: list[bool]) -> str:
