@@ -35,12 +35,11 @@ from kindling import data_docs
 from kindling import report as reports
 from kindling.lake import PUBLISHED_TABLES, Lake, replace_dir, window_dates
 from kindling.locks import date_lock
-from kindling.runs import (  # noqa: F401  (the run record; re-exported: steps.StepFailed, steps.STEPS...)
+from kindling.runs import (  # the run record (StepFailed, STEPS and SPARK_STEPS are also read as steps.X)
     SPARK_STEPS,
     STEPS,
     StepFailed,
     _one_line,
-    _record_timing,
     _started_at,
     bad_window_day,
     networks_of_day,
