@@ -59,6 +59,11 @@ print(' '.join(list_networks(load_settings())))"); do
     echo
     echo "== top 10 of network $network, dt=$latest (kindling query top --network $network)"
     kindling query top --network "$network" -n 10
+    echo
+    echo "== top 5 people of network $network (kindling query top --network $network --people-only):"
+    echo "   the ranking above includes organizations and brands by design; this one is people only"
+    # the table only (its footer is the one above); sed reads all of it, so no broken pipe
+    kindling query top --network "$network" -n 5 --people-only | sed -n '1,7p'
 done
 topic=$(python - "$latest" <<'PY'
 import sys, duckdb
@@ -73,6 +78,7 @@ if [ -n "$topic" ]; then
     echo
     echo "== the busiest topic, $topic: top 5 by expertise, then by interest (kindling query top --topic $topic [--by interest])"
     kindling query top --topic "$topic" -n 5
+    echo
     kindling query top --topic "$topic" -n 5 --by interest
 fi
 echo

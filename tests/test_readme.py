@@ -201,3 +201,35 @@ def test_readme_example_runs(sample, cmd, error, where):
         assert "Traceback" not in proc.stderr, where
     else:
         assert proc.returncode == 0 and proc.stdout.strip(), where
+
+
+SAMPLE_MARK = "<!-- sample output -->"
+
+
+def sample_outputs(text: str) -> list[tuple[str, list[str], int]]:
+    """``(command, shown output lines, line)`` of each console block marked ``<!-- sample output -->``."""
+    out, lines = [], text.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() == SAMPLE_MARK:
+            assert lines[i + 1].startswith("```") and lines[i + 2].startswith("$ kindling "), f"README.md:{i + 1}"
+            end = next(j for j in range(i + 3, len(lines)) if lines[j].startswith("```"))
+            out.append((lines[i + 2][2:], lines[i + 3 : end], i + 3))
+    return out
+
+
+def test_the_readme_sample_output_has_the_shape_the_command_prints(sample):
+    """The README's sample is real output of a run on the full sample; on the test's smaller lake the
+    numbers differ, but the command prints the same title, columns and number of rows."""
+    home, env = sample
+    shown = sample_outputs(README.read_text(encoding="utf-8"))
+    assert shown, "README.md has no sample output"
+    for cmd, lines, where in shown:
+        proc = subprocess.run(["bash", "-c", cmd], cwd=home, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, f"README.md:{where}: {cmd}\n{proc.stderr}"
+        got = proc.stdout.rstrip("\n").splitlines()
+        assert len(got) == len(lines), f"README.md:{where}: {cmd}\n{proc.stdout}"
+        no_date = re.compile(r"dt=\d{4}-\d\d-\d\d")
+        assert no_date.sub("dt=D", got[0]) == no_date.sub("dt=D", lines[0])
+        assert got[1].split() == lines[1].split()
+        for g, s in zip(got[2:], lines[2:], strict=True):
+            assert len(g.split()) == len(s.split()), f"README.md:{where}: {g!r} vs {s!r}"
