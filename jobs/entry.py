@@ -8,6 +8,7 @@ Argument parsing and dispatch only: the conform step is :mod:`jobs.conform_step`
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -35,7 +36,10 @@ def run_step(
         conform_window(spark, settings, day, run_id)  # the run's own day last: its quarantine counts are the run's
         return {network: conform_day(spark, settings, network, day, run_id) for network in networks}
     if step == "rank":
-        return rank_networks(spark, settings, networks, day, run_id)
+        return {
+            network: dataclasses.asdict(r)
+            for network, r in rank_networks(spark, settings, networks, day, run_id).items()
+        }
     raise ValueError(f"unknown Spark step {step!r}")
 
 

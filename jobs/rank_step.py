@@ -103,7 +103,32 @@ class NetworkEvidence:
     slot_edges: DataFrame | None = None  # the edges as PageRank reads them (factored slot weights)
 
 
-def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], day: dt.date, run_id: str) -> dict:
+@dataclass
+class NetworkRanked:
+    """What :func:`rank_networks` staged for one network: rows per table and how PageRank went
+    (kept as the run's ``rank`` state, field for field)."""
+
+    edges: int  # the window's weighted graph
+    accounts: int  # account_scores rows
+    topics_ranked: int
+    topics_folded: int  # topics sharing another topic's board
+    topics: int  # rows of the topics table
+    trusted_seeds: int
+    ring_members: int
+    topic_scores: int
+    score_contributors: int
+    graph_edges: int
+    graph_vertices: int
+    iterations: int  # PageRank supersteps, all networks together
+    converged: bool
+    pagerank_seconds: float
+    spark_cap_supersteps: int  # of the iterations, those run with the spark cap
+    spark_pairs_capped: int  # graph edges whose flow the cap held below their weight
+
+
+def rank_networks(
+    spark: SparkSession, settings: Settings, networks: list[str], day: dt.date, run_id: str
+) -> dict[str, NetworkRanked]:
     """Rank every network of the day — global score and every ranked topic — in one PageRank pass.
 
     Each network is a vertex group with its own slots (slot 0: the global
@@ -210,7 +235,7 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
     scale = T.slot_scale(max(len(d.topics) + 2 for d in per_net.values()), settings.offtopic_factor)
     assert vertices is not None and teleport is not None, "rank needs at least one network"
     t0 = time.time()
-    result, sparks = _rank(
+    result = _rank(
         {n: d.slot_edges for n, d in per_net.items() if d.slot_edges is not None},
         {n: len(d.topics) for n, d in per_net.items()},
         vertices,
@@ -295,30 +320,28 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
         )
         contrib.unpersist()
         # the graph exactly as ranked (slot_edges as PageRank read it): any account's score explained (jobs/explain.py)
-        n_graph = {
-            "graph_edges": _stage(
-                graph_edges(
-                    slot_edges,
-                    d.events,
-                    topics,
-                    settings.offtopic_factor,
-                    run_id,
-                    ranks=glob,
-                    damping=settings.damping,
-                    cap=cap[0],
-                    mix=pair_mix,
-                ),
-                lake,
+        n_graph_edges = _stage(
+            graph_edges(
+                slot_edges,
+                d.events,
+                topics,
+                settings.offtopic_factor,
                 run_id,
-                "graph_edges",
-                day,
-                network,
-                ["dst", "src"],
-            )
-        }
+                ranks=glob,
+                damping=settings.damping,
+                cap=cap[0],
+                mix=pair_mix,
+            ),
+            lake,
+            run_id,
+            "graph_edges",
+            day,
+            network,
+            ["dst", "src"],
+        )
         pair_mix.unpersist()
         staged_edges = spark.read.parquet(str(lake.staged(run_id, "graph_edges", day, network)))
-        n_graph["graph_vertices"] = _stage(
+        n_graph_vertices = _stage(
             graph_vertices(
                 staged_edges,
                 spark.read.parquet(str(lake.staged(run_id, "account_scores", day, network))),
@@ -342,23 +365,24 @@ def rank_networks(spark: SparkSession, settings: Settings, networks: list[str], 
             ["topic"],
         )
 
-        out[network] = {
-            "edges": edges.count(),
-            "accounts": n_scores,
-            "topics_ranked": len(topics),
-            "topics_folded": len(d.same_as),
-            "topics": n_topic_list,
-            "trusted_seeds": d.seed_count,
-            "ring_members": d.rings.count(),
-            "topic_scores": n_topic,
-            "score_contributors": n_contrib,
-            **n_graph,
-            "iterations": result.iterations,
-            "converged": result.converged,
-            "pagerank_seconds": round(seconds, 3),
-            **sparks[network],
-            "spark_pairs_capped": staged_edges.where(F.col("flow_weight") < F.col("weight")).count(),
-        }
+        out[network] = NetworkRanked(
+            edges=edges.count(),
+            accounts=n_scores,
+            topics_ranked=len(topics),
+            topics_folded=len(d.same_as),
+            topics=n_topic_list,
+            trusted_seeds=d.seed_count,
+            ring_members=d.rings.count(),
+            topic_scores=n_topic,
+            score_contributors=n_contrib,
+            graph_edges=n_graph_edges,
+            graph_vertices=n_graph_vertices,
+            iterations=result.iterations,
+            converged=result.converged,
+            pagerank_seconds=round(seconds, 3),
+            spark_cap_supersteps=result.capped_iterations,
+            spark_pairs_capped=staged_edges.where(F.col("flow_weight") < F.col("weight")).count(),
+        )
         for k in ("edges", "events", "ptopics", "tev", "rec", "slot_edges", "act", "seeds", "rings", "volume"):
             frame = getattr(d, k)
             if frame is not None:
@@ -385,8 +409,8 @@ def _rank(
     """One PageRank over every network's slot edges (``slot_edges``; ``n_topics`` per network), with the spark cap
     (:mod:`jobs.sparks`): in the global slot and every topic slot, no contributor's flow into an
     account counts for more than ``spark_max_share`` of its rank (the trusted-seed slot is left
-    uncapped: its teleport is a few seeds). Returns the result and, per network, the supersteps
-    the cap took."""
+    uncapped: its teleport is a few seeds). Returns the result (``capped_iterations``: the
+    supersteps the cap took)."""
 
     edges_all = None
     for network, edges in slot_edges.items():
@@ -414,7 +438,7 @@ def _rank(
         file=sys.stderr,
         flush=True,
     )
-    return result, {n: {"spark_cap_supersteps": result.capped_iterations} for n in slot_edges}
+    return result
 
 
 def spark_cap_shares(n_topics: int, max_share: float) -> list[float]:
