@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help env run test check docs bench lint airflow airflow-backfill airflow-dags cluster-up cluster-down cluster-status clean
+.PHONY: help env run test check static docs bench lint airflow airflow-backfill airflow-dags cluster-up cluster-down cluster-status clean
 
 help: ## list the targets
 	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -13,19 +13,21 @@ help: ## list the targets
 env: ## create or update the virtual environment (.venv) from uv.lock; checks Java
 	@infra/bootstrap.sh
 
-run: env ## the daily job on the embedded defaults: sample data if needed, the DAG via Airflow, top 10 per network
+run: env ## the daily job on the embedded defaults: sample data if needed, the DAG via Airflow, top 10 and top 5 people per network
 	@infra/run_daily.sh
 
 test: env ## the whole test suite (installs headless Chromium first when root and missing)
 	@infra/ensure_chromium.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-check: env ## the fast loop (under 3 minutes): ruff, ruff format --check, mypy, import-linter's layers, the unit tier
+check: static ## the fast loop (under 3 minutes): the static checks, then the unit tier
+	$(BIN)/python -m pytest -m unit -n 2 -q --durations=5 $(PYTEST_ARGS)
+
+static: env ## ruff, ruff format --check, mypy, import-linter's layers (no tests)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -m unit -n 2 -q --durations=5 $(PYTEST_ARGS)
 
 docs: env ## the documentation site into build/site (MkDocs --strict; docs/configuration.md regenerated from the settings)
 	$(BIN)/python -m kindling.config_docs > docs/configuration.md
