@@ -4,6 +4,8 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# `make test` runs whole test modules on this many workers (pytest-xdist); TEST_WORKERS=0 runs them in one process
+TEST_WORKERS ?= 2
 
 .PHONY: help env run test check static docs bench lint airflow airflow-backfill airflow-dags cluster-up cluster-down cluster-status clean
 
@@ -18,7 +20,7 @@ run: env ## the daily job on the embedded defaults: sample data if needed, the D
 
 test: env ## the whole test suite (installs headless Chromium first when root and missing)
 	@infra/ensure_chromium.sh
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 check: static ## the fast loop (under 3 minutes): the static checks, then the unit tier
 	$(BIN)/python -m pytest -m unit -n 2 -q --durations=5 $(PYTEST_ARGS)

@@ -32,3 +32,15 @@ def test_each_collected_test_has_exactly_one_tier(request):
 @pytest.mark.spark
 def test_a_spark_test_may_start_spark(spark):
     assert spark.range(3).count() == 3
+
+
+def test_the_slowest_modules_named_first_exist_and_are_collected_first(request):
+    from tests.conftest import ROOT, SLOWEST_FIRST
+
+    for name in SLOWEST_FIRST:
+        assert (ROOT / "tests" / name).is_file(), f"tests/conftest.py SLOWEST_FIRST names {name}, which is gone"
+    # Under `-k`/`-m` or a file argument only part of the suite is collected; the order holds for that part.
+    seen = list(dict.fromkeys(item.path.name for item in request.session.items))
+    named = [n for n in seen if n in SLOWEST_FIRST]
+    assert named == [n for n in SLOWEST_FIRST if n in seen]
+    assert seen[: len(named)] == named, "the slowest modules run before the others"
