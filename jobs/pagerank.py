@@ -43,7 +43,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ByteType, IntegerType, LongType, ShortType
 
 from kindling.failpoints import failpoint
-from kindling.settings import PAGERANK_ENGINES, Settings
+from kindling.settings import DEFAULTS, PAGERANK_ENGINES
 
 GLOBAL_KEY = "global"
 # The engines (``engine=``): "vector" keeps the N x K rank vector on the driver and broadcasts it
@@ -54,8 +54,8 @@ GLOBAL_KEY = "global"
 # edges while they are built. Its memory is plain JVM heap that Spark cannot spill: a
 # 20,000-account, 28-day daily run with 108 dense slots ran a 4 GiB driver out of heap, where the
 # GraphFrames engine's cached graph spills to disk. Settings: pagerank_engine, pagerank_vector_max_mb.
-ENGINE = Settings.pagerank_engine
-VECTOR_MAX_MB = Settings.pagerank_vector_max_mb
+ENGINE = DEFAULTS.pagerank_engine
+VECTOR_MAX_MB = DEFAULTS.pagerank_vector_max_mb
 VECTOR_CLASS = "kindling.engine.VectorPageRank"
 GRAPHX_CLASS = "kindling.engine.GraphXPageRank"
 # The GraphFrames engine drops edges to or from non-vertices through a broadcast of the vertex keys

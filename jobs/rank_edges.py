@@ -13,18 +13,18 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs.pagerank import pagerank
-from kindling.settings import Settings
+from kindling.settings import DEFAULTS
 
 
 def rank_edges(
     spark: SparkSession,
     edges_path: str,
     out: str,
-    damping: float = Settings.damping,
-    tol: float = Settings.tol,
-    max_iter: int = Settings.max_iter,
-    engine: str = Settings.pagerank_engine,
-    vector_max_mb: float = Settings.pagerank_vector_max_mb,
+    damping: float = DEFAULTS.damping,
+    tol: float = DEFAULTS.tol,
+    max_iter: int = DEFAULTS.max_iter,
+    engine: str = DEFAULTS.pagerank_engine,
+    vector_max_mb: float = DEFAULTS.pagerank_vector_max_mb,
 ) -> dict:
     import pyarrow as pa
     import pyarrow.csv as pcsv

@@ -1,6 +1,6 @@
 """The configuration reference (``docs/configuration.md``), generated from :class:`kindling.settings.Settings`.
 
-Each setting's name, environment variable, default and meaning come from the dataclass itself (the
+Each setting's name, environment variable, default and meaning come from the model itself (the
 field, its default, the docstring under it, the ``# --- section ---`` comment above it), so the
 page cannot drift from the code: ``make docs`` writes it and a unit test checks that the committed
 page is what this module writes.
@@ -11,10 +11,11 @@ page is what this module writes.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import inspect
 import re
 import sys
+
+from pydantic.fields import FieldInfo
 
 from kindling.settings import Settings
 
@@ -60,8 +61,8 @@ def _fields_with_docs() -> list[tuple[str | None, str, str]]:
     return out
 
 
-def _default(f: dataclasses.Field) -> str:
-    value = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc,operator]
+def _default(f: FieldInfo) -> str:
+    value = f.get_default(call_default_factory=True)
     if value in ("", (), None):
         return "(empty)"
     if isinstance(value, bool):
@@ -79,7 +80,7 @@ def _cell(text: str) -> str:
 
 def markdown() -> str:
     """The whole page."""
-    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    fields = Settings.model_fields
     documented = _fields_with_docs()
     missing = sorted(set(fields) - {name for _, name, _ in documented})
     if missing:

@@ -1,21 +1,33 @@
-"""One settings object for the whole pipeline.
+"""One settings object for the whole pipeline: a pydantic-settings model.
 
-Every knob has a documented default here. Values are overridden, in this
-order, by a TOML config file (``KINDLING_CONFIG``, default ``./kindling.toml``
-when it exists) and then by environment variables named ``KINDLING_<FIELD>``
-(upper case), so ``KINDLING_LAKE=/data/lake`` overrides ``lake``.
+Every knob has a documented default here. :func:`load_settings` overrides them, in this order,
+from a TOML config file (``KINDLING_CONFIG``, default ``./kindling.toml`` when it exists) and then
+from environment variables named ``KINDLING_<FIELD>`` (upper case), so ``KINDLING_LAKE=/data/lake``
+overrides ``lake``. Both are pydantic-settings sources (:class:`_ConfigFile`, :class:`_Environment`)
+that read a value as its field's type strictly (a TOML ``defenses = 1`` is not a boolean) and
+remember where it came from, so that an error names the variable or the file and key. ``Settings()``
+alone is the defaults, whatever the environment: only :func:`load_settings` reads the sources.
+
+Why one long module: most of it is the fields themselves, about sixty settings each with the
+docstring that ``docs/configuration.md`` is generated from; the sources that read them and the
+errors that name them belong beside them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass as _dataclass
 from pathlib import Path
 from typing import Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 def _default_kind_weights() -> dict[str, float]:
@@ -26,8 +38,10 @@ def _default_kind_weights() -> dict[str, float]:
 PAGERANK_ENGINES = ("auto", "vector", "graphframes")
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
+    # frozen: one run's settings never change under it; extra="forbid": an unknown name is an error.
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", validate_default=False)
+
     # --- where things are -------------------------------------------------
     source: str = "./data/snapshots"
     """Where dated snapshot folders are read: a local path, file://, http(s)://."""
@@ -96,7 +110,7 @@ class Settings:
     batch read, checked and written once): a small day costs Spark scheduling more than work."""
     half_life_days: float = 7.0
     """Exponential time decay of an interaction's weight (days)."""
-    kind_weights: dict[str, float] = field(default_factory=_default_kind_weights)
+    kind_weights: dict[str, float] = Field(default_factory=_default_kind_weights)
     """Base weight per interaction kind."""
     pair_saturation: float = 5.0
     """Diminishing returns per (actor, target) pair: w = s * ln(1 + raw / s)."""
@@ -263,7 +277,28 @@ class Settings:
     """``pull`` refuses a CSV or JSON-lines file with a line longer than this (bytes), or with bytes
     that are not UTF-8, naming the file and line."""
 
-    def __post_init__(self) -> None:
+    @field_validator("*", mode="before")
+    @classmethod
+    def _paths_as_text(cls, value: Any) -> Any:
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit values first, then (inside :func:`load_settings` only) the environment, then the file."""
+        loading = _LOADING.get()
+        if loading is None:
+            return (init_settings,)
+        return (init_settings, _Environment(settings_cls, loading), _ConfigFile(settings_cls, loading))
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
         for name in (
             "actor_daily_budget",
             "received_free_posts_per_day",
@@ -330,6 +365,7 @@ class Settings:
         for name in ("responsiveness_prior_answered", "responsiveness_prior_unanswered"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0 (a Beta prior count), got {getattr(self, name)!r}")
+        return self
 
     @property
     def lake_path(self) -> Path:
@@ -356,19 +392,23 @@ class Settings:
         )
 
     def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes``, validated like the original (a ValueError names what is wrong)."""
+        try:
+            return type(self).model_validate({**self.model_dump(), **changes})
+        except ValidationError as e:
+            raise ValueError(_messages(e, {})) from None
 
 
 class SettingError(ValueError):
     """A bad setting, named by where it came from (``KINDLING_X='v'``, ``file: key = v``) and its value."""
 
 
-def _coerce(f: dataclasses.Field, value: Any) -> Any:
+def _coerce(f: FieldInfo, value: Any) -> Any:
     """``value`` (an environment string, or a TOML value) as the type of ``f``'s default.
 
-    Raises ValueError saying what was expected; :func:`load_settings` names the source.
+    Raises ValueError saying what was expected; the source that read it names where it came from.
     """
-    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc,operator]
+    default = f.get_default(call_default_factory=True)
     if isinstance(value, str):
         if isinstance(default, bool):
             if value.lower() in ("1", "true", "yes", "on"):
@@ -427,7 +467,99 @@ def _coerce(f: dataclasses.Field, value: Any) -> Any:
     raise ValueError("expected a string")
 
 
+@_dataclass
+class _Loading:
+    """What one :func:`load_settings` call reads, and where each value came from (for its errors)."""
+
+    env: Mapping[str, str]
+    config_file: str | None
+    origin: dict[str, str]
+
+
+_LOADING: ContextVar[_Loading | None] = ContextVar("kindling_settings_loading", default=None)
+
+
+class _Source(PydanticBaseSettingsSource):
+    """A pydantic-settings source that reads its values itself (see ``__call__``), not field by field."""
+
+    def __init__(self, settings_cls: type[BaseSettings], loading: _Loading) -> None:
+        super().__init__(settings_cls)
+        self.loading = loading
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads every value at once
+
+
+class _Environment(_Source):
+    """``KINDLING_<FIELD>`` variables (an empty one is unset), read as their field's type."""
+
+    def __call__(self) -> dict[str, Any]:
+        values = {}
+        for name, f in self.settings_cls.model_fields.items():
+            key = f"KINDLING_{name.upper()}"
+            raw = self.loading.env.get(key, "")
+            if raw == "":
+                continue
+            self.loading.origin.setdefault(name, f"{key}={raw!r}")
+            try:
+                values[name] = _coerce(f, raw)
+            except ValueError as e:
+                raise SettingError(f"{key}={raw!r}: {e}") from None
+        return values
+
+
+class _ConfigFile(_Source):
+    """The TOML file (keys are field names, at the top or under ``[kindling]``), read strictly."""
+
+    def __call__(self) -> dict[str, Any]:
+        env, config_file = self.loading.env, self.loading.config_file
+        path = config_file or env.get("KINDLING_CONFIG") or "kindling.toml"
+        if not Path(path).is_file():
+            if config_file or env.get("KINDLING_CONFIG"):
+                where = "" if config_file else "KINDLING_CONFIG: "
+                raise SettingError(f"{where}config file {path} does not exist")
+            return {}
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise SettingError(f"config file {path}: not valid TOML: {e}") from None
+        data = data.get("kindling", data)
+        fields = self.settings_cls.model_fields
+        values = {}
+        for k, v in data.items():
+            if k not in fields:
+                close = difflib.get_close_matches(k, fields, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise SettingError(f"config file {path}: unknown setting {k!r}{hint}")
+            where = f"config file {path}: {k} = {v!r}"
+            try:
+                values[k] = _coerce(fields[k], v)
+            except ValueError as e:
+                raise SettingError(f"{where}: {e}") from None
+            self.loading.origin.setdefault(k, where)
+        return values
+
+
 _FIELD_WORD = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _messages(error: ValidationError, origin: Mapping[str, str]) -> str:
+    """One line for pydantic's errors: each prefixed by where the value(s) it names came from."""
+    parts = []
+    for e in error.errors(include_url=False):
+        field = str(e["loc"][0]) if e["loc"] else ""
+        if e["type"] == "value_error":  # Settings._check: its message names the field(s)
+            message = str(e["ctx"]["error"])
+            named = [w for w in dict.fromkeys(_FIELD_WORD.findall(message)) if w in origin]
+        elif e["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(field, Settings.model_fields, n=1)
+            message = f"unknown setting {field!r}" + (f" (did you mean {close[0]}?)" if close else "")
+            named = []
+        else:
+            message = f"{field}: {e['msg']}"
+            named = [field] if field in origin else []
+        parts.append(f"{', '.join(origin[w] for w in named)}: {message}" if named else message)
+    return "; ".join(parts)
 
 
 def load_settings(env: dict[str, str] | None = None, config_file: str | None = None, **overrides: Any) -> Settings:
@@ -436,45 +568,20 @@ def load_settings(env: dict[str, str] | None = None, config_file: str | None = N
     A value that cannot be read, or that the settings refuse, raises :class:`SettingError` naming
     where it came from and the value: ``KINDLING_WINDOW_DAYS='abc': expected a whole number``.
     """
-    env = dict(os.environ) if env is None else env
-    values: dict[str, Any] = {}
-    origin: dict[str, str] = {}  # field -> where its value came from, as the error names it
-    fields = {f.name: f for f in dataclasses.fields(Settings)}
-    path = config_file or env.get("KINDLING_CONFIG") or "kindling.toml"
-    if Path(path).is_file():
-        try:
-            data = tomllib.loads(Path(path).read_text())
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise SettingError(f"config file {path}: not valid TOML: {e}") from None
-        data = data.get("kindling", data)
-        for k, v in data.items():
-            if k not in fields:
-                close = difflib.get_close_matches(k, fields, n=1)
-                hint = f" (did you mean {close[0]}?)" if close else ""
-                raise SettingError(f"config file {path}: unknown setting {k!r}{hint}")
-            origin[k] = f"config file {path}: {k} = {v!r}"
-            try:
-                values[k] = _coerce(fields[k], v)
-            except ValueError as e:
-                raise SettingError(f"{origin[k]}: {e}") from None
-    elif config_file or env.get("KINDLING_CONFIG"):
-        where = "" if config_file else "KINDLING_CONFIG: "
-        raise SettingError(f"{where}config file {path} does not exist")
-    for name, f in fields.items():
-        key = f"KINDLING_{name.upper()}"
-        if key in env and env[key] != "":
-            origin[name] = f"{key}={env[key]!r}"
-            try:
-                values[name] = _coerce(f, env[key])
-            except ValueError as e:
-                raise SettingError(f"{origin[name]}: {e}") from None
     given = {k: v for k, v in overrides.items() if v is not None}
-    values.update(given)
-    origin.update({k: f"{k}={v!r}" for k, v in given.items()})
+    loading = _Loading(
+        env=dict(os.environ) if env is None else env,
+        config_file=config_file,
+        origin={k: f"{k}={v!r}" for k, v in given.items()},
+    )
+    token = _LOADING.set(loading)
     try:
-        return Settings(**values)
-    except ValueError as e:  # __post_init__ names the field(s): say where their values came from
-        named = [w for w in dict.fromkeys(_FIELD_WORD.findall(str(e))) if w in origin]
-        if not named:
-            raise SettingError(str(e)) from None
-        raise SettingError(f"{', '.join(origin[w] for w in named)}: {e}") from None
+        return Settings(**given)
+    except ValidationError as e:
+        raise SettingError(_messages(e, loading.origin)) from None
+    finally:
+        _LOADING.reset(token)
+
+
+DEFAULTS = Settings()
+"""The documented defaults (``Settings()`` reads no environment or file), for code that names a default."""

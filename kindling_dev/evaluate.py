@@ -101,7 +101,7 @@ import pyarrow.parquet as pq
 from kindling.drift import spearman
 from kindling.lake import Lake
 from kindling.query import reachable, resolve_date
-from kindling.settings import Settings
+from kindling.settings import DEFAULTS
 from kindling.validate import InvalidArgument
 
 KS = (10, 50)
@@ -112,14 +112,14 @@ RING_TOP = 100  # target: no planted ring member in the global or any topic's to
 GAMER_BASELINE_K = 50  # a reply gamer's baseline: median influence of this many ordinary accounts
 GAMER_MAX_GAIN = 5.0  # target: no reply gamer more than this many influence points over its baseline
 SPARK_TOP = 100  # target: no planted spark in the global or any topic's top SPARK_TOP
-SPARK_MAX_SHARE = Settings.spark_max_share  # no contributor should bring more of a top score than this
+SPARK_MAX_SHARE = DEFAULTS.spark_max_share  # no contributor should bring more of a top score than this
 SHARE_NOISE = 1e-9  # a flow PageRank held at the cap comes back a few ulps above it (0.25000000000000006)
 FLAG_MIN_INFLUENCE = 40.0  # flags are judged among the accounts of at least this influence
 FLAG_ROLES = ("like_bot", "reply_gamer", "ring_member")  # the planted roles a spam or ring flag should find
 FLAG_MAX_UNPLANTED = 0.10  # target: at most this share of influence >= 40 flagged but not planted
 FLAG_MIN_PRECISION = 0.8  # target: at least this share of the flagged accounts planted
 # the responsiveness Beta prior (answered, unanswered) of the default settings
-DEFAULT_PRIOR = (Settings.responsiveness_prior_answered, Settings.responsiveness_prior_unanswered)
+DEFAULT_PRIOR = (DEFAULTS.responsiveness_prior_answered, DEFAULTS.responsiveness_prior_unanswered)
 _TRUTH_COLUMNS = [
     "network",
     "account_id",
@@ -594,7 +594,7 @@ def _topic_without(lake: Lake, day: dt.date, net: str, topic: str, account: str,
         mine = listed[listed["contributor_id"] == engager]
         if len(mine):
             share = float(mine["share"].max())
-        elif len(listed) >= Settings.contributors_k:
+        elif len(listed) >= DEFAULTS.contributors_k:
             share = float(listed["share"].min())
     board = pd.read_parquet(
         lake.published("topic_scores", day) / f"network={net}",

@@ -3,7 +3,6 @@ stays inside the repository."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import subprocess
@@ -22,8 +21,8 @@ def test_the_configuration_page_is_generated_from_the_settings():
     assert page == config_docs.markdown(), (
         "docs/configuration.md is stale: run `make docs` (or python -m kindling.config_docs)"
     )
-    for f in dataclasses.fields(Settings):
-        assert f"| `{f.name}` | `KINDLING_{f.name.upper()}` |" in page
+    for name in Settings.model_fields:
+        assert f"| `{name}` | `KINDLING_{name.upper()}` |" in page
     assert "(undocumented)" not in page, "every setting needs a docstring under it in kindling/settings.py"
 
 
