@@ -32,7 +32,7 @@ static: env ## ruff, ruff format --check, mypy, import-linter's layers (no tests
 	$(BIN)/lint-imports
 
 docs: env ## the documentation site into build/site (MkDocs --strict; docs/configuration.md regenerated from the settings)
-	$(BIN)/python -m kindling.config_docs > docs/configuration.md
+	$(BIN)/python -m kindling.core.config_docs > docs/configuration.md
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 	@echo "docs: build/site/index.html (serve while editing: $(BIN)/mkdocs serve)"
 

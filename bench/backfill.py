@@ -87,7 +87,7 @@ def main() -> None:
     if not modes or any(m not in [*MODES, "year"] for m in modes):
         ap.error(f"--modes: choose from {', '.join([*MODES, 'year'])}")
 
-    from kindling.lake import Lake
+    from kindling.storage.lake import Lake
 
     work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="kindling-backfill-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -52,9 +52,9 @@ def main() -> None:
         ap.error(f"unknown variant(s) {', '.join(unknown) or '(none)'}; known: {', '.join(VARIANTS)}")
 
     from jobs.conform_step import conform_day
-    from kindling import steps
-    from kindling.settings import load_settings
-    from kindling.spark import session
+    from kindling.core.settings import load_settings
+    from kindling.pipeline import steps
+    from kindling.pipeline.spark import session
     from kindling_dev.generate import generate
 
     work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="kindling-conform-"))

@@ -83,9 +83,9 @@ def main() -> None:
     )
     a = ap.parse_args()
 
-    from kindling import steps
-    from kindling.settings import load_settings
-    from kindling.spark import session
+    from kindling.core.settings import load_settings
+    from kindling.pipeline import steps
+    from kindling.pipeline.spark import session
     from kindling_dev.generate import generate
 
     work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="kindling-e2e-"))

@@ -469,8 +469,8 @@ TUNE_RESET = {"spark.sql.adaptive.enabled": "true"}
 def tune(size: int, iters: int) -> None:
     """Each setting against the baseline, measured in the same session (baseline repeated last)."""
     from jobs.pagerank import pagerank
-    from kindling.settings import load_settings
-    from kindling.spark import session
+    from kindling.core.settings import load_settings
+    from kindling.pipeline.spark import session
 
     spark = session(load_settings(), app_name="bench-tune", master="local[2]")
     spark.sparkContext.setLogLevel("ERROR")
@@ -519,8 +519,8 @@ def main() -> None:
     if a.e2e:
         os.execv(sys.executable, [sys.executable, str(ROOT / "bench" / "e2e.py")])
 
-    from kindling.settings import load_settings
-    from kindling.spark import session
+    from kindling.core.settings import load_settings
+    from kindling.pipeline.spark import session
 
     settings = load_settings()
     spark = session(settings, app_name="bench-pagerank", master="local[2]")

@@ -39,8 +39,8 @@ def main() -> None:
     from pyspark.sql import functions as F
 
     import jobs.pagerank as P
-    from kindling.settings import load_settings
-    from kindling.spark import session
+    from kindling.core.settings import load_settings
+    from kindling.pipeline.spark import session
 
     spark = session(load_settings(), app_name="bench-superstep-memory", master="local[2]")
     spark.sparkContext.setLogLevel("ERROR")

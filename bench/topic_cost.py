@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from bench.pagerank import time_slots, topic_workload  # noqa: E402
-from kindling.settings import load_settings  # noqa: E402
-from kindling.spark import session  # noqa: E402
+from kindling.core.settings import load_settings  # noqa: E402
+from kindling.pipeline.spark import session  # noqa: E402
 
 
 def main() -> None:

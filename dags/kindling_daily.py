@@ -7,7 +7,7 @@ D has ended and reads the snapshot `dt=D`, which is complete only then. Tasks, i
 
 | task | command | what it does |
 |---|---|---|
-| `wait` | `kindling.source.snapshot_ready(D)` | sensor: every network of D has its `_SUCCESS` marker |
+| `wait` | `kindling.ingest.source.snapshot_ready(D)` | sensor: every network of D has its `_SUCCESS` marker |
 | `pull` | `kindling step pull` | remove what killed runs of D left; copy D's raw snapshot into `lake/raw/`, and every earlier day of D's window that the source has and the lake lacks |
 | `conform` | `kindling submit conform` (Spark) | parse those days (in batches, oldest first) and D into the canonical schemas |
 | `audit_in` | `kindling step audit-in` | quality suite on each admitted day, oldest first, then on D, into `lake/conformed/`; a failure stops the run naming the day; records the window's coverage |
@@ -132,7 +132,7 @@ with DAG(
     )
     def wait(date: str) -> bool:
         """True once every configured network has its `_SUCCESS` marker for `date`."""
-        from kindling.source import snapshot_ready  # deferred: Airflow parses this file without the project
+        from kindling.ingest.source import snapshot_ready  # deferred: Airflow parses this file without the project
 
         return snapshot_ready(date)
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The project's JVM jars, both on Spark's classpath through spark.jars (kindling/spark.py):
+# The project's JVM jars, both on Spark's classpath through spark.jars (kindling/pipeline/spark.py):
 #   1. build/graphframes-spark4_2.13-0.11.0.jar: GraphFrames' core and graphx, from the jar named
 #      by KINDLING_GRAPHFRAMES_JAR, else from a Maven repository, else compiled from the source
-#      release (kindling/jars.py says how); skipped while its inputs are unchanged;
+#      release (kindling/pipeline/jars.py says how); skipped while its inputs are unchanged;
 #   2. build/kindling-engine.jar: the JVM half of the PageRank engines, compiled from engine/src
 #      against the Spark jars of the venv's pyspark and the GraphFrames jar: the Scala files (the
 #      GraphFrames engine, on its GraphX module) with the scalac pyspark ships, the Java files (the
@@ -11,7 +11,7 @@
 set -euo pipefail
 project="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$project"
-.venv/bin/python -m kindling.jars  # writes the jar below (KINDLING_GRAPHFRAMES_JAR too is copied there)
+.venv/bin/python -m kindling.pipeline.jars  # writes the jar below (KINDLING_GRAPHFRAMES_JAR too is copied there)
 graphframes_jar=build/graphframes-spark4_2.13-0.11.0.jar
 jar_file=build/kindling-engine.jar
 java_sources=$(find engine/src -name '*.java' | sort)

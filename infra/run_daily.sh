@@ -18,8 +18,8 @@ fi
 
 latest="$(python - "$source_dir" <<'PY'
 import sys
-from kindling.settings import load_settings
-from kindling.source import latest_snapshot_date
+from kindling.core.settings import load_settings
+from kindling.ingest.source import latest_snapshot_date
 print(latest_snapshot_date(load_settings(source=sys.argv[1])))
 PY
 )"
@@ -31,8 +31,8 @@ mkdir -p "$project/.airflow"
 for day in "$previous" "$latest"; do
     if [ "$day" = "$previous" ] && python - "$day" <<'PY'
 import datetime, sys
-from kindling.lake import Lake
-from kindling.settings import load_settings
+from kindling.storage.lake import Lake
+from kindling.core.settings import load_settings
 sys.exit(0 if datetime.date.fromisoformat(sys.argv[1]) in Lake(load_settings().lake).published_dates("account_scores") else 1)
 PY
     then
@@ -53,8 +53,8 @@ PY
     grep -ohE '\[[0-9-]+\] (the window .*|window: .*)' "$project/.airflow/last-run.log" | sed 's/ \[airflow.*//' | sort -u || true
 done
 for network in $(python -c "
-from kindling.settings import load_settings
-from kindling.source import list_networks
+from kindling.core.settings import load_settings
+from kindling.ingest.source import list_networks
 print(' '.join(list_networks(load_settings())))"); do
     echo
     echo "== top 10 of network $network, dt=$latest (kindling query top --network $network)"
@@ -67,7 +67,7 @@ print(' '.join(list_networks(load_settings())))"); do
 done
 topic=$(python - "$latest" <<'PY'
 import sys, duckdb
-from kindling.settings import load_settings
+from kindling.core.settings import load_settings
 glob = f"{load_settings().lake}/tables/topic_scores/dt={sys.argv[1]}/network=*/*.parquet"
 rows = duckdb.execute("SELECT topic FROM read_parquet(?) WHERE topic NOT LIKE '%-super' "
                       "GROUP BY topic ORDER BY count(*) DESC, topic LIMIT 1", [glob]).fetchall()

@@ -16,7 +16,7 @@ import functools
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from kindling.validate import CASCADED_REASON
+from kindling.core.validate import CASCADED_REASON
 from schemas import Field, Table
 
 CORRUPT = "_corrupt"

@@ -20,11 +20,11 @@ from pyspark.sql import functions as F
 
 import schemas
 from jobs import conform as C
-from kindling.failpoints import failpoint
-from kindling.lake import Lake, replace_dir
-from kindling.runs import bad_window_day
-from kindling.settings import Settings
-from kindling.state import load_states, save_state
+from kindling.core.failpoints import failpoint
+from kindling.core.settings import Settings
+from kindling.storage.lake import Lake, replace_dir
+from kindling.storage.runs import bad_window_day
+from kindling.storage.state import load_states, save_state
 
 
 def _raw_files(raw_dir: Path, table: str) -> list[Path]:

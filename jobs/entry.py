@@ -21,12 +21,12 @@ from pyspark.sql import SparkSession
 
 from jobs.conform_step import conform_day, conform_window
 from jobs.rank_step import rank_networks
-from kindling import spark as sparks
-from kindling.runs import networks_of_day, recorded
-from kindling.settings import Settings, load_settings
-from kindling.state import save_state
-from kindling.validate import parse_date
-from kindling.validate import run_id as clean_run_id
+from kindling.core.settings import Settings, load_settings
+from kindling.core.validate import parse_date
+from kindling.core.validate import run_id as clean_run_id
+from kindling.pipeline import spark as sparks
+from kindling.storage.runs import networks_of_day, recorded
+from kindling.storage.state import save_state
 
 
 def run_step(

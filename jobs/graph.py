@@ -37,8 +37,8 @@ import math
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from kindling.lake import window_dates  # noqa: F401  (the window's days: one definition, shared with the steps)
-from kindling.settings import Settings
+from kindling.core.settings import Settings
+from kindling.storage.lake import window_dates  # noqa: F401  (the window's days: one definition, shared with the steps)
 
 
 def decayed_events(interactions: DataFrame, day: dt.date, settings: Settings) -> DataFrame:

@@ -1,7 +1,7 @@
 """The graph layer: a network's graph as a GraphFrame.
 
 GraphFrames (``graphframes-py`` on PyPI, with the JVM jar that ``make env`` obtains,
-:mod:`kindling.jars`) is how the jobs hold a graph: vertices with ``id``, edges with ``src`` and
+:mod:`kindling.pipeline.jars`) is how the jobs hold a graph: vertices with ``id``, edges with ``src`` and
 ``dst``, GraphFrames' own names, the names the lake's ``graph_vertices`` and ``graph_edges``
 use too. Every GraphFrame of the project is made by :func:`graph_frame`, which says how to get
 the jar when the session lacks it.
@@ -10,7 +10,7 @@ the jar when the session lacks it.
   the conformed window (:func:`jobs.graph.build_edges`, before the ring discount and the spark
   cap), the graph that engagement rings are found on (:mod:`jobs.rings`);
 * :func:`connected_components`: GraphFrames' ``connectedComponents``, as the project runs it;
-* :func:`kindling.graphs.day_graph` loads a published day's graph for an analyst.
+* :func:`kindling.serving.graphs.day_graph` loads a published day's graph for an analyst.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.graph import build_edges
-from kindling.settings import Settings
+from kindling.core.settings import Settings
 
 JAR_HINT = (
-    "`make env` builds build/graphframes-spark4_2.13-0.11.0.jar (kindling/jars.py); start Spark with "
-    "kindling.spark.session, or give the jar to pyspark/spark-submit with --jars"
+    "`make env` builds build/graphframes-spark4_2.13-0.11.0.jar (kindling/pipeline/jars.py); start Spark with "
+    "kindling.pipeline.spark.session, or give the jar to pyspark/spark-submit with --jars"
 )
 
 

@@ -42,8 +42,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ByteType, IntegerType, LongType, ShortType
 
-from kindling.failpoints import failpoint
-from kindling.settings import DEFAULTS, PAGERANK_ENGINES
+from kindling.core.failpoints import failpoint
+from kindling.core.settings import DEFAULTS, PAGERANK_ENGINES
 
 GLOBAL_KEY = "global"
 # The engines (``engine=``): "vector" keeps the N x K rank vector on the driver and broadcasts it

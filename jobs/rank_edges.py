@@ -13,7 +13,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs.pagerank import pagerank
-from kindling.settings import DEFAULTS
+from kindling.core.settings import DEFAULTS
 
 
 def rank_edges(

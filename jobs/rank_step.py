@@ -26,10 +26,10 @@ from jobs.responsive import responsiveness
 from jobs.rings import detect_rings, discount_rings
 from jobs.score import account_scores, score_contributors, topic_scores, topics_table
 from jobs.trust import trusted_seeds
-from kindling.failpoints import failpoint
-from kindling.lake import Lake
-from kindling.settings import Settings
-from kindling.topics import topic_map
+from kindling.core.failpoints import failpoint
+from kindling.core.settings import Settings
+from kindling.ingest.topics import topic_map
+from kindling.storage.lake import Lake
 
 
 def _read_conformed(spark: SparkSession, lake: Lake, table: str, network: str, days: list[dt.date]) -> DataFrame | None:

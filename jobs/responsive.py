@@ -29,7 +29,7 @@ import datetime as dt
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from kindling.settings import Settings
+from kindling.core.settings import Settings
 
 ASK_KINDS = ("reply", "mention")
 

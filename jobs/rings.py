@@ -26,7 +26,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from jobs.graphframe import connected_components, graph_frame
-from kindling.settings import Settings
+from kindling.core.settings import Settings
 
 RINGS_SCHEMA = T.StructType(
     [T.StructField("account_id", T.StringType(), False), T.StructField("ring_id", T.StringType(), True)]

@@ -18,8 +18,8 @@ from pyspark.sql import functions as F
 import schemas
 from jobs.responsive import prior_mean, with_responsiveness
 from jobs.trust import with_spam_mass
-from kindling.settings import Settings
-from kindling.taxonomy import ROOT, Taxonomy
+from kindling.core.settings import Settings
+from kindling.ingest.taxonomy import ROOT, Taxonomy
 
 INFLUENCE_BASE = 20.0
 INFLUENCE_PER_DOUBLING = 10.0

@@ -5,7 +5,7 @@ network over the scoring window:
 
 * ``post_topics``: each post's topics — its provider ``topics`` when it has
   any, else its hashtags matched through the taxonomy — rolled up to their
-  ancestors (the mapping tables come from :mod:`kindling.topics`);
+  ancestors (the mapping tables come from :mod:`kindling.ingest.topics`);
 * ``topic_events``: the decayed engagements whose post is on a topic;
 * ``recognition``: per (account, topic), the recognition *others* give it:
   ``recognizers`` = distinct accounts that engaged with its posts on the topic,
@@ -36,7 +36,7 @@ from jobs.sparks import capped_sum
 
 
 def tag_key(col: F.Column) -> F.Column:
-    """The same key as ``kindling.topics.tag_key``: lower-cased letters and digits only."""
+    """The same key as ``kindling.ingest.topics.tag_key``: lower-cased letters and digits only."""
     return F.regexp_replace(F.lower(F.trim(col)), r"(?U)[\W_]+", "")
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from kindling.settings import Settings
+from kindling.core.settings import Settings
 
 
 class SeedFileError(ValueError):

@@ -18,15 +18,16 @@ import argparse
 import signal
 import sys
 
-from kindling import backfill as backfills
-from kindling import formatting, query, steps
-from kindling import spark as sparks
-from kindling.lake import Lake
-from kindling.query import NoLake
-from kindling.report import write_report
-from kindling.settings import SettingError, load_settings
-from kindling.validate import InvalidArgument, parse_date
-from kindling.validate import run_id as clean_run_id
+from kindling.core.settings import SettingError, load_settings
+from kindling.core.validate import InvalidArgument, parse_date
+from kindling.core.validate import run_id as clean_run_id
+from kindling.pipeline import backfill as backfills
+from kindling.pipeline import spark as sparks
+from kindling.pipeline import steps
+from kindling.serving import formatting, query
+from kindling.serving.query import NoLake
+from kindling.serving.report import write_report
+from kindling.storage.lake import Lake
 
 
 def _settings(args):
@@ -208,7 +209,7 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_import(args) -> int:
-    from kindling.importer import (  # deferred: loads numpy and pyarrow, which other commands do not need
+    from kindling.ingest.importer import (  # deferred: loads numpy and pyarrow, which other commands do not need
         format_summary,
         import_snap_edgelist,
     )

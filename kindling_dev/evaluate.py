@@ -98,11 +98,11 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from kindling.drift import spearman
-from kindling.lake import Lake
-from kindling.query import reachable, resolve_date
-from kindling.settings import DEFAULTS
-from kindling.validate import InvalidArgument
+from kindling.core.settings import DEFAULTS
+from kindling.core.validate import InvalidArgument
+from kindling.gates.drift import spearman
+from kindling.serving.query import reachable, resolve_date
+from kindling.storage.lake import Lake
 
 KS = (10, 50)
 RESP_MIN_ASKS = (1, 5)

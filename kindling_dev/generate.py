@@ -113,9 +113,9 @@ import numpy as np
 import pyarrow as pa
 
 import schemas
-from kindling.files import write_atomic_bytes, write_atomic_parquet
-from kindling.taxonomy import Taxonomy, load_taxonomy
-from kindling.validate import network_name, parse_date
+from kindling.core.files import write_atomic_bytes, write_atomic_parquet
+from kindling.core.validate import network_name, parse_date
+from kindling.ingest.taxonomy import Taxonomy, load_taxonomy
 
 ACCOUNT_TYPES = ("person", "organization", "bot", "unknown")
 PERSON, ORG, BOT, UNKNOWN = range(4)

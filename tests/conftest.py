@@ -31,8 +31,8 @@ if str(ROOT) not in sys.path:
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
-    from kindling.settings import load_settings
-    from kindling.spark import session
+    from kindling.core.settings import load_settings
+    from kindling.pipeline.spark import session
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
     tmp = tmp_path_factory.mktemp("spark")
@@ -100,9 +100,9 @@ def _no_spark_in_unit_tests(request, monkeypatch):
     def refuse(*_args, **_kwargs):
         raise AssertionError(f"{request.node.nodeid} starts Spark: mark it pytest.mark.spark (tests/conftest.py)")
 
-    import kindling.spark
+    import kindling.pipeline.spark
 
-    monkeypatch.setattr(kindling.spark, "session", refuse)
+    monkeypatch.setattr(kindling.pipeline.spark, "session", refuse)
     real_popen = subprocess.Popen
 
     class GuardedPopen(real_popen):

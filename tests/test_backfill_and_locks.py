@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from kindling.backfill import backfill, summary
-from kindling.lake import Lake
-from kindling.locks import DateLocked, date_lock
-from kindling.settings import load_settings
+from kindling.core.settings import load_settings
+from kindling.pipeline.backfill import backfill, summary
+from kindling.storage.lake import Lake
+from kindling.storage.locks import DateLocked, date_lock
 from kindling_dev import generate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,7 @@ def test_backfill_skips_published_days_reports_failures_and_resumes(spark, tmp_p
 
 HOLDER = """
 import datetime, sys, time
-from kindling.locks import date_lock
+from kindling.storage.locks import date_lock
 with date_lock(sys.argv[1], datetime.date(2026, 11, 20), "holder-run"):
     print("locked", flush=True)
     time.sleep(600)
@@ -152,7 +152,7 @@ def test_kindling_run_for_a_locked_date_is_refused_naming_the_holder(tmp_path):
 
 BARRIER = """
 import datetime, pathlib, sys, time
-from kindling.locks import date_lock
+from kindling.storage.locks import date_lock
 lake, day, barrier = sys.argv[1], datetime.date.fromisoformat(sys.argv[2]), pathlib.Path(sys.argv[3])
 with date_lock(lake, day, "run-" + sys.argv[2]):
     (barrier / sys.argv[2]).touch()

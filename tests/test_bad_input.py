@@ -29,10 +29,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import schemas
-from kindling.lake import Lake
-from kindling.policy import CASCADED_REASON
-from kindling.settings import load_settings
-from kindling.steps import run_local_step, run_spark_in_process
+from kindling.core.settings import load_settings
+from kindling.gates.policy import CASCADED_REASON
+from kindling.pipeline.steps import run_local_step, run_spark_in_process
+from kindling.storage.lake import Lake
 from tests.test_pipeline import tree_digest
 
 

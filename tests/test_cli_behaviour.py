@@ -26,10 +26,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import schemas
-from kindling import query
 from kindling.cli import build_parser, main
-from kindling.lake import Lake
-from kindling.settings import SettingError, load_settings
+from kindling.core.settings import SettingError, load_settings
+from kindling.serving import query
+from kindling.storage.lake import Lake
 
 D = "2026-11-25"
 DAY = dt.date.fromisoformat(D)
@@ -331,14 +331,18 @@ def test_report_and_evaluate_read_the_lake_given(clean_env, tmp_path, capsys, ar
 
 
 def test_run_backfill_and_step_get_the_lake_as_their_settings(clean_env, tmp_path, monkeypatch, capsys):
-    import kindling.backfill
-    import kindling.steps
+    import kindling.pipeline.backfill
+    import kindling.pipeline.steps
 
     seen = {}
-    monkeypatch.setattr(kindling.steps, "run_day", lambda s, day, **kw: seen.setdefault("run", s.lake) and "r1")
-    monkeypatch.setattr(kindling.backfill, "backfill", lambda s, a, b, **kw: seen.setdefault("backfill", s.lake) and [])
-    monkeypatch.setattr(kindling.backfill, "summary", lambda results: "")
-    monkeypatch.setattr(kindling.steps, "run_local_step", lambda s, *a: seen.setdefault("step", s.lake))
+    monkeypatch.setattr(
+        kindling.pipeline.steps, "run_day", lambda s, day, **kw: seen.setdefault("run", s.lake) and "r1"
+    )
+    monkeypatch.setattr(
+        kindling.pipeline.backfill, "backfill", lambda s, a, b, **kw: seen.setdefault("backfill", s.lake) and []
+    )
+    monkeypatch.setattr(kindling.pipeline.backfill, "summary", lambda results: "")
+    monkeypatch.setattr(kindling.pipeline.steps, "run_local_step", lambda s, *a: seen.setdefault("step", s.lake))
     given = str(tmp_path / "given")
     for argv in (MINIMAL_ARGV["run"], [*MINIMAL_ARGV["backfill"], "--spark-submit"], MINIMAL_ARGV["step"]):
         rc, _, err = run(capsys, *argv, "--lake", given)
@@ -356,13 +360,17 @@ class _Session:
 def test_backfill_keeps_one_spark_session_unless_told_to_spark_submit(clean_env, tmp_path, monkeypatch, capsys):
     """The default backfill runs every day in one SparkSession (stopped at the end); --spark-submit
     passes none, so each Spark step of each day is its own spark-submit; both at once is refused."""
-    import kindling.backfill
-    import kindling.spark
+    import kindling.pipeline.backfill
+    import kindling.pipeline.spark
 
     sessions, given = [], []
-    monkeypatch.setattr(kindling.spark, "session", lambda settings, **kw: sessions.append(_Session()) or sessions[-1])
-    monkeypatch.setattr(kindling.backfill, "backfill", lambda s, a, b, spark=None, **kw: given.append(spark) or [])
-    monkeypatch.setattr(kindling.backfill, "summary", lambda results: "")
+    monkeypatch.setattr(
+        kindling.pipeline.spark, "session", lambda settings, **kw: sessions.append(_Session()) or sessions[-1]
+    )
+    monkeypatch.setattr(
+        kindling.pipeline.backfill, "backfill", lambda s, a, b, spark=None, **kw: given.append(spark) or []
+    )
+    monkeypatch.setattr(kindling.pipeline.backfill, "summary", lambda results: "")
     lake = ["--lake", str(tmp_path / "lake")]
     for extra in ([], ["--in-process"]):
         assert run(capsys, *MINIMAL_ARGV["backfill"], *extra, *lake)[0] == 0
@@ -376,10 +384,10 @@ def test_backfill_keeps_one_spark_session_unless_told_to_spark_submit(clean_env,
 
 def test_submitted_spark_steps_get_the_lake_in_their_environment(clean_env, tmp_path, monkeypatch, capsys):
     """spark-submit's child reads its settings from the environment: KINDLING_LAKE is --lake's."""
-    import kindling.steps
+    import kindling.pipeline.steps
 
     calls = []
-    monkeypatch.setattr(kindling.steps.subprocess, "call", lambda cmd, env: calls.append((cmd, env)) or 0)
+    monkeypatch.setattr(kindling.pipeline.steps.subprocess, "call", lambda cmd, env: calls.append((cmd, env)) or 0)
     monkeypatch.setenv("KINDLING_LAKE", str(tmp_path / "from-env"))
     rc, _, err = run(capsys, *MINIMAL_ARGV["submit"], "--lake", str(tmp_path / "given"))
     assert rc == 0, err
@@ -391,7 +399,7 @@ def test_submitted_spark_steps_get_the_lake_in_their_environment(clean_env, tmp_
 
 def test_rank_checkpoints_under_the_lake_given(clean_env, tmp_path, monkeypatch, capsys):
     import jobs.rank_edges
-    import kindling.spark
+    import kindling.pipeline.spark
 
     class Session:
         def stop(self):
@@ -399,7 +407,9 @@ def test_rank_checkpoints_under_the_lake_given(clean_env, tmp_path, monkeypatch,
 
     seen = {}
     monkeypatch.setattr(
-        kindling.spark, "session", lambda s, **kw: seen.setdefault("checkpoints", s.checkpoint_path) and Session()
+        kindling.pipeline.spark,
+        "session",
+        lambda s, **kw: seen.setdefault("checkpoints", s.checkpoint_path) and Session(),
     )
     monkeypatch.setattr(
         jobs.rank_edges, "rank_edges", lambda *a, **kw: {"vertices": 3, "iterations": 7, "converged": True}
@@ -630,12 +640,12 @@ def test_user_errors_are_one_line_with_exit_2(lake, capsys):
 
 
 def test_a_failed_step_is_one_line_with_exit_1(clean_env, tmp_path, monkeypatch, capsys):
-    import kindling.steps
+    import kindling.pipeline.steps
 
     def fail(*a, **kw):
-        raise kindling.steps.StepFailed(f"dt={D}: Spark step rank failed (exit 3); see its output above")
+        raise kindling.pipeline.steps.StepFailed(f"dt={D}: Spark step rank failed (exit 3); see its output above")
 
-    monkeypatch.setattr(kindling.steps, "run_day", fail)
+    monkeypatch.setattr(kindling.pipeline.steps, "run_day", fail)
     rc, out, err = run(capsys, "run", "--date", D, "--lake", str(tmp_path / "l"))
     assert (rc, out) == (1, "")
     assert (

@@ -34,7 +34,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from kindling.steps import code_archive
+from kindling.pipeline.steps import code_archive
 from kindling_dev import generate
 
 pytestmark = pytest.mark.integration  # tier: see tests/conftest.py
@@ -232,10 +232,10 @@ def test_code_archive_is_importable_without_the_checkout(tmp_path):
     """What --py-files ships: the project's packages, importable from the zip alone."""
     archive = code_archive(tmp_path)
     names = set(zipfile.ZipFile(archive).namelist())
-    assert {"jobs/entry.py", "kindling/steps.py", "kindling/settings.py", "schemas/__init__.py"} <= names
+    assert {"jobs/entry.py", "kindling/pipeline/steps.py", "kindling/core/settings.py", "schemas/__init__.py"} <= names
     assert not any("__pycache__" in n for n in names)
     # -I -S: no site-packages, so no editable install of the checkout; only the zip on sys.path.
-    probe = "import sys; sys.path.insert(0, sys.argv[1]); import kindling.settings as s; print(s.__file__)"
+    probe = "import sys; sys.path.insert(0, sys.argv[1]); import kindling.core.settings as s; print(s.__file__)"
     out = subprocess.run(
         [sys.executable, "-I", "-S", "-c", probe, str(archive)],
         capture_output=True,
@@ -252,8 +252,8 @@ def test_code_archive_is_importable_without_the_checkout(tmp_path):
 def test_java_options_reach_driver_and_executors_and_can_be_cleared():
     """``spark_java_options`` goes to spark-submit as the driver's and the executors' JVM options;
     ``none`` (or empty in kindling.toml), neither is passed (a spark-defaults.conf keeps its own)."""
-    from kindling.settings import load_settings
-    from kindling.steps import submit_command
+    from kindling.core.settings import load_settings
+    from kindling.pipeline.steps import submit_command
 
     cmd = submit_command(load_settings(env={}, spark_master="spark://h:7077"), "rank", DAY, "r1")
     confs = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--conf"]

@@ -2,7 +2,7 @@
 
 Every case starts from the same lake, in which dt=D was published from one input (the "old"
 day). The source then changes and ``kindling run --date D --in-process`` is started in its own
-process group with ``KINDLING_FAILPOINT`` naming a crash point (kindling/failpoints.py): the run
+process group with ``KINDLING_FAILPOINT`` naming a crash point (kindling/core/failpoints.py): the run
 kills its whole group there, JVM included, as ``kill -9 -PGID`` would. Then:
 
 * every published table of dt=D is the old day, whole (both networks, readable by pyarrow and
@@ -33,10 +33,10 @@ import pyarrow.parquet as pq
 import pytest
 from test_pipeline import assert_same_rows, published_rows, tree_digest
 
-from kindling.failpoints import POINTS
-from kindling.lake import PUBLISHED_TABLES, Lake
-from kindling.settings import load_settings
-from kindling.steps import remove_leftovers, run_day
+from kindling.core.failpoints import POINTS
+from kindling.core.settings import load_settings
+from kindling.pipeline.steps import remove_leftovers, run_day
+from kindling.storage.lake import PUBLISHED_TABLES, Lake
 from kindling_dev import generate
 
 pytestmark = pytest.mark.integration  # tier: see tests/conftest.py

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kindling import config_docs
-from kindling.settings import Settings
+from kindling.core import config_docs
+from kindling.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -19,11 +19,11 @@ DOCS = ROOT / "docs"
 def test_the_configuration_page_is_generated_from_the_settings():
     page = (DOCS / "configuration.md").read_text(encoding="utf-8")
     assert page == config_docs.markdown(), (
-        "docs/configuration.md is stale: run `make docs` (or python -m kindling.config_docs)"
+        "docs/configuration.md is stale: run `make docs` (or python -m kindling.core.config_docs)"
     )
     for name in Settings.model_fields:
         assert f"| `{name}` | `KINDLING_{name.upper()}` |" in page
-    assert "(undocumented)" not in page, "every setting needs a docstring under it in kindling/settings.py"
+    assert "(undocumented)" not in page, "every setting needs a docstring under it in kindling/core/settings.py"
 
 
 def test_a_setting_without_an_entry_is_refused(monkeypatch):

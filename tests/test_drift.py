@@ -20,12 +20,20 @@ import pytest
 from test_quality import day_tables
 
 import schemas
-from kindling import drift, query
 from kindling.cli import main
-from kindling.lake import PUBLISHED_TABLES, Lake
-from kindling.quality import QualityError
-from kindling.settings import load_settings
-from kindling.steps import StepFailed, run_local_step, step_audit_in, step_audit_out, step_publish, write_run_row
+from kindling.core.settings import load_settings
+from kindling.gates import drift
+from kindling.gates.quality import QualityError
+from kindling.pipeline.steps import (
+    StepFailed,
+    run_local_step,
+    step_audit_in,
+    step_audit_out,
+    step_publish,
+    write_run_row,
+)
+from kindling.serving import query
+from kindling.storage.lake import PUBLISHED_TABLES, Lake
 
 DAY = dt.date(2026, 11, 20)
 PREV = DAY - dt.timedelta(days=1)
@@ -392,7 +400,7 @@ def test_a_failed_input_gate_still_gets_its_data_docs(settings):
 
 
 def test_a_rendering_error_is_a_warning_and_never_hides_the_gate(settings, monkeypatch):
-    from kindling import data_docs
+    from kindling.gates import data_docs
 
     def broken(*a, **k):
         raise RuntimeError("renderer exploded")
@@ -451,8 +459,8 @@ def test_data_docs_render_numpy_observed_values_without_errors(tmp_path, caplog)
     (seen for the PageRank sum). The page must render the observed value, with nothing logged."""
     import datetime as dt
 
-    from kindling import quality
-    from kindling.data_docs import write_pages
+    from kindling.gates import quality
+    from kindling.gates.data_docs import write_pages
 
     res = quality.validate_output({"account_scores": _scores(BASE_INFLUENCE)}, NET, tmp_path / "q")
     entry = write_pages(tmp_path / "docs", res, NET, "r1", dt.datetime(2026, 11, 20, tzinfo=dt.UTC))

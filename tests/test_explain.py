@@ -23,8 +23,8 @@ from pyspark.sql import functions as F
 from jobs import topics as T
 from jobs.explain import graph_edges, graph_vertices
 from jobs.pagerank import pagerank_arrays
-from kindling import query
-from kindling.lake import Lake
+from kindling.serving import query
+from kindling.storage.lake import Lake
 
 D = 0.85
 
@@ -257,8 +257,8 @@ def _write_source(root) -> None:
 
 @pytest.fixture(scope="module")
 def small_lake(spark, tmp_path_factory):
-    from kindling.settings import load_settings
-    from kindling.steps import run_day
+    from kindling.core.settings import load_settings
+    from kindling.pipeline.steps import run_day
 
     tmp = tmp_path_factory.mktemp("explain")
     _write_source(tmp / "src")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kindling import formatting
+from kindling.serving import formatting
 
 
 def test_a_change_that_rounds_to_zero_prints_without_a_minus_sign():

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import schemas
-from kindling.taxonomy import load_taxonomy
+from kindling.ingest.taxonomy import load_taxonomy
 from kindling_dev import generate as gen
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -580,7 +580,7 @@ def test_spark_count(tmp_path):
 
 def test_taxonomy_ancestors_follow_the_edge_file():
     tax = load_taxonomy()
-    edges = pd.read_csv(ROOT / "kindling" / "data" / "taxonomy" / "klout_topic_edge_20180601.csv", dtype=str)
+    edges = pd.read_csv(ROOT / "kindling" / "ingest" / "data" / "taxonomy" / "klout_topic_edge_20180601.csv", dtype=str)
     # in the shipped file black-holes sits under astronomy and physics; astronomy under physics,
     # physics under science and natural-science, which lead to science-and-nature-super
     parents_in_file = edges.groupby("childTopicSlug")["parrentTopicSlug"].agg(set)

@@ -1,4 +1,4 @@
-"""The graph layer (jobs/graphframe.py, kindling/graphs.py): GraphFrames built from the window and
+"""The graph layer (jobs/graphframe.py, kindling/serving/graphs.py): GraphFrames built from the window and
 from the published graph tables, its components, and a clear error without the jar."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from graphframes import GraphFrame
 import schemas
 from jobs.graph import build_edges
 from jobs.graphframe import GraphFramesMissing, connected_components, graph_frame, require_graphframes, window_graph
-from kindling.graphs import day_graph
-from kindling.settings import load_settings
+from kindling.core.settings import load_settings
+from kindling.serving.graphs import day_graph
 
 DAY = dt.date(2026, 11, 20)
 NOON = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)

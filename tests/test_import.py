@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from kindling import cli
-from kindling import importer as I
-from kindling.source import manifest_rows
-from kindling.validate import InvalidArgument
+from kindling.core.validate import InvalidArgument
+from kindling.ingest import importer as I
+from kindling.ingest.source import manifest_rows
 
 DAY = dt.date(2012, 7, 4)
 # 2012-07-04T23:59:59Z and 2012-07-05T00:00:00Z: one second apart, two snapshot days.
@@ -337,9 +337,9 @@ def test_cli_prints_summary_and_names_bad_line(tmp_path, capsys):
 
 
 def test_imported_edges_run_through_the_pipeline(spark, tmp_path):
-    from kindling.lake import Lake
-    from kindling.settings import load_settings
-    from kindling.steps import run_day
+    from kindling.core.settings import load_settings
+    from kindling.pipeline.steps import run_day
+    from kindling.storage.lake import Lake
 
     # Account 50 is replied to by seven accounts; 60 by two; the rest by one or none.
     edges = [

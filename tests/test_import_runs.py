@@ -16,13 +16,13 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from kindling import importer as I
-from kindling.backfill import backfill
-from kindling.jars import find_beside
-from kindling.lake import Lake
-from kindling.query import runs
-from kindling.settings import load_settings
-from kindling.steps import run_day
+from kindling.core.settings import load_settings
+from kindling.ingest import importer as I
+from kindling.pipeline.backfill import backfill
+from kindling.pipeline.jars import find_beside
+from kindling.pipeline.steps import run_day
+from kindling.serving.query import runs
+from kindling.storage.lake import Lake
 
 HIGGS, LOOKED = find_beside(Path("shared") / "data" / "higgs-twitter" / "higgs-reply_network.edgelist")
 

@@ -24,7 +24,7 @@ from test_query_runs_sql import _write_runs
 from test_query_topics import D2, DATA, _write_lake
 
 from kindling.cli import main
-from kindling.validate import InvalidArgument
+from kindling.core.validate import InvalidArgument
 
 # Values that try to leave a folder or to end a quoted SQL literal. "{v}" is a valid value of the
 # argument, so that e.g. "alpha' OR '1'='1" and "alpha\n" are tried, not only garbage.
@@ -194,8 +194,8 @@ def no_spark(monkeypatch):
     (Not by patching subprocess.Popen: pyspark binds Popen when first imported, and a patched
     one would then outlive the test.)
     """
-    import kindling.spark
-    import kindling.steps
+    import kindling.pipeline.spark
+    import kindling.pipeline.steps
 
     started = []
 
@@ -206,8 +206,8 @@ def no_spark(monkeypatch):
 
         return f
 
-    monkeypatch.setattr(kindling.spark, "session", refuse("SparkSession"))
-    monkeypatch.setattr(kindling.steps, "_submit", refuse("spark-submit"))
+    monkeypatch.setattr(kindling.pipeline.spark, "session", refuse("SparkSession"))
+    monkeypatch.setattr(kindling.pipeline.steps, "_submit", refuse("spark-submit"))
     return started
 
 

@@ -1,4 +1,4 @@
-"""The GraphFrames jar as a build step (kindling/jars.py): the three ways in their order, against a
+"""The GraphFrames jar as a build step (kindling/pipeline/jars.py): the three ways in their order, against a
 local file Maven repository and fake source trees, and the jar ``make env`` built being on every
 Spark session's classpath."""
 
@@ -13,9 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from kindling import jars
-from kindling.jars import GRAPHFRAMES_ARTIFACTS, GRAPHFRAMES_CLASSES, GraphFramesJarError, ensure_graphframes_jar
-from kindling.settings import load_settings
+from kindling.core.settings import load_settings
+from kindling.pipeline import jars
+from kindling.pipeline.jars import (
+    GRAPHFRAMES_ARTIFACTS,
+    GRAPHFRAMES_CLASSES,
+    GraphFramesJarError,
+    ensure_graphframes_jar,
+)
 
 
 def _jar(path: Path, *names: str) -> Path:
@@ -205,7 +210,7 @@ def test_when_no_way_works_the_error_names_all_three(tmp_path):
         "KINDLING_GRAPHFRAMES_JAR": "",
     }
     p = subprocess.run(
-        [sys.executable, "-m", "kindling.jars", "--out", str(tmp_path / "cli.jar")],
+        [sys.executable, "-m", "kindling.pipeline.jars", "--out", str(tmp_path / "cli.jar")],
         env=env,
         capture_output=True,
         text=True,
@@ -233,8 +238,8 @@ def test_make_env_built_the_jar_and_every_session_loads_it(spark):
     in-process sessions and spark-submit alike, and the JVM resolves its classes."""
     import datetime as dt
 
-    from kindling.spark import spark_confs
-    from kindling.steps import submit_command
+    from kindling.pipeline.spark import spark_confs
+    from kindling.pipeline.steps import submit_command
 
     jars.check_jar(jars.GRAPHFRAMES_JAR)
     way = __import__("json").loads(jars.stamp_path(jars.GRAPHFRAMES_JAR).read_text())["way"]

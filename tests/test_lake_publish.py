@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from kindling.lake import PUBLISHED_TABLES, Lake
+from kindling.storage.lake import PUBLISHED_TABLES, Lake
 
 DAY = dt.date(2026, 11, 20)
 

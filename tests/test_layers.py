@@ -45,8 +45,8 @@ def test_function_level_imports_of_the_project_say_why_they_are_deferred():
 
 def test_the_check_finds_a_bare_function_level_import(tmp_path):
     f = tmp_path / "m.py"
-    f.write_text("def f():\n    from kindling.lake import Lake\n    import json\n    return Lake, json\n")
-    assert _function_level_project_imports(f) == [(2, "    from kindling.lake import Lake")]
+    f.write_text("def f():\n    from kindling.storage.lake import Lake\n    import json\n    return Lake, json\n")
+    assert _function_level_project_imports(f) == [(2, "    from kindling.storage.lake import Lake")]
 
 
 def test_import_linter_contracts_are_kept():

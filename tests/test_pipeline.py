@@ -19,11 +19,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from kindling.lake import Lake
-from kindling.quality import QualityError
-from kindling.settings import load_settings
-from kindling.steps import run_day
-from kindling.taxonomy import ROOT, load_taxonomy
+from kindling.core.settings import load_settings
+from kindling.gates.quality import QualityError
+from kindling.ingest.taxonomy import ROOT, load_taxonomy
+from kindling.pipeline.steps import run_day
+from kindling.storage.lake import Lake
 from kindling_dev import generate
 
 END = dt.date(2026, 11, 20)

@@ -1,4 +1,4 @@
-"""The day-level rules of ``kindling.policy`` and the PSI gate know their sample size.
+"""The day-level rules of ``kindling.gates.policy`` and the PSI gate know their sample size.
 
 Pure functions on small pandas frames (no Spark, no lake): each rule is shown both ways, a small
 day that is merely small passes (a warning at most), a small day that is genuinely broken fails,
@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from kindling import drift, policy
-from kindling.lake import Lake
-from kindling.settings import load_settings
-from kindling.source import manifest_rows
+from kindling.core.settings import load_settings
+from kindling.gates import drift, policy
+from kindling.ingest.source import manifest_rows
+from kindling.storage.lake import Lake
 
 DAY = dt.date(2026, 11, 20)
 

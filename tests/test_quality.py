@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kindling import quality
-from kindling.quality import (
+from kindling.gates import quality
+from kindling.gates.quality import (
     QualityError,
     raise_for,
     validate_input_day,
@@ -439,11 +439,11 @@ def test_bad_topic_or_contributor_row_fails(table, override, column, rule):
 
 def test_graph_tables_as_the_audit_out_step_reads_them_pass(tmp_path):
     """graph_edges' topic_factors is a map: read as the output gate reads staged Parquet
-    (kindling.steps._read_parquet_dir: Arrow-backed), the suite checks the pair."""
+    (kindling.pipeline.steps._read_parquet_dir: Arrow-backed), the suite checks the pair."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from kindling.steps import _read_parquet_dir
+    from kindling.pipeline.steps import _read_parquet_dir
 
     tables = {}
     for t in ("graph_edges", "graph_vertices"):

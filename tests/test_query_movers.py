@@ -15,7 +15,7 @@ import os
 import pytest
 from test_query_topics import D1, D2, _acc, _complete, _ts, _write_lake, assert_80_columns, run
 
-from kindling import formatting, query
+from kindling.serving import formatting, query
 
 D0 = "2026-11-23"
 

@@ -17,8 +17,8 @@ import pytest
 from test_query_topics import D1, D2, DATA, _write_lake
 
 import schemas
-from kindling import query
 from kindling.cli import main
+from kindling.serving import query
 
 T0 = dt.datetime(2026, 11, 26, 1, 0, tzinfo=dt.UTC)
 RUNS = [

@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import schemas
-from kindling import query
 from kindling.cli import main
+from kindling.serving import query
 
 D1, D2 = "2026-11-24", "2026-11-25"
 

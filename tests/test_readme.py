@@ -123,9 +123,9 @@ def sample(tmp_path_factory, spark):
     """A folder as ``make run`` leaves one: the same generator call, smaller; the latest day and the one before it run."""
     import datetime as dt
 
-    from kindling.settings import load_settings
-    from kindling.source import latest_snapshot_date
-    from kindling.steps import run_day
+    from kindling.core.settings import load_settings
+    from kindling.ingest.source import latest_snapshot_date
+    from kindling.pipeline.steps import run_day
 
     home = tmp_path_factory.mktemp("readme")
     (home / "docs").symlink_to(ROOT / "docs")  # files the examples name, as in the repository

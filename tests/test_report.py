@@ -24,8 +24,9 @@ import pytest
 from test_query_topics import D1, D2, _acc, _ts, _write_lake, run
 
 import schemas
-from kindling import query, report, steps
-from kindling.settings import load_settings
+from kindling.core.settings import load_settings
+from kindling.pipeline import steps
+from kindling.serving import query, report
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_ID = "2026-11-25_20261126T010000_abc123"
@@ -277,7 +278,7 @@ def test_collect_gathers_each_section_from_the_published_tables(lake):
 
 
 def test_roll_up_suffix_is_the_taxonomys():
-    from kindling.taxonomy import SUPER_SUFFIX
+    from kindling.ingest.taxonomy import SUPER_SUFFIX
 
     assert report.SUPER_SUFFIX == SUPER_SUFFIX
 

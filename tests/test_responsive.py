@@ -9,7 +9,7 @@ import pytest
 import schemas
 from jobs.responsive import responsiveness, with_responsiveness
 from jobs.score import account_scores
-from kindling.settings import load_settings
+from kindling.core.settings import load_settings
 
 DAY = dt.date(2026, 11, 20)
 END = dt.datetime(2026, 11, 21, tzinfo=dt.UTC)  # end of DAY

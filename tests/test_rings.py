@@ -12,7 +12,7 @@ from jobs import topics as T
 from jobs.graph import build_edges
 from jobs.pagerank import pagerank_arrays
 from jobs.rings import components, detect_rings, discount_rings
-from kindling.settings import load_settings
+from kindling.core.settings import load_settings
 
 DAY = dt.date(2026, 11, 20)
 NOON = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)

@@ -9,10 +9,10 @@ import threading
 
 import pytest
 
-from kindling.lake import Lake
-from kindling.settings import load_settings
-from kindling.source import SourceError, latest_snapshot_date, list_networks, pull, snapshot_ready
-from kindling.validate import InvalidArgument
+from kindling.core.settings import load_settings
+from kindling.core.validate import InvalidArgument
+from kindling.ingest.source import SourceError, latest_snapshot_date, list_networks, pull, snapshot_ready
+from kindling.storage.lake import Lake
 from kindling_dev import generate
 
 DAY = dt.date(2026, 11, 20)

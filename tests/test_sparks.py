@@ -20,7 +20,7 @@ from jobs import topics as T
 from jobs.explain import graph_edges
 from jobs.pagerank import expand_slots, pagerank_arrays
 from jobs.rank_step import _rank, spark_cap_shares
-from kindling.settings import load_settings
+from kindling.core.settings import load_settings
 
 D = 0.85
 

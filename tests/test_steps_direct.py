@@ -15,9 +15,9 @@ import pytest
 
 from jobs.conform_step import conform_day, conform_days
 from jobs.rank_step import NetworkRanked, rank_networks
-from kindling.files import replace_dir
-from kindling.lake import Lake
-from kindling.settings import load_settings
+from kindling.core.files import replace_dir
+from kindling.core.settings import load_settings
+from kindling.storage.lake import Lake
 
 DAY = dt.date(2026, 3, 10)
 ENGAGERS = [f"e{i}" for i in range(10)]

@@ -10,10 +10,10 @@ import pytest
 
 def test_a_unit_test_that_starts_spark_fails_naming_the_marker(request):
     assert request.node.get_closest_marker("unit")
-    import kindling.spark
+    import kindling.pipeline.spark
 
     with pytest.raises(AssertionError, match="mark it pytest.mark.spark"):
-        kindling.spark.session(None)
+        kindling.pipeline.spark.session(None)
     with pytest.raises(AssertionError, match="mark it pytest.mark.spark"):
         subprocess.run(["spark-submit", "--version"], check=False)
     # Other children run as usual.

@@ -13,9 +13,9 @@ from jobs import topics as T
 from jobs.graph import saturate
 from jobs.pagerank import pagerank_arrays
 from jobs.score import influence
-from kindling.settings import load_settings
-from kindling.taxonomy import load_taxonomy
-from kindling.topics import build_topic_map, read_aliases, tag_key, topic_map
+from kindling.core.settings import load_settings
+from kindling.ingest.taxonomy import load_taxonomy
+from kindling.ingest.topics import build_topic_map, read_aliases, tag_key, topic_map
 
 # --- matching -------------------------------------------------------------------------
 
@@ -415,9 +415,9 @@ def test_topics_table_lists_boards_and_folded_topics_and_passes_the_output_suite
     import schemas
     from jobs.rank_step import _stage
     from jobs.score import topics_table
-    from kindling.lake import Lake
-    from kindling.quality import validate_output
-    from kindling.steps import _read_parquet_dir
+    from kindling.gates.quality import validate_output
+    from kindling.pipeline.steps import _read_parquet_dir
+    from kindling.storage.lake import Lake
 
     tax = load_taxonomy()
     boards = ["agriculture", "livestock", "tractors", "volcanoes"]

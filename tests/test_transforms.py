@@ -14,7 +14,7 @@ import schemas
 from jobs import conform as C
 from jobs.graph import build_edges, decayed_events, window_dates
 from jobs.score import account_scores
-from kindling.settings import load_settings
+from kindling.core.settings import load_settings
 
 DAY = dt.date(2026, 11, 20)
 T = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)

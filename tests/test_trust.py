@@ -13,7 +13,7 @@ from jobs import topics as T
 from jobs.pagerank import pagerank_arrays
 from jobs.score import account_scores
 from jobs.trust import SeedFileError, read_seed_file, trusted_seeds, with_spam_mass
-from kindling.settings import load_settings
+from kindling.core.settings import load_settings
 
 DAY = dt.date(2026, 11, 20)
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from kindling import formatting, query
-from kindling.lake import Lake
-from kindling.settings import load_settings
-from kindling.steps import run_day
+from kindling.core.settings import load_settings
+from kindling.pipeline.steps import run_day
+from kindling.serving import formatting, query
+from kindling.storage.lake import Lake
 from kindling_dev import generate
 
 END = dt.date(2026, 11, 20)
@@ -60,7 +60,7 @@ def test_a_fresh_lake_scores_the_whole_window_as_a_backfilled_one(spark, snapsho
     assert (run["window_expected"], run["window_present"], run["window_admitted"]) == (WINDOW, WINDOW, WINDOW)
     assert run["window"]["missing"] == [] and run["window"]["first"] == str(END - dt.timedelta(days=WINDOW - 1))
     assert "window: 4 of 4 days" in formatting.window_text(run)
-    from kindling.report import write_report
+    from kindling.serving.report import write_report
 
     assert "window: 4 of 4 days" in write_report(str(fresh), "latest").read_text()
 

@@ -16,7 +16,7 @@ import json
 import os
 import threading
 
-from kindling.lake import Lake
+from kindling.storage.lake import Lake
 
 _held: dict[str, int] = {}
 _guard = threading.Lock()

@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 
 from jobs.graphframe import graph_frame
-from kindling.lake import Lake
-from kindling.settings import Settings, load_settings
+from kindling.core.settings import Settings, load_settings
+from kindling.storage.lake import Lake
 
 
 def day_graph(spark, network: str, day: dt.date | str = "latest", settings: Settings | None = None):
     """The published graph of ``network`` on ``day`` (a date, ``YYYY-MM-DD`` or ``latest``) in the
-    lake of ``settings`` (default: :func:`kindling.settings.load_settings`).
+    lake of ``settings`` (default: :func:`kindling.core.settings.load_settings`).
 
     Raises LookupError naming the lake and what is missing: no published graph at all, the day
     not published, or the network not in it.

@@ -18,7 +18,7 @@ per process, so importing this module (e.g. from a DAG file) stays cheap.
 
 Why one long module: the suites are built from ``schemas/`` and judged with the same rules on
 both sides of the pipeline (audit-in and audit-out); the gates' sample-size rules are in
-:mod:`kindling.policy`.
+:mod:`kindling.gates.policy`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A Great Expectations Data Docs site per run: ``<lake>/_runs/<run_id>/data_docs/``.
 
-Written by the quality gates (``audit-in``, ``audit-out``; :func:`kindling.steps._gate`) from
-the validation results :mod:`kindling.quality` keeps on each ``SuiteResult``. The pages are
+Written by the quality gates (``audit-in``, ``audit-out``; :func:`kindling.pipeline.steps._gate`) from
+the validation results :mod:`kindling.gates.quality` keeps on each ``SuiteResult``. The pages are
 GE's own: ``ValidationResultsPageRenderer`` and ``ExpectationSuitePageRenderer`` rendered by
 ``DefaultJinjaPageView``, laid out as a GE file-backed site lays them out, so that their
 "Home" and suite links work::
@@ -24,7 +24,7 @@ import html
 import json
 from pathlib import Path
 
-from kindling.lake import write_atomic_bytes
+from kindling.storage.lake import write_atomic_bytes
 
 INDEX = "index.html"
 MANIFEST = "pages.json"

@@ -3,14 +3,14 @@
 Readers see only published partitions: ``<lake>/tables/<table>/dt=*/network=*/*.parquet``
 (the ``dt=`` entries are links to immutable versions; staging lives elsewhere).
 
-Every user-supplied value is validated (``kindling.validate``) before it reaches a path, and
+Every user-supplied value is validated (``kindling.core.validate``) before it reaches a path, and
 reaches SQL only as a bound ``?`` parameter. Each function reads one network folder at a time
-and returns plain data (rows or a JSON-ready dict); :mod:`kindling.formatting` turns that data
+and returns plain data (rows or a JSON-ready dict); :mod:`kindling.serving.formatting` turns that data
 into a table for an 80-column terminal, JSON or CSV.
 
 Why one long module: every ``kindling query`` answer (top, topics, reachable, account, explain,
 movers, runs, sql) is a few SQL statements over the same validated reader, ``_Tables``; the
-formatting of the answers already lives apart (:mod:`kindling.formatting`).
+formatting of the answers already lives apart (:mod:`kindling.serving.formatting`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import re
 from pathlib import Path
 
 import schemas
-from kindling.lake import PUBLISHED_TABLES, Lake
-from kindling.validate import InvalidArgument, network_name, parse_date, topic_slug
+from kindling.core.validate import InvalidArgument, network_name, parse_date, topic_slug
+from kindling.storage.lake import PUBLISHED_TABLES, Lake
 
 # Orderings of a topic's accounts: the chosen score, the other score, then the id.
 _TOPIC_ORDER = {

@@ -2,7 +2,7 @@
 
 Topics of posts are taxonomy slugs; scores roll up the hierarchy through
 ``Taxonomy.ancestors``. The default taxonomy is the Klout topic ontology shipped in
-``kindling/data/taxonomy/`` (CC BY 3.0, see ATTRIBUTION.md). A custom one is a
+``kindling/ingest/data/taxonomy/`` (CC BY 3.0, see ATTRIBUTION.md). A custom one is a
 directory holding one ``*ontology*.csv`` (topicId, topicSlug, topicDisplayName, ...)
 and one ``*edge*.csv`` (parentTopicId, parentTopicSlug, childTopicId, childTopicSlug)
 in the same format; upstream spells the second column ``parrentTopicSlug`` and both

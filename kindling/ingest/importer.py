@@ -1,7 +1,7 @@
 """Import external graph data as snapshot folders (``kindling import snap-edgelist``).
 
 Sits before the daily run: it writes what a data provider would drop at the
-source, in the layout ``kindling generate`` writes and ``kindling.source`` reads::
+source, in the layout ``kindling generate`` writes and ``kindling.ingest.source`` reads::
 
     OUT/network=<n>/dt=<YYYY-MM-DD>/accounts.parquet      every account id seen in the file
                                    /posts.parquet         empty (an edge list has no posts)
@@ -70,8 +70,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 import schemas
-from kindling.files import fsync_tree, parquet_bytes, replace_dir
-from kindling.validate import InvalidArgument, network_name, parse_date
+from kindling.core.files import fsync_tree, parquet_bytes, replace_dir
+from kindling.core.validate import InvalidArgument, network_name, parse_date
 
 KINDS = ("reply", "mention", "repost")
 THIRD_MODES = ("auto", "weight", "timestamp")
@@ -464,7 +464,7 @@ def write_day(out: Path, network: str, day: dt.date, tables: dict[str, pa.Table 
 
 
 def manifest(tables: dict[str, pa.Table | bytes]) -> bytes:
-    """The ``_SUCCESS`` marker's content: the rows of each table written (``kindling.source.manifest_rows``).
+    """The ``_SUCCESS`` marker's content: the rows of each table written (``kindling.ingest.source.manifest_rows``).
 
     The file was read whole, so the day is complete by construction: the input gate then takes a
     day far from the usual volume as a real change (a warning), not a partial delivery.

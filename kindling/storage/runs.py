@@ -1,6 +1,6 @@
 """The run record: the steps of a daily run, their timings and the ``runs`` table's rows.
 
-Below :mod:`kindling.steps` (the orchestration) and :mod:`jobs.entry` (the Spark steps): both time
+Below :mod:`kindling.pipeline.steps` (the orchestration) and :mod:`jobs.entry` (the Spark steps): both time
 their work with :func:`recorded` and write ``runs`` rows through :func:`write_run_row`, so neither
 imports the other for it.
 """
@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 import schemas
-from kindling.files import parquet_bytes, write_atomic_bytes
-from kindling.lake import Lake
-from kindling.settings import Settings
-from kindling.state import load_states, save_state
-from kindling.validate import network_name
+from kindling.core.files import parquet_bytes, write_atomic_bytes
+from kindling.core.settings import Settings
+from kindling.core.validate import network_name
+from kindling.storage.lake import Lake
+from kindling.storage.state import load_states, save_state
 
 STEPS = ("wait", "pull", "conform", "audit-in", "rank", "audit-out", "publish", "report")
 SPARK_STEPS = ("conform", "rank")

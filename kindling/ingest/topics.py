@@ -6,7 +6,7 @@ write it: case, a leading ``#`` and separators do not matter, so
 ``#MachineLearning``, ``machine_learning`` and ``#machinelearning`` all reach
 ``machine-learning`` (the key is the lower-cased letters and digits). The
 editable alias file (``alias,topic`` per line; shipped default:
-``kindling/data/taxonomy/aliases.csv``) adds names the slugs miss (``#ML``,
+``kindling/ingest/data/taxonomy/aliases.csv``) adds names the slugs miss (``#ML``,
 ``#AI``) and wins over slugs with the same key.
 
 Roll-up: evidence for a topic also counts for every ancestor (``astronomy``
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from kindling.taxonomy import DEFAULT_DIR, Taxonomy, load_taxonomy
+from kindling.ingest.taxonomy import DEFAULT_DIR, Taxonomy, load_taxonomy
 
 DEFAULT_ALIASES = DEFAULT_DIR / "aliases.csv"
 _NOT_KEY = re.compile(r"[\W_]+", re.UNICODE)

@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     checkpoint_dir: str = ""
     """Spark checkpoint directory; empty means <lake>/_checkpoints."""
 
-    # --- GraphFrames (the graph layer's JVM jar; `make env` obtains it, kindling/jars.py) ------
+    # --- GraphFrames (the graph layer's JVM jar; `make env` obtains it, kindling/pipeline/jars.py) ------
     graphframes_jar: str = ""
     """A GraphFrames 0.11.0 jar (core and graphx, for Spark 4 and Scala 2.13) to use as it is.
     Empty (the default): fetch it from ``graphframes_maven_repos``, else compile it from
@@ -169,7 +169,7 @@ class Settings(BaseSettings):
     taxonomy_dir: str = ""
     """Topic taxonomy folder (Klout ontology format); empty means the shipped Klout ontology."""
     topic_aliases: str = ""
-    """Hashtag alias CSV (alias,topic); empty means the shipped kindling/data/taxonomy/aliases.csv."""
+    """Hashtag alias CSV (alias,topic); empty means the shipped kindling/ingest/data/taxonomy/aliases.csv."""
     topic_min_recognized: int = 3
     """A topic is ranked on a network when at least this many accounts were recognised on it in the window."""
     offtopic_factor: float = 0.2

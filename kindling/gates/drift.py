@@ -1,6 +1,6 @@
 """Drift gates: today's staged scores against the previous published day of the same network.
 
-Part of ``audit-out`` (:func:`kindling.steps.step_audit_out`), after the Great Expectations
+Part of ``audit-out`` (:func:`kindling.pipeline.steps.step_audit_out`), after the Great Expectations
 suite and before ``publish``. Two checks per network:
 
 - **Score distribution**: population stability index (PSI) of ``account_scores.influence``.
@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kindling.lake import Lake
-from kindling.policy import newest_published_run
+from kindling.gates.policy import newest_published_run
+from kindling.storage.lake import Lake
 
 TABLE = "account_scores"
 ID, SCORE, RANK = "account_id", "influence", "rank"
@@ -252,7 +252,7 @@ def check(
 def findings(result: dict, day: dt.date, run_id: str) -> list[dict]:
     """The failed or warned drift checks of :func:`check` as quality findings.
 
-    Same fields as the GE findings of :mod:`kindling.quality` (table, column, rule, expectation,
+    Same fields as the GE findings of :mod:`kindling.gates.quality` (table, column, rule, expectation,
     severity, observed), so the gate's summary, its message and ``kindling query runs`` show
     them like any other check; a failed PSI carries a ``hint`` on how to accept the shift.
     """

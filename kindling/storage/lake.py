@@ -5,10 +5,10 @@
     <lake>/_staging/<run_id>/_input/<table>/network=<n>/dt=<D>/   a run's conformed input before audit-in
     <lake>/_staging/<run_id>/<table>/dt=<D>/network=<n>/   a run's outputs (and quarantine) before audit
     <lake>/_runs/<run_id>/                            a run's state, quality results
-    <lake>/_runs/<run_id>/data_docs/index.html        its Great Expectations Data Docs (kindling.data_docs)
+    <lake>/_runs/<run_id>/data_docs/index.html        its Great Expectations Data Docs (kindling.gates.data_docs)
     <lake>/tables/<table>/dt=<D>  ->  ../_versions/<table>/dt=<D>/<run_id>   (symlink)
     <lake>/tables/runs/dt=<D>/<run_id>.parquet
-    <lake>/reports/dt=<D>/report.html                 the day's HTML report (kindling.report)
+    <lake>/reports/dt=<D>/report.html                 the day's HTML report (kindling.serving.report)
 
 A published date partition is a symbolic link to an immutable version folder.
 Publishing writes the new version beside the old one and then replaces the link
@@ -26,9 +26,9 @@ import shutil
 import uuid
 from pathlib import Path
 
-from kindling.failpoints import failpoint
-from kindling.files import fsync_tree, replace_dir, write_atomic_bytes  # noqa: F401  (re-exported: lake.replace_dir...)
-from kindling.validate import network_name
+from kindling.core.failpoints import failpoint
+from kindling.core.files import fsync_tree, replace_dir, write_atomic_bytes  # noqa: F401  (re-exported: lake.replace_dir...)
+from kindling.core.validate import network_name
 
 PUBLISHED_TABLES = (
     "account_scores",
@@ -249,7 +249,7 @@ class Lake:
     def remove_leftovers(self, day: dt.date, run_id: str) -> list[Path]:
         """Remove what killed runs of ``day`` left in the lake; return the removed paths.
 
-        Call it only while holding the date's lock (:func:`kindling.locks.date_lock`), as the
+        Call it only while holding the date's lock (:func:`kindling.storage.locks.date_lock`), as the
         ``pull`` step does: then no other run of ``day`` is inside a step, and every temporary
         folder below belongs to a run that died inside one (each is made and consumed, or renamed,
         within a single step). Removed: other runs' ``_staging/<run_id>/`` folders holding

@@ -15,7 +15,7 @@ writes no ``failed`` row: the run's row stays ``published``. ``kindling report -
 writes the page again.
 
 Why one long module: it is the daily run's steps, one function each, and the run that strings
-them together; the run record (``runs`` rows, timings) lives apart in :mod:`kindling.runs`.
+them together; the run record (``runs`` rows, timings) lives apart in :mod:`kindling.storage.runs`.
 """
 
 from __future__ import annotations
@@ -31,11 +31,14 @@ import uuid
 from pathlib import Path
 
 import schemas
-from kindling import data_docs
-from kindling import report as reports
-from kindling.lake import PUBLISHED_TABLES, Lake, replace_dir, window_dates
-from kindling.locks import date_lock
-from kindling.runs import (  # the run record (StepFailed, STEPS and SPARK_STEPS are also read as steps.X)
+from kindling.core.settings import Settings
+from kindling.gates import data_docs
+from kindling.ingest.source import list_networks, network_day_ready, pull, snapshot_ready
+from kindling.pipeline.spark import spark_confs
+from kindling.serving import report as reports
+from kindling.storage.lake import PUBLISHED_TABLES, Lake, replace_dir, window_dates
+from kindling.storage.locks import date_lock
+from kindling.storage.runs import (  # the run record (StepFailed, STEPS and SPARK_STEPS are also read as steps.X)
     SPARK_STEPS,
     STEPS,
     StepFailed,
@@ -46,12 +49,9 @@ from kindling.runs import (  # the run record (StepFailed, STEPS and SPARK_STEPS
     recorded,
     write_run_row,
 )
-from kindling.settings import Settings
-from kindling.source import list_networks, network_day_ready, pull, snapshot_ready
-from kindling.spark import spark_confs
-from kindling.state import load_states, save_state
+from kindling.storage.state import load_states, save_state
 
-JOBS_ENTRY = Path(__file__).resolve().parent.parent / "jobs" / "entry.py"
+JOBS_ENTRY = Path(__file__).resolve().parents[2] / "jobs" / "entry.py"
 
 
 def new_run_id(day: dt.date) -> str:
@@ -138,7 +138,7 @@ def _gate(settings: Settings, day: dt.date, run_id: str, side: str, validate) ->
     Every network's results are also rendered into the run's Data Docs site, failed or not. A
     rendering error never changes the gate's outcome: it becomes a warning of the summary.
     """
-    from kindling import quality  # deferred: loads pandas; the CLI imports this module for every command
+    from kindling.gates import quality  # deferred: loads pandas; the CLI imports this module for every command
 
     out, failures, docs = {}, [], []
     for network in networks_of_day(settings, day):
@@ -164,10 +164,10 @@ def _gate(settings: Settings, day: dt.date, run_id: str, side: str, validate) ->
 
 
 def _audit_network_day(settings: Settings, lake: Lake, run_id: str, network: str, day: dt.date, results_dir: Path):
-    """The GE input suite and the day-level rules of :mod:`kindling.policy` on one staged network-day."""
+    """The GE input suite and the day-level rules of :mod:`kindling.gates.policy` on one staged network-day."""
     import pandas as pd
 
-    from kindling import policy, quality  # deferred: loads pandas; the CLI imports this module for every command
+    from kindling.gates import policy, quality  # deferred: loads pandas; the CLI imports this module for every command
 
     tables = {}
     for name in schemas.INPUT_TABLES:
@@ -212,7 +212,7 @@ def _audit_window_days(settings: Settings, lake: Lake, day: dt.date, run_id: str
     passes moves into ``<lake>/conformed`` before the next is judged (the volume rule compares a
     day with the days before it). A failing day stops the run naming it, or is skipped
     (``window_bad_day = skip``) with its quarantined rows kept beside the run's results."""
-    from kindling import quality  # deferred: loads pandas; the CLI imports this module for every command
+    from kindling.gates import quality  # deferred: loads pandas; the CLI imports this module for every command
 
     admit = load_states(settings, run_id).get("admit") or {"days": {}, "skipped": {}}
     days, skipped = admit["days"], admit.get("skipped", {})
@@ -267,7 +267,7 @@ def window_coverage(settings: Settings, day: dt.date, networks: list[str], admit
 
 
 def step_audit_in(settings: Settings, day: dt.date, run_id: str, log=None) -> dict:
-    """The input gate: the GE input suite and the day-level rules of :mod:`kindling.policy`.
+    """The input gate: the GE input suite and the day-level rules of :mod:`kindling.gates.policy`.
 
     Reads what ``conform`` staged: first the earlier window days this run admits
     (:func:`_audit_window_days`), then the run's own day. When every network of the day passes,
@@ -276,7 +276,7 @@ def step_audit_in(settings: Settings, day: dt.date, run_id: str, log=None) -> di
     ``<lake>/_runs/<run_id>/quarantine/``. The window's coverage is saved as the run's
     ``window`` state (``runs.window_*``).
     """
-    from kindling import quality  # deferred: loads pandas; the CLI imports this module for every command
+    from kindling.gates import quality  # deferred: loads pandas; the CLI imports this module for every command
 
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     lake = Lake(settings.lake)
@@ -343,7 +343,7 @@ def step_audit_out(settings: Settings, day: dt.date, run_id: str) -> dict:
     A failed drift gate (PSI above ``drift_psi_fail``) fails the suite like a failed expectation;
     its message says how to accept a genuine shift.
     """
-    from kindling import drift, quality  # deferred: loads pandas; the CLI imports this module for every command
+    from kindling.gates import drift, quality  # deferred: loads pandas; the CLI imports this module for every command
 
     lake = Lake(settings.lake)
 
@@ -364,7 +364,7 @@ def step_audit_out(settings: Settings, day: dt.date, run_id: str) -> dict:
 
 
 def _drift(settings: Settings, lake: Lake, day: dt.date, network: str, scores, run_id: str | None = None) -> dict:
-    from kindling import drift  # deferred: loads pandas; the CLI imports this module for every command
+    from kindling.gates import drift  # deferred: loads pandas; the CLI imports this module for every command
 
     missing = [c for c in (drift.ID, drift.SCORE, drift.RANK) if c not in scores.columns]
     if missing:  # the output suite reports the missing columns

@@ -21,9 +21,9 @@ from urllib.parse import unquote
 
 import fsspec
 
-from kindling.lake import Lake, replace_dir
-from kindling.settings import Settings, load_settings
-from kindling.validate import InvalidArgument, network_name, parse_date
+from kindling.core.settings import Settings, load_settings
+from kindling.core.validate import InvalidArgument, network_name, parse_date
+from kindling.storage.lake import Lake, replace_dir
 
 SUCCESS = "_SUCCESS"
 EXTENSIONS = (".csv", ".jsonl", ".json", ".parquet")

@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from kindling.lake import Lake
-from kindling.settings import Settings
-from kindling.steps import STEPS, new_run_id, run_day
-from kindling.validate import InvalidArgument
+from kindling.core.settings import Settings
+from kindling.core.validate import InvalidArgument
+from kindling.pipeline.steps import STEPS, new_run_id, run_day
+from kindling.storage.lake import Lake
 
 
 @dataclass

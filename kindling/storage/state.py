@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kindling.lake import Lake, write_atomic_bytes
-from kindling.settings import Settings
+from kindling.core.settings import Settings
+from kindling.storage.lake import Lake, write_atomic_bytes
 
 
 def state_dir(settings: Settings, run_id: str) -> Path:

@@ -32,7 +32,7 @@ significant at ``gate_alpha`` (default 0.001), by a one-sided test of the rule's
 A rule whose limit is crossed without significant evidence is reported as a warning (it is
 saved and shown with the run) and the day goes on.
 
-Each check returns failures in the shape of ``kindling.quality`` failures, so the gate
+Each check returns failures in the shape of ``kindling.gates.quality`` failures, so the gate
 reports them, saves them and refuses to publish exactly as for a failed expectation.
 """
 
@@ -46,10 +46,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from kindling.lake import Lake, write_atomic_bytes
-from kindling.settings import Settings
-from kindling.source import SUCCESS, manifest_rows
-from kindling.validate import CASCADED_REASON
+from kindling.core.settings import Settings
+from kindling.core.validate import CASCADED_REASON
+from kindling.ingest.source import SUCCESS, manifest_rows
+from kindling.storage.lake import Lake, write_atomic_bytes
 
 VOLUME_TABLES = ("accounts", "interactions")
 HISTORY_DAYS = 7

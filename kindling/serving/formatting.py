@@ -1,6 +1,6 @@
 """Output of the queries: tables for an 80-column terminal, JSON and CSV.
 
-:mod:`kindling.query` answers with plain data (rows, or a JSON-ready dict); the ``format_*``
+:mod:`kindling.serving.query` answers with plain data (rows, or a JSON-ready dict); the ``format_*``
 functions here turn that data into text. Nothing here reads the lake.
 
 Why one long module: one renderer per query answer, sharing the table layout helpers (``_grid``,
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import textwrap
 
-from kindling.validate import InvalidArgument
+from kindling.core.validate import InvalidArgument
 
 REACHABLE_FORMULA = "reachability = expertise x responsiveness"
 

@@ -5,11 +5,11 @@
 Written by the ``report`` step right after ``publish``, and by hand with ``kindling report``. It
 reads only what is published — ``account_scores``, ``topic_scores`` and the ``runs`` row of the
 date (plus the run's saved validation results when they are still in ``<lake>/_runs/``) — through
-the same validated, parameter-bound readers as ``kindling.query``.
+the same validated, parameter-bound readers as ``kindling.serving.query``.
 
 The page has no scripts and no external files: inline CSS and SVG drawn here, so it opens from
 disk, a mail attachment or an object store as it is. The HTML is a Jinja2 template,
-``kindling/templates/report.html.j2`` (CSS in ``report.css`` beside it), rendered with autoescape:
+``kindling/serving/templates/report.html.j2`` (CSS in ``report.css`` beside it), rendered with autoescape:
 every value that comes from the data (handles are user data, and so are topic slugs) is escaped.
 
 :func:`collect` gathers plain data, :func:`render` turns it into HTML, :func:`write_report` does
@@ -28,12 +28,12 @@ from pathlib import Path
 import jinja2
 import markupsafe
 
-from kindling import formatting, query
-from kindling.lake import Lake, write_atomic_bytes
-from kindling.runs import STEPS
+from kindling.serving import formatting, query
+from kindling.storage.lake import Lake, write_atomic_bytes
+from kindling.storage.runs import STEPS
 
 SUPER_SUFFIX = "-super"
-"""kindling.taxonomy.SUPER_SUFFIX (roll-up categories), not imported from there: that pulls in pandas."""
+"""kindling.ingest.taxonomy.SUPER_SUFFIX (roll-up categories), not imported from there: that pulls in pandas."""
 BIN_WIDTH = 5
 """Influence histogram bins: 0-5, 5-10, ... 95-100 (100 falls in the last)."""
 BUSIEST_TOPICS = 4

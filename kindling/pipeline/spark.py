@@ -9,14 +9,14 @@ from __future__ import annotations
 import os
 import sys
 
-from kindling.jars import session_jars
-from kindling.settings import Settings
+from kindling.core.settings import Settings
+from kindling.pipeline.jars import session_jars
 
 
 def spark_confs(settings: Settings) -> dict[str, str]:
     """Spark settings every Kindling job runs with (also passed to spark-submit)."""
     # the vector engine's jar and GraphFrames' (core and graphx), as `make env` built them
-    # (kindling/jars.py); spark.jars ships them to a cluster's executors as well
+    # (kindling/pipeline/jars.py); spark.jars ships them to a cluster's executors as well
     found = session_jars()
     jars = {"spark.jars": ",".join(str(j) for j in found)} if found else {}
     java = settings.spark_java_options.strip()

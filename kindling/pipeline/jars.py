@@ -1,9 +1,9 @@
 """The JVM jars every Spark session of the project loads, and how ``make env`` obtains GraphFrames'.
 
-Two jars go on ``spark.jars`` (:mod:`kindling.spark`): the vector engine's
+Two jars go on ``spark.jars`` (:mod:`kindling.pipeline.spark`): the vector engine's
 (``build/kindling-engine.jar``, compiled from ``engine/`` by ``infra/build_engine.sh``) and
 GraphFrames 0.11.0's, core and graphx in one jar (``build/graphframes-spark4_2.13-0.11.0.jar``).
-The GraphFrames jar is obtained the first of three ways that works (``python -m kindling.jars``,
+The GraphFrames jar is obtained the first of three ways that works (``python -m kindling.pipeline.jars``,
 which ``infra/build_engine.sh`` runs):
 
 1. the jar named by ``graphframes_jar`` (``KINDLING_GRAPHFRAMES_JAR``), copied as it is;
@@ -35,9 +35,9 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from kindling.settings import SettingError, Settings, load_settings
+from kindling.core.settings import SettingError, Settings, load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 ENGINE_JAR = BUILD / "kindling-engine.jar"
 
@@ -261,7 +261,9 @@ def _write_jar(out: Path, roots: list[Path] | None = None, jars: list[bytes] | N
     out.parent.mkdir(parents=True, exist_ok=True)
     seen = set()
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\r\nCreated-By: kindling (kindling/jars.py)\r\n\r\n")
+        z.writestr(
+            "META-INF/MANIFEST.MF", "Manifest-Version: 1.0\r\nCreated-By: kindling (kindling/pipeline/jars.py)\r\n\r\n"
+        )
         seen.add("META-INF/MANIFEST.MF")
         for root in roots or []:
             for p in sorted(root.rglob("*")):
@@ -387,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     p = argparse.ArgumentParser(
-        prog="python -m kindling.jars", description="obtain the GraphFrames jar (make env runs this)"
+        prog="python -m kindling.pipeline.jars", description="obtain the GraphFrames jar (make env runs this)"
     )
     p.add_argument(
         "--out",

@@ -1,0 +1,1 @@
+"""What users read: queries over the published tables, their text/JSON/CSV formatting, the HTML report, graph exports."""
