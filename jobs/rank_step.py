@@ -167,7 +167,13 @@ def rank_networks(
             volume = volume.persist()
         # the window's graph as a GraphFrame (jobs/graphframe.py); its rings by GraphFrames' components
         edges = window_graph(accounts, interactions, day, settings, events=events, volume=volume).edges.persist()
-        rings = detect_rings(edges, settings)
+        rings = detect_rings(
+            edges,
+            pair_weight=settings.ring_pair_weight,
+            min_size=settings.ring_min_size,
+            max_size=settings.ring_max_size,
+            internal_share=settings.ring_internal_share,
+        )
         if min(settings.ring_discount, settings.ring_member_credit) < 1:
             discounted = discount_rings(
                 edges, rings, settings.ring_discount, outside=settings.ring_member_credit

@@ -26,7 +26,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from jobs.graphframe import connected_components, graph_frame
-from kindling.core.settings import Settings
+from kindling.core.settings import DEFAULTS
 
 RINGS_SCHEMA = T.StructType(
     [T.StructField("account_id", T.StringType(), False), T.StructField("ring_id", T.StringType(), True)]
@@ -50,13 +50,24 @@ def components(pairs: DataFrame) -> DataFrame:
     return comp.join(comp.groupBy("component").agg(F.min("id").alias("label")), "component").select("id", "label")
 
 
-def detect_rings(edges: DataFrame, settings: Settings) -> DataFrame:
+def detect_rings(
+    edges: DataFrame,
+    *,
+    pair_weight: float = DEFAULTS.ring_pair_weight,
+    min_size: int = DEFAULTS.ring_min_size,
+    max_size: int = DEFAULTS.ring_max_size,
+    internal_share: float = DEFAULTS.ring_internal_share,
+) -> DataFrame:
     """``account_id, ring_id`` of the members of every engagement ring in ``edges``
-    (``src, dst, weight`` and, from :func:`jobs.graph.build_edges`, ``norm_weight``)."""
+    (``src, dst, weight`` and, from :func:`jobs.graph.build_edges`, ``norm_weight``).
+
+    A ring: a connected group of ``min_size`` to ``max_size`` accounts joined by mutual pairs of
+    weight at least ``pair_weight`` both ways, that give at least ``internal_share`` of their
+    engagement to each other (the settings ``ring_*``)."""
     col = "norm_weight" if "norm_weight" in edges.columns else "weight"
     # materialised: GraphFrames' components re-read their input every round, and a long plan (the
     # window's decayed events) would grow with every one of them
-    pairs = mutual_heavy_pairs(edges, settings.ring_pair_weight).localCheckpoint(eager=True)
+    pairs = mutual_heavy_pairs(edges, pair_weight).localCheckpoint(eager=True)
     labels = None
     try:
         if pairs.isEmpty():  # no mutual heavy pair, no ring: no components to run (seconds on a small day)
@@ -65,7 +76,7 @@ def detect_rings(edges: DataFrame, settings: Settings) -> DataFrame:
         sized = (
             labels.groupBy("label")
             .agg(F.count(F.lit(1)).alias("size"))
-            .where((F.col("size") >= settings.ring_min_size) & (F.col("size") <= settings.ring_max_size))
+            .where((F.col("size") >= min_size) & (F.col("size") <= max_size))
         )
         members = labels.join(sized.select("label"), "label", "left_semi")
         out = edges.select("src", "dst", F.col(col).alias("x")).join(
@@ -75,7 +86,7 @@ def detect_rings(edges: DataFrame, settings: Settings) -> DataFrame:
         share = out.groupBy(F.col("_s").alias("label")).agg(
             (F.sum(F.when(F.col("_d") == F.col("_s"), F.col("x")).otherwise(0.0)) / F.sum("x")).alias("share")
         )
-        insular = share.where(F.col("share") >= F.lit(float(settings.ring_internal_share))).select("label")
+        insular = share.where(F.col("share") >= F.lit(float(internal_share))).select("label")
         rings = members.join(insular, "label", "left_semi").select(
             F.col("id").alias("account_id"), F.concat(F.lit("ring-"), F.col("label")).alias("ring_id")
         )

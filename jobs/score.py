@@ -83,7 +83,14 @@ def account_scores(
     else:
         scored = scored.withColumn("influence_change", F.lit(None).cast("double"))
     settings = settings or Settings()
-    scored = with_spam_mass(scored, trust, seeds, n, settings)
+    scored = with_spam_mass(
+        scored,
+        trust,
+        seeds,
+        good_share=settings.trust_good_share,
+        flag_at=settings.spam_mass_flag,
+        flag_min_influence=settings.spam_flag_min_influence,
+    )
     if rings is not None:
         scored = scored.join(rings.select("account_id", "ring_id"), "account_id", "left")
     else:

@@ -30,7 +30,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from kindling.core.settings import Settings
+from kindling.core.settings import DEFAULTS, Settings
 
 
 class SeedFileError(ValueError):
@@ -69,10 +69,21 @@ def trusted_seeds(
     return ids.where(F.col("verified") & (F.col("created_at") <= F.lit(oldest))).select("account_id").distinct()
 
 
-def with_spam_mass(scored: DataFrame, trust: DataFrame | None, seeds: int, n: int, settings: Settings) -> DataFrame:
+def with_spam_mass(
+    scored: DataFrame,
+    trust: DataFrame | None,
+    seeds: int,
+    *,
+    good_share: float = DEFAULTS.trust_good_share,
+    flag_at: float = DEFAULTS.spam_mass_flag,
+    flag_min_influence: float = DEFAULTS.spam_flag_min_influence,
+) -> DataFrame:
     """``scored`` (``account_id``, ``pagerank``, ``influence``) with ``trust_rank``, ``spam_mass``, ``spam_flag``.
 
     ``trust``: ``account_id, trust_rank`` (None, or ``seeds`` = 0: no seeds on the network).
+    ``spam_mass`` is ``1 - good_share * trust_rank / pagerank`` in [0, 1]; ``spam_flag`` is a mass of at
+    least ``flag_at`` on an influence of at least ``flag_min_influence`` (the settings
+    ``trust_good_share``, ``spam_mass_flag``, ``spam_flag_min_influence``).
     """
     if trust is None or seeds == 0:
         return (
@@ -80,14 +91,13 @@ def with_spam_mass(scored: DataFrame, trust: DataFrame | None, seeds: int, n: in
             .withColumn("spam_mass", F.lit(None).cast("double"))
             .withColumn("spam_flag", F.lit(False))
         )
-    mass = F.lit(1.0) - F.lit(float(settings.trust_good_share)) * F.col("trust_rank") / F.col("pagerank")
+    mass = F.lit(1.0) - F.lit(float(good_share)) * F.col("trust_rank") / F.col("pagerank")
     mass = F.round(F.least(F.lit(1.0), F.greatest(F.lit(0.0), mass)), 6)
     out = scored.join(trust, "account_id", "left").withColumn("trust_rank", F.coalesce("trust_rank", F.lit(0.0)))
     return out.withColumn("spam_mass", F.when(F.col("pagerank") > 0, mass)).withColumn(
         "spam_flag",
         F.coalesce(
-            (F.col("spam_mass") >= F.lit(settings.spam_mass_flag))
-            & (F.col("influence") >= F.lit(settings.spam_flag_min_influence)),
+            (F.col("spam_mass") >= F.lit(float(flag_at))) & (F.col("influence") >= F.lit(float(flag_min_influence))),
             F.lit(False),
         ),
     )

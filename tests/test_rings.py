@@ -72,9 +72,9 @@ def settings(**kw):
 
 
 def test_a_closed_insular_group_is_a_ring_and_friends_pairs_and_long_chains_are_not(spark):
-    s = settings(ring_max_size=5)
+    s = settings()
     rows, ids = world()
-    rings = {r["account_id"]: r["ring_id"] for r in detect_rings(_edges(spark, s, rows, ids), s).collect()}
+    rings = {r["account_id"]: r["ring_id"] for r in detect_rings(_edges(spark, s, rows, ids), max_size=5).collect()}
     # f1..f3: heavy both ways, but two thirds of their engagement goes outside (share 0.25 < 0.6);
     # q1, q2: two accounts (ring_min_size 3); c0..c11: 12 accounts in one chain (ring_max_size 5).
     assert rings == {"p1": "ring-p1", "p2": "ring-p1", "p3": "ring-p1", "p4": "ring-p1"}
@@ -82,17 +82,17 @@ def test_a_closed_insular_group_is_a_ring_and_friends_pairs_and_long_chains_are_
     short = [r for r in rows if not (r[0].startswith("c") or r[1].startswith("c"))]
     short += [r for i in range(4) for r in _replies(f"c{i}", f"c{i + 1}", 2) + _replies(f"c{i + 1}", f"c{i}", 2)]
     ids = sorted({x for a, b, _ in short for x in (a, b)})
-    rings = {r["account_id"]: r["ring_id"] for r in detect_rings(_edges(spark, s, short, ids), s).collect()}
+    rings = {r["account_id"]: r["ring_id"] for r in detect_rings(_edges(spark, s, short, ids), max_size=5).collect()}
     assert {a for a, r in rings.items() if r == "ring-c0"} == {f"c{i}" for i in range(5)}
-    # thresholds are settings: one reply each way is not a heavy pair (2.35 < 3); a lower bar makes it one
+    # thresholds are parameters (the settings ring_*): one reply each way is not a heavy pair (2.35 < 3); a lower bar makes it one
     one = [r for a, b in (("m1", "m2"), ("m2", "m3"), ("m3", "m1")) for r in _replies(a, b, 1) + _replies(b, a, 1)]
     e = _edges(spark, s, one, ["m1", "m2", "m3"])
-    assert detect_rings(e, s).count() == 0
-    assert detect_rings(e, s.replace(ring_pair_weight=2.0)).count() == 3
+    assert detect_rings(e, max_size=5).count() == 0
+    assert detect_rings(e, pair_weight=2.0, max_size=5).count() == 3
     # no heavy pair skips the components; the empty answer has the columns and types of a full one
-    assert detect_rings(e, s).schema == detect_rings(e, s.replace(ring_pair_weight=2.0)).schema
+    assert detect_rings(e).schema == detect_rings(e, pair_weight=2.0).schema
     # an internal-share bar above the pod's (0.97) leaves it out
-    assert detect_rings(_edges(spark, s, *world()), s.replace(ring_internal_share=0.99)).count() == 0
+    assert detect_rings(_edges(spark, s, *world()), max_size=5, internal_share=0.99).count() == 0
 
 
 def test_components_take_the_smallest_id(spark):
@@ -185,7 +185,7 @@ def test_the_discount_takes_credit_out_of_the_ring(spark):
     s = settings()
     rows, ids = world()
     edges = _edges(spark, s, rows, ids).persist()
-    rings = detect_rings(edges, s)
+    rings = detect_rings(edges)
     before = _ring_share(spark, edges, ids)
     after = _ring_share(spark, discount_rings(edges, rings, s.ring_discount), ids)
     moved = _ring_share(spark, discount_rings(edges, rings, s.ring_discount), ids, with_norm=False)

@@ -154,7 +154,7 @@ def test_without_seeds_trust_and_mass_are_null_and_nothing_is_flagged(spark):
     scored = spark.createDataFrame(
         [("a", 0.5, 90.0), ("b", 0.5, 90.0)], "account_id string, pagerank double, influence double"
     )
-    rows = with_spam_mass(scored, None, 0, 2, load_settings(env={})).collect()
+    rows = with_spam_mass(scored, None, 0).collect()
     assert all(r["trust_rank"] is None and r["spam_mass"] is None and r["spam_flag"] is False for r in rows)
     got = _ranks(spark, [])  # a slot with no seed stays all zero in the pass
     assert all(v[1] == 0.0 for v in got.values()) and sum(v[0] for v in got.values()) == pytest.approx(1.0)
