@@ -20,7 +20,7 @@ run: env ## the daily job on the embedded defaults: sample data if needed, the D
 
 test: env ## the whole test suite (installs headless Chromium first when root and missing)
 	@infra/ensure_chromium.sh
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 check: static ## the fast loop (under 3 minutes): the static checks, then the unit tier
 	$(BIN)/python -m pytest -m unit -n 2 -q --durations=5 $(PYTEST_ARGS)

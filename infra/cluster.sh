@@ -51,7 +51,7 @@ running_pid() {
     [[ -f "$pidfile" ]] || return 0
     pid="$(cat "$pidfile")"
     if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null \
-        && ps -p "$pid" -o args= 2>/dev/null | grep -q "$(class_of "$name")"; then
+        && ps -ww -p "$pid" -o args= 2>/dev/null | grep -q "$(class_of "$name")"; then
         echo "$pid"
     else
         echo "cluster: removing stale $name pid file (pid $pid is not a running $name)" >&2

@@ -87,8 +87,9 @@ def _alive(pid: int) -> bool:
 
 
 def _processes_mentioning(text: str) -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
-    return [line for line in out.splitlines() if text in line and "ps -eo" not in line]
+    # -ww: whole command lines (a JVM's is thousands of characters; ps cuts it to $COLUMNS otherwise)
+    out = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if text in line and "ps -ww" not in line]
 
 
 def _clean_env() -> dict[str, str]:
