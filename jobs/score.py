@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 import schemas
 from jobs.responsive import prior_mean, with_responsiveness
 from jobs.trust import with_spam_mass
-from kindling.core.settings import Settings
+from kindling.core.settings import DEFAULTS, Settings
 from kindling.ingest.taxonomy import ROOT, Taxonomy
 
 INFLUENCE_BASE = 20.0
@@ -82,7 +82,7 @@ def account_scores(
         )
     else:
         scored = scored.withColumn("influence_change", F.lit(None).cast("double"))
-    settings = settings or Settings()
+    settings = settings or DEFAULTS
     scored = with_spam_mass(
         scored,
         trust,
