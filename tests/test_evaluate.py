@@ -36,6 +36,54 @@ T1_EXPERTS = {"e1": 0.9, "e2": 0.7, "e3": 0.3}
 T2_EXPERTS = {"x00": 1.0, "x05": 0.5, "x55": 0.8, "x99": 0.4}
 T2_OWN_LOUD = ["x50", "x51", "x52", "x53", "x54", "x56"]
 
+# A row of each published table with neutral values: a test names only the columns it is about.
+TOPIC_ROW = dict(
+    topic="t1",
+    handle=None,
+    account_type="person",
+    expertise=50.0,
+    interest=5.0,
+    topic_rank=0.01,
+    rank_in_topic=1,
+    recognizers=1,
+    recognition=1.0,
+    own_posts=1,
+    own_engagements=0,
+    expertise_change=None,
+    run_id="r",
+)
+ACCOUNT_ROW = dict(
+    handle=None,
+    account_type="person",
+    pagerank=0.01,
+    influence=20.0,
+    rank=1,
+    percentile=0.0,
+    in_weight=0.0,
+    out_weight=0.0,
+    influence_change=None,
+    trust_rank=None,
+    spam_mass=None,
+    spam_flag=False,
+    ring_id=None,
+    ring_flag=False,
+    responsiveness=0.25,
+    asks=0,
+    answered=0,
+    answer_hours_median=None,
+    run_id="r",
+)
+CONTRIBUTOR_ROW = dict(
+    topic="t1",
+    contributor_handle=None,
+    contributor_type="person",
+    base_share=0.1,
+    contributor_rank=1,
+    events=1,
+    kinds="like=1",
+    run_id="r",
+)
+
 
 def _t1_rows():
     rows = [("e1", 90.0, 5.0), ("e2", 80.0, 5.0)]
@@ -53,21 +101,10 @@ def _t2_rows():
 
 
 def _topic_scores(topic, rows):
-    base = dict(
-        handle=None,
-        account_type="person",
-        topic_rank=0.01,
-        recognizers=1,
-        recognition=1.0,
-        own_posts=1,
-        own_engagements=0,
-        expertise_change=None,
-        run_id="r",
-    )
     ordered = sorted(rows, key=lambda r: (-r[1], r[0]))
     return [
         dict(
-            base,
+            TOPIC_ROW,
             topic=topic,
             account_id=a,
             expertise=e,
@@ -107,11 +144,8 @@ def world(tmp_path, monkeypatch):
         "beta": _topic_scores("t1", [("n1", 90.0, 1.0), ("e1", 10.0, 1.0)]),
         "gamma": _topic_scores("t1", [("e1", 90.0, 1.0)]),
     }
-    schema = schemas.table("topic_scores").arrow_schema()
     for net, rows in scores.items():
-        folder = lake / "tables" / "topic_scores" / f"dt={DAY}" / f"network={net}"
-        folder.mkdir(parents=True)
-        pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / "part-0.parquet")
+        _write(lake, "topic_scores", net, rows)
 
     accounts = {a for rows in (_t1_rows(), _t2_rows()) for a, _, _ in rows} | {"x99", "z1"}
     truth = [_truth("alpha", a, "account") for a in sorted(accounts)]
@@ -188,27 +222,9 @@ PROPENSITY = {"e1": 0.0, "e2": 0.9, "e3": 0.7, "n9": 0.4, "x10": 0.6}
 
 
 def _account_scores(lake, accounts):
-    base = dict(
-        handle=None,
-        pagerank=0.01,
-        influence=20.0,
-        rank=1,
-        percentile=0.0,
-        in_weight=0.0,
-        out_weight=0.0,
-        influence_change=None,
-        trust_rank=None,
-        spam_mass=None,
-        spam_flag=False,
-        ring_id=None,
-        ring_flag=False,
-        answered=0,
-        answer_hours_median=None,
-        run_id="r",
-    )
     rows = [
         dict(
-            base,
+            ACCOUNT_ROW,
             account_id=a,
             account_type=TYPES.get(a, "person"),
             responsiveness=RESPONSIVENESS.get(a, (0.25, 0))[0],
@@ -216,11 +232,7 @@ def _account_scores(lake, accounts):
         )
         for a in sorted(accounts)
     ]
-    folder = lake / "tables" / "account_scores" / f"dt={DAY}" / "network=alpha"
-    folder.mkdir(parents=True)
-    pq.write_table(
-        pa.Table.from_pylist(rows, schema=schemas.table("account_scores").arrow_schema()), folder / "part-0.parquet"
-    )
+    _write(lake, "account_scores", "alpha", rows)
 
 
 def test_responsiveness_and_reachable_against_the_planted_truth(world):
@@ -393,33 +405,17 @@ def _influence(a, off):
     return {"g1": 40.0 if off else 29.0, "g2": 44.5 if off else 32.5, "p1": 0.0, "u1": 0.0}.get(a, 99.0)
 
 
-def _write(lake, table, net, rows, drop=()):
+def _write(lake, table, net, rows, drop=(), part=0):
+    """Rows as one Parquet file of ``table``'s partition (DAY, net), without the ``drop`` columns."""
     schema = schemas.table(table).arrow_schema()
     schema = pa.schema([f for f in schema if f.name not in drop])
     folder = lake / "tables" / table / f"dt={DAY}" / f"network={net}"
-    folder.mkdir(parents=True)
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / "part-0.parquet")
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / f"part-{part}.parquet")
 
 
 def _write_ring_lake(lake, off=False, ring_columns=True, influence=None):
     drop = () if ring_columns else RING_COLUMNS
-    base = dict(
-        handle=None,
-        account_type="person",
-        pagerank=0.01,
-        percentile=0.0,
-        in_weight=0.0,
-        out_weight=0.0,
-        influence_change=None,
-        trust_rank=None,
-        spam_mass=None,
-        spam_flag=False,
-        responsiveness=0.25,
-        asks=0,
-        answered=0,
-        answer_hours_median=None,
-        run_id="r",
-    )
     scored = sorted({r["account_id"] for r in _ring_truth() if r["network"] == "alpha"} - {"m1"})
     ranks = RANKS_OFF if off else RANKS_ON
     free = iter(range(1000, 2000))
@@ -428,7 +424,7 @@ def _write_ring_lake(lake, off=False, ring_columns=True, influence=None):
         ring = None if off else DETECTED.get(a)
         rows.append(
             dict(
-                base,
+                ACCOUNT_ROW,
                 account_id=a,
                 account_type="unknown" if a == "u1" else "person",
                 influence=(influence or _influence)(a, off),
@@ -438,33 +434,20 @@ def _write_ring_lake(lake, off=False, ring_columns=True, influence=None):
             )
         )
     _write(lake, "account_scores", "alpha", rows, drop)
-    topic_base = dict(
-        handle=None,
-        account_type="person",
-        expertise=50.0,
-        interest=5.0,
-        topic_rank=0.01,
-        recognizers=1,
-        recognition=1.0,
-        own_posts=1,
-        own_engagements=0,
-        expertise_change=None,
-        run_id="r",
-    )
     ranks = TOPIC_RANKS_OFF if off else TOPIC_RANKS_ON
     _write(
         lake,
         "topic_scores",
         "alpha",
-        [dict(topic_base, topic=t, account_id=a, rank_in_topic=r) for t, by in ranks.items() for a, r in by.items()],
+        [dict(TOPIC_ROW, topic=t, account_id=a, rank_in_topic=r) for t, by in ranks.items() for a, r in by.items()],
     )
     if not off:  # beta: scored, nothing planted but its account; absent from the baseline lake
-        _write(lake, "topic_scores", "beta", [dict(topic_base, topic="t1", account_id="b1", rank_in_topic=1)])
+        _write(lake, "topic_scores", "beta", [dict(TOPIC_ROW, topic="t1", account_id="b1", rank_in_topic=1)])
         _write(
             lake,
             "account_scores",
             "beta",
-            [dict(base, account_id="b1", influence=20.0, rank=1, ring_id=None, ring_flag=False)],
+            [dict(ACCOUNT_ROW, account_id="b1")],
             drop,
         )
 
@@ -557,24 +540,7 @@ def test_a_partition_without_ring_flag_skips_rings_and_gamers(ring_world, tmp_pa
         lake,
         "topic_scores",
         "alpha",
-        [
-            dict(
-                topic="t1",
-                account_id="r1",
-                handle=None,
-                account_type="person",
-                expertise=50.0,
-                interest=1.0,
-                topic_rank=0.1,
-                rank_in_topic=1,
-                recognizers=1,
-                recognition=1.0,
-                own_posts=1,
-                own_engagements=0,
-                expertise_change=None,
-                run_id="r",
-            )
-        ],
+        [dict(TOPIC_ROW, account_id="r1", interest=1.0, topic_rank=0.1)],
     )
     assert evaluate(lake, snapshots, DAY)["alpha"]["defenses"] is None
 
@@ -760,29 +726,13 @@ def _spark_truth():
 
 
 def _write_spark_lake(lake, graph=True, base_share=True):
-    base = dict(
-        handle=None,
-        account_type="person",
-        pagerank=0.01,
-        percentile=0.0,
-        in_weight=0.0,
-        out_weight=0.0,
-        influence_change=None,
-        trust_rank=None,
-        spam_mass=None,
-        responsiveness=0.25,
-        asks=0,
-        answered=0,
-        answer_hours_median=None,
-        run_id="r",
-    )
     free = iter(range(1000, 2000))
     rows = []
     for a in sorted(set(SPARK_RANKS) | set(FLAGS) | {"top1"}):
         influence, flag = FLAGS.get(a, (20.0, None))
         rows.append(
             dict(
-                base,
+                ACCOUNT_ROW,
                 account_id=a,
                 influence=influence,
                 rank=SPARK_RANKS.get(a) or next(free),
@@ -792,44 +742,18 @@ def _write_spark_lake(lake, graph=True, base_share=True):
             )
         )
     _write(lake, "account_scores", "alpha", rows)
-    topic_base = dict(
-        handle=None,
-        account_type="person",
-        expertise=50.0,
-        interest=5.0,
-        topic_rank=0.01,
-        recognizers=1,
-        recognition=1.0,
-        own_posts=1,
-        own_engagements=0,
-        expertise_change=None,
-        run_id="r",
-    )
     _write(
         lake,
         "topic_scores",
         "alpha",
         [
-            dict(topic_base, topic=t, account_id=a, rank_in_topic=r)
+            dict(TOPIC_ROW, topic=t, account_id=a, rank_in_topic=r)
             for t, by in SPARK_TOPIC_RANKS.items()
             for a, r in by.items()
         ],
     )
     contributors = [
-        dict(
-            topic=t,
-            account_id=a,
-            contributor_id=c,
-            contributor_handle=None,
-            contributor_type="person",
-            share=x,
-            base_share=0.1,
-            contributor_rank=1,
-            events=1,
-            kinds="like=1",
-            run_id="r",
-        )
-        for t, a, c, x in CONTRIBUTORS
+        dict(CONTRIBUTOR_ROW, topic=t, account_id=a, contributor_id=c, share=x) for t, a, c, x in CONTRIBUTORS
     ]
     _write(lake, "score_contributors", "alpha", contributors, drop=() if base_share else ("base_share",))
     if graph:
@@ -1015,47 +939,18 @@ def test_a_spark_its_engagement_lifted_into_a_top_100(spark_world):
     others = iter(f"o{i}" for i in range(200))
     rows = [
         dict(
+            TOPIC_ROW,
             topic="t3",
             account_id="k2" if r == 100 else ("k3" if r == 101 else next(others)),
-            handle=None,
-            account_type="person",
-            expertise=50.0,
-            interest=5.0,
             topic_rank=1.0 - 0.001 * (r - 1),
             rank_in_topic=r,
             recognizers=3,
-            recognition=1.0,
-            own_posts=1,
-            own_engagements=0,
-            expertise_change=None,
-            run_id="r",
         )
         for r in range(1, 151)
     ]
-    folder = lake / "tables" / "topic_scores" / f"dt={DAY}" / "network=alpha"
-    pq.write_table(
-        pa.Table.from_pylist(rows, schema=schemas.table("topic_scores").arrow_schema()), folder / "part-1.parquet"
-    )
-    contrib = [
-        dict(
-            topic="t3",
-            account_id="k2",
-            contributor_id="top1",
-            contributor_handle=None,
-            contributor_type="person",
-            share=0.3,
-            base_share=0.5,
-            contributor_rank=1,
-            events=1,
-            kinds="like=1",
-            run_id="r",
-        )
-    ]
-    folder = lake / "tables" / "score_contributors" / f"dt={DAY}" / "network=alpha"
-    pq.write_table(
-        pa.Table.from_pylist(contrib, schema=schemas.table("score_contributors").arrow_schema()),
-        folder / "part-1.parquet",
-    )
+    _write(lake, "topic_scores", "alpha", rows, part=1)
+    contrib = [dict(CONTRIBUTOR_ROW, topic="t3", account_id="k2", contributor_id="top1", share=0.3, base_share=0.5)]
+    _write(lake, "score_contributors", "alpha", contrib, part=1)
     s = evaluate(lake, snapshots, DAY)["alpha"]["sparks"]
     assert s["sparks_in_topic_top"] == 2
     k2 = next(o for o in s["offenders"] if o["account_id"] == "k2")
@@ -1140,24 +1035,7 @@ def test_a_lake_without_the_graph_tables_says_not_published(spark_world, tmp_pat
         lake,
         "topic_scores",
         "alpha",
-        [
-            dict(
-                topic="t1",
-                account_id="k1",
-                handle=None,
-                account_type="person",
-                expertise=50.0,
-                interest=1.0,
-                topic_rank=0.1,
-                rank_in_topic=1,
-                recognizers=1,
-                recognition=1.0,
-                own_posts=1,
-                own_engagements=0,
-                expertise_change=None,
-                run_id="r",
-            )
-        ],
+        [dict(TOPIC_ROW, account_id="k1", interest=1.0, topic_rank=0.1)],
     )
     got = evaluate(lake, snapshots, DAY)["alpha"]
     assert got["flags"] is None and got["sparks"]["sparks_in_global_top"] is None
