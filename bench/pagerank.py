@@ -36,6 +36,10 @@ checked against SciPy's (L1 distance), so both computed the same thing.
 --topics K also times, per size, the topic-sensitive ranking of K topics in one
 pass (K + 1 slots) against one global run. --e2e runs the whole daily pipeline
 on a generated day instead (see bench/e2e.py).
+
+Why one module of about 550 lines: it is a script, not a library. Every engine's timing function
+shares the generated graph, the peak-memory probes and the table printer, and a reader checking a
+figure wants the whole measurement in one place. Only the other benchmarks import it (``bench/topic_cost.py``).
 """
 
 from __future__ import annotations
