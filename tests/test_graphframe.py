@@ -8,6 +8,7 @@ import datetime as dt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from frames import accounts_frame
 from graphframes import GraphFrame
 
 import schemas
@@ -21,21 +22,7 @@ NOON = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 
 
 def _accounts(spark, ids):
-    return spark.createDataFrame(
-        [
-            {
-                "account_id": i,
-                "handle": f"h_{i}",
-                "display_name": None,
-                "account_type": "person",
-                "created_at": None,
-                "verified": False,
-                "followers_count": 1,
-            }
-            for i in ids
-        ],
-        schemas.table("accounts").spark_schema(),
-    )
+    return accounts_frame(spark, ids, handle="h_{}")
 
 
 def _interactions(spark, rows):

@@ -293,42 +293,15 @@ def test_failed_write_leaves_no_half_day(tmp_path, monkeypatch):
 
 
 def test_cli_prints_summary_and_names_bad_line(tmp_path, capsys):
+    args = ["--network", "net", "--kind", "reply", "--out", str(tmp_path / "out"), "--date", "2012-07-04"]
     good = write(tmp_path, "1 2 2\n2 1 1\n", "good.txt")
-    rc = cli.main(
-        [
-            "import",
-            "snap-edgelist",
-            str(good),
-            "--network",
-            "net",
-            "--kind",
-            "reply",
-            "--out",
-            str(tmp_path / "out"),
-            "--date",
-            "2012-07-04",
-        ]
-    )
+    rc = cli.main(["import", "snap-edgelist", str(good), *args])
     out = capsys.readouterr().out
     assert rc == 0
     assert "2 edges" in out and "2 accounts, 3 reply interactions" in out
     assert (day_dir(tmp_path / "out", "net", DAY) / "_SUCCESS").exists()
     bad = write(tmp_path, "1 2 2\n2 one 1\n", "bad.txt")
-    rc = cli.main(
-        [
-            "import",
-            "snap-edgelist",
-            str(bad),
-            "--network",
-            "net",
-            "--kind",
-            "reply",
-            "--out",
-            str(tmp_path / "out"),
-            "--date",
-            "2012-07-04",
-        ]
-    )
+    rc = cli.main(["import", "snap-edgelist", str(bad), *args])
     assert rc == 2
     assert f"{bad}, line 2: target id 'one' is not an integer" in capsys.readouterr().err
 

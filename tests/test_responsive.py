@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from frames import accounts_frame
 
 import schemas
 from jobs.responsive import responsiveness, with_responsiveness
@@ -147,21 +148,7 @@ def test_bad_settings_fail_when_loaded():
 def test_account_scores_carry_responsiveness_with_the_prior_for_accounts_without_asks(spark):
     settings = load_settings(env={})
     ranks = spark.createDataFrame([("a", 0.25), ("b", 0.25), ("c", 0.5)], "id string, pagerank double")
-    acc = spark.createDataFrame(
-        [
-            {
-                "account_id": i,
-                "handle": i,
-                "display_name": None,
-                "account_type": "person",
-                "created_at": None,
-                "verified": False,
-                "followers_count": 1,
-            }
-            for i in "abc"
-        ],
-        schemas.table("accounts").spark_schema(),
-    )
+    acc = accounts_frame(spark, "abc")
     edges = spark.createDataFrame([("a", "c", 1.0)], "src string, dst string, weight double")
     r = responsiveness(
         events(spark, ("a", "b", "reply", 200), ("b", "a", "reply", 199)), known(spark, "abc"), None, DAY, settings

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from frames import accounts_frame
 from pyspark.sql import functions as F
 
 import schemas
@@ -49,22 +50,7 @@ def _edges(spark, s, rows, ids):
         for i, (a, b, k) in enumerate(rows)
     ]
     inter = spark.createDataFrame(data, schemas.table("interactions").spark_schema())
-    acc = spark.createDataFrame(
-        [
-            {
-                "account_id": i,
-                "handle": i,
-                "display_name": None,
-                "account_type": "person",
-                "created_at": None,
-                "verified": False,
-                "followers_count": 1,
-            }
-            for i in ids
-        ],
-        schemas.table("accounts").spark_schema(),
-    )
-    return build_edges(inter, acc, DAY, s)
+    return build_edges(inter, accounts_frame(spark, ids), DAY, s)
 
 
 def settings(**kw):

@@ -9,6 +9,7 @@ import datetime as dt
 import math
 
 import pytest
+from frames import accounts_frame
 
 import schemas
 from jobs import conform as C
@@ -34,19 +35,7 @@ def interactions(spark, *overrides):
 
 
 def accounts(spark, ids):
-    rows = [
-        {
-            "account_id": i,
-            "handle": f"h{i}",
-            "display_name": None,
-            "account_type": "person",
-            "created_at": None,
-            "verified": False,
-            "followers_count": 1,
-        }
-        for i in ids
-    ]
-    return spark.createDataFrame(rows, schemas.table("accounts").spark_schema())
+    return accounts_frame(spark, ids, handle="h{}")
 
 
 def lines(spark, *text):
