@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 # `make test` runs whole test modules on this many workers (pytest-xdist); TEST_WORKERS=0 runs them in one process
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 2
 
 .PHONY: help env run test check static docs bench lint airflow airflow-backfill airflow-dags cluster-up cluster-down cluster-status clean
 

@@ -52,7 +52,7 @@ def pytest_configure(config):
 
 
 # The slowest modules (measured: a few minutes each), slowest first. `make test` runs the suite on
-# workers that take whole modules (`-n 3 --dist loadfile`) in this order (`--no-loadscope-reorder`:
+# workers that take whole modules (`-n 2 --dist loadfile`) in this order (`--no-loadscope-reorder`:
 # by default xdist hands out the modules with the most tests first, which left the one-test Airflow
 # modules, ten minutes together, for the end); starting with the longest ones lets the short modules
 # fill in at the end, so no worker is left with a long module while the others are idle.
