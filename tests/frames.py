@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import schemas
 
 
-def accounts_frame(spark, ids, handle: str = "{}", created_at: dt.datetime | None = None, verified: bool = False):
+def accounts_frame(spark, ids, handle: str = "{}"):
     """An ``accounts`` DataFrame of people ``ids`` with one follower each; ``handle`` formats the id."""
     rows = [
         {
@@ -15,8 +13,8 @@ def accounts_frame(spark, ids, handle: str = "{}", created_at: dt.datetime | Non
             "handle": handle.format(i),
             "display_name": None,
             "account_type": "person",
-            "created_at": created_at,
-            "verified": verified,
+            "created_at": None,
+            "verified": False,
             "followers_count": 1,
         }
         for i in ids
